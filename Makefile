@@ -1,0 +1,106 @@
+# llq — plain GNU Makefile. `make` builds build/libllq.a and the tools; `make test` runs every suite.
+# Layout: every .c under LIBDIRS goes into libllq.a, except each folder's main.c, which is a tool
+# (convert/main.c -> build/llq-convert). cli/ holds what only the tools use (printing, arguments).
+# Files named *_avx2.c are compiled with -mavx2 -mfma -mf16c and only called after a run-time CPU check.
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+OPT     ?= -O2
+SAN     ?=
+
+LIBDIRS := common format convert inspect kernels eval quantize
+TOOLS   := $(patsubst %/main.c,%,$(wildcard $(addsuffix /main.c,convert quantize inspect eval)))
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wcast-align -Wpointer-arith -Wwrite-strings -Wundef -Wvla -Wnull-dereference -Werror
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Iinclude -Icli $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(SANFLAGS) $(LDFLAGS)
+ifneq ($(SAN),)
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+LIB_SRC  := $(filter-out %/main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c)))
+CLI_SRC  := $(wildcard cli/*.c)
+TOOL_BIN := $(patsubst %,$(BUILD)/llq-%,$(TOOLS))
+TEST_SRC := $(wildcard tests/unit/test_*.c)
+TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
+
+.SECONDARY:
+.PHONY: all test asan ubsan bench demo clean install fixtures
+all: $(BUILD)/libllq.a $(TOOL_BIN)
+
+# Dependencies: scripts/install-deps.sh checks (and as root installs) what pkg-config needs,
+# then records the flags. Make re-reads this file once it is built.
+$(BUILD)/config.mk: scripts/install-deps.sh
+	@mkdir -p $(BUILD)
+	@scripts/install-deps.sh
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags zlib json-c)"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs zlib json-c)"; \
+	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
+	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@
+ifeq ($(filter clean,$(MAKECMDGOALS)),)
+include $(BUILD)/config.mk
+endif
+
+$(BUILD)/obj/%_avx2.o: %_avx2.c | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -mavx2 -mfma -mf16c -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/%.o: %.c | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(BUILD)/libllq.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libllqcli.a: $(CLI_OBJ)
+	@rm -f $@
+	ar rcs $@ $^ $(if $(CLI_OBJ),,)
+
+$(BUILD)/llq-%: $(BUILD)/obj/%/main.o $(BUILD)/libllqcli.a $(BUILD)/libllq.a
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllq.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
+
+$(BUILD)/obj/tests/unit/%.o: tests/unit/%.c | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(CHECK_CFLAGS) -Wno-missing-prototypes -MMD -MP -c $< -o $@
+
+test: all $(TEST_BIN)
+	@tests/run.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan CC=clang SAN=address,undefined OPT=-O1 test
+
+ubsan:
+	$(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
+
+bench: all
+	@scripts/bench.sh $(BUILD)
+
+demo: all
+	@scripts/demo.sh $(BUILD)
+
+# Regenerates the committed fixtures (needs Debian's python3-torch and python3-sentencepiece).
+fixtures:
+	/usr/bin/python3 tests/make_fixtures.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/llq
+	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin
+	install -m 644 $(BUILD)/libllq.a $(DESTDIR)$(PREFIX)/lib
+	install -m 644 include/llq/*.h $(DESTDIR)$(PREFIX)/include/llq
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*LLQ_VERSION_STRING "\(.*\)"/\1/p' include/llq/llq.h)|' \
+	    scripts/llq.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/llq.pc
+
+clean:
+	rm -rf build build-asan build-ubsan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

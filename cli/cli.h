@@ -1,0 +1,36 @@
+/* cli.h — what only the tools share: the tool name in messages, errors, --quiet, progress, temp-file cleanup.
+ * Only tools (and this folder) print; the library never does. */
+#ifndef LLQ_CLI_H
+#define LLQ_CLI_H
+
+#include <stdint.h>
+
+/* Exit codes of every tool. */
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+/* Records the tool name ("llq-convert") for messages and installs SIGINT/SIGTERM handlers that
+ * remove a registered temp file and exit 130/143. */
+void cli_init(const char *tool);
+const char *cli_tool(void);
+
+/* Prints "tool: message\n" to stderr; returns CLI_ERROR. */
+int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty); returns CLI_ERROR. */
+int cli_lib_error(int code);
+/* Prints "tool: message\nTry 'tool --help'.\n"; returns CLI_USAGE. */
+int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "tool llq VERSION" on stdout. */
+void cli_version(void);
+
+/* --quiet: suppress progress and informational stderr lines. */
+extern int cli_quiet;
+/* Informational line on stderr unless quiet. */
+void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Progress bar with ETA on stderr, only if stderr is a terminal and not quiet. Call with done == total to finish. */
+void cli_progress(const char *what, uint64_t done, uint64_t total);
+
+/* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */
+void cli_set_temp(const char *path);
+
+#endif

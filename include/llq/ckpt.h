@@ -1,0 +1,66 @@
+/* ckpt.h — reading source checkpoints (PyTorch zip / legacy .pth/.bin, safetensors) without executing anything.
+ *
+ * llq_src_open detects the container from its bytes (ZIP "PK\3\4" = torch.save >= 1.6; the legacy torch
+ * magic-number stream; safetensors = u64 header length + JSON) and lists its tensors. The file is mmapped;
+ * tensor bytes are produced on demand by llq_src_data (in place when stored contiguous and uncompressed,
+ * otherwise materialised into a buffer that llq_src_release frees), so memory stays near one tensor.
+ * Errors name the file and the problem (llq_errmsg).
+ */
+#ifndef LLQ_CKPT_H
+#define LLQ_CKPT_H
+
+#include "llq/llq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LLQ_SRC_MAX_DIMS 8
+
+/* Element types a source tensor may have (values are internal, not stored in files). */
+enum llq_src_dtype {
+    LLQ_SRC_F32 = 0,
+    LLQ_SRC_F16,
+    LLQ_SRC_BF16,
+    LLQ_SRC_F64,
+    LLQ_SRC_I64,
+    LLQ_SRC_I32,
+    LLQ_SRC_I16,
+    LLQ_SRC_I8,
+    LLQ_SRC_U8,
+    LLQ_SRC_BOOL
+};
+
+/* "f32", "f16", "bf16", "f64", "i64", ...; never NULL. */
+const char *llq_src_dtype_name(uint32_t dtype);
+/* Bytes per element (1..8). */
+size_t llq_src_dtype_size(uint32_t dtype);
+
+typedef struct llq_src_tensor {
+    const char *name;                   /* owned by the llq_src */
+    uint32_t dtype;                     /* enum llq_src_dtype */
+    uint32_t n_dims;                    /* 0 (scalar) .. LLQ_SRC_MAX_DIMS */
+    uint64_t dims[LLQ_SRC_MAX_DIMS];    /* outermost first */
+    uint64_t n_elem;
+    uint64_t nbytes;                    /* n_elem * dtype size: the size llq_src_data delivers (contiguous) */
+} llq_src_tensor;
+
+typedef struct llq_src llq_src;
+
+/* Opens path (a single file). *out owned by the caller (llq_src_close). */
+int llq_src_open(llq_src **out, const char *path);
+void llq_src_close(llq_src *s);
+
+/* "torch-zip", "torch-legacy" or "safetensors". */
+const char *llq_src_format(const llq_src *s);
+const char *llq_src_path(const llq_src *s);
+
+size_t llq_src_count(const llq_src *s);
+const llq_src_tensor *llq_src_at(const llq_src *s, size_t i);          /* in file order; NULL if out of range */
+const llq_src_tensor *llq_src_find(const llq_src *s, const char *name); /* NULL if absent */
+
+/* Contiguous, row-major, little-endian bytes of tensor i (t->nbytes long). *out stays valid until
+ * llq_src_release(s, i) or llq_src_close. Checks the zip entry CRC when the entry is read whole. */
+int llq_src_data(llq_src *s, size_t i, const void **out);
+void llq_src_release(llq_src *s, size_t i);
+
+#endif

@@ -1,0 +1,149 @@
+/* format.h — reading and writing .llq files (byte layout: docs/FORMAT.md).
+ *
+ * Reader: llq_open mmaps a file read-only and validates the header, metadata, tensor table and
+ * every offset/size against the file size (with overflow checks) before returning. Tensor data is
+ * used in place (64-byte aligned). CRCs are checked only on request (llq_verify_tensor).
+ *
+ * Writer: streams tensor data into a temp file beside the target ("<path>.tmp.XXXXXX");
+ * llq_writer_commit appends metadata + tensor table, rewrites the header, fsyncs and renames.
+ * llq_writer_free on an uncommitted writer removes the temp file: a failed run leaves nothing.
+ */
+#ifndef LLQ_FORMAT_H
+#define LLQ_FORMAT_H
+
+#include "llq/llq.h"
+
+#include <stdint.h>
+
+#define LLQ_FORMAT_MAJOR 1
+#define LLQ_FORMAT_MINOR 0
+#define LLQ_HEADER_SIZE 128
+#define LLQ_ALIGN 64
+#define LLQ_MAX_DIMS 4
+#define LLQ_MAX_NAME 1024
+
+/* ---- metadata values ---- */
+enum llq_meta_type {
+    LLQ_META_U32 = 1,
+    LLQ_META_I32 = 2,
+    LLQ_META_U64 = 3,
+    LLQ_META_I64 = 4,
+    LLQ_META_F32 = 5,
+    LLQ_META_F64 = 6,
+    LLQ_META_BOOL = 7,
+    LLQ_META_STR = 8,
+    LLQ_META_ARR = 9
+};
+
+/* One metadata entry, pointing into the mapped file (strings are NOT NUL-terminated). */
+typedef struct llq_meta {
+    const char *key;        /* NUL-terminated copy owned by the llq_file */
+    uint32_t type;          /* enum llq_meta_type; unknown types are kept with their raw bytes */
+    const uint8_t *value;   /* raw little-endian value bytes in the mapping */
+    uint64_t value_size;
+    uint32_t elem_type;     /* arrays: element type (1..8) */
+    uint64_t count;         /* arrays: element count; strings: byte length */
+} llq_meta;
+
+/* ---- tensors ---- */
+typedef struct llq_tensor {
+    const char *name;             /* NUL-terminated copy owned by the llq_file */
+    uint32_t type;                /* enum llq_type */
+    uint32_t n_dims;              /* 1..LLQ_MAX_DIMS */
+    uint64_t dims[LLQ_MAX_DIMS];  /* outermost first; dims[n_dims-1] is contiguous (row length) */
+    uint32_t group;               /* quantized: 32, 64, 128, or 0 = one group per row; others: 0 */
+    uint32_t crc;                 /* CRC-32 of the data bytes */
+    uint64_t offset;              /* absolute file offset, multiple of LLQ_ALIGN */
+    uint64_t size;                /* bytes */
+    uint64_t n_elem;              /* product of dims */
+    uint64_t n_rows;              /* product of all dims but the last */
+    uint64_t row_len;             /* dims[n_dims-1] */
+    uint64_t row_bytes;           /* bytes per row (see llq_row_bytes) */
+    const void *data;             /* in the mapping; valid until llq_close */
+} llq_tensor;
+
+/* Bytes of one row of row_len elements of type/group (docs/FORMAT.md "Quantized layouts").
+ * Returns 0 and *out, LLQ_EINVAL for a bad type/group, LLQ_EFORMAT on overflow. */
+int llq_row_bytes(uint64_t *out, uint32_t type, uint32_t group, uint64_t row_len);
+/* Effective group length and group count for a row: per-row (group 0) gives roundup(row_len, 32). */
+void llq_group_geometry(uint32_t group, uint64_t row_len, uint64_t *glen, uint64_t *n_groups);
+/* Whether a group size is allowed for a type (0 only for non-quantized types; 0/32/64/128 for quantized). */
+int llq_group_valid(uint32_t type, uint32_t group);
+
+/* Dequantizes / converts one row (any type) to f32: out[row_len]. */
+void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, uint64_t row_len);
+
+/* ---- reader ---- */
+typedef struct llq_file llq_file;
+
+/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file. */
+int llq_open(llq_file **out, const char *path);
+void llq_close(llq_file *f);
+
+const char *llq_file_path(const llq_file *f);
+uint64_t llq_file_size(const llq_file *f);
+uint32_t llq_file_version_minor(const llq_file *f);
+
+size_t llq_n_tensors(const llq_file *f);
+const llq_tensor *llq_tensor_at(const llq_file *f, size_t i);   /* in table order; NULL if out of range */
+const llq_tensor *llq_tensor_find(const llq_file *f, const char *name); /* NULL if absent */
+/* Recomputes the CRC of t's data: 0, or LLQ_ECRC naming the tensor. */
+int llq_verify_tensor(const llq_file *f, const llq_tensor *t);
+
+size_t llq_n_meta(const llq_file *f);
+const llq_meta *llq_meta_at(const llq_file *f, size_t i);
+const llq_meta *llq_meta_find(const llq_file *f, const char *key); /* NULL if absent */
+
+/* Typed getters: 0 on success; LLQ_ENOTFOUND if absent; LLQ_EFORMAT if the stored type does not fit.
+ * Integer getters accept any integer type whose value fits; float getters accept f32/f64 and integers. */
+int llq_meta_get_u32(const llq_file *f, const char *key, uint32_t *out);
+int llq_meta_get_i32(const llq_file *f, const char *key, int32_t *out);
+int llq_meta_get_u64(const llq_file *f, const char *key, uint64_t *out);
+int llq_meta_get_f32(const llq_file *f, const char *key, float *out);
+int llq_meta_get_f64(const llq_file *f, const char *key, double *out);
+int llq_meta_get_bool(const llq_file *f, const char *key, int *out);
+/* String: *out points into the mapping (not NUL-terminated), *len its length. */
+int llq_meta_get_str(const llq_file *f, const char *key, const char **out, uint64_t *len);
+/* Array element access (bounds-checked by the reader at open): */
+int llq_meta_arr_str(const llq_meta *m, uint64_t i, const char **out, uint64_t *len);
+double llq_meta_arr_num(const llq_meta *m, uint64_t i); /* numeric element as double (i < count) */
+
+/* ---- writer ---- */
+typedef struct llq_writer llq_writer;
+
+enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
+
+/* Creates the temp file beside path. *out owned by the caller (llq_writer_free). */
+int llq_writer_open(llq_writer **out, const char *path, unsigned flags);
+
+/* Metadata (buffered in memory, written at commit). Keys must be unique (LLQ_EINVAL otherwise). */
+int llq_writer_meta_u32(llq_writer *w, const char *key, uint32_t v);
+int llq_writer_meta_i32(llq_writer *w, const char *key, int32_t v);
+int llq_writer_meta_u64(llq_writer *w, const char *key, uint64_t v);
+int llq_writer_meta_f32(llq_writer *w, const char *key, float v);
+int llq_writer_meta_f64(llq_writer *w, const char *key, double v);
+int llq_writer_meta_bool(llq_writer *w, const char *key, int v);
+int llq_writer_meta_str(llq_writer *w, const char *key, const char *s, size_t len);
+/* Numeric array: elem_type one of U32..BOOL, data in host (little-endian) order, count elements. */
+int llq_writer_meta_arr(llq_writer *w, const char *key, uint32_t elem_type, const void *data, uint64_t count);
+/* String array: strs[i] of lens[i] bytes. */
+int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *strs, const uint64_t *lens,
+                            uint64_t count);
+
+/* Streaming tensor: begin, write exactly its byte size in any number of chunks, end. */
+int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
+                     uint32_t group);
+int llq_writer_write(llq_writer *w, const void *data, size_t n);
+int llq_writer_end(llq_writer *w);
+/* One-shot: begin + write(size) + end. */
+int llq_writer_add(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
+                   uint32_t group, const void *data, size_t size);
+
+/* Writes metadata, table and header; fsyncs; renames onto path. After success, free does not remove. */
+int llq_writer_commit(llq_writer *w);
+/* Frees; if not committed, removes the temp file. NULL allowed. */
+void llq_writer_free(llq_writer *w);
+/* Temp path currently being written (for signal handlers that must unlink it); NULL after commit. */
+const char *llq_writer_temp_path(const llq_writer *w);
+
+#endif

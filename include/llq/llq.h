@@ -1,0 +1,87 @@
+/* llq.h — common definitions: error codes, the last-error message, version, tensor types.
+ *
+ * Conventions for the whole library (every public header follows them):
+ * - Functions that can fail return int: 0 (LLQ_OK) on success, a negative LLQ_E* code on failure.
+ *   On failure a one-line message (no trailing newline) is kept per thread: llq_errmsg().
+ * - The library never prints and never exits.
+ * - Out-parameters come first and are named out; what is returned through **out belongs to the caller
+ *   and is released with the matching _free / _close, which accept NULL.
+ */
+#ifndef LLQ_LLQ_H
+#define LLQ_LLQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LLQ_VERSION_STRING "0.1.0"
+
+enum llq_error {
+    LLQ_OK = 0,
+    LLQ_EIO = -1,          /* open/read/write/mmap/rename failed (errno text in the message) */
+    LLQ_ENOMEM = -2,       /* allocation failed */
+    LLQ_EFORMAT = -3,      /* input bytes are malformed, truncated or inconsistent */
+    LLQ_EVERSION = -4,     /* file written by a newer, incompatible version */
+    LLQ_EUNSUPPORTED = -5, /* well-formed but not supported (unknown tensor type, dtype, architecture) */
+    LLQ_EINVAL = -6,       /* bad argument from the caller */
+    LLQ_ECRC = -7,         /* checksum mismatch */
+    LLQ_EEXIST = -8,       /* output exists and overwriting was not asked for */
+    LLQ_EUNSAFE = -9,      /* refused: input asks for something not allowed (e.g. a pickle GLOBAL off the allow-list) */
+    LLQ_ELIMIT = -10,      /* input exceeds a hard safety limit (size, depth, count) */
+    LLQ_ENOTFOUND = -11,   /* a named tensor / key / file is missing */
+    LLQ_EINTR = -12        /* interrupted (signal) */
+};
+
+/* Sets the calling thread's last-error message (printf format) and returns code, so that
+ * `return llq_err(LLQ_EFORMAT, "...")` / `err = llq_err(...); goto done;` read naturally. */
+int llq_err(int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prefixes the current message with "prefix: " (e.g. the file name). Returns code. */
+int llq_err_prefix(int code, const char *prefix);
+
+/* The calling thread's last error message; never NULL (empty string if none). Valid until the next llq_err on this thread. */
+const char *llq_errmsg(void);
+
+/* Short name for an error code, e.g. "format error". Never NULL. */
+const char *llq_strerror(int code);
+
+/* ---- tensor types (values are stored in files: explicit, only appended) ---- */
+enum llq_type {
+    LLQ_F32 = 0,
+    LLQ_F16 = 1,
+    LLQ_BF16 = 2,
+    LLQ_Q8 = 16,  /* int8 symmetric per group, f16 scale */
+    LLQ_Q4 = 17,  /* int4 symmetric per group, f16 scale */
+    LLQ_Q4A = 18  /* int4 asymmetric per group, f16 scale + u8 zero point */
+};
+
+/* "f32", "f16", "bf16", "q8", "q4", "q4a"; NULL for an unknown value. */
+const char *llq_type_name(uint32_t type);
+/* Parses a name above; returns 0 and sets *out, or LLQ_EINVAL. */
+int llq_type_parse(uint32_t *out, const char *name);
+/* 1 for q8/q4/q4a, 0 otherwise. */
+int llq_type_is_quant(uint32_t type);
+
+/* ---- scalar conversions (exact, round-to-nearest-even) ---- */
+float llq_f16_to_f32(uint16_t h);
+uint16_t llq_f32_to_f16(float f);
+float llq_bf16_to_f32(uint16_t b);
+uint16_t llq_f32_to_bf16(float f);
+
+/* ---- checked arithmetic: return 0 on success, -1 on overflow ---- */
+static inline int llq_mul_u64(uint64_t *out, uint64_t a, uint64_t b)
+{
+    return __builtin_mul_overflow(a, b, out) ? -1 : 0;
+}
+static inline int llq_add_u64(uint64_t *out, uint64_t a, uint64_t b)
+{
+    return __builtin_add_overflow(a, b, out) ? -1 : 0;
+}
+
+/* zlib CRC-32 of n bytes, continuing from crc (start with 0). Handles n > 4 GiB. */
+uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n);
+
+#endif

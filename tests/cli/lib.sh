@@ -1,0 +1,35 @@
+# lib.sh — sourced by tests/cli/*.sh. Runs a command, then asserts on its exit code and output.
+# Each assertion prints "ok - NAME" or "not ok - NAME" (with the captured output) for tests/run.sh.
+: "${BUILD:=build}"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+FIX=tests/fixtures
+
+# run CMD...: sets RC, OUT (stdout), ERR (stderr)
+run() {
+    "$@" >"$TMP/out" 2>"$TMP/err"; RC=$?
+    OUT=$(cat "$TMP/out"); ERR=$(cat "$TMP/err")
+}
+_ok() { echo "ok - $1"; }
+_fail() { echo "not ok - $1"; echo "  rc=$RC"; echo "  stdout: $(head -c 600 "$TMP/out")"; echo "  stderr: $(head -c 600 "$TMP/err")"; }
+# expect_rc N NAME
+expect_rc() { if [ "$RC" -eq "$1" ]; then _ok "$2"; else _fail "$2 (want rc $1)"; fi; }
+# expect_out GREP-ERE NAME: stdout matches
+expect_out() { if grep -Eq -- "$1" "$TMP/out"; then _ok "$2"; else _fail "$2 (stdout !~ $1)"; fi; }
+# expect_err_line GREP-ERE NAME: stderr is exactly one line and it matches
+expect_err_line() {
+    if [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -Eq -- "$1" "$TMP/err"; then _ok "$2"; else _fail "$2 (stderr not one line ~ $1)"; fi
+}
+# expect_fail_line TOOL GREP-ERE NAME: rc 1, one stderr line prefixed with the tool name, matching
+expect_fail_line() { if [ "$RC" -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && grep -Eq -- "^$1: .*$2" "$TMP/err"; then _ok "$3"; else _fail "$3"; fi; }
+# expect_file / expect_no_file PATH NAME
+expect_file() { if [ -f "$1" ]; then _ok "$2"; else _fail "$2 (no $1)"; fi; }
+expect_no_file() { if [ ! -e "$1" ]; then _ok "$2"; else _fail "$2 ($1 exists)"; fi; }
+# expect_json NAME: stdout parses as JSON (python3 if present, else non-empty starting with { or [)
+expect_json() {
+    if command -v python3 >/dev/null 2>&1; then
+        if python3 -c 'import json,sys; json.load(sys.stdin)' <"$TMP/out" 2>/dev/null; then _ok "$1"; else _fail "$1 (bad json)"; fi
+    else
+        case "$OUT" in \{*|\[*) _ok "$1" ;; *) _fail "$1 (bad json)" ;; esac
+    fi
+}
