@@ -1,0 +1,95 @@
+/* kernels.h — matrix multiplication over weights stored in any llq type, and the thread pool that runs it.
+ *
+ * One operation carries nearly all of a LLaMA forward pass: y = x · Wᵀ, with x a batch of n activation rows
+ * (f32) and W a weight matrix stored [rows = outputs, cols = inputs] in the file's type (f32, f16, bf16, q8, q4,
+ * q4a; docs/FORMAT.md). llq_matmul splits W's rows among the pool's threads and calls, for each slice, the
+ * kernel registered for W's type (llq_mm_select). A new weight type is one kernel, not a new forward pass.
+ *
+ * Two implementations per type: "ref" (scalar C, the definition) and "fast" (AVX2/FMA/F16C, chosen only when
+ * the CPU has them). llq_kernel_impl picks one for the whole process; tests compare the two.
+ */
+#ifndef LLQ_KERNELS_H
+#define LLQ_KERNELS_H
+
+#include "llq/llq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A weight W [rows, cols] in any llq type: `rows` rows of row_bytes bytes back to back (FORMAT.md). Not owned:
+ * data usually points into an mmapped .llq file. group is the quantization group (0 for f32/f16/bf16). */
+typedef struct llq_mat {
+    uint32_t type, group;
+    uint64_t rows, cols, row_bytes;
+    const void *data;
+} llq_mat;
+
+/* Fills a matrix view over data (row_bytes computed from type/group/cols). 0, or LLQ_EINVAL for a bad
+ * type/group, LLQ_EFORMAT on overflow. */
+int llq_mat_init(llq_mat *out, uint32_t type, uint32_t group, uint64_t rows, uint64_t cols, const void *data);
+
+/* ---- thread pool ---- */
+typedef struct llq_pool llq_pool;
+
+/* Starts n_threads - 1 workers (the caller is thread 0); n_threads <= 0 means all online CPUs. *out owned by
+ * the caller (llq_pool_free). */
+int llq_pool_new(llq_pool **out, int n_threads);
+void llq_pool_free(llq_pool *p);
+int llq_pool_size(const llq_pool *p); /* 1 for a NULL pool */
+
+/* Runs fn(ud, i, n) for i = 0..n-1 on the n threads of the pool (the caller runs i = 0) and returns when all
+ * are done. A NULL pool runs fn(ud, 0, 1). Not reentrant: one run at a time per pool. */
+typedef void (*llq_task_fn)(void *ud, int i, int n);
+void llq_pool_run(llq_pool *p, llq_task_fn fn, void *ud);
+
+/* ---- matmul ---- */
+
+/* y[n][W->rows] = x[n][W->cols] · Wᵀ; x and y row-major f32, not aliased. pool may be NULL (one thread).
+ * Returns LLQ_EUNSUPPORTED if no kernel exists for W's type, LLQ_ENOMEM, or 0. */
+int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *pool);
+
+/* A kernel computes rows r0..r1-1 of y for all n tokens: y[t*W->rows + r] = Σ_k x[t*W->cols + k] · W[r][k].
+ * Kernels must be thread-safe (several threads call one kernel on disjoint row ranges) and must not allocate
+ * more than small per-call scratch (stack or thread-local). */
+typedef void (*llq_mm_kernel)(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+
+enum llq_kernel_impl { LLQ_KERNEL_REF = 0, LLQ_KERNEL_FAST = 1 };
+
+/* Process-wide choice, LLQ_KERNEL_FAST by default (falls back to ref per type when the CPU lacks AVX2/FMA/F16C
+ * or no fast kernel exists). Set it before starting work, not while a matmul runs. */
+extern int llq_kernel_impl;
+void llq_kernel_set_impl(int impl);
+/* "ref" / "fast" for the value in effect (fast downgraded to ref without AVX2). */
+const char *llq_kernel_impl_name(void);
+/* 1 if the CPU supports AVX2 + FMA + F16C. */
+int llq_cpu_has_avx2(void);
+
+/* The registration point: the kernel for weight type `type` and implementation impl (ref/fast), or NULL if
+ * none. kernels/matmul.c holds the switch; a new type adds a case there and its functions in kernels/<type>*.c,
+ * declared below. The fast choice already accounts for the CPU check. */
+llq_mm_kernel llq_mm_select(uint32_t type, int impl);
+
+/* ---- kernels (one per type × implementation; the _avx2 ones only after llq_cpu_has_avx2()) ---- */
+void llq_mm_f32_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_f16_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_bf16_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_f32_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_f16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* Any type llq_row_to_f32 decodes (q8/q4/q4a): dequantizes a tile of rows once, reuses it over all n tokens.
+ * _ref runs the scalar f32 product on the tile, _avx2 the blocked AVX2 one. */
+void llq_mm_dequant_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+
+/* ---- f32 building blocks shared by the forward pass (single-threaded; strides in elements) ---- */
+
+/* y[t*ldy + r] = Σ_k x[t*ldx + k] · w[r*ldw + k] for t < n, r < rows, k < cols (f32 weights, any strides).
+ * Uses the implementation chosen by llq_kernel_impl. */
+void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                  size_t rows, size_t cols);
+void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                      size_t rows, size_t cols);
+void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                       size_t rows, size_t cols);
+
+#endif
