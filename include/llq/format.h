@@ -87,8 +87,12 @@ uint32_t llq_file_version_minor(const llq_file *f);
 size_t llq_n_tensors(const llq_file *f);
 const llq_tensor *llq_tensor_at(const llq_file *f, size_t i);   /* in table order; NULL if out of range */
 const llq_tensor *llq_tensor_find(const llq_file *f, const char *name); /* NULL if absent */
-/* Recomputes the CRC of t's data: 0, or LLQ_ECRC naming the tensor. */
+/* Recomputes the CRC of t's data: 0, or LLQ_ECRC naming the tensor. Drops the pages it read (llq_drop_pages). */
 int llq_verify_tensor(const llq_file *f, const llq_tensor *t);
+/* Hint: the whole pages inside [p, p+n) of f's mapping are not needed any more (madvise MADV_DONTNEED;
+ * they are re-read from the page cache on the next access). Lets a streaming pass over a multi-GB file keep
+ * its resident set near one tensor. p must point into f's mapping. */
+void llq_drop_pages(const llq_file *f, const void *p, uint64_t n);
 
 size_t llq_n_meta(const llq_file *f);
 const llq_meta *llq_meta_at(const llq_file *f, size_t i);

@@ -1,0 +1,529 @@
+/* write.c — the streaming .llq writer: tensor data goes straight to a temp file beside the target,
+ * metadata and the tensor table are kept in memory and appended at commit, then the header is
+ * rewritten, the file fsynced and renamed into place (docs/FORMAT.md). Any failed step poisons the
+ * writer: commit refuses, and llq_writer_free removes the temp file. */
+#include "llq/format.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BUF_SIZE (4u << 20)
+#define MAX_ENTRIES 1000000u
+
+static const uint8_t MAGIC[8] = {0x89, 'L', 'L', 'Q', '\r', '\n', 0x1a, '\n'};
+
+typedef struct entry {
+    char *name;
+    uint32_t type, n_dims, group, crc;
+    uint64_t dims[LLQ_MAX_DIMS];
+    uint64_t offset, size;
+} entry;
+
+typedef struct bytes {
+    uint8_t *p;
+    size_t len, cap;
+} bytes;
+
+struct llq_writer {
+    char *path, *tmp;
+    int fd;
+    unsigned flags;
+    int failed, committed;
+    uint64_t pos;        /* bytes written to the file so far (incl. buffered) */
+    uint8_t *buf;        /* write buffer */
+    size_t buf_len;
+    bytes meta;          /* encoded metadata entries */
+    uint32_t n_meta;
+    char **keys;
+    entry *tensors;
+    size_t n_tensors, cap_tensors;
+    int active;          /* inside begin..end */
+    uint64_t written;    /* bytes of the active tensor written */
+};
+
+/* ---- low-level output ---- */
+
+static int fail(llq_writer *w, int code)
+{
+    w->failed = 1;
+    return code;
+}
+
+static int write_all(llq_writer *w, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n) {
+        ssize_t k = write(w->fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return fail(w, llq_err(LLQ_EIO, "%s: write: %s", w->tmp, k < 0 ? strerror(errno) : "no progress"));
+        p += k;
+        n -= (size_t)k;
+    }
+    return LLQ_OK;
+}
+
+static int flush(llq_writer *w)
+{
+    int rc = w->buf_len ? write_all(w, w->buf, w->buf_len) : LLQ_OK;
+    w->buf_len = 0;
+    return rc;
+}
+
+static int out(llq_writer *w, const void *data, size_t n)
+{
+    if (n == 0)
+        return LLQ_OK;
+    if (w->buf_len + n > BUF_SIZE) {
+        int rc = flush(w);
+        if (rc)
+            return rc;
+        if (n >= BUF_SIZE) {
+            w->pos += n;
+            return write_all(w, data, n);
+        }
+    }
+    memcpy(w->buf + w->buf_len, data, n);
+    w->buf_len += n;
+    w->pos += n;
+    return LLQ_OK;
+}
+
+static int pad_to(llq_writer *w, uint64_t align)
+{
+    static const uint8_t zeros[LLQ_ALIGN];
+    uint64_t r = w->pos % align;
+    return r ? out(w, zeros, (size_t)(align - r)) : LLQ_OK;
+}
+
+/* ---- in-memory byte buffers ---- */
+
+static int put(bytes *b, const void *data, size_t n)
+{
+    if (n == 0)
+        return LLQ_OK;
+    if (b->len + n < b->len)
+        return llq_err(LLQ_ENOMEM, "metadata too large");
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p)
+            return llq_err(LLQ_ENOMEM, "out of memory");
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, data, n);
+    b->len += n;
+    return LLQ_OK;
+}
+
+static int put32(bytes *b, uint32_t v) { return put(b, &v, 4); }
+static int put64(bytes *b, uint64_t v) { return put(b, &v, 8); }
+
+/* ---- open / free ---- */
+
+int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
+{
+    int rc = LLQ_OK;
+    *out_w = NULL;
+    llq_writer *w = calloc(1, sizeof *w);
+    if (!w)
+        return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
+    w->fd = -1;
+    w->flags = flags;
+    size_t n = strlen(path);
+    w->path = strdup(path);
+    w->tmp = malloc(n + 12);
+    w->buf = malloc(BUF_SIZE);
+    if (!w->path || !w->tmp || !w->buf) {
+        rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (n == 0) {
+        rc = llq_err(LLQ_EINVAL, "empty output path");
+        goto done;
+    }
+    struct stat st;
+    if (!(flags & LLQ_W_FORCE) && lstat(path, &st) == 0) {
+        rc = llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", path);
+        goto done;
+    }
+    snprintf(w->tmp, n + 12, "%s.tmp.XXXXXX", path);
+    w->fd = mkostemp(w->tmp, O_CLOEXEC);
+    if (w->fd < 0) {
+        rc = llq_err(LLQ_EIO, "%s: cannot create a temp file beside it: %s", path, strerror(errno));
+        w->tmp[0] = 0;
+        goto done;
+    }
+    mode_t um = umask(0);
+    umask(um);
+    if (fchmod(w->fd, 0666 & ~um) != 0) {
+        rc = llq_err(LLQ_EIO, "%s: chmod: %s", w->tmp, strerror(errno));
+        goto done;
+    }
+    static const uint8_t zero_header[LLQ_HEADER_SIZE];
+    rc = out(w, zero_header, sizeof zero_header); /* rewritten at commit */
+done:
+    if (rc) {
+        llq_writer_free(w);
+        return rc;
+    }
+    *out_w = w;
+    return LLQ_OK;
+}
+
+void llq_writer_free(llq_writer *w)
+{
+    if (!w)
+        return;
+    if (w->fd >= 0)
+        close(w->fd);
+    if (!w->committed && w->tmp && w->tmp[0])
+        unlink(w->tmp);
+    for (uint32_t i = 0; i < w->n_meta; i++)
+        free(w->keys[i]);
+    for (size_t i = 0; i < w->n_tensors; i++)
+        free(w->tensors[i].name);
+    free(w->keys);
+    free(w->tensors);
+    free(w->meta.p);
+    free(w->buf);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+const char *llq_writer_temp_path(const llq_writer *w)
+{
+    return w && !w->committed && w->tmp && w->tmp[0] ? w->tmp : NULL;
+}
+
+static int usable(llq_writer *w)
+{
+    if (w->committed)
+        return llq_err(LLQ_EINVAL, "%s: writer already committed", w->path);
+    if (w->failed)
+        return llq_err(LLQ_EINVAL, "%s: an earlier write failed", w->path);
+    return LLQ_OK;
+}
+
+/* ---- metadata ---- */
+
+/* Appends the key and type of a new entry (checks uniqueness) and the value size. */
+static int meta_head(llq_writer *w, const char *key, uint32_t type, uint64_t vsize)
+{
+    int rc = usable(w);
+    if (rc)
+        return rc;
+    size_t klen = key ? strlen(key) : 0;
+    if (klen == 0 || klen > LLQ_MAX_NAME)
+        return llq_err(LLQ_EINVAL, "%s: metadata key length %zu outside 1..%d", w->path, klen, LLQ_MAX_NAME);
+    if (w->n_meta >= MAX_ENTRIES)
+        return llq_err(LLQ_ELIMIT, "%s: more than %u metadata entries", w->path, MAX_ENTRIES);
+    for (uint32_t i = 0; i < w->n_meta; i++)
+        if (!strcmp(w->keys[i], key))
+            return llq_err(LLQ_EINVAL, "%s: metadata key '%s' written twice", w->path, key);
+    char **keys = realloc(w->keys, (w->n_meta + 1) * sizeof *keys);
+    if (!keys)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    w->keys = keys;
+    if (!(keys[w->n_meta] = strdup(key)))
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    w->n_meta++;
+    if ((rc = put32(&w->meta, (uint32_t)klen)) || (rc = put(&w->meta, key, klen)) ||
+        (rc = put32(&w->meta, type)) || (rc = put64(&w->meta, vsize)))
+        return fail(w, rc);
+    return LLQ_OK;
+}
+
+static int meta_fixed(llq_writer *w, const char *key, uint32_t type, const void *v, size_t n)
+{
+    int rc = meta_head(w, key, type, n);
+    if (!rc && (rc = put(&w->meta, v, n)))
+        fail(w, rc);
+    return rc;
+}
+
+int llq_writer_meta_u32(llq_writer *w, const char *key, uint32_t v) { return meta_fixed(w, key, LLQ_META_U32, &v, 4); }
+int llq_writer_meta_i32(llq_writer *w, const char *key, int32_t v) { return meta_fixed(w, key, LLQ_META_I32, &v, 4); }
+int llq_writer_meta_u64(llq_writer *w, const char *key, uint64_t v) { return meta_fixed(w, key, LLQ_META_U64, &v, 8); }
+int llq_writer_meta_f32(llq_writer *w, const char *key, float v) { return meta_fixed(w, key, LLQ_META_F32, &v, 4); }
+int llq_writer_meta_f64(llq_writer *w, const char *key, double v) { return meta_fixed(w, key, LLQ_META_F64, &v, 8); }
+
+int llq_writer_meta_bool(llq_writer *w, const char *key, int v)
+{
+    uint8_t b = v != 0;
+    return meta_fixed(w, key, LLQ_META_BOOL, &b, 1);
+}
+
+int llq_writer_meta_str(llq_writer *w, const char *key, const char *s, size_t len)
+{
+    if (len && !s)
+        return llq_err(LLQ_EINVAL, "%s: metadata '%s': NULL string", w->path, key ? key : "");
+    return meta_fixed(w, key, LLQ_META_STR, s, len);
+}
+
+static size_t elem_size(uint32_t t)
+{
+    switch (t) {
+    case LLQ_META_U32: case LLQ_META_I32: case LLQ_META_F32: return 4;
+    case LLQ_META_U64: case LLQ_META_I64: case LLQ_META_F64: return 8;
+    case LLQ_META_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+int llq_writer_meta_arr(llq_writer *w, const char *key, uint32_t elem_type, const void *data, uint64_t count)
+{
+    size_t es = elem_size(elem_type);
+    uint64_t n, vsize;
+    if (!es)
+        return llq_err(LLQ_EINVAL, "%s: metadata '%s': array element type %u is not numeric (1..7)", w->path,
+                       key ? key : "", elem_type);
+    if (llq_mul_u64(&n, count, es) || llq_add_u64(&vsize, n, 12) || n > SIZE_MAX / 2 || (count && !data))
+        return llq_err(LLQ_EINVAL, "%s: metadata '%s': bad array of %llu elements", w->path, key ? key : "",
+                       (unsigned long long)count);
+    if (elem_type == LLQ_META_BOOL)
+        for (uint64_t i = 0; i < count; i++)
+            if (((const uint8_t *)data)[i] > 1)
+                return llq_err(LLQ_EINVAL, "%s: metadata '%s': bool element %llu is not 0 or 1", w->path, key,
+                               (unsigned long long)i);
+    int rc = meta_head(w, key, LLQ_META_ARR, vsize);
+    if (!rc && ((rc = put32(&w->meta, elem_type)) || (rc = put64(&w->meta, count)) ||
+                (rc = put(&w->meta, data, (size_t)n))))
+        fail(w, rc);
+    return rc;
+}
+
+int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *strs, const uint64_t *lens,
+                            uint64_t count)
+{
+    uint64_t vsize = 12;
+    for (uint64_t i = 0; i < count; i++) {
+        if (lens[i] > UINT32_MAX || (lens[i] && !strs[i]) || llq_add_u64(&vsize, vsize, 4 + lens[i]))
+            return llq_err(LLQ_EINVAL, "%s: metadata '%s': string %llu is too long or NULL", w->path,
+                           key ? key : "", (unsigned long long)i);
+    }
+    int rc = meta_head(w, key, LLQ_META_ARR, vsize);
+    if (!rc && ((rc = put32(&w->meta, LLQ_META_STR)) || (rc = put64(&w->meta, count))))
+        return fail(w, rc);
+    for (uint64_t i = 0; !rc && i < count; i++)
+        if ((rc = put32(&w->meta, (uint32_t)lens[i])) || (rc = put(&w->meta, strs[i], (size_t)lens[i])))
+            fail(w, rc);
+    return rc;
+}
+
+/* ---- tensors ---- */
+
+int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
+                     uint32_t group)
+{
+    int rc = usable(w);
+    if (rc)
+        return rc;
+    if (w->active)
+        return llq_err(LLQ_EINVAL, "%s: tensor '%s' begun before the previous one ended", w->path, name);
+    size_t nlen = name ? strlen(name) : 0;
+    if (nlen == 0 || nlen > LLQ_MAX_NAME)
+        return llq_err(LLQ_EINVAL, "%s: tensor name length %zu outside 1..%d", w->path, nlen, LLQ_MAX_NAME);
+    if (!llq_type_name(type))
+        return llq_err(LLQ_EINVAL, "%s: tensor '%s': unknown type %u", w->path, name, type);
+    if (n_dims < 1 || n_dims > LLQ_MAX_DIMS)
+        return llq_err(LLQ_EINVAL, "%s: tensor '%s': %u dimensions (1..%d allowed)", w->path, name, n_dims,
+                       LLQ_MAX_DIMS);
+    if (!llq_group_valid(type, group))
+        return llq_err(LLQ_EINVAL, "%s: tensor '%s': group %u not allowed for type %s", w->path, name, group,
+                       llq_type_name(type));
+    if (w->n_tensors >= MAX_ENTRIES)
+        return llq_err(LLQ_ELIMIT, "%s: more than %u tensors", w->path, MAX_ENTRIES);
+    for (size_t i = 0; i < w->n_tensors; i++)
+        if (!strcmp(w->tensors[i].name, name))
+            return llq_err(LLQ_EINVAL, "%s: tensor '%s' written twice", w->path, name);
+    entry e = {.type = type, .n_dims = n_dims, .group = group};
+    uint64_t rows = 1, rb;
+    for (uint32_t d = 0; d < n_dims; d++) {
+        if (dims[d] == 0)
+            return llq_err(LLQ_EINVAL, "%s: tensor '%s': dimension %u is 0", w->path, name, d);
+        e.dims[d] = dims[d];
+        if (d + 1 < n_dims && llq_mul_u64(&rows, rows, dims[d]))
+            return llq_err(LLQ_EINVAL, "%s: tensor '%s': shape overflows", w->path, name);
+    }
+    if (llq_row_bytes(&rb, type, group, dims[n_dims - 1]) || llq_mul_u64(&e.size, rb, rows))
+        return llq_err(LLQ_EINVAL, "%s: tensor '%s': size overflows", w->path, name);
+    if (w->n_tensors == w->cap_tensors) {
+        size_t cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
+        entry *t = realloc(w->tensors, cap * sizeof *t);
+        if (!t)
+            return llq_err(LLQ_ENOMEM, "out of memory");
+        w->tensors = t;
+        w->cap_tensors = cap;
+    }
+    if (!(e.name = strdup(name)))
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    if ((rc = pad_to(w, LLQ_ALIGN))) {
+        free(e.name);
+        return rc;
+    }
+    e.offset = w->pos;
+    w->tensors[w->n_tensors++] = e;
+    w->active = 1;
+    w->written = 0;
+    return LLQ_OK;
+}
+
+int llq_writer_write(llq_writer *w, const void *data, size_t n)
+{
+    int rc = usable(w);
+    if (rc)
+        return rc;
+    if (!w->active)
+        return fail(w, llq_err(LLQ_EINVAL, "%s: write outside a tensor", w->path));
+    entry *e = &w->tensors[w->n_tensors - 1];
+    if (n > e->size - w->written)
+        return fail(w, llq_err(LLQ_EINVAL, "%s: tensor '%s': %llu more bytes written than its %llu", w->path,
+                               e->name, (unsigned long long)(w->written + n - e->size),
+                               (unsigned long long)e->size));
+    e->crc = llq_crc32(e->crc, data, n);
+    w->written += n;
+    rc = out(w, data, n);
+    return rc;
+}
+
+int llq_writer_end(llq_writer *w)
+{
+    int rc = usable(w);
+    if (rc)
+        return rc;
+    if (!w->active)
+        return llq_err(LLQ_EINVAL, "%s: end without begin", w->path);
+    entry *e = &w->tensors[w->n_tensors - 1];
+    if (w->written != e->size)
+        return fail(w, llq_err(LLQ_EINVAL, "%s: tensor '%s': %llu bytes written, its size is %llu", w->path,
+                               e->name, (unsigned long long)w->written, (unsigned long long)e->size));
+    w->active = 0;
+    return LLQ_OK;
+}
+
+int llq_writer_add(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
+                   uint32_t group, const void *data, size_t size)
+{
+    int rc = llq_writer_begin(w, name, type, n_dims, dims, group);
+    if (!rc)
+        rc = llq_writer_write(w, data, size);
+    if (!rc)
+        rc = llq_writer_end(w);
+    return rc;
+}
+
+/* ---- commit ---- */
+
+static int encode_table(const llq_writer *w, bytes *t)
+{
+    int rc = LLQ_OK;
+    for (size_t i = 0; !rc && i < w->n_tensors; i++) {
+        const entry *e = &w->tensors[i];
+        size_t nlen = strlen(e->name);
+        rc = put32(t, (uint32_t)nlen) || put(t, e->name, nlen) || put32(t, e->type) || put32(t, e->n_dims);
+        for (uint32_t d = 0; !rc && d < e->n_dims; d++)
+            rc = put64(t, e->dims[d]);
+        if (!rc)
+            rc = put32(t, e->group) || put32(t, e->crc) || put64(t, e->offset) || put64(t, e->size);
+    }
+    return rc ? llq_err(LLQ_ENOMEM, "out of memory") : LLQ_OK;
+}
+
+static void set32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static void set64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+
+static int fsync_dir(const char *path)
+{
+    char *copy = strdup(path);
+    if (!copy)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    int rc = LLQ_OK, fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0)
+        rc = llq_err(LLQ_EIO, "%s: fsync of its folder: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return rc;
+}
+
+int llq_writer_commit(llq_writer *w)
+{
+    int rc = usable(w);
+    bytes table = {0};
+    struct stat st;
+    if (rc)
+        return rc;
+    if (w->active) {
+        rc = fail(w, llq_err(LLQ_EINVAL, "%s: commit inside tensor '%s'", w->path, w->tensors[w->n_tensors - 1].name));
+        goto done;
+    }
+    if ((rc = pad_to(w, LLQ_ALIGN)))
+        goto done;
+    uint8_t cnt[4];
+    set32(cnt, w->n_meta);
+    uint64_t meta_off = w->pos, meta_size = 4 + (uint64_t)w->meta.len;
+    uint32_t meta_crc = llq_crc32(llq_crc32(0, cnt, 4), w->meta.p, w->meta.len);
+    if ((rc = out(w, cnt, 4)) || (rc = out(w, w->meta.p, w->meta.len)))
+        goto done;
+    if ((rc = encode_table(w, &table))) {
+        fail(w, rc);
+        goto done;
+    }
+    uint64_t table_off = w->pos;
+    if ((rc = out(w, table.p, table.len)) || (rc = flush(w)))
+        goto done;
+
+    uint8_t h[LLQ_HEADER_SIZE] = {0};
+    memcpy(h, MAGIC, 8);
+    set32(h + 8, LLQ_FORMAT_MAJOR);
+    set32(h + 12, LLQ_FORMAT_MINOR);
+    set64(h + 16, w->pos);
+    set64(h + 24, meta_off);
+    set64(h + 32, meta_size);
+    set64(h + 40, table_off);
+    set64(h + 48, table.len);
+    set32(h + 56, (uint32_t)w->n_tensors);
+    set32(h + 60, meta_crc);
+    set32(h + 64, llq_crc32(0, table.p, table.len));
+    set32(h + 68, 0);
+    set32(h + 124, llq_crc32(0, h, 124));
+    if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
+        rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", w->tmp, strerror(errno)));
+        goto done;
+    }
+    if (fsync(w->fd) != 0) {
+        rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", w->tmp, strerror(errno)));
+        goto done;
+    }
+    if (close(w->fd) != 0) {
+        w->fd = -1;
+        rc = fail(w, llq_err(LLQ_EIO, "%s: close: %s", w->tmp, strerror(errno)));
+        goto done;
+    }
+    w->fd = -1;
+    if (!(w->flags & LLQ_W_FORCE) && lstat(w->path, &st) == 0) {
+        rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced (use --force)", w->path));
+        goto done;
+    }
+    if (rename(w->tmp, w->path) != 0) {
+        rc = fail(w, llq_err(LLQ_EIO, "%s: rename from %s: %s", w->path, w->tmp, strerror(errno)));
+        goto done;
+    }
+    w->committed = 1;
+    rc = fsync_dir(w->path);
+done:
+    free(table.p);
+    return rc;
+}
