@@ -69,6 +69,15 @@ int llq_cpu_has_avx2(void);
  * declared below. The fast choice already accounts for the CPU check. */
 llq_mm_kernel llq_mm_select(uint32_t type, int impl);
 
+/* Thread-local scratch for kernels: a buffer of at least n floats on the calling thread, valid until the next
+ * call on that thread (NULL if allocation fails). llq_matmul reserves llq_mm_scratch_need(W) floats on every
+ * thread before calling a kernel, so a kernel that asks for no more than that never gets NULL.
+ * llq_mm_scratch_release frees the calling thread's buffer (pool workers do it when they exit). */
+float *llq_mm_scratch(size_t n);
+size_t llq_mm_scratch_need(const llq_mat *W); /* LLQ_MM_TILE * cols + 8192 */
+void llq_mm_scratch_release(void);
+#define LLQ_MM_TILE 32
+
 /* ---- kernels (one per type × implementation; the _avx2 ones only after llq_cpu_has_avx2()) ---- */
 void llq_mm_f32_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 void llq_mm_f16_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
@@ -91,5 +100,12 @@ void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n
                       size_t rows, size_t cols);
 void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                        size_t rows, size_t cols);
+/* The same with the weight given transposed: y[t*ldy + r] = Σ_k x[t*ldx + k] · v[k*ldv + r] (e.g. P·V). */
+void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
+                     size_t rows, size_t cols);
+void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
+                         size_t rows, size_t cols);
+void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
+                          size_t rows, size_t cols);
 
 #endif

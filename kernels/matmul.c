@@ -1,0 +1,154 @@
+/* matmul.c — y = x·Wᵀ for any weight type: the kernel table (llq_mm_select), ref/fast choice, row split over
+ * the thread pool, and per-thread kernel scratch. */
+#include "llq/format.h"
+#include "llq/kernels.h"
+
+#include <cpuid.h>
+#include <stdlib.h>
+
+int llq_kernel_impl = LLQ_KERNEL_FAST;
+
+void llq_kernel_set_impl(int impl)
+{
+    llq_kernel_impl = impl == LLQ_KERNEL_REF ? LLQ_KERNEL_REF : LLQ_KERNEL_FAST;
+}
+
+int llq_cpu_has_avx2(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        unsigned a, b, c, d;
+        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+        __builtin_cpu_init();
+        cached = f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    }
+    return cached;
+}
+
+static int fast(int impl)
+{
+    return impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2();
+}
+
+const char *llq_kernel_impl_name(void)
+{
+    return fast(llq_kernel_impl) ? "fast" : "ref";
+}
+
+/* The registration point: one case per weight type. */
+llq_mm_kernel llq_mm_select(uint32_t type, int impl)
+{
+    int f = fast(impl);
+    switch (type) {
+    case LLQ_F32:
+        return f ? llq_mm_f32_avx2 : llq_mm_f32_ref;
+    case LLQ_F16:
+        return f ? llq_mm_f16_avx2 : llq_mm_f16_ref;
+    case LLQ_BF16:
+        return f ? llq_mm_bf16_avx2 : llq_mm_bf16_ref;
+    case LLQ_Q8:
+    case LLQ_Q4:
+    case LLQ_Q4A:
+        return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
+    default:
+        return NULL;
+    }
+}
+
+int llq_mat_init(llq_mat *out, uint32_t type, uint32_t group, uint64_t rows, uint64_t cols, const void *data)
+{
+    uint64_t rb;
+    int err = llq_row_bytes(&rb, type, group, cols);
+    if (err)
+        return err;
+    *out = (llq_mat){.type = type, .group = group, .rows = rows, .cols = cols, .row_bytes = rb, .data = data};
+    return LLQ_OK;
+}
+
+/* ---- scratch ---- */
+static _Thread_local float *scratch;
+static _Thread_local size_t scratch_cap;
+
+float *llq_mm_scratch(size_t n)
+{
+    if (n > scratch_cap) {
+        free(scratch);
+        scratch = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        scratch_cap = scratch ? n : 0;
+    }
+    return scratch;
+}
+
+size_t llq_mm_scratch_need(const llq_mat *W)
+{
+    return LLQ_MM_TILE * (size_t)W->cols + 8192;
+}
+
+void llq_mm_scratch_release(void)
+{
+    free(scratch);
+    scratch = NULL;
+    scratch_cap = 0;
+}
+
+/* ---- threaded matmul ---- */
+struct mm_task {
+    float *y;
+    const float *x;
+    size_t n;
+    const llq_mat *W;
+    llq_mm_kernel k;
+    uint64_t chunk; /* rows per thread, a multiple of 16 */
+    int failed;
+};
+
+static void mm_run(void *ud, int i, int nt)
+{
+    (void)nt;
+    struct mm_task *t = ud;
+    uint64_t r0 = (uint64_t)i * t->chunk, r1 = r0 + t->chunk;
+    if (r1 > t->W->rows)
+        r1 = t->W->rows;
+    if (r0 >= r1)
+        return;
+    if (!llq_mm_scratch(llq_mm_scratch_need(t->W))) {
+        __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    t->k(t->y, t->x, t->n, t->W, r0, r1);
+}
+
+int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *pool)
+{
+    llq_mm_kernel k = llq_mm_select(W->type, llq_kernel_impl);
+    if (!k)
+        return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W->type);
+    if (n == 0 || W->rows == 0)
+        return LLQ_OK;
+    int nt = llq_pool_size(pool);
+    uint64_t chunk = (W->rows + (uint64_t)nt - 1) / (uint64_t)nt;
+    chunk = (chunk + 15) / 16 * 16;
+    struct mm_task t = {.y = y, .x = x, .n = n, .W = W, .k = k, .chunk = chunk};
+    llq_pool_run(pool, mm_run, &t);
+    if (t.failed)
+        return llq_err(LLQ_ENOMEM, "out of memory (matmul scratch, %llu columns)", (unsigned long long)W->cols);
+    return LLQ_OK;
+}
+
+void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                  size_t rows, size_t cols)
+{
+    if (fast(llq_kernel_impl))
+        llq_gemm_f32_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
+    else
+        llq_gemm_f32_ref(y, ldy, x, ldx, n, w, ldw, rows, cols);
+}
+
+void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
+                     size_t rows, size_t cols)
+{
+    if (fast(llq_kernel_impl))
+        llq_gemm_f32_nn_avx2(y, ldy, x, ldx, n, v, ldv, rows, cols);
+    else
+        llq_gemm_f32_nn_ref(y, ldy, x, ldx, n, v, ldv, rows, cols);
+}

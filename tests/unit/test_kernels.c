@@ -1,0 +1,282 @@
+/* test_kernels.c — every AVX2 kernel against its scalar _ref twin on random shapes (odd sizes included), the
+ * threaded llq_matmul against a single-threaded kernel, and the kernel table. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llq/format.h"
+#include "llq/kernels.h"
+
+static uint64_t rng = 88172645463325252ull;
+static float frand(void) /* uniform in [-1, 1) */
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (float)((rng >> 40) * (1.0 / 8388608.0)) - 1.0f;
+}
+
+/* Random weight bytes of the given type; rows × cols. */
+static void *make_weights(uint32_t type, uint32_t group, size_t rows, size_t cols, llq_mat *W)
+{
+    ck_assert_int_eq(llq_mat_init(W, type, group, rows, cols, NULL), 0);
+    uint8_t *d = malloc(W->row_bytes * rows + 1);
+    ck_assert_ptr_nonnull(d);
+    for (size_t r = 0; r < rows; r++) {
+        uint8_t *row = d + r * W->row_bytes;
+        for (size_t k = 0; k < cols; k++) {
+            float v = frand();
+            uint16_t h;
+            switch (type) {
+            case LLQ_F32:
+                memcpy(row + 4 * k, &v, 4);
+                break;
+            case LLQ_F16:
+                h = llq_f32_to_f16(v);
+                memcpy(row + 2 * k, &h, 2);
+                break;
+            case LLQ_BF16:
+                h = llq_f32_to_bf16(v);
+                memcpy(row + 2 * k, &h, 2);
+                break;
+            default:
+                break;
+            }
+        }
+        if (type == LLQ_Q8) { /* random int8 values, then f16 scales */
+            uint64_t g, G;
+            llq_group_geometry(group, cols, &g, &G);
+            for (uint64_t k = 0; k < G * g; k++)
+                row[k] = (uint8_t)(int8_t)(k < cols ? (int)(frand() * 127) : 0);
+            for (uint64_t j = 0; j < G; j++) {
+                uint16_t s = llq_f32_to_f16(0.01f + 0.01f * fabsf(frand()));
+                memcpy(row + G * g + 2 * j, &s, 2);
+            }
+        }
+    }
+    W->data = d;
+    return d;
+}
+
+static void fill(float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = frand();
+}
+
+/* |a - b| <= tol · (Σ|x||w| bound) — the two sums differ only in rounding order. */
+static void assert_close(const float *a, const float *b, size_t n, double scale, const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= 1e-5 * scale + 1e-6))
+            ck_abort_msg("%s: element %zu: %.9g vs %.9g", what, i, (double)a[i], (double)b[i]);
+    }
+}
+
+static void compare_type(uint32_t type, uint32_t group, llq_mm_kernel ref, llq_mm_kernel simd)
+{
+    static const size_t shapes[][3] = {/* n, rows, cols */
+                                       {1, 1, 1},     {1, 7, 13},    {2, 33, 100},   {3, 16, 8},
+                                       {5, 17, 257},  {6, 48, 256},  {7, 35, 513},   {13, 64, 300},
+                                       {1, 100, 1000}, {20, 19, 37}, {64, 129, 520}, {2, 5, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t n = shapes[i][0], rows = shapes[i][1], cols = shapes[i][2];
+        llq_mat W;
+        void *d = make_weights(type, group, rows, cols, &W);
+        float *x = malloc(n * cols * sizeof(float)), *y0 = malloc(n * rows * sizeof(float)),
+              *y1 = malloc(n * rows * sizeof(float));
+        ck_assert(x && y0 && y1);
+        fill(x, n * cols);
+        ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W)));
+        /* full range, then a sub-range (others untouched) */
+        ref(y0, x, n, &W, 0, rows);
+        simd(y1, x, n, &W, 0, rows);
+        assert_close(y0, y1, n * rows, (double)cols, llq_type_name(type));
+        if (rows > 2) {
+            for (size_t j = 0; j < n * rows; j++)
+                y1[j] = -7.0f;
+            simd(y1, x, n, &W, 1, rows - 1);
+            for (size_t t = 0; t < n; t++) {
+                ck_assert(y1[t * rows] == -7.0f && y1[t * rows + rows - 1] == -7.0f);
+                assert_close(y0 + t * rows + 1, y1 + t * rows + 1, rows - 2, (double)cols, "sub-range");
+            }
+        }
+        free(x);
+        free(y0);
+        free(y1);
+        free(d);
+    }
+}
+
+START_TEST(f32_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    compare_type(LLQ_F32, 0, llq_mm_f32_ref, llq_mm_f32_avx2);
+}
+END_TEST
+
+START_TEST(f16_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    compare_type(LLQ_F16, 0, llq_mm_f16_ref, llq_mm_f16_avx2);
+}
+END_TEST
+
+START_TEST(bf16_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    compare_type(LLQ_BF16, 0, llq_mm_bf16_ref, llq_mm_bf16_avx2);
+}
+END_TEST
+
+START_TEST(dequant_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    compare_type(LLQ_Q8, 32, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+    compare_type(LLQ_Q8, 0, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+}
+END_TEST
+
+/* The ref kernels against a double-precision dot product of the decoded weights. */
+START_TEST(ref_matches_definition)
+{
+    uint32_t types[] = {LLQ_F32, LLQ_F16, LLQ_BF16, LLQ_Q8};
+    for (size_t ti = 0; ti < 4; ti++) {
+        size_t n = 3, rows = 9, cols = 77;
+        llq_mat W;
+        void *d = make_weights(types[ti], types[ti] == LLQ_Q8 ? 64 : 0, rows, cols, &W);
+        float x[3 * 77], y[3 * 9], w[77];
+        fill(x, n * cols);
+        ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W)));
+        llq_mm_select(types[ti], LLQ_KERNEL_REF)(y, x, n, &W, 0, rows);
+        for (size_t r = 0; r < rows; r++) {
+            llq_row_to_f32(w, (const uint8_t *)d + r * W.row_bytes, W.type, W.group, cols);
+            for (size_t t = 0; t < n; t++) {
+                double s = 0;
+                for (size_t k = 0; k < cols; k++)
+                    s += (double)x[t * cols + k] * w[k];
+                ck_assert_msg(fabs(s - y[t * rows + r]) < 1e-4, "%s r%zu t%zu", llq_type_name(types[ti]), r, t);
+            }
+        }
+        free(d);
+    }
+}
+END_TEST
+
+START_TEST(gemm_strided_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    static const size_t shapes[][3] = {{1, 5, 32}, {2, 40, 64}, {3, 17, 31}, {37, 37, 128}, {100, 64, 17}, {9, 300, 5}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t n = shapes[i][0], rows = shapes[i][1], cols = shapes[i][2];
+        size_t ldx = cols + 3, ldw = cols + 5, ldy = rows + 2, ldv = rows + 1;
+        float *x = malloc(n * ldx * 4), *w = malloc(rows * ldw * 4), *v = malloc(cols * ldv * 4);
+        float *y0 = calloc(n * ldy, 4), *y1 = calloc(n * ldy, 4);
+        ck_assert(x && w && v && y0 && y1);
+        fill(x, n * ldx);
+        fill(w, rows * ldw);
+        fill(v, cols * ldv);
+        llq_gemm_f32_ref(y0, ldy, x, ldx, n, w, ldw, rows, cols);
+        llq_gemm_f32_avx2(y1, ldy, x, ldx, n, w, ldw, rows, cols);
+        assert_close(y0, y1, n * ldy, (double)cols, "gemm");
+        llq_gemm_f32_nn_ref(y0, ldy, x, ldx, n, v, ldv, rows, cols);
+        llq_gemm_f32_nn_avx2(y1, ldy, x, ldx, n, v, ldv, rows, cols);
+        assert_close(y0, y1, n * ldy, (double)cols, "gemm_nn");
+        free(x), free(w), free(v), free(y0), free(y1);
+    }
+}
+END_TEST
+
+/* llq_matmul over 1..3 threads gives the single-kernel result for every type, both impls. */
+START_TEST(threaded_matmul_matches_kernel)
+{
+    uint32_t types[] = {LLQ_F32, LLQ_F16, LLQ_BF16, LLQ_Q8};
+    for (int impl = 0; impl < 2; impl++) {
+        llq_kernel_set_impl(impl);
+        for (int nt = 1; nt <= 3; nt++) {
+            llq_pool *p;
+            ck_assert_int_eq(llq_pool_new(&p, nt), 0);
+            ck_assert_int_eq(llq_pool_size(p), nt);
+            for (size_t ti = 0; ti < 4; ti++) {
+                size_t n = 11, rows = 83, cols = 70;
+                llq_mat W;
+                void *d = make_weights(types[ti], types[ti] == LLQ_Q8 ? 32 : 0, rows, cols, &W);
+                float *x = malloc(n * cols * 4), *y0 = malloc(n * rows * 4), *y1 = malloc(n * rows * 4);
+                fill(x, n * cols);
+                ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W)));
+                llq_mm_select(W.type, impl)(y0, x, n, &W, 0, rows);
+                ck_assert_int_eq(llq_matmul(y1, x, n, &W, p), 0);
+                ck_assert_int_eq(memcmp(y0, y1, n * rows * 4), 0);
+                free(x), free(y0), free(y1), free(d);
+            }
+            llq_pool_free(p);
+        }
+    }
+    llq_kernel_set_impl(LLQ_KERNEL_FAST);
+}
+END_TEST
+
+START_TEST(kernel_table)
+{
+    ck_assert(llq_mm_select(LLQ_F32, LLQ_KERNEL_REF) == llq_mm_f32_ref);
+    ck_assert(llq_mm_select(LLQ_BF16, LLQ_KERNEL_REF) == llq_mm_bf16_ref);
+    ck_assert(llq_mm_select(LLQ_Q4, LLQ_KERNEL_REF) != NULL);
+    ck_assert(llq_mm_select(99, LLQ_KERNEL_FAST) == NULL);
+    if (llq_cpu_has_avx2())
+        ck_assert(llq_mm_select(LLQ_F16, LLQ_KERNEL_FAST) == llq_mm_f16_avx2);
+    llq_mat W = {.type = 99, .rows = 1, .cols = 1};
+    float x = 1, y;
+    ck_assert_int_eq(llq_matmul(&y, &x, 1, &W, NULL), LLQ_EUNSUPPORTED);
+    llq_kernel_set_impl(LLQ_KERNEL_REF);
+    ck_assert_str_eq(llq_kernel_impl_name(), "ref");
+    llq_kernel_set_impl(LLQ_KERNEL_FAST);
+}
+END_TEST
+
+static void count_task(void *ud, int i, int n)
+{
+    int *hits = ud;
+    __atomic_add_fetch(&hits[i], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&hits[8], n, __ATOMIC_RELAXED);
+}
+
+START_TEST(pool_runs_each_index_once)
+{
+    llq_pool *p;
+    ck_assert_int_eq(llq_pool_new(&p, 4), 0);
+    int hits[9] = {0};
+    for (int rep = 0; rep < 100; rep++)
+        llq_pool_run(p, count_task, hits);
+    for (int i = 0; i < 4; i++)
+        ck_assert_int_eq(hits[i], 100);
+    ck_assert_int_eq(hits[8], 1600);
+    llq_pool_free(p);
+    ck_assert_int_eq(llq_pool_new(&p, 1000), LLQ_EINVAL);
+    llq_mm_scratch_release();
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, f32_simd_matches_ref);
+    tcase_add_test(tc, f16_simd_matches_ref);
+    tcase_add_test(tc, bf16_simd_matches_ref);
+    tcase_add_test(tc, dequant_simd_matches_ref);
+    tcase_add_test(tc, ref_matches_definition);
+    tcase_add_test(tc, gemm_strided_simd_matches_ref);
+    tcase_add_test(tc, threaded_matmul_matches_kernel);
+    tcase_add_test(tc, kernel_table);
+    tcase_add_test(tc, pool_runs_each_index_once);
+    suite_add_tcase(s, tc);
+    return s;
+}
