@@ -1,0 +1,123 @@
+/* calib.h — calibration-based quantization: calibration data, GPTQ, AWQ (method notes: docs/QUANTIZATION.md).
+ *
+ * Three levels, each usable alone:
+ * 1. Dense linear algebra on small square matrices (double, row-major): Cholesky, SPD inverse,
+ *    and the accumulation H += XᵀX of calibration inputs.
+ * 2. One matrix at a time: llq_gptq quantizes W [rows × cols] given H = XᵀX of its inputs; llq_awq_search finds
+ *    per-input-channel scales for matrices sharing one input; llq_awq_clip_quantize quantizes with a per-group
+ *    clipping search. Outputs are rows in docs/FORMAT.md's q8/q4/q4a layouts.
+ * 3. The driver llq_calib_run: tokenizes a calibration text with the model's tokenizer, cuts samples, runs the
+ *    f32 forward layer by layer and quantizes every linear weight with AWQ, GPTQ or AWQ then GPTQ.
+ *
+ * H is always the un-normalised sum XᵀX (the methods only depend on it up to a factor).
+ */
+#ifndef LLQ_CALIB_H
+#define LLQ_CALIB_H
+
+#include "llq/llq.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- 1. linear algebra ---- */
+
+/* In place: a (n×n, symmetric positive definite) becomes L, lower triangular with A = L·Lᵀ (upper part zeroed).
+ * LLQ_EINVAL "matrix not positive definite (pivot k)" otherwise. */
+int llq_cholesky(double *a, size_t n);
+/* In place: a (n×n SPD) becomes its inverse (full symmetric). Allocates n×n doubles of scratch. */
+int llq_spd_inverse(double *a, size_t n);
+/* h (cols×cols, only the upper triangle i <= j is updated) += Xᵀ·X for x [n × cols] row-major.
+ * Call llq_sym_fill afterwards to mirror the upper triangle into the lower one. */
+void llq_xtx_acc(double *h, const float *x, size_t n, size_t cols);
+void llq_sym_fill(double *h, size_t n);
+
+/* ---- 2. per-matrix methods ---- */
+
+/* Bytes of one quantized row (docs/FORMAT.md section 5); 0 for a bad type/group. */
+size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols);
+
+typedef struct llq_gptq_opts {
+    float damp;       /* fraction of mean(diag H) added to the diagonal; 0 → 0.01 */
+    int act_order;    /* process columns by decreasing diag(H) (scales stay those of the original groups) */
+    uint32_t block;   /* lazy-update block width; 0 → 128 */
+} llq_gptq_opts;
+
+/* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_calib_row_bytes bytes),
+ * using h (cols×cols, full symmetric XᵀX; not modified). Group scales (and q4a zero points) are chosen on the
+ * original weights before the pass (static groups), each minimising the diag(H)-weighted squared error of its
+ * group. Columns with H[i][i] = 0 (never activated) quantize to 0. o may be NULL (defaults, act_order on). */
+int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type, uint32_t group,
+             const llq_gptq_opts *o);
+
+/* Round to nearest with each group's scale searched to minimise the output error δᵀ·H_gg·δ over the group's
+ * diagonal block of h (h NULL: plain squared error). This is AWQ's clipping search (clip ratios 1 .. 0.5,
+ * and for q4a both ends). out as llq_gptq. */
+int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type,
+                          uint32_t group);
+
+/* AWQ scale search for n_w matrices w[i] [rows[i] × cols] sharing one input x with per-channel mean |x| xabs[cols]
+ * and h = XᵀX (full). For α on a grid of n_grid+1 points in [0,1] (n_grid 0 → 20), s = xabs^α normalised by
+ * sqrt(max·min); picks the α minimising Σ_i ‖(W_i − Q(W_i·diag(s))·diag(1/s))·Xᵀ‖² (RTN with absmax
+ * scales inside the search). Writes s[cols] (all 1 when α = 0 wins) and, if alpha is not NULL, the α. */
+int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
+                   const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid);
+
+/* ---- 3. calibration driver ---- */
+
+enum { LLQ_CALIB_AWQ = 1, LLQ_CALIB_GPTQ = 2 };
+
+/* Picks the type/group of one weight (the quantize tool's policy): sets *type (non-quantized = leave the
+ * tensor alone) and *group, returns 0 or a negative code. */
+typedef int (*llq_calib_policy_fn)(void *ud, const char *name, uint32_t *type, uint32_t *group);
+/* Progress: stage ("tokenize", "layer", ...), done of total. */
+typedef void (*llq_calib_progress_fn)(void *ud, const char *stage, uint64_t done, uint64_t total);
+
+typedef struct llq_calib_opts {
+    unsigned methods;          /* LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ (both: AWQ scales, then GPTQ on the scaled model) */
+    const char *text_path;     /* calibration text, UTF-8 */
+    uint32_t n_samples;        /* 0 → 128 */
+    uint32_t ctx;              /* tokens per sample; 0 → 256 */
+    uint64_t seed;             /* sample placement */
+    float damp;                /* GPTQ damping; 0 → 0.01 */
+    int no_act_order;          /* GPTQ: natural column order */
+    llq_calib_policy_fn policy;/* required */
+    void *policy_ud;
+    llq_calib_progress_fn progress; /* may be NULL */
+    void *progress_ud;
+} llq_calib_opts;
+
+/* One output tensor that replaces the input tensor of the same name. */
+typedef struct llq_calib_tensor {
+    char *name;
+    uint32_t type, group;      /* LLQ_F32 for norm weights AWQ changed */
+    uint32_t n_dims;
+    uint64_t dims[4];
+    void *data;
+    uint64_t size;             /* bytes */
+} llq_calib_tensor;
+
+typedef struct llq_calib_result {
+    llq_calib_tensor *t;       /* n entries */
+    size_t n;
+    uint64_t text_bytes;       /* calibration text size */
+    uint64_t text_tokens;      /* tokens in the whole text */
+    uint32_t n_samples, ctx;
+    double seconds;            /* wall time of the method (excluding tokenizing) */
+} llq_calib_result;
+
+/* Runs the calibration methods on the model in model_path (a .llq with f32/f16/bf16 weights). *out (owned by the
+ * caller, llq_calib_free) lists every quantized matrix and every changed norm weight; tensors not listed are to be
+ * handled by the caller's own policy (e.g. RTN, or copied). Errors: text shorter than one window, not UTF-8,
+ * model already quantized, ... (one line, naming the file). */
+int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_calib_opts *o);
+const llq_calib_tensor *llq_calib_find(const llq_calib_result *r, const char *name);
+void llq_calib_free(llq_calib_result *r);
+
+/* Picks n windows of len tokens from a token stream of n_tok tokens, deterministically from seed: distinct,
+ * non-overlapping windows when n·len <= n_tok, otherwise uniformly random starts. starts[n] receives offsets.
+ * LLQ_EINVAL if n_tok < len ("calibration text has N tokens, fewer than one window of L"). */
+int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len, uint64_t seed);
+/* 0 if buf[n] is valid UTF-8 without NUL bytes, else LLQ_EFORMAT naming the byte offset. */
+int llq_calib_check_utf8(const char *buf, size_t n);
+
+#endif

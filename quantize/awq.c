@@ -1,0 +1,121 @@
+/* awq.c — AWQ (Lin et al. 2023): per-input-channel scales s = mean|x|^α protecting the salient channels, α
+ * searched on a grid against the output error of the matrices sharing that input, and a per-group clipping
+ * search. The output error of a weight error Δ over calibration inputs X is ‖Δ·Xᵀ‖² = Σ_rows δ·H·δᵀ with H = XᵀX,
+ * so neither needs the activations themselves once H is known. */
+#include "calib_q.h"
+#include "llq/calib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* δ·H·δᵀ for one row (h full symmetric, n×n). */
+static double quad_form(const double *h, const float *delta, size_t n)
+{
+    double e = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (delta[i] == 0.0f)
+            continue;
+        const double *hr = h + i * n;
+        double s = 0.5 * hr[i] * delta[i];
+        for (size_t j = i + 1; j < n; j++)
+            s += hr[j] * delta[j];
+        e += 2.0 * s * delta[i];
+    }
+    return e;
+}
+
+/* Round-to-nearest of row x (full-range scales, no clipping) into deq. scratch: 2·glen floats. */
+static void rtn_row(const cq_layout *l, const float *x, float *deq, float *scratch)
+{
+    for (size_t g = 0; g < l->n_groups; g++) {
+        size_t k0 = g * l->glen, n = l->cols - k0 < l->glen ? l->cols - k0 : l->glen;
+        float d;
+        int z;
+        cq_search(l, x + k0, n, NULL, NULL, 0, 0, scratch, &d, &z);
+        float inv = cq_inv(d);
+        for (size_t k = 0; k < n; k++)
+            deq[k0 + k] = d * (float)(cq_code(x[k0 + k], inv, z, l->qmin, l->qmax) - z);
+    }
+}
+
+int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
+                   const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid)
+{
+    cq_layout l;
+    int err = cq_layout_init(&l, type, group, cols);
+    if (err)
+        return err;
+    if (!n_grid)
+        n_grid = 20;
+    float *cand = malloc(cols * sizeof *cand), *ws = malloc(cols * sizeof *ws), *dq = malloc(cols * sizeof *dq),
+          *scratch = malloc(2 * l.glen * sizeof *scratch);
+    if (!cand || !ws || !dq || !scratch) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (AWQ search)");
+        goto done;
+    }
+    double best = INFINITY;
+    float best_alpha = 0;
+    for (size_t i = 0; i < cols; i++)
+        s[i] = 1.0f;
+    for (uint32_t a = 0; a <= n_grid; a++) {
+        float al = (float)a / (float)n_grid, mx = 0, mn = INFINITY;
+        for (size_t i = 0; i < cols; i++) {
+            float x = xabs[i] > 1e-4f ? xabs[i] : 1e-4f;
+            cand[i] = powf(x, al);
+            if (cand[i] > mx) mx = cand[i];
+            if (cand[i] < mn) mn = cand[i];
+        }
+        float norm = 1.0f / sqrtf(mx * mn);
+        for (size_t i = 0; i < cols; i++)
+            cand[i] *= norm;
+        double loss = 0;
+        for (size_t m = 0; m < n_w && loss < best; m++)
+            for (size_t r = 0; r < rows[m] && loss < best; r++) {
+                const float *wr = w[m] + r * cols;
+                for (size_t i = 0; i < cols; i++)
+                    ws[i] = wr[i] * cand[i];
+                rtn_row(&l, ws, dq, scratch);
+                for (size_t i = 0; i < cols; i++)
+                    dq[i] = wr[i] - dq[i] / cand[i];
+                loss += quad_form(h, dq, cols);
+            }
+        if (loss < best) {
+            best = loss, best_alpha = al;
+            memcpy(s, cand, cols * sizeof *s);
+        }
+    }
+    if (alpha)
+        *alpha = best_alpha;
+done:
+    free(cand), free(ws), free(dq), free(scratch);
+    return err;
+}
+
+int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type,
+                          uint32_t group)
+{
+    cq_layout l;
+    int err = cq_layout_init(&l, type, group, cols);
+    if (err)
+        return err;
+    size_t G = l.n_groups;
+    float *d = malloc(G * sizeof *d), *scratch = malloc(l.glen * sizeof *scratch);
+    int *z = malloc(G * sizeof *z);
+    int8_t *codes = malloc(cols);
+    if (!d || !scratch || !z || !codes) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (AWQ clip on %zu×%zu)", rows, cols);
+        goto done;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        const float *wr = w + r * cols;
+        for (size_t g = 0; g < G; g++) {
+            size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
+            cq_search(&l, wr + k0, n, NULL, h ? h + k0 * cols + k0 : NULL, cols, 1, scratch, &d[g], &z[g]);
+        }
+        cq_quant_row(&l, wr, d, z, codes, NULL);
+        cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes, d, z);
+    }
+done:
+    free(d), free(scratch), free(z), free(codes);
+    return err;
+}

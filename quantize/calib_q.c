@@ -1,0 +1,146 @@
+/* calib_q.c — group scale search and row packing shared by GPTQ and AWQ (see calib_q.h). */
+#include "calib_q.h"
+
+#include "llq/llq.h"
+
+#include <string.h>
+
+int cq_layout_init(cq_layout *l, uint32_t type, uint32_t group, size_t cols)
+{
+    memset(l, 0, sizeof *l);
+    if (!llq_type_is_quant(type) || (group != 0 && group != 32 && group != 64 && group != 128) || !cols ||
+        cols > ((size_t)1 << 40))
+        return llq_err(LLQ_EINVAL, "cannot quantize %zu columns to type %u group %u", cols, type, group);
+    /* docs/FORMAT.md section 5: group 0 = one group of roundup(cols, 32) per row */
+    l->type = type;
+    l->group = group;
+    l->cols = cols;
+    l->glen = group ? group : (cols + 31) / 32 * 32;
+    l->n_groups = (cols + l->glen - 1) / l->glen;
+    size_t kp = l->glen * l->n_groups;
+    l->row_bytes = (type == LLQ_Q8 ? kp : kp / 2) + (type == LLQ_Q4A ? 3 : 2) * l->n_groups;
+    if (type == LLQ_Q8) {
+        l->qmin = -127, l->qmax = 127, l->zfix = 0;
+    } else {
+        l->qmin = 0, l->qmax = 15, l->zfix = type == LLQ_Q4 ? 8 : -1;
+    }
+    return 0;
+}
+
+static float f16_round(float d)
+{
+    return llq_f16_to_f32(llq_f32_to_f16(d));
+}
+
+static double group_err(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld,
+                        float d, int z, float *delta)
+{
+    float inv = cq_inv(d);
+    double e = 0;
+    for (size_t k = 0; k < n; k++) {
+        int c = cq_code(x[k], inv, z, l->qmin, l->qmax);
+        delta[k] = x[k] - d * (float)(c - z);
+    }
+    if (hb) {
+        for (size_t i = 0; i < n; i++) {
+            if (delta[i] == 0.0f)
+                continue;
+            const double *hr = hb + i * ld;
+            double s = hr[i] * delta[i] * 0.5;
+            for (size_t j = i + 1; j < n; j++)
+                s += hr[j] * delta[j];
+            e += 2.0 * s * delta[i];
+        }
+    } else {
+        for (size_t k = 0; k < n; k++)
+            e += (double)delta[k] * delta[k] * (wd ? wd[k] : 1.0f);
+    }
+    return e;
+}
+
+void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld, int clip,
+               float *scratch, float *d_out, int *z_out)
+{
+    float mn = 0, mx = 0, sig = 0; /* sig: the value of largest magnitude, with its sign */
+    for (size_t k = 0; k < n; k++) {
+        if (x[k] < mn) mn = x[k];
+        if (x[k] > mx) mx = x[k];
+        if (fabsf(x[k]) > fabsf(sig)) sig = x[k];
+    }
+    *d_out = 0;
+    *z_out = l->zfix >= 0 ? l->zfix : 0;
+    if (sig == 0.0f)
+        return;
+    int steps = clip ? 20 : 0;
+    double best = INFINITY;
+    for (int s = 0; s <= steps; s++) {
+        float r = 1.0f - 0.025f * (float)s;
+        for (int v = 0; v < 2; v++) {
+            float d;
+            int z;
+            if (l->type == LLQ_Q8) {
+                if (v) break;
+                d = fabsf(sig) * r / 127.0f, z = 0;
+            } else if (l->type == LLQ_Q4) {
+                /* the extreme maps to -8 (full use of the asymmetric code range) or to +7 */
+                d = v ? sig * r / 7.0f : sig * r / -8.0f, z = 8;
+            } else {
+                if (v) break;
+                float lo = mn * r, hi = mx * r;
+                d = (hi - lo) / 15.0f;
+                float zf = d > 0 ? nearbyintf(-lo / f16_round(d)) : 0;
+                z = zf < 0 ? 0 : zf > 15 ? 15 : (int)zf;
+            }
+            d = f16_round(d);
+            if (d == 0.0f || !isfinite(d))
+                continue;
+            double e = group_err(l, x, n, wd, hb, ld, d, z, scratch);
+            if (e < best)
+                best = e, *d_out = d, *z_out = z;
+        }
+    }
+}
+
+void cq_quant_row(const cq_layout *l, const float *x, const float *d, const int *z, int8_t *codes, float *deq)
+{
+    for (size_t g = 0; g < l->n_groups; g++) {
+        size_t k0 = g * l->glen, k1 = k0 + l->glen < l->cols ? k0 + l->glen : l->cols;
+        int zz = l->zfix >= 0 ? l->zfix : z[g];
+        float inv = cq_inv(d[g]);
+        for (size_t k = k0; k < k1; k++) {
+            int c = cq_code(x[k], inv, zz, l->qmin, l->qmax);
+            codes[k] = (int8_t)c;
+            if (deq)
+                deq[k] = d[g] * (float)(c - zz);
+        }
+    }
+}
+
+void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const float *d, const int *z)
+{
+    size_t kp = l->glen * l->n_groups;
+    uint8_t *scales;
+    if (l->type == LLQ_Q8) {
+        memcpy(out, codes, l->cols);
+        memset(out + l->cols, 0, kp - l->cols);
+        scales = out + kp;
+    } else {
+        memset(out, 0, kp / 2);
+        for (size_t k = 0; k < kp; k++) {
+            size_t g = k / l->glen;
+            int zz = l->zfix >= 0 ? l->zfix : z[g];
+            unsigned c = (unsigned)(k < l->cols ? codes[k] : zz) & 15u;
+            size_t chunk = k / 32, i = k % 32;
+            out[16 * chunk + (i & 15)] |= (uint8_t)(i < 16 ? c : c << 4);
+        }
+        scales = out + kp / 2;
+    }
+    for (size_t g = 0; g < l->n_groups; g++) {
+        uint16_t h = llq_f32_to_f16(d[g]);
+        scales[2 * g] = (uint8_t)(h & 0xff);
+        scales[2 * g + 1] = (uint8_t)(h >> 8);
+    }
+    if (l->type == LLQ_Q4A)
+        for (size_t g = 0; g < l->n_groups; g++)
+            scales[2 * l->n_groups + g] = (uint8_t)z[g];
+}

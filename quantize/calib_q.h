@@ -1,0 +1,42 @@
+/* calib_q.h — private helpers of GPTQ/AWQ: group geometry, scale search against a (block of) H, code rounding,
+ * packing rows into docs/FORMAT.md's q8/q4/q4a layouts. Dequantized value = d·(n − z). */
+#ifndef LLQ_CALIB_Q_H
+#define LLQ_CALIB_Q_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cq_layout {
+    uint32_t type, group;
+    size_t cols, glen, n_groups, row_bytes;
+    int qmin, qmax, zfix; /* code range; zero point of symmetric types (q8 0, q4 8); -1 for q4a */
+} cq_layout;
+
+/* 0, or LLQ_EINVAL for a non-quantized type / bad group. */
+int cq_layout_init(cq_layout *l, uint32_t type, uint32_t group, size_t cols);
+
+/* Chooses (d, z) for the n values x of one group minimising Σ δ_k² wd_k (wd NULL: 1) or, if hb is not NULL,
+ * δᵀ·hb·δ (hb n×n with row stride ld). clip: also try ranges shrunk down to half (else only the full range).
+ * scratch: n floats. d is already rounded to f16. */
+void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld, int clip,
+               float *scratch, float *d, int *z);
+
+static inline int cq_code(float x, float inv_d, int z, int qmin, int qmax)
+{
+    float v = nearbyintf(x * inv_d) + (float)z;
+    if (!(v >= (float)qmin)) /* also NaN */
+        v = (float)qmin;
+    if (v > (float)qmax)
+        v = (float)qmax;
+    return (int)v;
+}
+static inline float cq_inv(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
+
+/* Writes one row: codes[cols] (q4/q4a: 0..15; q8: -127..127), d[n_groups], z[n_groups] (q4a only). */
+void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const float *d, const int *z);
+
+/* Quantizes x[cols] with given group params to codes and (optionally) dequantized values deq[cols]. */
+void cq_quant_row(const cq_layout *l, const float *x, const float *d, const int *z, int8_t *codes, float *deq);
+
+#endif

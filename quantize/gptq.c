@@ -1,0 +1,149 @@
+/* gptq.c — GPTQ (Frantar et al. 2022): quantize columns one at a time, spreading each column's rounding error
+ * over the not-yet-quantized columns through the upper Cholesky factor of H⁻¹. Column blocks with lazy batch
+ * updates; act-order with static groups (scales fixed beforehand on the original column groups, so the output
+ * rows are in natural order and need no permutation at inference). */
+#include "calib_q.h"
+#include "llq/calib.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols)
+{
+    cq_layout l;
+    return cq_layout_init(&l, type, group, cols) ? 0 : l.row_bytes;
+}
+
+typedef struct keyed { double key; size_t i; } keyed;
+static int by_key_desc(const void *a, const void *b)
+{
+    const keyed *p = a, *q = b;
+    return p->key > q->key ? -1 : p->key < q->key ? 1 : (p->i > q->i) - (p->i < q->i);
+}
+
+/* perm[k] = column processed k-th: decreasing key (ties: lower index first). */
+static int order_by(size_t *perm, const double *key, size_t n)
+{
+    keyed *k = malloc(n * sizeof *k);
+    if (!k)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i < n; i++)
+        k[i].key = key[i], k[i].i = i;
+    qsort(k, n, sizeof *k, by_key_desc);
+    for (size_t i = 0; i < n; i++)
+        perm[i] = k[i].i;
+    free(k);
+    return 0;
+}
+
+int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type, uint32_t group,
+             const llq_gptq_opts *o)
+{
+    llq_gptq_opts def = {0.01f, 1, 128};
+    if (!o)
+        o = &def;
+    float damp = o->damp > 0 ? o->damp : 0.01f;
+    size_t B = o->block ? o->block : 128;
+    cq_layout l;
+    int err = cq_layout_init(&l, type, group, cols);
+    if (err)
+        return err;
+    size_t G = l.n_groups;
+    double *hp = NULL, *diag = NULL;
+    float *wp = NULL, *u = NULL, *d = NULL, *err1 = NULL, *wd = NULL, *scratch = NULL;
+    size_t *perm = NULL;
+    int *z = NULL;
+    int8_t *codes = NULL;
+    if (!(hp = malloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
+        !(wp = malloc(rows * cols * sizeof *wp)) || !(u = malloc(cols * cols * sizeof *u)) ||
+        !(d = malloc(rows * G * sizeof *d)) || !(z = malloc(rows * G * sizeof *z)) ||
+        !(err1 = malloc(rows * B * sizeof *err1)) || !(wd = malloc(cols * sizeof *wd)) ||
+        !(scratch = malloc(2 * l.glen * sizeof *scratch)) || !(perm = malloc(cols * sizeof *perm)) ||
+        !(codes = malloc(rows * cols))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
+        goto done;
+    }
+    /* Dead columns (never activated): weight irrelevant, set to 0, unit diagonal keeps H invertible. */
+    double mean_diag = 0;
+    for (size_t i = 0; i < cols; i++) {
+        diag[i] = h[i * cols + i];
+        wd[i] = (float)diag[i];
+        mean_diag += diag[i];
+    }
+    mean_diag /= (double)cols;
+    if (!(mean_diag > 0))
+        mean_diag = 1;
+    for (size_t i = 0; i < cols; i++)
+        perm[i] = i;
+    if (o->act_order && (err = order_by(perm, diag, cols)))
+        goto done;
+    /* Permuted copies: hp = P·H·Pᵀ (+ damping), wp = W·Pᵀ (dead columns zeroed). */
+    for (size_t i = 0; i < cols; i++) {
+        for (size_t j = 0; j < cols; j++)
+            hp[i * cols + j] = h[perm[i] * cols + perm[j]];
+        if (diag[perm[i]] <= 0)
+            hp[i * cols + i] = mean_diag;
+        hp[i * cols + i] += damp * mean_diag;
+    }
+    for (size_t r = 0; r < rows; r++)
+        for (size_t i = 0; i < cols; i++)
+            wp[r * cols + i] = diag[perm[i]] > 0 ? w[r * cols + perm[i]] : 0.0f;
+    /* Static groups: scales from the original (un-updated) weights, weighted by diag(H). */
+    for (size_t r = 0; r < rows; r++) {
+        const float *wr = w + r * cols;
+        for (size_t g = 0; g < G; g++) {
+            size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
+            for (size_t k = 0; k < n; k++)
+                scratch[k] = diag[k0 + k] > 0 ? wr[k0 + k] : 0.0f;
+            cq_search(&l, scratch, n, wd + k0, NULL, 0, 1, scratch + l.glen, &d[r * G + g], &z[r * G + g]);
+            if (l.zfix >= 0)
+                z[r * G + g] = l.zfix;
+        }
+    }
+    /* u = upper Cholesky factor of H⁻¹ (H⁻¹ = uᵀ·u), as floats. */
+    if ((err = llq_spd_inverse(hp, cols)) || (err = llq_cholesky(hp, cols))) {
+        err = llq_err(err, "GPTQ: Hessian not positive definite after damping");
+        goto done;
+    }
+    for (size_t i = 0; i < cols; i++)
+        for (size_t j = 0; j < cols; j++)
+            u[i * cols + j] = j >= i ? (float)hp[j * cols + i] : 0.0f;
+
+    for (size_t i1 = 0; i1 < cols; i1 += B) {
+        size_t i2 = i1 + B < cols ? i1 + B : cols, nb = i2 - i1;
+        for (size_t i = i1; i < i2; i++) {
+            size_t c = perm[i], g = c / l.glen;
+            const float *ui = u + i * cols;
+            float inv_dii = 1.0f / ui[i];
+            for (size_t r = 0; r < rows; r++) {
+                float *wr = wp + r * cols;
+                float dd = d[r * G + g];
+                int zz = z[r * G + g];
+                int code = cq_code(wr[i], cq_inv(dd), zz, l.qmin, l.qmax);
+                codes[r * cols + c] = (int8_t)code;
+                float e = (wr[i] - dd * (float)(code - zz)) * inv_dii;
+                err1[r * B + (i - i1)] = e;
+                for (size_t j = i + 1; j < i2; j++)
+                    wr[j] -= e * ui[j];
+            }
+        }
+        /* Lazy batch update of the remaining columns: W[:, i2:] -= Err1 · U[i1:i2, i2:]. */
+        if (i2 < cols)
+            for (size_t r = 0; r < rows; r++) {
+                float *wr = wp + r * cols + i2;
+                size_t rest = cols - i2;
+                for (size_t k = 0; k < nb; k++) {
+                    float e = err1[r * B + k];
+                    const float *uk = u + (i1 + k) * cols + i2;
+                    for (size_t j = 0; j < rest; j++)
+                        wr[j] -= e * uk[j];
+                }
+            }
+    }
+    for (size_t r = 0; r < rows; r++)
+        cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes + r * cols, d + r * G, z + r * G);
+done:
+    free(hp), free(diag), free(wp), free(u), free(d), free(z), free(err1), free(wd), free(scratch), free(perm);
+    free(codes);
+    return err;
+}
