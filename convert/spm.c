@@ -1,0 +1,325 @@
+/* spm.c — reads a SentencePiece tokenizer.model: a protobuf ModelProto (sentencepiece_model.proto),
+ * decoded by the minimal wire-format reader below. Fields used:
+ *   ModelProto:      1 pieces (repeated SentencePiece), 2 trainer_spec, 3 normalizer_spec, 5 denormalizer_spec
+ *   SentencePiece:   1 piece (string), 2 score (float), 3 type (enum, default NORMAL)
+ *   TrainerSpec:     3 model_type (default UNIGRAM), 22 split_by_whitespace (default true),
+ *                    24 treat_whitespace_as_suffix, 25 split_digits, 35 byte_fallback,
+ *                    40..43 unk/bos/eos/pad_id (defaults 0, 1, 2, -1), 44 unk_surface (default " \u2047 ")
+ *   NormalizerSpec:  1 name, 2 precompiled_charsmap, 3 add_dummy_prefix, 4 remove_extra_whitespaces,
+ *                    5 escape_whitespaces (all three default true)
+ * Every other field is skipped by wire type. Wire types 3/4 (groups) are refused; lengths are checked
+ * against the bytes left before use. */
+#include "llq/tokenizer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_MODEL_BYTES ((size_t)256 << 20)
+
+typedef struct {
+    const uint8_t *p, *end;
+    const char *name; /* file name, for messages */
+    const char *what; /* message being read */
+} pb;
+
+typedef struct {
+    uint32_t field, wire;
+    uint64_t v;          /* varint / fixed value */
+    const uint8_t *data; /* length-delimited bytes */
+    uint64_t len;
+} pb_field;
+
+static int pb_varint(pb *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        if (r->p >= r->end)
+            return llq_err(LLQ_EFORMAT, "%s: truncated varint in %s", r->name, r->what);
+        uint8_t c = *r->p++;
+        v |= (uint64_t)(c & 0x7f) << shift;
+        if (!(c & 0x80)) {
+            *out = v;
+            return 0;
+        }
+        if (shift == 63)
+            break;
+    }
+    return llq_err(LLQ_EFORMAT, "%s: varint longer than 10 bytes in %s", r->name, r->what);
+}
+
+/* Reads the next field; returns 1 on a field, 0 at the end of the message, < 0 on error. */
+static int pb_next(pb *r, pb_field *f)
+{
+    if (r->p == r->end)
+        return 0;
+    uint64_t key;
+    int rc = pb_varint(r, &key);
+    if (rc)
+        return rc;
+    f->field = (uint32_t)(key >> 3);
+    f->wire = key & 7;
+    if ((key >> 3) == 0 || (key >> 3) > 536870911u)
+        return llq_err(LLQ_EFORMAT, "%s: bad field number %llu in %s", r->name, (unsigned long long)(key >> 3),
+                       r->what);
+    size_t left = (size_t)(r->end - r->p);
+    switch (f->wire) {
+    case 0:
+        rc = pb_varint(r, &f->v);
+        return rc ? rc : 1;
+    case 1:
+    case 5: {
+        size_t n = f->wire == 1 ? 8 : 4;
+        if (left < n)
+            return llq_err(LLQ_EFORMAT, "%s: truncated fixed%zu field %u in %s", r->name, n * 8, f->field, r->what);
+        f->v = 0;
+        for (size_t i = 0; i < n; i++)
+            f->v |= (uint64_t)r->p[i] << (8 * i);
+        r->p += n;
+        return 1;
+    }
+    case 2:
+        if ((rc = pb_varint(r, &f->len)))
+            return rc;
+        left = (size_t)(r->end - r->p);
+        if (f->len > left)
+            return llq_err(LLQ_EFORMAT, "%s: field %u in %s claims %llu bytes, only %zu left", r->name, f->field,
+                           r->what, (unsigned long long)f->len, left);
+        f->data = r->p;
+        r->p += f->len;
+        return 1;
+    default:
+        return llq_err(LLQ_EFORMAT, "%s: unsupported wire type %u (field %u) in %s", r->name, f->wire, f->field,
+                       r->what);
+    }
+}
+
+static int want_wire(const pb *r, const pb_field *f, uint32_t wire)
+{
+    if (f->wire == wire)
+        return 0;
+    return llq_err(LLQ_EFORMAT, "%s: field %u of %s has wire type %u, expected %u", r->name, f->field, r->what,
+                   f->wire, wire);
+}
+
+static float f32_bits(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, 4);
+    return x;
+}
+
+typedef struct {
+    llq_tok_spec s;
+    const char **pieces;
+    uint64_t *lens;
+    float *scores;
+    int32_t *types;
+    uint32_t cap;
+} spm_model;
+
+static int parse_piece(spm_model *m, const uint8_t *data, uint64_t len, const char *name)
+{
+    if (m->s.n_pieces == m->cap) {
+        if (m->cap >= LLQ_TOK_MAX_VOCAB)
+            return llq_err(LLQ_ELIMIT, "%s: more than %u pieces", name, LLQ_TOK_MAX_VOCAB);
+        uint32_t cap = m->cap ? 2 * m->cap : 1024;
+        const char **p = realloc(m->pieces, cap * sizeof *p);
+        if (p)
+            m->pieces = p;
+        uint64_t *l = realloc(m->lens, cap * sizeof *l);
+        if (l)
+            m->lens = l;
+        float *sc = realloc(m->scores, cap * sizeof *sc);
+        if (sc)
+            m->scores = sc;
+        int32_t *ty = realloc(m->types, cap * sizeof *ty);
+        if (ty)
+            m->types = ty;
+        if (!p || !l || !sc || !ty)
+            return llq_err(LLQ_ENOMEM, "%s: out of memory reading pieces", name);
+        m->cap = cap;
+    }
+    uint32_t i = m->s.n_pieces;
+    pb r = {data, data + len, name, "a SentencePiece"};
+    pb_field f;
+    int rc, has_piece = 0;
+    m->scores[i] = 0.0f;
+    m->types[i] = LLQ_PIECE_NORMAL;
+    while ((rc = pb_next(&r, &f)) > 0) {
+        if (f.field == 1) {
+            if ((rc = want_wire(&r, &f, 2)))
+                return rc;
+            m->pieces[i] = (const char *)f.data;
+            m->lens[i] = f.len;
+            has_piece = 1;
+        } else if (f.field == 2) {
+            if ((rc = want_wire(&r, &f, 5)))
+                return rc;
+            m->scores[i] = f32_bits((uint32_t)f.v);
+        } else if (f.field == 3) {
+            if ((rc = want_wire(&r, &f, 0)))
+                return rc;
+            m->types[i] = f.v <= 1000 ? (int32_t)f.v : -1; /* validated by llq_tokenizer_new */
+        }
+    }
+    if (rc < 0)
+        return rc;
+    if (!has_piece) {
+        m->pieces[i] = "";
+        m->lens[i] = 0; /* refused by llq_tokenizer_new with the piece's index */
+    }
+    m->s.n_pieces++;
+    return 0;
+}
+
+static int parse_trainer(spm_model *m, const uint8_t *data, uint64_t len, const char *name)
+{
+    pb r = {data, data + len, name, "TrainerSpec"};
+    pb_field f;
+    int rc;
+    while ((rc = pb_next(&r, &f)) > 0) {
+        uint32_t k = f.field;
+        if (k == 44) {
+            if ((rc = want_wire(&r, &f, 2)))
+                return rc;
+            m->s.unk_surface = (const char *)f.data;
+            m->s.unk_surface_len = f.len;
+            continue;
+        }
+        if (k != 3 && k != 22 && k != 24 && k != 25 && k != 35 && (k < 40 || k > 43))
+            continue;
+        if ((rc = want_wire(&r, &f, 0)))
+            return rc;
+        int32_t i32 = (int32_t)(uint32_t)f.v; /* protobuf int32: negative values are sign-extended varints */
+        int b = f.v != 0;
+        switch (k) {
+        case 3: m->s.model_type = (uint32_t)(f.v > 1000 ? 1000 : f.v); break;
+        case 22: m->s.split_by_whitespace = b; break;
+        case 24: m->s.treat_whitespace_as_suffix = b; break;
+        case 25: m->s.split_digits = b; break;
+        case 35: m->s.byte_fallback = b; break;
+        case 40: m->s.unk_id = i32; break;
+        case 41: m->s.bos_id = i32; break;
+        case 42: m->s.eos_id = i32; break;
+        case 43: m->s.pad_id = i32; break;
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static int parse_normalizer(spm_model *m, const uint8_t *data, uint64_t len, const char *name, int denorm)
+{
+    pb r = {data, data + len, name, denorm ? "denormalizer_spec" : "NormalizerSpec"};
+    pb_field f;
+    int rc;
+    while ((rc = pb_next(&r, &f)) > 0) {
+        if (f.field < 1 || f.field > 5)
+            continue;
+        if ((rc = want_wire(&r, &f, f.field <= 2 ? 2 : 0)))
+            return rc;
+        if (denorm) {
+            if (f.field == 2 && f.len > 0)
+                m->s.has_denorm_charsmap = 1;
+            continue;
+        }
+        switch (f.field) {
+        case 1:
+            m->s.normalizer = (const char *)f.data;
+            m->s.normalizer_len = f.len;
+            break;
+        case 2: m->s.has_charsmap = f.len > 0; break;
+        case 3: m->s.add_dummy_prefix = f.v != 0; break;
+        case 4: m->s.remove_extra_whitespaces = f.v != 0; break;
+        case 5: m->s.escape_whitespaces = f.v != 0; break;
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *name)
+{
+    *out = NULL;
+    if (!name)
+        name = "tokenizer.model";
+    spm_model m = {.s = {.model_type = LLQ_SPM_UNIGRAM,
+                         .unk_id = 0, .bos_id = 1, .eos_id = 2, .pad_id = -1,
+                         .add_dummy_prefix = 1, .remove_extra_whitespaces = 1, .escape_whitespaces = 1,
+                         .split_by_whitespace = 1,
+                         .normalizer = "", .unk_surface = " \xe2\x81\x87 ", .unk_surface_len = 5}};
+    pb r = {buf, (const uint8_t *)buf + len, name, "ModelProto"};
+    pb_field f;
+    int rc;
+    while ((rc = pb_next(&r, &f)) > 0) {
+        if (f.field == 1 || f.field == 2 || f.field == 3 || f.field == 5) {
+            if ((rc = want_wire(&r, &f, 2)))
+                break;
+        }
+        if (f.field == 1)
+            rc = parse_piece(&m, f.data, f.len, name);
+        else if (f.field == 2)
+            rc = parse_trainer(&m, f.data, f.len, name);
+        else if (f.field == 3 || f.field == 5)
+            rc = parse_normalizer(&m, f.data, f.len, name, f.field == 5);
+        if (rc)
+            break;
+    }
+    if (rc == 0) {
+        if (m.s.n_pieces == 0)
+            rc = llq_err(LLQ_EFORMAT, "%s: not a SentencePiece model (no pieces)", name);
+        else {
+            m.s.pieces = m.pieces;
+            m.s.piece_lens = m.lens;
+            m.s.scores = m.scores;
+            m.s.types = m.types;
+            rc = llq_tokenizer_new(out, &m.s, name);
+        }
+    }
+    free(m.pieces);
+    free(m.lens);
+    free(m.scores);
+    free(m.types);
+    return rc;
+}
+
+int llq_spm_load(llq_tokenizer **out, const char *path)
+{
+    *out = NULL;
+    int rc = 0;
+    uint8_t *buf = NULL;
+    FILE *fp = fopen(path, "rb");
+    struct stat st;
+    if (!fp)
+        return llq_err(LLQ_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (fstat(fileno(fp), &st) != 0) {
+        rc = llq_err(LLQ_EIO, "%s: cannot stat: %s", path, strerror(errno));
+        goto done;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
+        goto done;
+    }
+    if ((uint64_t)st.st_size > MAX_MODEL_BYTES) {
+        rc = llq_err(LLQ_ELIMIT, "%s: %lld bytes is larger than the %zu-byte limit for a tokenizer model", path,
+                     (long long)st.st_size, MAX_MODEL_BYTES);
+        goto done;
+    }
+    size_t n = (size_t)st.st_size;
+    buf = malloc(n ? n : 1);
+    if (!buf) {
+        rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
+        goto done;
+    }
+    if (fread(buf, 1, n, fp) != n) {
+        rc = llq_err(LLQ_EIO, "%s: read failed%s%s", path, ferror(fp) ? ": " : " (file shrank)",
+                     ferror(fp) ? strerror(errno) : "");
+        goto done;
+    }
+    rc = llq_spm_parse(out, buf, n, path);
+done:
+    free(buf);
+    fclose(fp);
+    return rc;
+}

@@ -1,0 +1,252 @@
+/* tok_encode.c — text -> ids, as sentencepiece 0.1.x encodes with a BPE model and an identity normaliser.
+ *
+ * 1. Normalise (normalizer.cc): invalid UTF-8 bytes become U+FFFD one byte at a time; user-defined pieces
+ *    pass through whole; with remove_extra_whitespaces leading/trailing spaces go and runs of spaces
+ *    collapse to one; a dummy space is prepended (add_dummy_prefix); spaces become U+2581
+ *    (escape_whitespaces). Only ' ' counts as a space: tabs and newlines are ordinary characters.
+ * 2. BPE (bpe_model.cc): start from characters (user-defined pieces are one frozen symbol); repeatedly
+ *    merge the adjacent pair whose concatenation is a normal/user-defined/unused piece with the highest
+ *    score, the leftmost on ties (a max-heap with lazy deletion of stale pairs). The whole text is one
+ *    sequence: sentencepiece does not pre-split on whitespace when encoding (split_by_whitespace only
+ *    shapes the vocabulary at training time). Unused pieces are split back into the pair that made them.
+ * 3. A final piece missing from the vocabulary is the unknown id, or with byte_fallback its UTF-8 bytes
+ *    as <0xNN> pieces.
+ */
+#include "tok_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_TEXT ((size_t)1 << 29) /* keeps every index of the normalised text in an int32 */
+
+/* One step of the normaliser: the next input unit (a user-defined piece, a UTF-8 character, or one bad
+ * byte that becomes U+FFFD). Sets *out and *out_len to its normalised bytes; returns the input consumed. */
+static size_t norm_prefix(const llq_tokenizer *t, const char *s, size_t n, const char **out, size_t *out_len)
+{
+    size_t k = t->max_user_len ? llq_tok_user_prefix(t, s, n) : 0;
+    if (!k)
+        k = llq_utf8_len((const unsigned char *)s, n);
+    if (!k) {
+        *out = "\xef\xbf\xbd";
+        *out_len = 3;
+        return 1;
+    }
+    *out = s;
+    *out_len = k;
+    return k;
+}
+
+/* Writes the normalised text to dst (room for 3 * n + 3 bytes) and returns its length. */
+static size_t normalize(const llq_tokenizer *t, const char *s, size_t n, char *dst)
+{
+    const llq_tok_spec *sp = &t->spec;
+    const char *ws = sp->escape_whitespaces ? "\xe2\x96\x81" : " ";
+    size_t wsn = strlen(ws), o = 0, k, plen;
+    const char *p;
+    if (sp->remove_extra_whitespaces) {
+        while (n > 0 && (k = norm_prefix(t, s, n, &p, &plen)) && plen == 1 && p[0] == ' ') {
+            s += k;
+            n -= k;
+        }
+    }
+    if (n == 0)
+        return 0;
+    if (sp->add_dummy_prefix) {
+        memcpy(dst, ws, wsn);
+        o = wsn;
+    }
+    int prev_space = sp->remove_extra_whitespaces;
+    while (n > 0) {
+        k = norm_prefix(t, s, n, &p, &plen);
+        if (prev_space)
+            while (plen > 0 && p[0] == ' ') {
+                p++;
+                plen--;
+            }
+        if (plen > 0) {
+            for (size_t i = 0; i < plen; i++) {
+                if (p[i] == ' ') {
+                    memcpy(dst + o, ws, wsn);
+                    o += wsn;
+                } else {
+                    dst[o++] = p[i];
+                }
+            }
+            prev_space = p[plen - 1] == ' ';
+        }
+        s += k;
+        n -= k;
+        if (!sp->remove_extra_whitespaces)
+            prev_space = 0;
+    }
+    if (sp->remove_extra_whitespaces)
+        while (o >= wsn && memcmp(dst + o - wsn, ws, wsn) == 0)
+            o -= wsn;
+    return o;
+}
+
+typedef struct {
+    int32_t prev, next;
+    uint32_t start, len; /* bytes of the normalised text; len 0 once merged into its left neighbour */
+    int32_t freeze;      /* user-defined piece: never merged */
+} symbol;
+
+typedef struct {
+    float score;
+    int32_t left, right;
+    uint32_t len; /* length of the merged piece when pushed: a mismatch later means the pair is stale */
+} pair;
+
+/* Heap order: higher score first, then smaller left index (sentencepiece's comparator). */
+static int pair_before(const pair *a, const pair *b)
+{
+    return a->score > b->score || (a->score == b->score && a->left < b->left);
+}
+
+typedef struct {
+    const llq_tokenizer *t;
+    const char *text;
+    symbol *sym;
+    pair *heap;
+    size_t n_heap;
+    uint32_t *split; /* unused pieces: byte length of the left part of the last pair that made them */
+} bpe;
+
+static void heap_push(bpe *b, pair p)
+{
+    size_t i = b->n_heap++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!pair_before(&p, &b->heap[up]))
+            break;
+        b->heap[i] = b->heap[up];
+        i = up;
+    }
+    b->heap[i] = p;
+}
+
+static pair heap_pop(bpe *b)
+{
+    pair top = b->heap[0], last = b->heap[--b->n_heap];
+    size_t i = 0, n = b->n_heap;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n)
+            break;
+        if (c + 1 < n && pair_before(&b->heap[c + 1], &b->heap[c]))
+            c++;
+        if (!pair_before(&b->heap[c], &last))
+            break;
+        b->heap[i] = b->heap[c];
+        i = c;
+    }
+    if (n > 0)
+        b->heap[i] = last;
+    return top;
+}
+
+static void maybe_add_pair(bpe *b, int32_t l, int32_t r)
+{
+    if (l < 0 || r < 0 || b->sym[l].freeze || b->sym[r].freeze)
+        return;
+    uint32_t len = b->sym[l].len + b->sym[r].len;
+    int32_t id = llq_tok_find_normal(b->t, b->text + b->sym[l].start, len);
+    if (id < 0)
+        return;
+    heap_push(b, (pair){b->t->scores[id], l, r, len});
+    if (b->split && b->t->types[id] == LLQ_PIECE_UNUSED)
+        b->split[id] = b->sym[l].len;
+}
+
+/* Appends the ids of a final piece: unused pieces split back recursively, unknown ones as bytes. */
+static void emit(const bpe *b, const char *s, uint32_t n, uint32_t *out, size_t *n_out)
+{
+    const llq_tokenizer *t = b->t;
+    int32_t id = llq_tok_piece_to_id(t, s, n);
+    if (t->types[id] == LLQ_PIECE_UNUSED && b->split && b->split[id] > 0 && b->split[id] < n) {
+        uint32_t k = b->split[id];
+        emit(b, s, k, out, n_out);
+        emit(b, s + k, n - k, out, n_out);
+        return;
+    }
+    if (t->types[id] == LLQ_PIECE_UNKNOWN && t->spec.byte_fallback) {
+        for (uint32_t i = 0; i < n; i++)
+            out[(*n_out)++] = (uint32_t)t->byte_id[(unsigned char)s[i]];
+        return;
+    }
+    out[(*n_out)++] = (uint32_t)id;
+}
+
+int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out, size_t *n_out)
+{
+    *out = NULL;
+    *n_out = 0;
+    if (len > MAX_TEXT)
+        return llq_err(LLQ_ELIMIT, "text of %zu bytes exceeds the tokenizer's limit of %zu", len, MAX_TEXT);
+    if (len && !text)
+        return llq_err(LLQ_EINVAL, "tokenize: NULL text");
+    int rc = 0;
+    bpe b = {.t = t};
+    char *norm = malloc(3 * len + 4);
+    if (!norm)
+        return llq_err(LLQ_ENOMEM, "out of memory tokenizing %zu bytes", len);
+    size_t n = normalize(t, text, len, norm), n_sym = 0;
+    uint32_t *ids = malloc((n + 1) * sizeof *ids);
+    b.text = norm;
+    b.sym = malloc((n + 1) * sizeof *b.sym);
+    b.heap = malloc((3 * n + 1) * sizeof *b.heap);
+    if (t->has_unused)
+        b.split = calloc(t->spec.n_pieces, sizeof *b.split);
+    if (!ids || !b.sym || !b.heap || (t->has_unused && !b.split)) {
+        rc = llq_err(LLQ_ENOMEM, "out of memory tokenizing %zu bytes", len);
+        goto done;
+    }
+    size_t count = 0;
+    if (add_bos && t->spec.bos_id >= 0)
+        ids[count++] = (uint32_t)t->spec.bos_id;
+    /* characters (or whole user-defined pieces) as the initial symbols */
+    for (size_t i = 0; i < n;) {
+        static const unsigned char one_char_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+        size_t k = t->max_user_len ? llq_tok_user_prefix(t, norm + i, n - i) : 0;
+        symbol *s = &b.sym[n_sym];
+        s->freeze = k > 0;
+        if (!k) {
+            k = one_char_len[(unsigned char)norm[i] >> 4];
+            if (k > n - i)
+                k = n - i;
+        }
+        s->start = (uint32_t)i;
+        s->len = (uint32_t)k;
+        s->prev = (int32_t)n_sym - 1;
+        s->next = i + k < n ? (int32_t)n_sym + 1 : -1;
+        n_sym++;
+        i += k;
+    }
+    for (size_t i = 1; i < n_sym; i++)
+        maybe_add_pair(&b, (int32_t)i - 1, (int32_t)i);
+    while (b.n_heap > 0) {
+        pair top = heap_pop(&b);
+        symbol *l = &b.sym[top.left], *r = &b.sym[top.right];
+        if (l->len == 0 || r->len == 0 || l->len + r->len != top.len)
+            continue; /* stale */
+        l->len += r->len;
+        l->next = r->next;
+        if (r->next >= 0)
+            b.sym[r->next].prev = top.left;
+        r->len = 0;
+        maybe_add_pair(&b, l->prev, top.left);
+        maybe_add_pair(&b, top.left, l->next);
+    }
+    for (int32_t i = n_sym ? 0 : -1; i >= 0; i = b.sym[i].next)
+        emit(&b, norm + b.sym[i].start, b.sym[i].len, ids, &count);
+    *out = ids;
+    *n_out = count;
+    ids = NULL;
+done:
+    free(ids);
+    free(norm);
+    free(b.sym);
+    free(b.heap);
+    free(b.split);
+    return rc;
+}
