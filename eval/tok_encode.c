@@ -9,8 +9,8 @@
  *    score, the leftmost on ties (a max-heap with lazy deletion of stale pairs). The whole text is one
  *    sequence: sentencepiece does not pre-split on whitespace when encoding (split_by_whitespace only
  *    shapes the vocabulary at training time). Unused pieces are split back into the pair that made them.
- * 3. A final piece missing from the vocabulary is the unknown id, or with byte_fallback its UTF-8 bytes
- *    as <0xNN> pieces.
+ * 3. A final piece missing from the vocabulary is the unknown id (a run of them gives one unknown id),
+ *    or with byte_fallback its UTF-8 bytes as <0xNN> pieces.
  */
 #include "tok_internal.h"
 
@@ -110,6 +110,7 @@ typedef struct {
     pair *heap;
     size_t n_heap;
     uint32_t *split; /* unused pieces: byte length of the left part of the last pair that made them */
+    int prev_unk;    /* the last piece emitted was unknown (consecutive ones become one) */
 } bpe;
 
 static void heap_push(bpe *b, pair p)
@@ -159,7 +160,7 @@ static void maybe_add_pair(bpe *b, int32_t l, int32_t r)
 }
 
 /* Appends the ids of a final piece: unused pieces split back recursively, unknown ones as bytes. */
-static void emit(const bpe *b, const char *s, uint32_t n, uint32_t *out, size_t *n_out)
+static void emit(bpe *b, const char *s, uint32_t n, uint32_t *out, size_t *n_out)
 {
     const llq_tokenizer *t = b->t;
     int32_t id = llq_tok_piece_to_id(t, s, n);
@@ -174,7 +175,10 @@ static void emit(const bpe *b, const char *s, uint32_t n, uint32_t *out, size_t 
             out[(*n_out)++] = (uint32_t)t->byte_id[(unsigned char)s[i]];
         return;
     }
-    out[(*n_out)++] = (uint32_t)id;
+    int unk = t->types[id] == LLQ_PIECE_UNKNOWN;
+    if (!(unk && b->prev_unk))
+        out[(*n_out)++] = (uint32_t)id;
+    b->prev_unk = unk;
 }
 
 int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out, size_t *n_out)

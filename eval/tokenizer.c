@@ -276,10 +276,12 @@ int llq_token_type(const llq_tokenizer *t, uint32_t id)
 }
 
 /* Surface of a non-byte piece: "" for control, unk_surface for unknown, else the piece with U+2581 turned
- * into spaces and, when strip_lead, one leading U+2581 dropped. Writes to dst (>= piece length bytes). */
-static size_t piece_surface(const llq_tokenizer *t, uint32_t id, int strip_lead, char *dst)
+ * into spaces and, when strip_lead, one leading U+2581 dropped (*stripped tells whether it was).
+ * Writes to dst (room for LLQ_TOKEN_DECODE_MAX bytes). */
+static size_t piece_surface(const llq_tokenizer *t, uint32_t id, int strip_lead, char *dst, int *stripped)
 {
     int32_t ty = t->types[id];
+    *stripped = 0;
     if (ty == LLQ_PIECE_CONTROL)
         return 0;
     if (ty == LLQ_PIECE_UNKNOWN) {
@@ -289,8 +291,10 @@ static size_t piece_surface(const llq_tokenizer *t, uint32_t id, int strip_lead,
     }
     const char *s = t->pieces[id];
     size_t n = t->lens[id], i = 0, o = 0;
-    if (strip_lead && n >= 3 && memcmp(s, kSpace, 3) == 0)
+    if (strip_lead && n >= 3 && memcmp(s, kSpace, 3) == 0) {
         i = 3;
+        *stripped = 1;
+    }
     while (i < n) {
         if (i + 3 <= n && memcmp(s + i, kSpace, 3) == 0) {
             dst[o++] = ' ';
@@ -313,8 +317,8 @@ int llq_token_decode(const llq_tokenizer *t, int32_t prev, uint32_t id, char *bu
         n = 1;
     } else {
         int at_start = prev < 0 || (uint32_t)prev >= t->spec.n_pieces || t->types[prev] == LLQ_PIECE_CONTROL;
-        int strip = at_start && (t->spec.add_dummy_prefix || t->spec.remove_extra_whitespaces);
-        n = piece_surface(t, id, strip, tmp);
+        int strip = at_start && (t->spec.add_dummy_prefix || t->spec.remove_extra_whitespaces), stripped;
+        n = piece_surface(t, id, strip, tmp, &stripped);
     }
     if (cap < n + 1)
         return llq_err(LLQ_EINVAL, "decode buffer of %zu bytes too small for token %u (%zu needed)", cap, id, n + 1);
@@ -359,6 +363,9 @@ static int put_bytes(strbuf *b, const unsigned char *s, size_t n)
     return rc;
 }
 
+/* The leading-space rule of sentencepiece's decode(): one leading U+2581 is dropped from the first piece
+ * while nothing has been output, unless the previous piece already dropped one; with
+ * remove_extra_whitespaces every leading U+2581 is dropped until some text appears. */
 int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char **out, size_t *len)
 {
     *out = NULL;
@@ -367,7 +374,8 @@ int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char *
     unsigned char *bytes = n ? malloc(n) : NULL;
     char piece[LLQ_TOKEN_DECODE_MAX];
     size_t nb = 0;
-    int at_start = 1, rc = sb_put(&b, "", 0);
+    int bos_ws = 1, bos_ws_seen = 0, rc = sb_put(&b, "", 0);
+    int may_strip = t->spec.add_dummy_prefix || t->spec.remove_extra_whitespaces;
     if (!rc && n && !bytes)
         rc = llq_err(LLQ_ENOMEM, "out of memory decoding tokens");
     for (size_t i = 0; i < n && !rc; i++) {
@@ -376,19 +384,19 @@ int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char *
             rc = llq_err(LLQ_EINVAL, "token %zu: id %u out of range (vocabulary of %u)", i, id, t->spec.n_pieces);
             break;
         }
-        int32_t ty = t->types[id];
-        if (ty == LLQ_PIECE_BYTE) {
+        if (t->types[id] == LLQ_PIECE_BYTE) {
             bytes[nb++] = (unsigned char)byte_piece_value(t->pieces[id], t->lens[id]);
-        } else {
-            rc = put_bytes(&b, bytes, nb);
-            nb = 0;
-            int strip = at_start && (t->spec.add_dummy_prefix || t->spec.remove_extra_whitespaces);
-            size_t k = piece_surface(t, id, strip, piece);
-            if (!rc)
-                rc = sb_put(&b, piece, k);
+            continue;
         }
-        if (ty != LLQ_PIECE_CONTROL)
-            at_start = 0;
+        rc = put_bytes(&b, bytes, nb);
+        nb = 0;
+        if (bos_ws_seen || b.n > 0)
+            bos_ws = 0;
+        size_t k = piece_surface(t, id, bos_ws && may_strip, piece, &bos_ws_seen);
+        if (t->spec.remove_extra_whitespaces)
+            bos_ws_seen = 0;
+        if (!rc)
+            rc = sb_put(&b, piece, k);
     }
     if (!rc)
         rc = put_bytes(&b, bytes, nb);

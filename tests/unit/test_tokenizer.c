@@ -1,0 +1,303 @@
+/* test_tokenizer.c — encode/decode against python3-sentencepiece's references
+ * (tests/make_tokenizer_refs.py -> tests/fixtures/tokenizer/): the whole pydoc-7m test split, tricky and
+ * random strings and random id sequences for four models, streaming decode, bad arguments. */
+#include <check.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <zlib.h>
+
+#include "llq/tokenizer.h"
+
+#define FIX "tests/fixtures/tokenizer/"
+#define PYDOC_MODEL "models/pydoc-7m/tokenizer.model"
+#define PYDOC_TEXT "models/pydoc-7m/test.txt"
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    rewind(f);
+    char *buf = malloc((size_t)n + 1);
+    ck_assert(buf != NULL);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = 0;
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+static size_t unhex(const char *hex, char *out)
+{
+    size_t n = strlen(hex) / 2;
+    for (size_t i = 0; i < n; i++) {
+        unsigned v;
+        ck_assert(sscanf(hex + 2 * i, "%2x", &v) == 1);
+        out[i] = (char)v;
+    }
+    return n;
+}
+
+static json_object *jget(json_object *o, const char *key)
+{
+    json_object *v = NULL;
+    ck_assert_msg(json_object_object_get_ex(o, key, &v), "missing key %s", key);
+    return v;
+}
+
+static llq_tokenizer *load(const char *path)
+{
+    llq_tokenizer *t = NULL;
+    int rc = llq_spm_load(&t, path);
+    ck_assert_msg(rc == 0, "%s: %s", path, llq_errmsg());
+    return t;
+}
+
+/* Every piece, score and type; the special ids. */
+static void check_vocab(const llq_tokenizer *t, json_object *v)
+{
+    uint32_t n = (uint32_t)json_object_get_int(jget(v, "n_vocab"));
+    ck_assert_uint_eq(llq_tokenizer_n_vocab(t), n);
+    ck_assert_int_eq(llq_tokenizer_bos(t), json_object_get_int(jget(v, "bos_id")));
+    ck_assert_int_eq(llq_tokenizer_eos(t), json_object_get_int(jget(v, "eos_id")));
+    ck_assert_int_eq(llq_tokenizer_unk(t), json_object_get_int(jget(v, "unk_id")));
+    ck_assert_int_eq(llq_tokenizer_pad(t), json_object_get_int(jget(v, "pad_id")));
+    json_object *ps = jget(v, "pieces_hex"), *sc = jget(v, "scores"), *ty = jget(v, "types");
+    const llq_tok_spec *s = llq_tokenizer_spec(t);
+    char buf[1024];
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len, elen = unhex(json_object_get_string(json_object_array_get_idx(ps, i)), buf);
+        const char *p = llq_token_piece(t, i, &len);
+        ck_assert_msg(len == elen && memcmp(p, buf, len) == 0, "piece %u differs", i);
+        ck_assert_msg(s->scores[i] == (float)json_object_get_double(json_object_array_get_idx(sc, i)),
+                      "score %u differs", i);
+        ck_assert_int_eq(llq_token_type(t, i), json_object_get_int(json_object_array_get_idx(ty, i)));
+    }
+    size_t len;
+    ck_assert_ptr_null(llq_token_piece(t, n, &len));
+    ck_assert_int_eq(llq_token_type(t, n), 0);
+}
+
+static void check_ids(const uint32_t *got, size_t n, json_object *want, size_t skip, const char *what)
+{
+    size_t m = json_object_array_length(want);
+    ck_assert_msg(n == m + skip, "%s: %zu ids, expected %zu", what, n, m + skip);
+    for (size_t i = 0; i < m; i++)
+        ck_assert_msg(got[skip + i] == (uint32_t)json_object_get_int64(json_object_array_get_idx(want, i)),
+                      "%s: id %zu is %u, expected %lld", what, i, got[skip + i],
+                      (long long)json_object_get_int64(json_object_array_get_idx(want, i)));
+}
+
+static void check_decode(const llq_tokenizer *t, const uint32_t *ids, size_t n, const char *want_hex,
+                         const char *what)
+{
+    char *want = malloc(strlen(want_hex) / 2 + 1), *got;
+    size_t wn = unhex(want_hex, want), gn;
+    int rc = llq_detokenize(t, ids, n, &got, &gn);
+    ck_assert_msg(rc == 0, "%s: %s", what, llq_errmsg());
+    ck_assert_msg(gn == wn && memcmp(got, want, gn) == 0 && got[gn] == 0, "%s: decoded text differs (%zu vs %zu bytes)",
+                  what, gn, wn);
+    free(got);
+    free(want);
+}
+
+/* All encode and decode references of one model. */
+static void check_model(const char *model, const char *json)
+{
+    llq_tokenizer *t = load(model);
+    json_object *ref = json_object_from_file(json);
+    ck_assert_msg(ref != NULL, "cannot read %s", json);
+    check_vocab(t, jget(ref, "vocab"));
+    json_object *cases = jget(ref, "encode");
+    size_t nc = json_object_array_length(cases);
+    ck_assert(nc > 300);
+    for (size_t c = 0; c < nc; c++) {
+        json_object *e = json_object_array_get_idx(cases, c);
+        const char *hex = json_object_get_string(jget(e, "text_hex"));
+        char *text = malloc(strlen(hex) / 2 + 1);
+        size_t len = unhex(hex, text), n;
+        uint32_t *ids;
+        char what[128];
+        snprintf(what, sizeof what, "%s encode case %zu", json, c);
+        for (int bos = 0; bos < 2; bos++) {
+            ck_assert_int_eq(llq_tokenize(t, text, len, bos, &ids, &n), 0);
+            size_t skip = bos && llq_tokenizer_bos(t) >= 0;
+            if (skip)
+                ck_assert_uint_eq(ids[0], (uint32_t)llq_tokenizer_bos(t));
+            check_ids(ids, n, jget(e, "ids"), skip, what);
+            check_decode(t, ids, n, json_object_get_string(jget(e, "decoded_hex")), what);
+            free(ids);
+        }
+        free(text);
+    }
+    cases = jget(ref, "decode");
+    for (size_t c = 0; c < json_object_array_length(cases); c++) {
+        json_object *d = json_object_array_get_idx(cases, c), *ja = jget(d, "ids");
+        size_t n = json_object_array_length(ja);
+        uint32_t ids[64];
+        ck_assert(n <= 64);
+        for (size_t i = 0; i < n; i++)
+            ids[i] = (uint32_t)json_object_get_int64(json_object_array_get_idx(ja, i));
+        char what[128];
+        snprintf(what, sizeof what, "%s decode case %zu", json, c);
+        check_decode(t, ids, n, json_object_get_string(jget(d, "text_hex")), what);
+    }
+    json_object_put(ref);
+    llq_tokenizer_free(t);
+}
+
+START_TEST(refs_pydoc) { check_model(PYDOC_MODEL, FIX "pydoc.json"); }
+END_TEST
+START_TEST(refs_bpe_ws) { check_model(FIX "bpe_ws.model", FIX "bpe_ws.json"); }
+END_TEST
+START_TEST(refs_bpe_nodummy) { check_model(FIX "bpe_nodummy.model", FIX "bpe_nodummy.json"); }
+END_TEST
+START_TEST(refs_bpe_unused) { check_model(FIX "bpe_unused.model", FIX "bpe_unused.json"); }
+END_TEST
+
+static uint32_t *read_gz_ids(const char *path, size_t *n)
+{
+    gzFile g = gzopen(path, "rb");
+    ck_assert_msg(g != NULL, "cannot open %s", path);
+    size_t cap = 1 << 16, len = 0;
+    unsigned char *buf = malloc(cap);
+    int k;
+    while ((k = gzread(g, buf + len, (unsigned)(cap - len))) > 0) {
+        len += (size_t)k;
+        if (len == cap)
+            buf = realloc(buf, cap *= 2);
+        ck_assert(buf != NULL);
+    }
+    ck_assert_int_eq(k, 0);
+    gzclose(g);
+    ck_assert_uint_eq(len % 4, 0);
+    *n = len / 4;
+    uint32_t *ids = malloc(len);
+    for (size_t i = 0; i < *n; i++)
+        ids[i] = (uint32_t)buf[4 * i] | (uint32_t)buf[4 * i + 1] << 8 | (uint32_t)buf[4 * i + 2] << 16 |
+                 (uint32_t)buf[4 * i + 3] << 24;
+    free(buf);
+    return ids;
+}
+
+/* The evaluation protocol: [BOS] + encode(whole test split), identical to the library; then decoding
+ * (whole and streamed token by token) gives the text back byte for byte. */
+START_TEST(full_test_split)
+{
+    llq_tokenizer *t = load(PYDOC_MODEL);
+    size_t len, n, n_want;
+    char *text = slurp(PYDOC_TEXT, &len);
+    uint32_t *want = read_gz_ids(FIX "pydoc_test_ids.u32.gz", &n_want), *ids;
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    ck_assert_int_eq(llq_tokenize(t, text, len, 1, &ids, &n), 0);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ms = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+    fprintf(stderr, "note: test split: %zu bytes -> %zu tokens in %.1f ms (%.1f MB/s)\n", len, n, ms,
+            (double)len / ms / 1e3);
+    ck_assert_uint_eq(n, n_want);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(ids[i] == want[i], "token %zu: %u, expected %u", i, ids[i], want[i]);
+
+    char *dec;
+    size_t dn;
+    ck_assert_int_eq(llq_detokenize(t, ids, n, &dec, &dn), 0);
+    ck_assert(dn == len && memcmp(dec, text, len) == 0);
+    free(dec);
+
+    char *stream = malloc(len + 1), buf[LLQ_TOKEN_DECODE_MAX];
+    size_t sn = 0;
+    int32_t prev = -1;
+    for (size_t i = 0; i < n; i++) {
+        int k = llq_token_decode(t, prev, ids[i], buf, sizeof buf);
+        ck_assert_int_ge(k, 0);
+        ck_assert_uint_le(sn + (size_t)k, len);
+        memcpy(stream + sn, buf, (size_t)k);
+        sn += (size_t)k;
+        prev = (int32_t)ids[i];
+    }
+    ck_assert(sn == len && memcmp(stream, text, len) == 0);
+    free(stream);
+    free(ids);
+    free(want);
+    free(text);
+    llq_tokenizer_free(t);
+}
+END_TEST
+
+START_TEST(stream_decode_rules)
+{
+    llq_tokenizer *t = load(PYDOC_MODEL);
+    char buf[LLQ_TOKEN_DECODE_MAX];
+    uint32_t a, h;
+    size_t n;
+    uint32_t *ids;
+    ck_assert_int_eq(llq_tokenize(t, "a", 1, 0, &ids, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    a = ids[0]; /* "\u2581a" */
+    free(ids);
+    ck_assert_int_eq(llq_token_decode(t, -1, a, buf, sizeof buf), 1);
+    ck_assert_str_eq(buf, "a");
+    ck_assert_int_eq(llq_token_decode(t, 1, a, buf, sizeof buf), 1); /* after BOS */
+    ck_assert_int_eq(llq_token_decode(t, (int32_t)a, a, buf, sizeof buf), 2);
+    ck_assert_str_eq(buf, " a");
+    ck_assert_int_eq(llq_token_decode(t, -1, 1, buf, sizeof buf), 0); /* BOS is invisible */
+    h = 3 + 0xF0;                                                      /* <0xF0>: the raw byte */
+    ck_assert_int_eq(llq_token_decode(t, (int32_t)a, h, buf, sizeof buf), 1);
+    ck_assert_uint_eq((unsigned char)buf[0], 0xF0);
+    ck_assert_int_eq(llq_token_decode(t, -1, 0, buf, sizeof buf), 5); /* <unk> -> " \u2047 " */
+    ck_assert_str_eq(buf, " \xe2\x81\x87 ");
+    ck_assert_int_eq(llq_token_decode(t, -1, a, buf, 1), LLQ_EINVAL);
+    ck_assert_int_eq(llq_token_decode(t, -1, 4096, buf, sizeof buf), LLQ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "4096"));
+    char *out = (char *)1;
+    size_t len = 7;
+    uint32_t bad[2] = {5, 99999};
+    ck_assert_int_eq(llq_detokenize(t, bad, 2, &out, &len), LLQ_EINVAL);
+    ck_assert_ptr_null(out);
+    ck_assert_int_eq(llq_detokenize(t, bad, 0, &out, &len), 0);
+    ck_assert_uint_eq(len, 0);
+    ck_assert_str_eq(out, "");
+    free(out);
+    ck_assert_int_eq(llq_tokenize(t, NULL, 0, 1, &ids, &n), 0); /* empty text: just BOS */
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ids[0], 1);
+    free(ids);
+    llq_tokenizer_free(t);
+}
+END_TEST
+
+/* Models llq does not implement are refused with a clear message, never tokenized differently. */
+START_TEST(unsupported_models)
+{
+    llq_tokenizer *t = (llq_tokenizer *)1;
+    ck_assert_int_eq(llq_spm_load(&t, FIX "nfkc.model"), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_null(t);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "nmt_nfkc"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "nfkc.model"));
+    ck_assert_int_eq(llq_spm_load(&t, FIX "unigram.model"), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "unigram"));
+    ck_assert_int_eq(llq_spm_load(&t, FIX "no-such.model"), LLQ_EIO);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "no-such.model"));
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("tokenizer");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, refs_pydoc);
+    tcase_add_test(tc, refs_bpe_ws);
+    tcase_add_test(tc, refs_bpe_nodummy);
+    tcase_add_test(tc, refs_bpe_unused);
+    tcase_add_test(tc, full_test_split);
+    tcase_add_test(tc, stream_decode_rules);
+    tcase_add_test(tc, unsupported_models);
+    suite_add_tcase(s, tc);
+    return s;
+}
