@@ -253,6 +253,7 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
     pb_field f;
     int rc;
     while ((rc = pb_next(&r, &f)) > 0) {
+        rc = 0;
         if (f.field == 1 || f.field == 2 || f.field == 3 || f.field == 5) {
             if ((rc = want_wire(&r, &f, 2)))
                 break;
