@@ -57,6 +57,40 @@ static llq_tokenizer *load(const char *path)
     return t;
 }
 
+/* tokenizer.model -> metadata of a fresh .llq -> llq_tokenizer_from_llq (the .llq alone). */
+static llq_tokenizer *load_via_llq(const char *path)
+{
+    llq_tokenizer *t = load(path), *t2 = NULL;
+    char tmp[] = "/tmp/llq-tok-XXXXXX", file[64];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(file, sizeof file, "%s/t.llq", tmp);
+    llq_writer *w;
+    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
+    ck_assert_msg(llq_tokenizer_write_meta(t, w) == 0, "%s", llq_errmsg());
+    ck_assert_msg(llq_writer_commit(w) == 0, "%s", llq_errmsg());
+    llq_writer_free(w);
+    llq_file *f;
+    ck_assert_msg(llq_open(&f, file) == 0, "%s", llq_errmsg());
+    ck_assert_msg(llq_tokenizer_from_llq(&t2, f) == 0, "%s", llq_errmsg());
+    llq_close(f);
+    remove(file);
+    remove(tmp);
+    const llq_tok_spec *a = llq_tokenizer_spec(t), *b = llq_tokenizer_spec(t2);
+    ck_assert_uint_eq(a->n_pieces, b->n_pieces);
+    ck_assert_uint_eq(a->model_type, b->model_type);
+    ck_assert(a->unk_id == b->unk_id && a->bos_id == b->bos_id && a->eos_id == b->eos_id && a->pad_id == b->pad_id);
+    ck_assert(a->add_dummy_prefix == b->add_dummy_prefix && a->remove_extra_whitespaces == b->remove_extra_whitespaces &&
+              a->escape_whitespaces == b->escape_whitespaces && a->byte_fallback == b->byte_fallback &&
+              a->split_digits == b->split_digits && a->split_by_whitespace == b->split_by_whitespace);
+    ck_assert_str_eq(a->normalizer, b->normalizer);
+    ck_assert_str_eq(a->unk_surface, b->unk_surface);
+    for (uint32_t i = 0; i < a->n_pieces; i++)
+        ck_assert(a->piece_lens[i] == b->piece_lens[i] && memcmp(a->pieces[i], b->pieces[i], a->piece_lens[i]) == 0 &&
+                  a->scores[i] == b->scores[i] && a->types[i] == b->types[i]);
+    llq_tokenizer_free(t);
+    return t2;
+}
+
 /* Every piece, score and type; the special ids. */
 static void check_vocab(const llq_tokenizer *t, json_object *v)
 {
@@ -106,9 +140,9 @@ static void check_decode(const llq_tokenizer *t, const uint32_t *ids, size_t n, 
 }
 
 /* All encode and decode references of one model. */
-static void check_model(const char *model, const char *json)
+static void check_model(const char *model, const char *json, int via_llq)
 {
-    llq_tokenizer *t = load(model);
+    llq_tokenizer *t = via_llq ? load_via_llq(model) : load(model);
     json_object *ref = json_object_from_file(json);
     ck_assert_msg(ref != NULL, "cannot read %s", json);
     check_vocab(t, jget(ref, "vocab"));
@@ -150,13 +184,14 @@ static void check_model(const char *model, const char *json)
     llq_tokenizer_free(t);
 }
 
-START_TEST(refs_pydoc) { check_model(PYDOC_MODEL, FIX "pydoc.json"); }
+/* _i = 0: from tokenizer.model; 1: from the .llq metadata written from it */
+START_TEST(refs_pydoc) { check_model(PYDOC_MODEL, FIX "pydoc.json", _i); }
 END_TEST
-START_TEST(refs_bpe_ws) { check_model(FIX "bpe_ws.model", FIX "bpe_ws.json"); }
+START_TEST(refs_bpe_ws) { check_model(FIX "bpe_ws.model", FIX "bpe_ws.json", _i); }
 END_TEST
-START_TEST(refs_bpe_nodummy) { check_model(FIX "bpe_nodummy.model", FIX "bpe_nodummy.json"); }
+START_TEST(refs_bpe_nodummy) { check_model(FIX "bpe_nodummy.model", FIX "bpe_nodummy.json", _i); }
 END_TEST
-START_TEST(refs_bpe_unused) { check_model(FIX "bpe_unused.model", FIX "bpe_unused.json"); }
+START_TEST(refs_bpe_unused) { check_model(FIX "bpe_unused.model", FIX "bpe_unused.json", _i); }
 END_TEST
 
 static uint32_t *read_gz_ids(const char *path, size_t *n)
@@ -188,7 +223,7 @@ static uint32_t *read_gz_ids(const char *path, size_t *n)
  * (whole and streamed token by token) gives the text back byte for byte. */
 START_TEST(full_test_split)
 {
-    llq_tokenizer *t = load(PYDOC_MODEL);
+    llq_tokenizer *t = _i ? load_via_llq(PYDOC_MODEL) : load(PYDOC_MODEL);
     size_t len, n, n_want;
     char *text = slurp(PYDOC_TEXT, &len);
     uint32_t *want = read_gz_ids(FIX "pydoc_test_ids.u32.gz", &n_want), *ids;
@@ -286,18 +321,95 @@ START_TEST(unsupported_models)
 }
 END_TEST
 
+/* Writes a .llq whose tokenizer keys are those of pydoc's except one change (mode), and reads it back. */
+static int from_bad_llq(int mode)
+{
+    llq_tokenizer *t = load(PYDOC_MODEL), *t2 = (llq_tokenizer *)1;
+    const llq_tok_spec *s = llq_tokenizer_spec(t);
+    char tmp[] = "/tmp/llq-tok-XXXXXX", file[64];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(file, sizeof file, "%s/t.llq", tmp);
+    llq_writer *w;
+    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
+    if (mode == 1) { /* everything but the scores have one element fewer */
+        ck_assert_int_eq(llq_writer_meta_str(w, "tokenizer.model", "sentencepiece", 13), 0);
+        ck_assert_int_eq(llq_writer_meta_u32(w, "tokenizer.spm.model_type", 2), 0);
+        ck_assert_int_eq(llq_writer_meta_arr_str(w, "tokenizer.pieces", s->pieces, s->piece_lens, s->n_pieces), 0);
+        ck_assert_int_eq(llq_writer_meta_arr(w, "tokenizer.scores", LLQ_META_F32, s->scores, s->n_pieces - 1), 0);
+    } else if (mode == 2) {
+        ck_assert_int_eq(llq_writer_meta_str(w, "tokenizer.model", "tiktoken", 8), 0);
+    } else if (mode == 3) { /* pieces only */
+        ck_assert_int_eq(llq_writer_meta_str(w, "tokenizer.model", "sentencepiece", 13), 0);
+        ck_assert_int_eq(llq_writer_meta_u32(w, "tokenizer.spm.model_type", 2), 0);
+        ck_assert_int_eq(llq_writer_meta_arr_str(w, "tokenizer.pieces", s->pieces, s->piece_lens, s->n_pieces), 0);
+    } else if (mode == 4) { /* a type out of range */
+        int32_t *ty = malloc(s->n_pieces * sizeof *ty);
+        memcpy(ty, s->types, s->n_pieces * sizeof *ty);
+        ty[100] = 77;
+        ck_assert_int_eq(llq_writer_meta_str(w, "tokenizer.model", "sentencepiece", 13), 0);
+        ck_assert_int_eq(llq_writer_meta_u32(w, "tokenizer.spm.model_type", 2), 0);
+        ck_assert_int_eq(llq_writer_meta_arr_str(w, "tokenizer.pieces", s->pieces, s->piece_lens, s->n_pieces), 0);
+        ck_assert_int_eq(llq_writer_meta_arr(w, "tokenizer.scores", LLQ_META_F32, s->scores, s->n_pieces), 0);
+        ck_assert_int_eq(llq_writer_meta_arr(w, "tokenizer.types", LLQ_META_I32, ty, s->n_pieces), 0);
+        const char *k[] = {"unk_id", "bos_id", "eos_id", "pad_id"};
+        for (int i = 0; i < 4; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "tokenizer.%s", k[i]);
+            ck_assert_int_eq(llq_writer_meta_i32(w, key, i == 3 ? -1 : i), 0);
+        }
+        const char *b[] = {"add_dummy_prefix", "remove_extra_whitespaces", "escape_whitespaces", "byte_fallback",
+                           "split_digits", "split_by_whitespace"};
+        for (int i = 0; i < 6; i++) {
+            char key[64];
+            snprintf(key, sizeof key, "tokenizer.%s", b[i]);
+            ck_assert_int_eq(llq_writer_meta_bool(w, key, 1), 0);
+        }
+        ck_assert_int_eq(llq_writer_meta_str(w, "tokenizer.normalizer", "identity", 8), 0);
+        free(ty);
+    } else {
+        ck_assert_int_eq(llq_writer_meta_str(w, "general.architecture", "llama", 5), 0);
+    }
+    ck_assert_int_eq(llq_writer_commit(w), 0);
+    llq_writer_free(w);
+    llq_file *f;
+    ck_assert_int_eq(llq_open(&f, file), 0);
+    int rc = llq_tokenizer_from_llq(&t2, f);
+    ck_assert_ptr_null(t2);
+    llq_close(f);
+    remove(file);
+    remove(tmp);
+    llq_tokenizer_free(t);
+    return rc;
+}
+
+START_TEST(meta_refused)
+{
+    ck_assert_int_eq(from_bad_llq(0), LLQ_ENOTFOUND);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "no tokenizer"));
+    ck_assert_int_eq(from_bad_llq(1), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "tokenizer.scores"));
+    ck_assert_int_eq(from_bad_llq(2), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "tiktoken"));
+    ck_assert_int_eq(from_bad_llq(3), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "missing"));
+    ck_assert_int_eq(from_bad_llq(4), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "piece 100 has unknown type 77"));
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("tokenizer");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
-    tcase_add_test(tc, refs_pydoc);
-    tcase_add_test(tc, refs_bpe_ws);
-    tcase_add_test(tc, refs_bpe_nodummy);
-    tcase_add_test(tc, refs_bpe_unused);
-    tcase_add_test(tc, full_test_split);
+    tcase_add_loop_test(tc, refs_pydoc, 0, 2);
+    tcase_add_loop_test(tc, refs_bpe_ws, 0, 2);
+    tcase_add_loop_test(tc, refs_bpe_nodummy, 0, 2);
+    tcase_add_loop_test(tc, refs_bpe_unused, 0, 2);
+    tcase_add_loop_test(tc, full_test_split, 0, 2);
     tcase_add_test(tc, stream_decode_rules);
     tcase_add_test(tc, unsupported_models);
+    tcase_add_test(tc, meta_refused);
     suite_add_tcase(s, tc);
     return s;
 }
