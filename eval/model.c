@@ -1,0 +1,427 @@
+/* model.c — the LLaMA forward pass (see include/llq/model.h): embedding, transformer blocks with a KV cache
+ * shared by windows and generation, final norm and output head. Matmuls go through llq_matmul (any weight
+ * type); attention runs per (head, block of queries) on the pool. */
+#include "llq/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define QB 64 /* queries per attention task */
+
+static void *xmalloc_f(size_t n_floats)
+{
+    return malloc(n_floats ? n_floats * sizeof(float) : 1);
+}
+
+int llq_model_new(llq_model **out, const llq_hparams *hp, int n_threads)
+{
+    *out = NULL;
+    if (!hp->dim || !hp->n_layers || !hp->n_heads || !hp->n_kv_heads || !hp->ffn_dim || !hp->vocab_size)
+        return llq_err(LLQ_EFORMAT, "model has a zero size (dim %u, layers %u, heads %u, kv heads %u, ffn %u, vocab %u)",
+                       hp->dim, hp->n_layers, hp->n_heads, hp->n_kv_heads, hp->ffn_dim, hp->vocab_size);
+    if (hp->dim % hp->n_heads || hp->n_heads % hp->n_kv_heads || (hp->dim / hp->n_heads) % 2)
+        return llq_err(LLQ_EFORMAT, "inconsistent heads: dim %u, heads %u, kv heads %u (need heads | dim, kv heads | "
+                       "heads, even head size)", hp->dim, hp->n_heads, hp->n_kv_heads);
+    if (hp->n_layers > 4096 || hp->dim > (1u << 16) || hp->ffn_dim > (1u << 18) || hp->vocab_size > (1u << 22))
+        return llq_err(LLQ_ELIMIT, "model sizes exceed the supported limits (dim %u, layers %u, ffn %u, vocab %u)",
+                       hp->dim, hp->n_layers, hp->ffn_dim, hp->vocab_size);
+    if (!(hp->norm_eps > 0) || !(hp->rope_theta > 0))
+        return llq_err(LLQ_EFORMAT, "norm_eps %g and rope_theta %g must be positive", (double)hp->norm_eps,
+                       (double)hp->rope_theta);
+    llq_model *m = calloc(1, sizeof *m);
+    if (!m || !(m->layers = calloc(hp->n_layers, sizeof *m->layers))) {
+        free(m);
+        return llq_err(LLQ_ENOMEM, "out of memory (model)");
+    }
+    m->hp = *hp;
+    m->max_pos = hp->context_length ? hp->context_length : (1u << 20);
+    int err = llq_pool_new(&m->pool, n_threads);
+    if (err) {
+        llq_model_free(m);
+        return err;
+    }
+    *out = m;
+    return LLQ_OK;
+}
+
+void llq_model_free(llq_model *m)
+{
+    if (!m)
+        return;
+    llq_pool_free(m->pool);
+    free(m->layers);
+    free(m->owned);
+    free(m);
+}
+
+/* A 2-D weight as an llq_mat, with a kernel for its type. */
+static int get_mat(llq_mat *out, const llq_file *f, const char *name)
+{
+    const llq_tensor *t = llq_tensor_find(f, name);
+    if (!t || t->n_dims != 2)
+        return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not 2-D", llq_file_path(f), name);
+    if (!llq_mm_select(t->type, LLQ_KERNEL_REF))
+        return llq_err(LLQ_EUNSUPPORTED, "%s: tensor '%s' has type %s, which no matmul kernel handles",
+                       llq_file_path(f), name, llq_type_name(t->type) ? llq_type_name(t->type) : "?");
+    *out = (llq_mat){.type = t->type, .group = t->group, .rows = t->dims[0], .cols = t->dims[1],
+                     .row_bytes = t->row_bytes, .data = t->data};
+    return LLQ_OK;
+}
+
+static int get_norm(float *dst, const llq_file *f, const char *name, uint32_t dim)
+{
+    const llq_tensor *t = llq_tensor_find(f, name);
+    if (!t || t->n_dims != 1 || t->dims[0] != dim)
+        return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not [%u]", llq_file_path(f), name, dim);
+    llq_row_to_f32(dst, t->data, t->type, t->group, dim);
+    return LLQ_OK;
+}
+
+int llq_model_open(llq_model **out, const llq_file *f, int n_threads)
+{
+    llq_hparams hp;
+    llq_model *m = NULL;
+    char name[128];
+    *out = NULL;
+    int err = llq_hparams_read(&hp, f);
+    if (!err)
+        err = llq_hparams_check_tensors(&hp, f);
+    if (!err)
+        err = llq_model_new(&m, &hp, n_threads);
+    if (err)
+        goto done;
+    m->file = f;
+    if (!(m->owned = xmalloc_f(((size_t)hp.n_layers * 2 + 1) * hp.dim))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (norms)");
+        goto done;
+    }
+    if ((err = get_mat(&m->tok_embeddings, f, "tok_embeddings.weight")) || (err = get_mat(&m->output, f, "output.weight")))
+        goto done;
+    float *nw = m->owned + (size_t)hp.n_layers * 2 * hp.dim;
+    if ((err = get_norm(nw, f, "norm.weight", hp.dim)))
+        goto done;
+    m->norm = nw;
+    static const char *const lin[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
+                                       "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    for (uint32_t l = 0; l < hp.n_layers; l++) {
+        llq_layer_w *L = &m->layers[l];
+        llq_mat *mats[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
+        for (int i = 0; i < 7; i++) {
+            snprintf(name, sizeof name, "layers.%u.%s.weight", l, lin[i]);
+            if ((err = get_mat(mats[i], f, name)))
+                goto done;
+        }
+        float *an = m->owned + (size_t)l * 2 * hp.dim, *fn = an + hp.dim;
+        snprintf(name, sizeof name, "layers.%u.attention_norm.weight", l);
+        if ((err = get_norm(an, f, name, hp.dim)))
+            goto done;
+        snprintf(name, sizeof name, "layers.%u.ffn_norm.weight", l);
+        if ((err = get_norm(fn, f, name, hp.dim)))
+            goto done;
+        L->attention_norm = an;
+        L->ffn_norm = fn;
+    }
+    *out = m;
+    m = NULL;
+done:
+    llq_model_free(m);
+    return err;
+}
+
+/* ---- pieces ---- */
+
+/* out[t] = x[t] / sqrt(mean(x[t]²) + eps) ⊙ w (Meta's RMSNorm; the sum of squares in f64). */
+static void rmsnorm(float *out, const float *x, const float *w, size_t n, size_t dim, float eps)
+{
+    for (size_t t = 0; t < n; t++) {
+        const float *xt = x + t * dim;
+        double ss = 0;
+        for (size_t i = 0; i < dim; i++)
+            ss += (double)xt[i] * xt[i];
+        float r = 1.0f / sqrtf((float)(ss / (double)dim) + eps);
+        for (size_t i = 0; i < dim; i++)
+            out[t * dim + i] = (xt[i] * r) * w[i];
+    }
+}
+
+/* Rotates the pairs (2i, 2i+1) of every head of v[n][n_heads*hd] by pos·freq[i] (freq[i] = theta^(-2i/hd)),
+ * pos = pos0 + t. */
+static void rope(float *v, size_t n, size_t ld, uint32_t n_heads, uint32_t hd, uint32_t pos0, const float *freq)
+{
+    for (size_t t = 0; t < n; t++) {
+        float pos = (float)(pos0 + t);
+        for (uint32_t i = 0; i < hd / 2; i++) {
+            float a = pos * freq[i], c = cosf(a), s = sinf(a);
+            for (uint32_t h = 0; h < n_heads; h++) {
+                float *p = v + t * ld + (size_t)h * hd + 2 * i;
+                float x0 = p[0], x1 = p[1];
+                p[0] = x0 * c - x1 * s;
+                p[1] = x0 * s + x1 * c;
+            }
+        }
+    }
+}
+
+struct attn_task {
+    const llq_model *m;
+    const float *q;  /* [n][q_dim] */
+    const float *kc, *vc; /* [pos0+n][kv_dim] */
+    float *out;      /* [n][q_dim] */
+    float *scratch;  /* per thread QB × L */
+    size_t n;
+    uint32_t pos0;
+    int next;        /* next task index (atomic) */
+    int n_tasks;
+};
+
+static void attn_run(void *ud, int tid, int nt)
+{
+    (void)nt;
+    struct attn_task *a = ud;
+    const llq_hparams *hp = &a->m->hp;
+    uint32_t hd = hp->dim / hp->n_heads, q_dim = hp->dim, kv_dim = hd * hp->n_kv_heads;
+    uint32_t group = hp->n_heads / hp->n_kv_heads;
+    size_t L_all = a->pos0 + a->n, n_qb = (a->n + QB - 1) / QB;
+    float *S = a->scratch + (size_t)tid * QB * L_all;
+    float scale = sqrtf((float)hd);
+    for (;;) {
+        int task = __atomic_fetch_add(&a->next, 1, __ATOMIC_RELAXED);
+        if (task >= a->n_tasks)
+            break;
+        uint32_t h = (uint32_t)((size_t)task / n_qb);
+        size_t i0 = ((size_t)task % n_qb) * QB, nq = a->n - i0 < QB ? a->n - i0 : QB;
+        size_t L = a->pos0 + i0 + nq; /* keys the last query of the block sees */
+        const float *qh = a->q + i0 * q_dim + (size_t)h * hd;
+        const float *kh = a->kc + (size_t)(h / group) * hd, *vh = a->vc + (size_t)(h / group) * hd;
+        llq_gemm_f32(S, L, qh, q_dim, nq, kh, kv_dim, L, hd);
+        for (size_t i = 0; i < nq; i++) {
+            float *s = S + i * L;
+            size_t len = a->pos0 + i0 + i + 1; /* causal: keys 0..pos */
+            float mx = -INFINITY;
+            for (size_t j = 0; j < len; j++) {
+                s[j] /= scale;
+                mx = s[j] > mx ? s[j] : mx;
+            }
+            double sum = 0;
+            for (size_t j = 0; j < len; j++) {
+                s[j] = expf(s[j] - mx);
+                sum += s[j];
+            }
+            float inv = (float)(1.0 / sum);
+            for (size_t j = 0; j < len; j++)
+                s[j] *= inv;
+            for (size_t j = len; j < L; j++)
+                s[j] = 0;
+        }
+        llq_gemm_f32_nn(a->out + i0 * q_dim + (size_t)h * hd, q_dim, S, L, nq, vh, kv_dim, hd, L);
+    }
+}
+
+/* Per-call buffers of one block. */
+struct bufs {
+    float *xn, *q, *att, *y, *h1, *h3, *freq;
+};
+
+static void bufs_free(struct bufs *b)
+{
+    free(b->xn), free(b->q), free(b->att), free(b->y), free(b->h1), free(b->h3), free(b->freq);
+}
+
+static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
+{
+    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = dim / hp->n_heads;
+    memset(b, 0, sizeof *b);
+    b->xn = xmalloc_f(n * dim);
+    b->q = xmalloc_f(n * dim);
+    b->att = xmalloc_f(n * dim);
+    b->y = xmalloc_f(n * dim);
+    b->h1 = xmalloc_f(n * ffn);
+    b->h3 = xmalloc_f(n * ffn);
+    b->freq = xmalloc_f(hd / 2);
+    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq) {
+        bufs_free(b);
+        return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
+    }
+    for (size_t i = 0; i < hd / 2; i++)
+        b->freq[i] = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hd);
+    return LLQ_OK;
+}
+
+/* Block `layer` on x[n][dim] at positions pos0.., with this layer's cache kc/vc ([pos0+n][kv_dim], rows pos0..
+ * written here). */
+static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos0, float *kc, float *vc,
+                 struct bufs *b, llq_capture_fn cb, void *ud)
+{
+    const llq_hparams *hp = &m->hp;
+    const llq_layer_w *L = &m->layers[layer];
+    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = dim / hp->n_heads, kv_dim = hd * hp->n_kv_heads;
+    int err;
+    float *S = NULL;
+
+    rmsnorm(b->xn, x, L->attention_norm, n, dim, hp->norm_eps);
+    if (cb && (err = cb(ud, layer, LLQ_CAP_QKV, b->xn, n, dim)))
+        return err;
+    if ((err = llq_matmul(b->q, b->xn, n, &L->wq, m->pool)) ||
+        (err = llq_matmul(kc + (size_t)pos0 * kv_dim, b->xn, n, &L->wk, m->pool)) ||
+        (err = llq_matmul(vc + (size_t)pos0 * kv_dim, b->xn, n, &L->wv, m->pool)))
+        return err;
+    rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, pos0, b->freq);
+    rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, pos0, b->freq);
+
+    int nt = llq_pool_size(m->pool);
+    size_t L_all = pos0 + n;
+    if (!(S = xmalloc_f((size_t)nt * QB * L_all)))
+        return llq_err(LLQ_ENOMEM, "out of memory (attention scores, %zu keys)", L_all);
+    struct attn_task at = {.m = m, .q = b->q, .kc = kc, .vc = vc, .out = b->att, .scratch = S, .n = n,
+                           .pos0 = pos0, .n_tasks = (int)(hp->n_heads * ((n + QB - 1) / QB))};
+    llq_pool_run(m->pool, attn_run, &at);
+    free(S);
+
+    if (cb && (err = cb(ud, layer, LLQ_CAP_O, b->att, n, dim)))
+        return err;
+    if ((err = llq_matmul(b->y, b->att, n, &L->wo, m->pool)))
+        return err;
+    for (size_t i = 0; i < n * dim; i++)
+        x[i] += b->y[i];
+
+    rmsnorm(b->xn, x, L->ffn_norm, n, dim, hp->norm_eps);
+    if (cb && (err = cb(ud, layer, LLQ_CAP_UPGATE, b->xn, n, dim)))
+        return err;
+    if ((err = llq_matmul(b->h1, b->xn, n, &L->w1, m->pool)) || (err = llq_matmul(b->h3, b->xn, n, &L->w3, m->pool)))
+        return err;
+    for (size_t i = 0; i < n * ffn; i++) {
+        float g = b->h1[i];
+        b->h1[i] = g / (1.0f + expf(-g)) * b->h3[i];
+    }
+    if (cb && (err = cb(ud, layer, LLQ_CAP_DOWN, b->h1, n, ffn)))
+        return err;
+    if ((err = llq_matmul(b->y, b->h1, n, &L->w2, m->pool)))
+        return err;
+    for (size_t i = 0; i < n * dim; i++)
+        x[i] += b->y[i];
+    return LLQ_OK;
+}
+
+/* ---- public API ---- */
+
+int llq_model_embed(const llq_model *m, const uint32_t *tokens, size_t n, float *x)
+{
+    for (size_t t = 0; t < n; t++) {
+        if (tokens[t] >= m->hp.vocab_size)
+            return llq_err(LLQ_EINVAL, "token id %u at position %zu is out of range (vocab %u)", tokens[t], t,
+                           m->hp.vocab_size);
+        const uint8_t *row = (const uint8_t *)m->tok_embeddings.data + (uint64_t)tokens[t] * m->tok_embeddings.row_bytes;
+        llq_row_to_f32(x + t * m->hp.dim, row, m->tok_embeddings.type, m->tok_embeddings.group, m->hp.dim);
+    }
+    return LLQ_OK;
+}
+
+int llq_model_layer(const llq_model *m, int layer, float *x, size_t n, llq_capture_fn cb, void *ud)
+{
+    if (layer < 0 || (uint32_t)layer >= m->hp.n_layers)
+        return llq_err(LLQ_EINVAL, "layer %d out of range (%u layers)", layer, m->hp.n_layers);
+    if (n > m->max_pos)
+        return llq_err(LLQ_EINVAL, "%zu tokens exceed the model's context of %u", n, m->max_pos);
+    if (n == 0)
+        return LLQ_OK;
+    size_t kv_dim = (size_t)m->hp.dim / m->hp.n_heads * m->hp.n_kv_heads;
+    struct bufs b;
+    int err = bufs_alloc(&b, &m->hp, n);
+    if (err)
+        return err;
+    float *kc = xmalloc_f(n * kv_dim), *vc = xmalloc_f(n * kv_dim);
+    if (!kc || !vc)
+        err = llq_err(LLQ_ENOMEM, "out of memory (keys/values for %zu tokens)", n);
+    else
+        err = block(m, layer, x, n, 0, kc, vc, &b, cb, ud);
+    free(kc);
+    free(vc);
+    bufs_free(&b);
+    return err;
+}
+
+int llq_model_head(const llq_model *m, const float *x, size_t n, float *logits)
+{
+    float *xn = xmalloc_f(n * m->hp.dim);
+    if (!xn)
+        return llq_err(LLQ_ENOMEM, "out of memory (head)");
+    rmsnorm(xn, x, m->norm, n, m->hp.dim, m->hp.norm_eps);
+    int err = llq_matmul(logits, xn, n, &m->output, m->pool);
+    free(xn);
+    return err;
+}
+
+int llq_model_forward(const llq_model *m, const uint32_t *tokens, size_t n, float *logits)
+{
+    float *x = xmalloc_f(n * m->hp.dim);
+    if (!x)
+        return llq_err(LLQ_ENOMEM, "out of memory (forward)");
+    int err = llq_model_embed(m, tokens, n, x);
+    for (uint32_t l = 0; !err && l < m->hp.n_layers; l++)
+        err = llq_model_layer(m, (int)l, x, n, NULL, NULL);
+    if (!err)
+        err = llq_model_head(m, x, n, logits);
+    free(x);
+    return err;
+}
+
+/* ---- KV cache ---- */
+
+int llq_kv_new(llq_kv **out, const llq_model *m, uint32_t cap)
+{
+    *out = NULL;
+    if (cap == 0 || cap > m->max_pos)
+        return llq_err(LLQ_EINVAL, "cache of %u positions (the model takes 1..%u)", cap, m->max_pos);
+    llq_kv *kv = calloc(1, sizeof *kv);
+    if (!kv)
+        return llq_err(LLQ_ENOMEM, "out of memory (kv cache)");
+    kv->cap = cap;
+    kv->n_layers = m->hp.n_layers;
+    kv->kv_dim = m->hp.dim / m->hp.n_heads * m->hp.n_kv_heads;
+    size_t sz = (size_t)kv->n_layers * cap * kv->kv_dim;
+    kv->k = xmalloc_f(sz);
+    kv->v = xmalloc_f(sz);
+    if (!kv->k || !kv->v) {
+        llq_kv_free(kv);
+        return llq_err(LLQ_ENOMEM, "out of memory (kv cache of %u positions)", cap);
+    }
+    *out = kv;
+    return LLQ_OK;
+}
+
+void llq_kv_free(llq_kv *kv)
+{
+    if (!kv)
+        return;
+    free(kv->k);
+    free(kv->v);
+    free(kv);
+}
+
+int llq_model_step(const llq_model *m, llq_kv *kv, const uint32_t *tokens, size_t n, float *logits)
+{
+    if (n == 0)
+        return llq_err(LLQ_EINVAL, "no tokens to run");
+    if (n > kv->cap - kv->pos)
+        return llq_err(LLQ_ELIMIT, "the cache holds %u positions; %u used, %zu more asked", kv->cap, kv->pos, n);
+    struct bufs b;
+    float *x = xmalloc_f(n * m->hp.dim);
+    int err = x ? bufs_alloc(&b, &m->hp, n) : llq_err(LLQ_ENOMEM, "out of memory (step)");
+    if (err) {
+        free(x);
+        return err;
+    }
+    err = llq_model_embed(m, tokens, n, x);
+    size_t per = (size_t)kv->cap * kv->kv_dim;
+    for (uint32_t l = 0; !err && l < m->hp.n_layers; l++)
+        err = block(m, (int)l, x, n, kv->pos, kv->k + l * per, kv->v + l * per, &b, NULL, NULL);
+    if (!err && logits)
+        err = llq_model_head(m, x + (n - 1) * m->hp.dim, 1, logits);
+    if (!err)
+        kv->pos += (uint32_t)n;
+    free(x);
+    bufs_free(&b);
+    return err;
+}
