@@ -92,6 +92,12 @@ demo: all
 fixtures:
 	/usr/bin/python3 tests/make_fixtures.py
 
+# tests/mkllq.c: writes small .llq files through the library for the CLI tests (format/inspect tests).
+$(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq.a
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+test: $(BUILD)/tests/mkllq
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/llq
 	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin

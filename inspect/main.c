@@ -1,0 +1,648 @@
+/* llq-inspect — what is in a .llq file: summary, tensor table, statistics, error against a reference, CRCs. */
+#include "cli.h"
+#include "llq/format.h"
+#include "llq/hparams.h"
+#include "llq/inspect.h"
+
+#include <fnmatch.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char USAGE[] =
+    "Usage: llq-inspect [OPTIONS] FILE.llq\n"
+    "\n"
+    "Shows what a .llq file holds. With no view option: a summary (hyper-parameters, tokenizer size,\n"
+    "quantization recipe, provenance, tensor count, bytes, bits per weight).\n"
+    "\n"
+    "Views (may be combined; they print in this order):\n"
+    "  --tensors          tensor table: name, shape, type, group, bytes, offset\n"
+    "  --stats            per tensor: min, max, mean, std, absmax, kurtosis (Pearson; 3 = normal),\n"
+    "                     outlier fraction (|x - mean| > 6 std) and a histogram over [min, max] (log-scaled\n"
+    "                     bar heights); quantized tensors: statistics of the dequantized values.\n"
+    "                     Streams row by row over the mapping; memory stays near one row.\n"
+    "  --compare REF.llq  per tensor error of FILE against the same-named tensor of REF: RMSE, max abs\n"
+    "                     error, SQNR in dB (10 log10(sum ref^2 / sum err^2)), cosine similarity; then the\n"
+    "                     total over all compared tensors. Missing tensors and shape mismatches are listed.\n"
+    "  --verify           checks the CRC-32 of every tensor's data; exit 1 if any is bad (all are listed,\n"
+    "                     the error line names the first)\n"
+    "\n"
+    "Options:\n"
+    "  --filter GLOB      only tensors whose name matches GLOB (fnmatch, e.g. 'layers.*.attention.w?.weight')\n"
+    "  --json             machine-readable output on stdout (one JSON object with a key per view)\n"
+    "  --quiet            no progress or informational lines on stderr\n"
+    "  --help             this text\n"
+    "  --version          print the version\n"
+    "\n"
+    "Exit status: 0 ok, 1 error (one line on stderr: bad file, bad CRC with --verify), 2 usage.\n"
+    "\n"
+    "Examples:\n"
+    "  llq-inspect model.llq\n"
+    "  llq-inspect model.llq --tensors --filter 'layers.0.*'\n"
+    "  llq-inspect model-q4.llq --stats --json > stats.json\n"
+    "  llq-inspect model-q4.llq --compare model.llq --filter '*.w2.weight'\n"
+    "  llq-inspect model.llq --verify\n";
+
+enum { V_TENSORS = 1, V_STATS = 2, V_COMPARE = 4, V_VERIFY = 8 };
+
+typedef struct opts {
+    unsigned views;
+    int json;
+    const char *filter, *ref, *file;
+} opts;
+
+static const opts *O;
+static json_object *J; /* root JSON object, when --json */
+
+static int selected(const char *name)
+{
+    return !O->filter || fnmatch(O->filter, name, 0) == 0;
+}
+
+static json_object *jnum(double x)
+{
+    return isfinite(x) ? json_object_new_double(x) : NULL; /* JSON has no inf/nan: null */
+}
+
+static json_object *jshape(const llq_tensor *t)
+{
+    json_object *a = json_object_new_array();
+    for (uint32_t d = 0; d < t->n_dims; d++)
+        json_object_array_add(a, json_object_new_uint64(t->dims[d]));
+    return a;
+}
+
+static void shape_str(char *buf, size_t n, const llq_tensor *t)
+{
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (uint32_t d = 0; d < t->n_dims && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)t->dims[d]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+}
+
+static const char *human(char *buf, size_t n, double bytes)
+{
+    const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int i = 0;
+    while (bytes >= 1024 && i < 4) {
+        bytes /= 1024;
+        i++;
+    }
+    snprintf(buf, n, i ? "%.1f %s" : "%.0f %s", bytes, u[i]);
+    return buf;
+}
+
+/* ---- metadata values ---- */
+
+/* A metadata value as text (arrays: the count and the first few elements). */
+static void meta_text(char *buf, size_t n, const llq_meta *m)
+{
+    uint32_t u32;
+    uint64_t u64;
+    float f;
+    double d;
+    switch (m->type) {
+    case LLQ_META_U32: memcpy(&u32, m->value, 4); snprintf(buf, n, "%u", u32); break;
+    case LLQ_META_I32: memcpy(&u32, m->value, 4); snprintf(buf, n, "%d", (int32_t)u32); break;
+    case LLQ_META_U64: memcpy(&u64, m->value, 8); snprintf(buf, n, "%llu", (unsigned long long)u64); break;
+    case LLQ_META_I64: memcpy(&u64, m->value, 8); snprintf(buf, n, "%lld", (long long)(int64_t)u64); break;
+    case LLQ_META_F32: memcpy(&f, m->value, 4); snprintf(buf, n, "%g", (double)f); break;
+    case LLQ_META_F64: memcpy(&d, m->value, 8); snprintf(buf, n, "%g", d); break;
+    case LLQ_META_BOOL: snprintf(buf, n, "%s", m->value[0] ? "true" : "false"); break;
+    case LLQ_META_STR:
+        snprintf(buf, n, "%.*s", (int)(m->value_size > 200 ? 200 : m->value_size), (const char *)m->value);
+        break;
+    case LLQ_META_ARR: {
+        size_t k = (size_t)snprintf(buf, n, "[%llu %s]", (unsigned long long)m->count,
+                                    m->elem_type == LLQ_META_STR ? "strings" : "numbers");
+        for (uint64_t i = 0; i < m->count && i < 4 && k < n; i++) {
+            const char *s;
+            uint64_t len;
+            if (m->elem_type == LLQ_META_STR && !llq_meta_arr_str(m, i, &s, &len))
+                k += (size_t)snprintf(buf + k, n - k, "%s'%.*s'", i ? ", " : " ", (int)(len > 40 ? 40 : len), s);
+            else if (m->elem_type != LLQ_META_STR)
+                k += (size_t)snprintf(buf + k, n - k, "%s%g", i ? ", " : " ", llq_meta_arr_num(m, i));
+        }
+        if (m->count > 4 && k < n)
+            snprintf(buf + k, n - k, ", ...");
+        break;
+    }
+    default: snprintf(buf, n, "(unknown type %u, %llu bytes)", m->type, (unsigned long long)m->value_size); break;
+    }
+}
+
+static json_object *meta_json(const llq_meta *m)
+{
+    char buf[512];
+    switch (m->type) {
+    case LLQ_META_STR: return json_object_new_string_len((const char *)m->value, (int)m->value_size);
+    case LLQ_META_BOOL: return json_object_new_boolean(m->value[0]);
+    case LLQ_META_U32: case LLQ_META_U64: case LLQ_META_I32: case LLQ_META_I64: {
+        meta_text(buf, sizeof buf, m);
+        return m->type == LLQ_META_U64 ? json_object_new_uint64(strtoull(buf, NULL, 10))
+                                       : json_object_new_int64(strtoll(buf, NULL, 10));
+    }
+    case LLQ_META_F32: case LLQ_META_F64: {
+        double d;
+        float f;
+        if (m->type == LLQ_META_F32) {
+            memcpy(&f, m->value, 4);
+            d = f;
+        } else {
+            memcpy(&d, m->value, 8);
+        }
+        return jnum(d);
+    }
+    case LLQ_META_ARR: {
+        if (m->count > 64) { /* large arrays (vocabularies): summarised */
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "array_of", json_object_new_string(m->elem_type == LLQ_META_STR ? "string" : "number"));
+            json_object_object_add(o, "count", json_object_new_uint64(m->count));
+            return o;
+        }
+        json_object *a = json_object_new_array();
+        for (uint64_t i = 0; i < m->count; i++) {
+            const char *s;
+            uint64_t len;
+            if (m->elem_type == LLQ_META_STR && !llq_meta_arr_str(m, i, &s, &len))
+                json_object_array_add(a, json_object_new_string_len(s, (int)len));
+            else
+                json_object_array_add(a, jnum(llq_meta_arr_num(m, i)));
+        }
+        return a;
+    }
+    default: return NULL;
+    }
+}
+
+/* ---- summary ---- */
+
+static int prefixed(const char *key, const char *prefix)
+{
+    return strncmp(key, prefix, strlen(prefix)) == 0;
+}
+
+static void print_group(const llq_file *f, const char *title, const char *prefix)
+{
+    int first = 1;
+    char buf[512];
+    for (size_t i = 0; i < llq_n_meta(f); i++) {
+        const llq_meta *m = llq_meta_at(f, i);
+        if (!prefixed(m->key, prefix))
+            continue;
+        meta_text(buf, sizeof buf, m);
+        printf("%-12s %s = %s\n", first ? title : "", m->key + strlen(prefix), buf);
+        first = 0;
+    }
+}
+
+static int view_summary(const llq_file *f)
+{
+    llq_hparams hp;
+    int hrc = llq_hparams_read(&hp, f);
+    char hperr[256], b1[32], b2[32];
+    snprintf(hperr, sizeof hperr, "%s", llq_errmsg());
+    /* tokenizer size: tokenizer.pieces (docs/FORMAT.md section 6), else the largest array under tokenizer.* */
+    const llq_meta *tok = llq_meta_find(f, "tokenizer.pieces");
+    if (!tok || tok->type != LLQ_META_ARR) {
+        tok = NULL;
+        for (size_t i = 0; i < llq_n_meta(f); i++) {
+            const llq_meta *m = llq_meta_at(f, i);
+            if (prefixed(m->key, "tokenizer.") && m->type == LLQ_META_ARR && (!tok || m->count > tok->count))
+                tok = m;
+        }
+    }
+    /* bytes and bits per weight */
+    uint64_t bytes = 0, elems = 0, qbytes = 0, qelems = 0, nq = 0;
+    struct { uint64_t n, bytes; } per_type[32] = {{0, 0}};
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        bytes += t->size;
+        elems += t->n_elem;
+        if (llq_type_is_quant(t->type)) {
+            qbytes += t->size;
+            qelems += t->n_elem;
+            nq++;
+        }
+        per_type[t->type & 31].n++;
+        per_type[t->type & 31].bytes += t->size;
+    }
+    double bpw = elems ? 8.0 * (double)bytes / (double)elems : 0, qbpw = qelems ? 8.0 * (double)qbytes / (double)qelems : 0;
+    if (J) {
+        json_object *s = json_object_new_object(), *meta = json_object_new_object(), *types = json_object_new_object();
+        json_object_object_add(s, "format_version", json_object_new_string(llq_file_version_minor(f) ? "1.x" : "1.0"));
+        json_object_object_add(s, "file_size", json_object_new_uint64(llq_file_size(f)));
+        if (!hrc) {
+            json_object *h = json_object_new_object();
+            json_object_object_add(h, "architecture", json_object_new_string(hp.arch));
+            json_object_object_add(h, "dim", json_object_new_int64(hp.dim));
+            json_object_object_add(h, "n_layers", json_object_new_int64(hp.n_layers));
+            json_object_object_add(h, "n_heads", json_object_new_int64(hp.n_heads));
+            json_object_object_add(h, "n_kv_heads", json_object_new_int64(hp.n_kv_heads));
+            json_object_object_add(h, "ffn_dim", json_object_new_int64(hp.ffn_dim));
+            json_object_object_add(h, "vocab_size", json_object_new_int64(hp.vocab_size));
+            json_object_object_add(h, "context_length", json_object_new_int64(hp.context_length));
+            json_object_object_add(h, "norm_eps", jnum(hp.norm_eps));
+            json_object_object_add(h, "rope_theta", jnum(hp.rope_theta));
+            json_object_object_add(s, "hparams", h);
+        } else {
+            json_object_object_add(s, "hparams", NULL);
+            json_object_object_add(s, "hparams_error", json_object_new_string(hperr));
+        }
+        json_object_object_add(s, "tokenizer_size", tok ? json_object_new_uint64(tok->count) : NULL);
+        for (size_t i = 0; i < llq_n_meta(f); i++) {
+            const llq_meta *m = llq_meta_at(f, i);
+            json_object_object_add(meta, m->key, meta_json(m));
+        }
+        json_object_object_add(s, "metadata", meta);
+        json_object_object_add(s, "n_tensors", json_object_new_uint64(llq_n_tensors(f)));
+        json_object_object_add(s, "tensor_bytes", json_object_new_uint64(bytes));
+        json_object_object_add(s, "n_elements", json_object_new_uint64(elems));
+        json_object_object_add(s, "bits_per_weight", jnum(bpw));
+        json_object_object_add(s, "quantized_tensors", json_object_new_uint64(nq));
+        json_object_object_add(s, "quantized_bits_per_weight", nq ? jnum(qbpw) : NULL);
+        for (uint32_t ty = 0; ty < 32; ty++) {
+            if (!per_type[ty].n)
+                continue;
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "n_tensors", json_object_new_uint64(per_type[ty].n));
+            json_object_object_add(o, "bytes", json_object_new_uint64(per_type[ty].bytes));
+            json_object_object_add(types, llq_type_name(ty), o);
+        }
+        json_object_object_add(s, "types", types);
+        json_object_object_add(J, "summary", s);
+        return CLI_OK;
+    }
+    printf("%-12s %s (%s, format 1.%u)\n", "file", llq_file_path(f), human(b1, sizeof b1, (double)llq_file_size(f)),
+           llq_file_version_minor(f));
+    if (!hrc)
+        printf("%-12s %s: dim %u, layers %u, heads %u, kv heads %u, ffn %u, vocab %u, context %u, norm_eps %g, "
+               "rope_theta %g\n", "model", hp.arch, hp.dim, hp.n_layers, hp.n_heads, hp.n_kv_heads, hp.ffn_dim,
+               hp.vocab_size, hp.context_length, (double)hp.norm_eps, (double)hp.rope_theta);
+    else
+        printf("%-12s (no usable hyper-parameters: %s)\n", "model", hperr);
+    if (tok)
+        printf("%-12s %llu entries (%s)\n", "tokenizer", (unsigned long long)tok->count, tok->key);
+    print_group(f, "quant", "quant.");
+    print_group(f, "provenance", "provenance.");
+    print_group(f, "general", "general.");
+    printf("%-12s %zu, %s of data, %zu metadata keys\n", "tensors", llq_n_tensors(f), human(b2, sizeof b2, (double)bytes),
+           llq_n_meta(f));
+    for (uint32_t ty = 0; ty < 32; ty++)
+        if (per_type[ty].n)
+            printf("%-12s %s: %llu tensors, %s\n", "", llq_type_name(ty), (unsigned long long)per_type[ty].n,
+                   human(b1, sizeof b1, (double)per_type[ty].bytes));
+    printf("%-12s %.4f overall", "bits/weight", bpw);
+    if (nq)
+        printf(", %.4f in the %llu quantized matrices", qbpw, (unsigned long long)nq);
+    printf("\n");
+    return CLI_OK;
+}
+
+/* ---- --tensors ---- */
+
+static int view_tensors(const llq_file *f)
+{
+    json_object *arr = J ? json_object_new_array() : NULL;
+    int w = 4;
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        int l = (int)strlen(t->name);
+        if (selected(t->name) && l > w)
+            w = l;
+    }
+    if (!J)
+        printf("%-*s  %-22s %-5s %5s %14s %14s\n", w, "name", "shape", "type", "group", "bytes", "offset");
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        if (!selected(t->name))
+            continue;
+        if (J) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(t->name));
+            json_object_object_add(o, "shape", jshape(t));
+            json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
+            json_object_object_add(o, "group", json_object_new_int64(t->group));
+            json_object_object_add(o, "bytes", json_object_new_uint64(t->size));
+            json_object_object_add(o, "offset", json_object_new_uint64(t->offset));
+            json_object_object_add(o, "crc32", json_object_new_uint64(t->crc));
+            json_object_array_add(arr, o);
+            continue;
+        }
+        char shape[128], group[16];
+        shape_str(shape, sizeof shape, t);
+        if (llq_type_is_quant(t->type))
+            snprintf(group, sizeof group, t->group ? "%u" : "row", t->group);
+        else
+            snprintf(group, sizeof group, "-");
+        printf("%-*s  %-22s %-5s %5s %14llu %14llu\n", w, t->name, shape, llq_type_name(t->type), group,
+               (unsigned long long)t->size, (unsigned long long)t->offset);
+    }
+    if (J)
+        json_object_object_add(J, "tensors", arr);
+    return CLI_OK;
+}
+
+/* ---- --stats ---- */
+
+static void hist_text(char *buf, size_t n, const uint64_t *h)
+{
+    static const char *bars[] = {" ", "\u2581", "\u2582", "\u2583", "\u2584", "\u2585", "\u2586", "\u2587", "\u2588"};
+    uint64_t mx = 0;
+    for (int i = 0; i < LLQ_HIST_BINS; i++)
+        mx = h[i] > mx ? h[i] : mx;
+    size_t k = 0;
+    for (int i = 0; i < LLQ_HIST_BINS && k + 4 < n; i++) {
+        int lv = 0;
+        if (h[i])
+            lv = 1 + (int)(7.0 * log1p((double)h[i]) / log1p((double)mx) + 0.5); /* log scale, 1..8 */
+        k += (size_t)snprintf(buf + k, n - k, "%s", bars[lv]);
+    }
+}
+
+static int view_stats(const llq_file *f)
+{
+    json_object *arr = J ? json_object_new_array() : NULL;
+    int w = 4;
+    size_t n_sel = 0, done = 0;
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        int l = (int)strlen(t->name);
+        if (selected(t->name)) {
+            n_sel++;
+            w = l > w ? l : w;
+        }
+    }
+    if (!J)
+        printf("%-*s  %-4s %11s %11s %11s %11s %11s %8s %8s  %s\n", w, "name", "type", "min", "max", "mean", "std",
+               "absmax", "kurt", "outl%", "histogram [min, max]");
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        if (!selected(t->name))
+            continue;
+        llq_stats s;
+        int rc = llq_stats_tensor(&s, f, t);
+        if (rc)
+            return cli_lib_error(rc);
+        cli_progress("stats", ++done, n_sel);
+        if (J) {
+            json_object *o = json_object_new_object(), *h = json_object_new_array();
+            json_object_object_add(o, "name", json_object_new_string(t->name));
+            json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
+            json_object_object_add(o, "n", json_object_new_uint64(s.n));
+            json_object_object_add(o, "n_nonfinite", json_object_new_uint64(s.n_nonfinite));
+            json_object_object_add(o, "min", jnum(s.min));
+            json_object_object_add(o, "max", jnum(s.max));
+            json_object_object_add(o, "mean", jnum(s.mean));
+            json_object_object_add(o, "std", jnum(s.std));
+            json_object_object_add(o, "absmax", jnum(s.absmax));
+            json_object_object_add(o, "kurtosis", jnum(s.kurtosis));
+            json_object_object_add(o, "outlier_frac", jnum(s.outlier_frac));
+            for (int b = 0; b < LLQ_HIST_BINS; b++)
+                json_object_array_add(h, json_object_new_uint64(s.hist[b]));
+            json_object_object_add(o, "hist", h);
+            json_object_array_add(arr, o);
+            continue;
+        }
+        char hist[LLQ_HIST_BINS * 4 + 1] = "";
+        hist_text(hist, sizeof hist, s.hist);
+        printf("%-*s  %-4s %11.4g %11.4g %11.4g %11.4g %11.4g %8.3f %8.4f  |%s|", w, t->name, llq_type_name(t->type),
+               s.min, s.max, s.mean, s.std, s.absmax, s.kurtosis, 100 * s.outlier_frac, hist);
+        if (s.n_nonfinite)
+            printf("  %llu non-finite", (unsigned long long)s.n_nonfinite);
+        printf("\n");
+    }
+    if (J)
+        json_object_object_add(J, "stats", arr);
+    return CLI_OK;
+}
+
+/* ---- --compare ---- */
+
+static json_object *cmp_fields(json_object *o, const llq_cmp *c)
+{
+    json_object_object_add(o, "n", json_object_new_uint64(c->n));
+    json_object_object_add(o, "rmse", jnum(c->rmse));
+    json_object_object_add(o, "max_abs", jnum(c->max_abs));
+    json_object_object_add(o, "sqnr_db", jnum(c->sqnr_db));
+    json_object_object_add(o, "cosine", jnum(c->cosine));
+    return o;
+}
+
+static int view_compare(const llq_file *f)
+{
+    llq_file *ref;
+    int rc = llq_open(&ref, O->ref);
+    if (rc)
+        return cli_lib_error(rc);
+    json_object *arr = J ? json_object_new_array() : NULL, *missing = J ? json_object_new_array() : NULL;
+    llq_cmp total;
+    memset(&total, 0, sizeof total);
+    size_t n_ok = 0, n_bad = 0, n_missing = 0, n_sel = 0, done = 0;
+    int w = 5;
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        if (selected(t->name)) {
+            n_sel++;
+            w = (int)strlen(t->name) > w ? (int)strlen(t->name) : w;
+        }
+    }
+    if (!J)
+        printf("%-*s  %-4s %-4s %12s %12s %9s %10s\n", w, "name", "type", "ref", "rmse", "max_abs", "sqnr_db", "cosine");
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        if (!selected(t->name))
+            continue;
+        cli_progress("compare", ++done, n_sel);
+        const llq_tensor *r = llq_tensor_find(ref, t->name);
+        json_object *o = J ? json_object_new_object() : NULL;
+        if (o)
+            json_object_object_add(o, "name", json_object_new_string(t->name));
+        llq_cmp c;
+        if (!r) {
+            n_missing++;
+            if (J)
+                json_object_object_add(o, "error", json_object_new_string("missing in the reference"));
+            else
+                printf("%-*s  %-4s %-4s  missing in the reference\n", w, t->name, llq_type_name(t->type), "-");
+        } else if ((rc = llq_compare_tensors(&c, f, t, ref, r)) == LLQ_EINVAL) {
+            n_bad++;
+            if (J)
+                json_object_object_add(o, "error", json_object_new_string(llq_errmsg()));
+            else
+                printf("%-*s  %-4s %-4s  %s\n", w, t->name, llq_type_name(t->type), llq_type_name(r->type),
+                       llq_errmsg());
+        } else if (rc) {
+            json_object_put(o);
+            llq_close(ref);
+            return cli_lib_error(rc);
+        } else {
+            n_ok++;
+            total.n += c.n;
+            total.sse += c.sse;
+            total.ss_ref += c.ss_ref;
+            total.ss_x += c.ss_x;
+            total.dot += c.dot;
+            total.max_abs = fmax(total.max_abs, c.max_abs);
+            if (J) {
+                json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
+                json_object_object_add(o, "ref_type", json_object_new_string(llq_type_name(r->type)));
+                cmp_fields(o, &c);
+            } else {
+                printf("%-*s  %-4s %-4s %12.6g %12.6g %9.3f %10.7f\n", w, t->name, llq_type_name(t->type),
+                       llq_type_name(r->type), c.rmse, c.max_abs, c.sqnr_db, c.cosine);
+            }
+        }
+        if (J)
+            json_object_array_add(arr, o);
+    }
+    /* tensors of REF that FILE lacks */
+    for (size_t i = 0; i < llq_n_tensors(ref); i++) {
+        const llq_tensor *r = llq_tensor_at(ref, i);
+        if (!selected(r->name) || llq_tensor_find(f, r->name))
+            continue;
+        n_missing++;
+        if (J)
+            json_object_array_add(missing, json_object_new_string(r->name));
+        else
+            printf("%-*s  %-4s %-4s  only in the reference\n", w, r->name, "-", llq_type_name(r->type));
+    }
+    llq_cmp_finish(&total);
+    if (J) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "ref", json_object_new_string(O->ref));
+        json_object_object_add(o, "tensors", arr);
+        json_object_object_add(o, "only_in_ref", missing);
+        json_object_object_add(o, "total", cmp_fields(json_object_new_object(), &total));
+        json_object_object_add(o, "compared", json_object_new_uint64(n_ok));
+        json_object_object_add(o, "shape_mismatches", json_object_new_uint64(n_bad));
+        json_object_object_add(J, "compare", o);
+    } else {
+        printf("%-*s  %-4s %-4s %12.6g %12.6g %9.3f %10.7f\n", w, "total", "", "", total.rmse, total.max_abs,
+               total.sqnr_db, total.cosine);
+        printf("%zu tensors compared, %zu shape mismatches, %zu missing on one side\n", n_ok, n_bad, n_missing);
+    }
+    llq_close(ref);
+    return CLI_OK;
+}
+
+/* ---- --verify ---- */
+
+static int view_verify(const llq_file *f)
+{
+    json_object *bad = J ? json_object_new_array() : NULL;
+    size_t n = 0, n_bad = 0, n_sel = 0;
+    char first[1100] = "";
+    for (size_t i = 0; i < llq_n_tensors(f); i++)
+        n_sel += selected(llq_tensor_at(f, i)->name) != 0;
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        if (!selected(t->name))
+            continue;
+        n++;
+        cli_progress("verify", n, n_sel);
+        if (llq_verify_tensor(f, t) == 0)
+            continue;
+        if (!n_bad++)
+            snprintf(first, sizeof first, "%s", llq_errmsg());
+        if (J) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "name", json_object_new_string(t->name));
+            json_object_object_add(o, "error", json_object_new_string(llq_errmsg()));
+            json_object_array_add(bad, o);
+        } else {
+            printf("BAD  %s\n", llq_errmsg());
+        }
+    }
+    if (J) {
+        json_object *o = json_object_new_object();
+        json_object_object_add(o, "checked", json_object_new_uint64(n));
+        json_object_object_add(o, "ok", json_object_new_boolean(n_bad == 0));
+        json_object_object_add(o, "bad", bad);
+        json_object_object_add(J, "verify", o);
+    } else if (!n_bad) {
+        printf("%zu tensors checked, all CRCs match\n", n);
+    }
+    if (n_bad)
+        return n_bad > 1 ? cli_error("%s (%zu of %zu tensors bad)", first, n_bad, n) : cli_error("%s", first);
+    return CLI_OK;
+}
+
+/* ---- main ---- */
+
+int main(int argc, char **argv)
+{
+    cli_init("llq-inspect");
+    static const struct option lo[] = {
+        {"tensors", no_argument, NULL, 't'}, {"stats", no_argument, NULL, 's'},
+        {"compare", required_argument, NULL, 'c'}, {"verify", no_argument, NULL, 'v'},
+        {"filter", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+    };
+    opts o = {0};
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "hq", lo, NULL)) != -1) {
+        switch (c) {
+        case 't': o.views |= V_TENSORS; break;
+        case 's': o.views |= V_STATS; break;
+        case 'c': o.views |= V_COMPARE; o.ref = optarg; break;
+        case 'v': o.views |= V_VERIFY; break;
+        case 'f': o.filter = optarg; break;
+        case 'j': o.json = 1; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': fputs(USAGE, stdout); return CLI_OK;
+        case 'V': cli_version(); return CLI_OK;
+        default: /* '?': unknown option, or --compare / --filter without an argument */
+            if (optopt == 'c' || optopt == 'f')
+                return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
+            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error(optind == argc ? "missing FILE" : "exactly one FILE expected");
+    o.file = argv[optind];
+    O = &o;
+
+    llq_file *f;
+    int rc = llq_open(&f, o.file);
+    if (rc)
+        return cli_lib_error(rc);
+    if (o.filter) {
+        size_t n = 0;
+        for (size_t i = 0; i < llq_n_tensors(f); i++)
+            n += selected(llq_tensor_at(f, i)->name) != 0;
+        if (!n) {
+            llq_close(f);
+            return cli_error("%s: no tensor matches '%s'", o.file, o.filter);
+        }
+    }
+    if (o.json) {
+        J = json_object_new_object();
+        json_object_object_add(J, "file", json_object_new_string(o.file));
+    }
+    int ret = CLI_OK;
+    if (!o.views)
+        ret = view_summary(f);
+    if (!ret && (o.views & V_TENSORS))
+        ret = view_tensors(f);
+    if (!ret && (o.views & V_STATS))
+        ret = view_stats(f);
+    if (!ret && (o.views & V_COMPARE))
+        ret = view_compare(f);
+    int vret = CLI_OK;
+    if (!ret && (o.views & V_VERIFY))
+        vret = view_verify(f); /* a bad CRC still prints the JSON report */
+    if (J) {
+        if (!ret)
+            puts(json_object_to_json_string_ext(J, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(J);
+    }
+    llq_close(f);
+    return ret ? ret : vret;
+}
