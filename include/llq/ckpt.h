@@ -5,6 +5,14 @@
  * tensor bytes are produced on demand by llq_src_data (in place when stored contiguous and uncompressed,
  * otherwise materialised into a buffer that llq_src_release frees), so memory stays near one tensor.
  * Errors name the file and the problem (llq_errmsg).
+ *
+ * Torch files: the pickle is run symbolically (convert/pickle.c); a GLOBAL off the allow-list (torch rebuild
+ * functions, torch.*Storage, torch dtypes, collections.OrderedDict) fails with LLQ_EUNSAFE naming it, e.g.
+ * "x.pth: archive/data.pkl: pickle GLOBAL 'posix system' is not allowed ...". The top-level object must be a
+ * dict; nested dicts give dotted names ({"model": {"w": t}} -> "model.w"); non-tensor values are skipped.
+ * Views (storage offset, shared storages) are honoured; non-contiguous tensors are gathered by llq_src_data.
+ * Codes: LLQ_EIO (open/mmap), LLQ_EFORMAT (malformed/truncated), LLQ_ECRC (zip entry CRC, at llq_src_data),
+ * LLQ_ELIMIT (a hard cap: zip bomb, pickle caps, safetensors header > 100 MB), LLQ_EUNSAFE, LLQ_EUNSUPPORTED.
  */
 #ifndef LLQ_CKPT_H
 #define LLQ_CKPT_H
@@ -55,12 +63,18 @@ const char *llq_src_format(const llq_src *s);
 const char *llq_src_path(const llq_src *s);
 
 size_t llq_src_count(const llq_src *s);
-const llq_src_tensor *llq_src_at(const llq_src *s, size_t i);          /* in file order; NULL if out of range */
+/* Order: the state dict's order (torch), data-offset order (safetensors). */
+const llq_src_tensor *llq_src_at(const llq_src *s, size_t i);          /* NULL if out of range */
 const llq_src_tensor *llq_src_find(const llq_src *s, const char *name); /* NULL if absent */
 
-/* Contiguous, row-major, little-endian bytes of tensor i (t->nbytes long). *out stays valid until
- * llq_src_release(s, i) or llq_src_close. Checks the zip entry CRC when the entry is read whole. */
+/* Contiguous, row-major, little-endian bytes of tensor i (t->nbytes long), aligned to the element size.
+ * *out stays valid until llq_src_release(s, i) or llq_src_close; calling it again before release returns
+ * the same pointer. Checks the zip entry CRC the first time a storage is read (whole). In place (pointer
+ * into the mapping) unless the entry is deflated, the tensor non-contiguous or unaligned (legacy files):
+ * then one buffer of t->nbytes (plus, for deflated entries, the inflated storage while it is read). */
 int llq_src_data(llq_src *s, size_t i, const void **out);
+/* Frees the buffer of tensor i, or drops its mapped pages from the resident set (MADV_DONTNEED: they stay
+ * in the page cache), so RSS stays near one tensor while a whole model streams through. */
 void llq_src_release(llq_src *s, size_t i);
 
 #endif

@@ -1,0 +1,107 @@
+/* test_torch.c — torch.save checkpoints (zip and legacy) read through llq_src against torch.load's values. */
+#include "ckpt_fixtures.h"
+
+START_TEST(model_checkpoints)
+{
+    static const char *files[] = {
+        "meta-1/consolidated.00.pth", "meta-2/consolidated.00.pth", "meta-2/consolidated.01.pth",
+        "meta-mha/consolidated.00.pth", "hf-bin/pytorch_model.bin", "hf-bin-sharded/pytorch_model-00001-of-00002.bin",
+        "hf-bin-sharded/pytorch_model-00002-of-00002.bin",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
+        ck_assert_str_eq(check_refs(files[i], NULL), "torch-zip");
+    ck_assert_str_eq(check_refs("meta-legacy/consolidated.00.pth", NULL), "torch-legacy");
+}
+END_TEST
+
+/* Views sharing one storage (offsets), transposes and sub-blocks (materialised), every dtype, 0-d and empty. */
+START_TEST(views_and_dtypes)
+{
+    ck_assert_str_eq(check_refs("misc/views.pth", NULL), "torch-zip");
+    ck_assert_str_eq(check_refs("misc/views_proto4.pth", NULL), "torch-zip");
+    ck_assert_str_eq(check_refs("misc/views_deflate.pth", NULL), "torch-zip");
+    ck_assert_str_eq(check_refs("misc/views_zip64.pth", NULL), "torch-zip");
+    ck_assert_str_eq(check_refs("misc/views_legacy.pth", NULL), "torch-legacy");
+    llq_src *s;
+    ck_assert_int_eq(llq_src_open(&s, FIX "misc/views.pth"), 0);
+    const llq_src_tensor *t = llq_src_find(s, "scalar");
+    ck_assert_uint_eq(t->n_dims, 0);
+    ck_assert_uint_eq(t->n_elem, 1);
+    t = llq_src_find(s, "empty");
+    ck_assert_uint_eq(t->n_elem, 0);
+    ck_assert_uint_eq(t->nbytes, 0);
+    /* row1 = base[1]: points into the same bytes as base, 8 floats later (in place, no copy) */
+    size_t ib = 0, ir = 1;
+    ck_assert_str_eq(llq_src_at(s, ib)->name, "base");
+    ck_assert_str_eq(llq_src_at(s, ir)->name, "row1");
+    const void *pb, *pr;
+    ck_assert_int_eq(llq_src_data(s, ib, &pb), 0);
+    ck_assert_int_eq(llq_src_data(s, ir, &pr), 0);
+    ck_assert_ptr_eq(pr, (const float *)pb + 8);
+    llq_src_release(s, ir);
+    llq_src_release(s, ib);
+    llq_src_close(s);
+}
+END_TEST
+
+START_TEST(state_dict_shapes)
+{
+    ck_assert_str_eq(check_refs("misc/nested.pth", NULL), "torch-zip"); /* nested dict: "model.w"; ints skipped */
+    ck_assert_str_eq(check_refs("misc/module_sd.pth", NULL), "torch-zip"); /* OrderedDict + _metadata BUILD */
+    ck_assert_str_eq(check_refs("misc/param.pth", NULL), "torch-zip");     /* _rebuild_parameter */
+}
+END_TEST
+
+START_TEST(hostile_files)
+{
+    expect_bad("bad/evil_system.pth", LLQ_EUNSAFE, "evil/data.pkl: pickle GLOBAL 'posix system' is not allowed");
+    expect_bad("bad/zip_truncated.pth", LLQ_EFORMAT, "end-of-central-directory");
+    expect_bad("bad/zip_cd_outside.pth", LLQ_EFORMAT, "outside the file");
+    expect_bad("bad/zip_crc.pth", LLQ_ECRC, "CRC-32");
+    expect_bad("bad/zip_bomb.pth", LLQ_ELIMIT, "zip bomb");
+    expect_bad("bad/zip_bomb_ratio.pth", LLQ_ELIMIT, "zip bomb");
+    expect_bad("bad/legacy_truncated.pth", LLQ_EFORMAT, "runs past the end of the file");
+}
+END_TEST
+
+/* Prefixes of a legacy file and of a torch zip: refused, never a crash. */
+START_TEST(truncated_everywhere)
+{
+    static const char *files[] = {FIX "misc/views_legacy.pth", FIX "misc/views.pth"};
+    for (size_t f = 0; f < 2; f++) {
+        size_t n;
+        unsigned char *b = slurp(files[f], &n);
+        ck_assert_ptr_nonnull(b);
+        char tmp[] = "/tmp/llq_trunc_XXXXXX";
+        int fd = mkstemp(tmp);
+        ck_assert_int_ge(fd, 0);
+        FILE *fp = fdopen(fd, "wb");
+        for (size_t k = 0; k < n; k += (n - k > 600 ? 7 : 1)) {
+            ck_assert_int_eq(ftruncate(fd, 0), 0);
+            rewind(fp);
+            fwrite(b, 1, k, fp);
+            fflush(fp);
+            llq_src *s;
+            int err = llq_src_open(&s, tmp);
+            ck_assert_msg(err < 0, "%s cut at %zu opened", files[f], k);
+        }
+        fclose(fp);
+        unlink(tmp);
+        free(b);
+    }
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("torch");
+    TCase *tc = tcase_create("torch");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, model_checkpoints);
+    tcase_add_test(tc, views_and_dtypes);
+    tcase_add_test(tc, state_dict_shapes);
+    tcase_add_test(tc, hostile_files);
+    tcase_add_test(tc, truncated_everywhere);
+    suite_add_tcase(s, tc);
+    return s;
+}
