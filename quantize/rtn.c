@@ -1,0 +1,422 @@
+/* rtn.c — round-to-nearest group quantization with a searched scale (see include/llq/quant.h).
+ *
+ * Per group: candidate grids (scale, and for q4a zero point) around the range of the values; for each, the
+ * codes c are rounded, and the least-squares scale for those codes d* = Σwxc / Σwc² gives the error
+ * Σwx² − (Σwxc)²/Σwc². The best candidate's d* is rounded to f16 and the group re-encoded with it. */
+#include "llq/quant.h"
+
+#include "rtn_kern.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAGIC 12582912.0f /* 1.5·2^23: (v + MAGIC) − MAGIC rounds |v| < 2^22 to nearest even */
+
+/* The inner loops, scalar or AVX2 (bit-identical, see rtn_kern.h), chosen once per call. */
+typedef struct kern {
+    void (*search)(float *, float *, const float *, const float *, uint64_t, const float *, const float *,
+                   const float *, const float *, const float *, int);
+    int (*stats)(float *, const float *, uint64_t);
+    void (*encode32)(uint8_t *, const float *, float, float, float, float, int);
+} kern;
+
+static kern pick_kern(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    if (__builtin_cpu_supports("avx2"))
+        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2};
+#endif
+    return (kern){rtn_search_ref, rtn_stats_ref, rtn_encode32_ref};
+}
+
+static float rnd(float v)
+{
+    return (v + MAGIC) - MAGIC;
+}
+
+static float clampf(float v, float lo, float hi)
+{
+    v = v > lo ? v : lo;
+    return v < hi ? v : hi;
+}
+
+static void chunk_ref(float *la, float *lb, const float *x, const float *w, float inv, float lo, float hi)
+{
+    for (int l = 0; l < 8; l++) {
+        float p[4], q[4];
+        for (int v = 0; v < 4; v++) {
+            int e = 8 * v + l;
+            float c = rnd(clampf(x[e] * inv, lo, hi));
+            float wx = w ? w[e] * x[e] : x[e];
+            float wc = w ? w[e] * c : c;
+            p[v] = wx * c; /* separate statements: never contracted to FMA */
+            q[v] = wc * c;
+        }
+        float ps = (p[0] + p[1]) + (p[2] + p[3]), qs = (q[0] + q[1]) + (q[2] + q[3]);
+        la[l] += ps;
+        lb[l] += qs;
+    }
+}
+
+static float lanes_ref(const float *s)
+{
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
+
+void rtn_search_ref(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
+                    const float *wt, const float *inv, const float *lo, const float *hi, int nc)
+{
+    for (int i = 0; i < nc; i++) {
+        float la[8] = {0}, lb[8] = {0};
+        for (uint64_t ch = 0; ch < nch; ch++)
+            chunk_ref(la, lb, x + 32 * ch, w ? w + 32 * ch : NULL, inv[i], lo[i], hi[i]);
+        if (xt)
+            chunk_ref(la, lb, xt, wt, inv[i], lo[i], hi[i]);
+        a[i] = lanes_ref(la);
+        b[i] = lanes_ref(lb);
+    }
+}
+
+int rtn_stats_ref(float *st, const float *x, uint64_t n)
+{
+    int bad = 0;
+    float mn = st[0], mx = st[1];
+    for (uint64_t e = 0; e < n; e++) {
+        float v = x[e];
+        bad |= !isfinite(v);
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+    }
+    st[0] = mn;
+    st[1] = mx;
+    return bad;
+}
+
+void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib)
+{
+    uint8_t c[32];
+    for (int e = 0; e < 32; e++)
+        c[e] = (uint8_t)(int)(rnd(clampf(x[e] * inv, lo, hi)) + zz);
+    if (!nib)
+        memcpy(dst, c, 32);
+    else
+        for (int i = 0; i < 16; i++)
+            dst[i] = (uint8_t)(c[i] | c[16 + i] << 4);
+}
+
+static void geometry(uint32_t group, uint64_t K, uint64_t *glen, uint64_t *ng)
+{
+    uint64_t g = group ? group : (K + 31) / 32 * 32;
+    *glen = g;
+    *ng = (K + g - 1) / g;
+}
+
+int llq_quant_check(uint32_t type, uint32_t group, uint64_t K)
+{
+    if (!llq_type_is_quant(type))
+        return llq_err(LLQ_EINVAL, "cannot quantize to type %s", llq_type_name(type) ? llq_type_name(type) : "?");
+    if (group != 0 && group != 32 && group != 64 && group != 128)
+        return llq_err(LLQ_EINVAL, "group size %u not supported by %s (use 32, 64, 128 or row)", group,
+                       llq_type_name(type));
+    if (K == 0 || K > LLQ_QUANT_MAX_K)
+        return llq_err(LLQ_EINVAL, "row length %llu out of range for quantization", (unsigned long long)K);
+    return LLQ_OK;
+}
+
+/* Code range and candidate grids for one group. */
+typedef struct cand {
+    int nc;
+    float inv[RTN_MAX_CAND], lo[RTN_MAX_CAND], hi[RTN_MAX_CAND];
+} cand;
+
+static void add_cand(cand *c, float inv, float lo, float hi)
+{
+    c->inv[c->nc] = inv;
+    c->lo[c->nc] = lo;
+    c->hi[c->nc] = hi;
+    c->nc++;
+}
+
+/* Candidates from the group's statistics: amax = max|x|, m = the value of largest magnitude (signed),
+ * mn/mx = min/max including 0. search = 0: only the plain absmax/minmax grid. */
+static void make_cands(cand *c, uint32_t type, float amax, float m, float mn, float mx, int search)
+{
+    c->nc = 0;
+    if (amax == 0.0f) {
+        add_cand(c, 0.0f, 0.0f, 0.0f);
+        return;
+    }
+    if (type == LLQ_Q8) { /* clipping the largest value by up to 1.5 % */
+        for (int i = 0; i < (search ? 4 : 1); i++)
+            add_cand(c, 127.0f / amax * (1.0f + 0.005f * (float)i), -127.0f, 127.0f);
+    } else if (type == LLQ_Q4) {
+        /* the largest-magnitude value goes to the −8 side, which reaches one level further: m → −t, t ∈ 7.25..9.7 */
+        if (!search) {
+            add_cand(c, -8.0f / m, -8.0f, 7.0f);
+            return;
+        }
+        float r = -1.0f / m;
+        for (int i = 0; i < 8; i++)
+            add_cand(c, (7.25f + 0.35f * (float)i) * r, -8.0f, 7.0f);
+    } else { /* q4a: scale from the range (shrunk up to 15 %), zero point keeping the min end, the max end, or centred */
+        float r = mx - mn;
+        for (int i = 0; i < (search ? 4 : 1); i++) {
+            float d = r * (1.0f - 0.05f * (float)i) / 15.0f, inv = 1.0f / d;
+            float zs[3] = {rnd(-mn * inv), 15.0f - rnd(mx * inv), rnd((-mn - 0.5f * (r - 15.0f * d)) * inv)};
+            for (int k = 0; k < (i ? 3 : 1); k++) {
+                float z = clampf(zs[k], 0.0f, 15.0f);
+                add_cand(c, inv, -z, 15.0f - z);
+            }
+        }
+    }
+}
+
+/* Chooses scale *d (f16-exact) and zero point *z (q4a) for one group x[n] (weights w or NULL).
+ * Returns 1 if the group holds a NaN/Inf. The last partial chunk of 32 is searched from a zero-padded copy
+ * (zero elements with zero weight add exact zeros to every sum). */
+static int group_params(float *d, uint8_t *z, const float *x, const float *w, uint64_t n, uint32_t type,
+                        int search, const kern *kn)
+{
+    uint64_t nch = n / 32, rest = n % 32;
+    float st[2] = {0.0f, 0.0f}, xt[32], wt[32];
+    int bad = kn->stats(st, x, 32 * nch);
+    if (rest) {
+        memset(xt, 0, sizeof xt);
+        memset(wt, 0, sizeof wt);
+        memcpy(xt, x + 32 * nch, (size_t)rest * sizeof *xt);
+        if (w)
+            memcpy(wt, w + 32 * nch, (size_t)rest * sizeof *wt);
+        bad |= kn->stats(st, xt, 32);
+    }
+    if (bad)
+        return 1;
+    float mn = st[0], mx = st[1];
+    float amax = mx >= -mn ? mx : -mn, m = mx >= -mn ? mx : mn;
+    cand c;
+    make_cands(&c, type, amax, m, mn, mx, search);
+    float best_d = 0.0f;
+    int best = 0;
+    if (amax > 0.0f && search) {
+        float a[RTN_MAX_CAND], b[RTN_MAX_CAND];
+        kn->search(a, b, x, w, nch, rest ? xt : NULL, w ? wt : NULL, c.inv, c.lo, c.hi, c.nc);
+        /* error Σwx² − a²/b is smallest where a²/b is largest: compare a²·b_best > a_best²·b (b > 0) */
+        float ba = 0.0f, bb = 0.0f;
+        for (int i = 0; i < c.nc; i++) {
+            if (b[i] > 0.0f && (bb == 0.0f || a[i] * a[i] * bb > ba * ba * b[i])) {
+                ba = a[i];
+                bb = b[i];
+                best = i;
+            }
+        }
+        best_d = bb > 0.0f ? ba / bb : 0.0f;
+    } else if (amax > 0.0f) {
+        best_d = 1.0f / c.inv[0];
+    }
+    *d = llq_f16_to_f32(llq_f32_to_f16(best_d));
+    if (z)
+        *z = type == LLQ_Q4A ? (uint8_t)(-c.lo[best]) : 0;
+    return 0;
+}
+
+static int check_imp(const float *imp, uint64_t K)
+{
+    for (uint64_t k = 0; k < K; k++)
+        if (!(imp[k] >= 0.0f) || isinf(imp[k]))
+            return llq_err(LLQ_EINVAL, "importance weight %g at column %llu is not finite and >= 0", (double)imp[k],
+                           (unsigned long long)k);
+    return LLQ_OK;
+}
+
+static int bad_value(const float *x, uint64_t k0, uint64_t n)
+{
+    uint64_t k = k0;
+    while (k < k0 + n - 1 && isfinite(x[k]))
+        k++;
+    return llq_err(LLQ_EINVAL, "%s weight at column %llu", isnan(x[k]) ? "NaN" : "infinite", (unsigned long long)k);
+}
+
+static int all_zero(const float *w, uint64_t n)
+{
+    for (uint64_t k = 0; k < n; k++)
+        if (w[k] != 0.0f)
+            return 0;
+    return 1;
+}
+
+int llq_quant_scales(float *d, uint8_t *z, const float *x, uint64_t K, uint32_t type, uint32_t group,
+                     const llq_quant_opts *o)
+{
+    int err = llq_quant_check(type, group, K);
+    if (err == LLQ_OK && o && o->imp)
+        err = check_imp(o->imp, K);
+    if (err)
+        return err;
+    uint64_t glen, ng;
+    geometry(group, K, &glen, &ng);
+    int search = o ? o->search : 1;
+    kern kn = pick_kern();
+    for (uint64_t j = 0; j < ng; j++) {
+        uint64_t k0 = j * glen, n = K - k0 < glen ? K - k0 : glen;
+        const float *w = o && o->imp ? o->imp + k0 : NULL;
+        if (w && all_zero(w, n))
+            w = NULL;
+        if (group_params(&d[j], z ? &z[j] : NULL, x + k0, w, n, type, search, &kn))
+            return bad_value(x, k0, n);
+        if (isinf(d[j]))
+            return llq_err(LLQ_EINVAL, "weights at columns %llu..%llu too large for an f16 scale",
+                           (unsigned long long)k0, (unsigned long long)(k0 + n - 1));
+    }
+    return LLQ_OK;
+}
+
+static float code_lo(uint32_t type, uint8_t z)
+{
+    return type == LLQ_Q8 ? -127.0f : type == LLQ_Q4 ? -8.0f : -(float)z;
+}
+
+float llq_quant_snap(float x, uint32_t type, float d, uint8_t z)
+{
+    if (d == 0.0f)
+        return 0.0f;
+    float lo = code_lo(type, z), hi = type == LLQ_Q8 ? 127.0f : lo + 15.0f;
+    return d * rnd(clampf(x * (1.0f / d), lo, hi));
+}
+
+void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group, const float *d,
+                          const uint8_t *z)
+{
+    uint64_t glen, ng;
+    geometry(group, K, &glen, &ng);
+    uint64_t Kp = glen * ng;
+    int nib = type != LLQ_Q8;
+    uint8_t *q = dst, *scales = q + (nib ? Kp / 2 : Kp);
+    kern kn = pick_kern();
+    static const float zeros[32];
+    for (uint64_t j = 0; j < ng; j++) {
+        uint16_t h = llq_f32_to_f16(d[j]);
+        memcpy(scales + 2 * j, &h, 2);
+        if (type == LLQ_Q4A)
+            scales[2 * ng + j] = z[j];
+        float inv = d[j] != 0.0f ? 1.0f / d[j] : 0.0f;
+        uint8_t zj = z ? z[j] : 0;
+        float lo = code_lo(type, zj), hi = type == LLQ_Q8 ? 127.0f : lo + 15.0f, zz = nib ? -lo : 0.0f;
+        for (uint64_t k = j * glen; k < (j + 1) * glen; k += 32) {
+            uint8_t *out = q + (nib ? k / 2 : k);
+            if (k + 32 <= K) {
+                kn.encode32(out, x + k, inv, lo, hi, zz, nib);
+            } else if (k < K) {
+                float xt[32] = {0};
+                memcpy(xt, x + k, (size_t)(K - k) * sizeof *xt);
+                kn.encode32(out, xt, inv, lo, hi, zz, nib);
+            } else {
+                kn.encode32(out, zeros, inv, lo, hi, zz, nib);
+            }
+        }
+    }
+}
+
+/* Row scratch: scales and zero points for up to this many groups on the stack, else heap. */
+#define STACK_GROUPS 512
+
+int llq_quantize_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group,
+                     const llq_quant_opts *o)
+{
+    int err = llq_quant_check(type, group, K);
+    if (err)
+        return err;
+    uint64_t glen, ng;
+    geometry(group, K, &glen, &ng);
+    float dbuf[STACK_GROUPS];
+    uint8_t zbuf[STACK_GROUPS];
+    float *d = dbuf;
+    uint8_t *z = zbuf;
+    if (ng > STACK_GROUPS) {
+        d = malloc(ng * sizeof *d);
+        z = malloc(ng);
+        if (!d || !z) {
+            err = llq_err(LLQ_ENOMEM, "out of memory for %llu group scales", (unsigned long long)ng);
+            goto done;
+        }
+    }
+    err = llq_quant_scales(d, z, x, K, type, group, o);
+    if (err == LLQ_OK)
+        llq_quant_encode_row(dst, x, K, type, group, d, z);
+done:
+    if (d != dbuf) {
+        free(d);
+        free(z);
+    }
+    return err;
+}
+
+/* ---- whole tensors, split by rows over threads ---- */
+
+typedef struct job {
+    uint8_t *dst;
+    const float *x;
+    uint64_t r0, r1, K, row_bytes;
+    uint32_t type, group;
+    const llq_quant_opts *o;
+    int err;
+    uint64_t bad_row;
+    char msg[256];
+} job;
+
+static void *run_job(void *arg)
+{
+    job *jb = arg;
+    for (uint64_t r = jb->r0; r < jb->r1; r++) {
+        int err = llq_quantize_row(jb->dst + (r - jb->r0) * jb->row_bytes, jb->x + (r - jb->r0) * jb->K, jb->K,
+                                   jb->type, jb->group, jb->o);
+        if (err) {
+            jb->err = err;
+            jb->bad_row = r;
+            snprintf(jb->msg, sizeof jb->msg, "%s", llq_errmsg());
+            break;
+        }
+    }
+    return NULL;
+}
+
+int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, uint32_t type, uint32_t group,
+                        const llq_quant_opts *o, int n_threads)
+{
+    int err = llq_quant_check(type, group, K);
+    if (err)
+        return err;
+    uint64_t glen, ng;
+    geometry(group, K, &glen, &ng);
+    uint64_t row_bytes = (type == LLQ_Q8 ? glen * ng : glen * ng / 2) + (type == LLQ_Q4A ? 3 : 2) * ng;
+    if (n_threads <= 0) {
+        long nc = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = nc > 0 ? (int)nc : 1;
+    }
+    if (n_threads > 64)
+        n_threads = 64;
+    if ((uint64_t)n_threads > rows)
+        n_threads = rows ? (int)rows : 1;
+    job jobs[64];
+    pthread_t tid[64];
+    int started[64] = {0};
+    for (int t = 0; t < n_threads; t++) {
+        uint64_t r0 = rows * (uint64_t)t / (uint64_t)n_threads, r1 = rows * (uint64_t)(t + 1) / (uint64_t)n_threads;
+        jobs[t] = (job){(uint8_t *)dst + r0 * row_bytes, x + r0 * K, r0, r1, K, row_bytes, type, group, o, 0, 0, ""};
+        if (t > 0 && pthread_create(&tid[t], NULL, run_job, &jobs[t]) == 0)
+            started[t] = 1;
+    }
+    run_job(&jobs[0]);
+    for (int t = 1; t < n_threads; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            run_job(&jobs[t]); /* thread creation failed: do its share here */
+    }
+    for (int t = 0; t < n_threads; t++)
+        if (jobs[t].err)
+            return llq_err(jobs[t].err, "row %llu: %s", (unsigned long long)jobs[t].bad_row, jobs[t].msg);
+    return LLQ_OK;
+}

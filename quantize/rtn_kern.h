@@ -1,0 +1,31 @@
+/* rtn_kern.h — internal: the inner loops of RTN quantization (quantize/rtn.c), scalar and AVX2 twins.
+ * Both twins use the same operations in the same order (no FMA, sums in 8 lanes reduced the same way), so
+ * their results are bit-identical and a quantized file does not depend on the CPU that made it. */
+#ifndef LLQ_RTN_KERN_H
+#define LLQ_RTN_KERN_H
+
+#include <stdint.h>
+
+#define RTN_MAX_CAND 16
+
+/* Search sums for nc candidate grids (inv[i] = 1/scale, codes clamped to [lo[i], hi[i]]) over nch chunks of
+ * 32 elements x[32·nch] (weights w[32·nch], or NULL = 1) and, if xt != NULL, one more chunk xt (wt):
+ *     a[i] = Σ (w_e·x_e)·c_e      b[i] = Σ (w_e·c_e)·c_e      with c_e = round(clamp(x_e·inv[i], lo[i], hi[i])).
+ * Order: per lane l = e % 8, each chunk adds (p0 + p1) + (p2 + p3) of its four products of the lane; the lanes
+ * are then reduced as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)). */
+void rtn_search_ref(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
+                    const float *wt, const float *inv, const float *lo, const float *hi, int nc);
+void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
+                     const float *wt, const float *inv, const float *lo, const float *hi, int nc);
+
+/* Range of x[n] (n a multiple of 8): st[0] = min(st[0], min x), st[1] = max(st[1], max x).
+ * Returns 1 if some x is NaN/Inf (then st is unspecified), else 0. */
+int rtn_stats_ref(float *st, const float *x, uint64_t n);
+int rtn_stats_avx2(float *st, const float *x, uint64_t n);
+
+/* Codes of a 32-element chunk: c_e = round(clamp(x_e·inv, lo, hi)) + zz. q8 (nib = 0): dst[e] = (int8)c_e;
+ * q4/q4a (nib = 1): dst[i] = c_i | c_{16+i} << 4 for i < 16. */
+void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
+void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
+
+#endif
