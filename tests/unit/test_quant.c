@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llq/format.h"
 #include "llq/quant.h"
 #include "../../quantize/rtn_kern.h"
 
@@ -102,6 +103,13 @@ START_TEST(roundtrip_all_shapes)
                 llq_quant_opts plain = {NULL, 0};
                 ck_assert_int_eq(llq_quantize_row(q0, x, K, t, gr, &plain), 0);
                 deq(y, q, t, gr, K);
+                deq(y0, q0, t, gr, K);
+                /* the library's reference dequantization (format/) agrees with the one written here */
+                uint64_t lrb;
+                ck_assert_int_eq(llq_row_bytes(&lrb, t, gr, K), 0);
+                ck_assert_uint_eq(lrb, rb);
+                llq_row_to_f32(y0, q, t, gr, K);
+                ck_assert_int_eq(memcmp(y, y0, K * sizeof *y), 0);
                 deq(y0, q0, t, gr, K);
                 /* padding positions hold the encoding of zero */
                 const uint8_t *sc = q + (t == LLQ_Q8 ? g * G : g * G / 2);
