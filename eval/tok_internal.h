@@ -22,7 +22,9 @@ struct llq_tokenizer {
     uint32_t max_len;          /* longest normal piece, bytes */
     uint32_t max_user_len;     /* longest user-defined piece, 0 if none */
     int has_unused;
+    int ws_split;              /* no normal/user-defined/unused piece has a space after a non-space */
     int32_t byte_id[256];      /* id of <0xNN>, or unk_id if the model lacks it (as sentencepiece) */
+    uint32_t *rank;            /* dense rank of each piece's score: 0 = highest; equal scores, equal rank */
 };
 
 /* Id of the normal piece s[0..len), or -1. */

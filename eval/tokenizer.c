@@ -2,6 +2,7 @@
  * decoding (ids -> text) exactly as sentencepiece's decode(). Encoding is in tok_encode.c. */
 #include "tok_internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,8 @@ static int check_spec(const llq_tok_spec *s, const char *name)
             return llq_err(s->piece_lens[i] ? LLQ_ELIMIT : LLQ_EFORMAT,
                            "%s: piece %u has %llu bytes (must be 1..%d)", name, i,
                            (unsigned long long)s->piece_lens[i], LLQ_TOK_MAX_PIECE);
+        if (isnan(s->scores[i]))
+            return llq_err(LLQ_EFORMAT, "%s: piece %u has a NaN score", name, i);
         if (s->types[i] < LLQ_PIECE_NORMAL || s->types[i] > LLQ_PIECE_BYTE)
             return llq_err(LLQ_EFORMAT, "%s: piece %u has unknown type %d", name, i, s->types[i]);
         if (s->types[i] == LLQ_PIECE_BYTE) {
@@ -159,6 +162,37 @@ static int check_spec(const llq_tok_spec *s, const char *name)
     }
     if (s->unk_id < 0 || (uint32_t)s->unk_id >= s->n_pieces || s->types[s->unk_id] != LLQ_PIECE_UNKNOWN)
         return llq_err(LLQ_EFORMAT, "%s: unk_id %d is not an unknown-type piece", name, s->unk_id);
+    return 0;
+}
+
+typedef struct {
+    float score;
+    uint32_t id;
+} scored;
+
+static int by_score_desc(const void *a, const void *b)
+{
+    float x = ((const scored *)a)->score, y = ((const scored *)b)->score;
+    return x > y ? -1 : x < y ? 1 : 0;
+}
+
+/* rank[i] = number of distinct scores greater than piece i's: merge priority as a small integer. */
+static int build_ranks(llq_tokenizer *t)
+{
+    uint32_t n = t->spec.n_pieces;
+    scored *v = malloc(n * sizeof *v);
+    if (!v)
+        return -1;
+    for (uint32_t i = 0; i < n; i++)
+        v[i] = (scored){t->scores[i], i};
+    qsort(v, n, sizeof *v, by_score_desc);
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i > 0 && v[i].score != v[i - 1].score)
+            r++;
+        t->rank[v[i].id] = r;
+    }
+    free(v);
     return 0;
 }
 
@@ -183,11 +217,12 @@ int llq_tokenizer_new(llq_tokenizer **out, const llq_tok_spec *s, const char *na
     t->lens = malloc(n * sizeof *t->lens);
     t->scores = malloc(n * sizeof *t->scores);
     t->types = malloc(n * sizeof *t->types);
+    t->rank = malloc(n * sizeof *t->rank);
     t->h_normal = malloc(cap * sizeof *t->h_normal);
     t->h_reserved = malloc(cap * sizeof *t->h_reserved);
     t->normalizer = dup_bytes(s->normalizer ? s->normalizer : "", s->normalizer ? s->normalizer_len : 0);
     t->unk_surface = dup_bytes(s->unk_surface ? s->unk_surface : "", s->unk_surface ? s->unk_surface_len : 0);
-    if (!t->blob || !t->pieces || !t->lens || !t->scores || !t->types || !t->h_normal || !t->h_reserved ||
+    if (!t->blob || !t->pieces || !t->lens || !t->scores || !t->types || !t->rank || !t->h_normal || !t->h_reserved ||
         !t->normalizer || !t->unk_surface) {
         rc = llq_err(LLQ_ENOMEM, "%s: out of memory for the tokenizer", name);
         goto done;
@@ -218,6 +253,19 @@ int llq_tokenizer_new(llq_tokenizer **out, const llq_tok_spec *s, const char *na
         if (ty == LLQ_PIECE_UNUSED)
             t->has_unused = 1;
     }
+    t->ws_split = 1;
+    const char *ws = s->escape_whitespaces ? kSpace : " ";
+    size_t wsn = strlen(ws);
+    for (uint32_t i = 0; i < n; i++) {
+        int32_t ty = t->types[i];
+        if (ty != LLQ_PIECE_NORMAL && ty != LLQ_PIECE_USER_DEFINED && ty != LLQ_PIECE_UNUSED)
+            continue;
+        const char *q = t->pieces[i], *end = q + t->lens[i];
+        while ((size_t)(end - q) >= wsn && memcmp(q, ws, wsn) == 0)
+            q += wsn;
+        if (memmem(q, (size_t)(end - q), ws, wsn))
+            t->ws_split = 0;
+    }
     t->spec = *s;
     t->spec.pieces = t->pieces;
     t->spec.piece_lens = t->lens;
@@ -225,6 +273,10 @@ int llq_tokenizer_new(llq_tokenizer **out, const llq_tok_spec *s, const char *na
     t->spec.types = t->types;
     t->spec.normalizer = t->normalizer;
     t->spec.unk_surface = t->unk_surface;
+    if (build_ranks(t)) {
+        rc = llq_err(LLQ_ENOMEM, "%s: out of memory for the tokenizer", name);
+        goto done;
+    }
     for (int b = 0; b < 256; b++) {
         char bp[8];
         snprintf(bp, sizeof bp, "<0x%02X>", b);
@@ -246,6 +298,7 @@ void llq_tokenizer_free(llq_tokenizer *t)
     free(t->lens);
     free(t->scores);
     free(t->types);
+    free(t->rank);
     free(t->h_normal);
     free(t->h_reserved);
     free(t->normalizer);
