@@ -110,3 +110,9 @@ clean:
 	rm -rf build build-asan build-ubsan
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- tokenizer benchmark (bench/tokenize.c; run by `make bench`) ----
+$(BUILD)/bench/tokenize: bench/tokenize.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+bench: $(BUILD)/bench/tokenize
