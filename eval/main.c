@@ -1,0 +1,564 @@
+/* llq-eval — perplexity of a model, drift between two models, and text generation (docs/TOOLS.md). */
+#include "cli.h"
+#include "llq/eval.h"
+#include "llq/tokenizer.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *USAGE =
+    "Usage: llq-eval ppl MODEL.llq (--text FILE | --tokens FILE) [options]\n"
+    "       llq-eval drift BASE.llq QUANT.llq (--text FILE | --tokens FILE) [options] [--per-layer]\n"
+    "       llq-eval generate MODEL.llq --prompt TEXT [-n N] [--temp T] [--seed S]\n"
+    "\n"
+    "ppl       perplexity of MODEL on a text, with its standard error.\n"
+    "drift     BASE and QUANT on the same windows in one pass: ppl of each, delta ppl (absolute and %),\n"
+    "          KL divergence KL(base || quant) per position (mean, median, p99, max), top-1 agreement and\n"
+    "          RMS of the change in the correct token's probability, each with its standard error.\n"
+    "generate  continues a prompt one token at a time with a KV cache (a human sanity check).\n"
+    "\n"
+    "Input (ppl, drift):\n"
+    "  --text FILE         text, tokenized with the model's own tokenizer, one BOS at the start\n"
+    "  --tokens FILE       pre-tokenized input: little-endian uint32 ids, used as given (no BOS added)\n"
+    "  --ctx N             window length (default: the model's context length, or 512 if unknown)\n"
+    "  --chunks K          evaluate only the first K windows\n"
+    "  --protocol P        default: every position of a window predicts the next (the GPTQ/AWQ papers');\n"
+    "                      llama.cpp: each window's first token becomes BOS and only its second half is\n"
+    "                      scored (llama-perplexity's), so figures sit beside llama.cpp's\n"
+    "  --per-layer         (drift) relative error of the hidden state after each layer\n"
+    "Generation:\n"
+    "  --prompt TEXT       prompt (BOS is prepended)\n"
+    "  -n N                tokens to generate (default 64)\n"
+    "  --temp T            sampling temperature; 0 = greedy (default 0.8)\n"
+    "  --seed S            random seed (default 1)\n"
+    "Common:\n"
+    "  -t, --threads N     threads (default: all CPUs)\n"
+    "  --kernel ref|fast   matmul kernels: scalar reference, or AVX2 (default fast, when the CPU has it)\n"
+    "  --json              machine-readable result on stdout\n"
+    "  --quiet             no progress or informational lines\n"
+    "  --help, --version\n"
+    "\n"
+    "Examples:\n"
+    "  llq-eval ppl pydoc-7m.llq --text test.txt --ctx 256\n"
+    "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --protocol llama.cpp --json\n"
+    "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n";
+
+typedef struct args {
+    const char *cmd, *model[2], *text, *tokens, *prompt;
+    long ctx, chunks, n_gen, threads;
+    int protocol, json, per_layer, kernel;
+    double temp;
+    unsigned long long seed;
+} args;
+
+static int parse_long(const char *s, long lo, long hi, long *out, const char *opt)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi)
+        return cli_usage_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
+    *out = v;
+    return 0;
+}
+
+static int parse_args(args *a, int argc, char **argv)
+{
+    int n_pos = 0;
+    memset(a, 0, sizeof *a);
+    a->ctx = -1;
+    a->n_gen = 64;
+    a->temp = 0.8;
+    a->seed = 1;
+    a->kernel = LLQ_KERNEL_FAST;
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int rc = 0;
+#define NEED()                                                                                                 \
+    do {                                                                                                       \
+        if (!v)                                                                                                \
+            return cli_usage_error("%s needs a value", s);                                                     \
+        i++;                                                                                                   \
+    } while (0)
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+            fputs(USAGE, stdout);
+            exit(CLI_OK);
+        } else if (!strcmp(s, "--version")) {
+            cli_version();
+            exit(CLI_OK);
+        } else if (!strcmp(s, "--text")) {
+            NEED();
+            a->text = v;
+        } else if (!strcmp(s, "--tokens")) {
+            NEED();
+            a->tokens = v;
+        } else if (!strcmp(s, "--prompt")) {
+            NEED();
+            a->prompt = v;
+        } else if (!strcmp(s, "--ctx")) {
+            NEED();
+            rc = parse_long(v, 0, 1L << 30, &a->ctx, s);
+        } else if (!strcmp(s, "--chunks")) {
+            NEED();
+            rc = parse_long(v, 1, 1L << 40, &a->chunks, s);
+        } else if (!strcmp(s, "-n")) {
+            NEED();
+            rc = parse_long(v, 0, 1L << 20, &a->n_gen, s);
+        } else if (!strcmp(s, "-t") || !strcmp(s, "--threads")) {
+            NEED();
+            rc = parse_long(v, 1, 256, &a->threads, s);
+        } else if (!strcmp(s, "--temp")) {
+            NEED();
+            char *end;
+            a->temp = strtod(v, &end);
+            if (end == v || *end || !(a->temp >= 0) || a->temp > 100)
+                return cli_usage_error("--temp expects a number in 0..100, got '%s'", v);
+        } else if (!strcmp(s, "--seed")) {
+            NEED();
+            char *end;
+            errno = 0;
+            a->seed = strtoull(v, &end, 10);
+            if (errno || end == v || *end)
+                return cli_usage_error("--seed expects an unsigned integer, got '%s'", v);
+        } else if (!strcmp(s, "--protocol")) {
+            NEED();
+            if (!strcmp(v, "default"))
+                a->protocol = LLQ_PROTO_DEFAULT;
+            else if (!strcmp(v, "llama.cpp"))
+                a->protocol = LLQ_PROTO_LLAMACPP;
+            else
+                return cli_usage_error("--protocol expects default or llama.cpp, got '%s'", v);
+        } else if (!strcmp(s, "--kernel")) {
+            NEED();
+            if (!strcmp(v, "ref"))
+                a->kernel = LLQ_KERNEL_REF;
+            else if (!strcmp(v, "fast"))
+                a->kernel = LLQ_KERNEL_FAST;
+            else
+                return cli_usage_error("--kernel expects ref or fast, got '%s'", v);
+        } else if (!strcmp(s, "--json")) {
+            a->json = 1;
+        } else if (!strcmp(s, "--per-layer")) {
+            a->per_layer = 1;
+        } else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) {
+            cli_quiet = 1;
+        } else if (s[0] == '-' && s[1]) {
+            return cli_usage_error("unknown option '%s'", s);
+        } else if (!a->cmd) {
+            a->cmd = s;
+        } else if (n_pos < 2) {
+            a->model[n_pos++] = s;
+        } else {
+            return cli_usage_error("unexpected argument '%s'", s);
+        }
+        if (rc)
+            return rc;
+#undef NEED
+    }
+    if (!a->cmd)
+        return cli_usage_error("no command (ppl, drift or generate)");
+    int want = !strcmp(a->cmd, "drift") ? 2 : 1;
+    if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate"))
+        return cli_usage_error("unknown command '%s' (ppl, drift or generate)", a->cmd);
+    if (n_pos != want)
+        return cli_usage_error("%s takes %d model file%s", a->cmd, want, want > 1 ? "s" : "");
+    if (strcmp(a->cmd, "generate")) {
+        if (!a->text == !a->tokens)
+            return cli_usage_error("give exactly one of --text FILE and --tokens FILE");
+    } else if (!a->prompt) {
+        return cli_usage_error("generate needs --prompt TEXT");
+    }
+    return 0;
+}
+
+/* Whole file into memory (NUL-terminated). */
+static int read_file(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_error("cannot open %s: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *b = malloc(cap);
+    for (;;) {
+        if (!b) {
+            fclose(f);
+            return cli_error("out of memory reading %s", path);
+        }
+        n += fread(b + n, 1, cap - n - 1, f);
+        if (n < cap - 1)
+            break;
+        cap *= 2;
+        char *nb = realloc(b, cap);
+        if (!nb)
+            free(b);
+        b = nb;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        return cli_error("cannot read %s", path);
+    }
+    b[n] = 0;
+    *out = b;
+    *len = n;
+    return 0;
+}
+
+typedef struct loaded {
+    llq_file *f;
+    llq_model *m;
+    llq_tokenizer *tok; /* NULL if the file has none */
+} loaded;
+
+static int load(loaded *L, const char *path, int threads)
+{
+    int err = llq_open(&L->f, path);
+    if (!err)
+        err = llq_model_open(&L->m, L->f, threads);
+    if (err)
+        return cli_lib_error(err);
+    err = llq_tokenizer_from_llq(&L->tok, L->f);
+    if (err && err != LLQ_ENOTFOUND)
+        return cli_lib_error(err);
+    return 0;
+}
+
+static void unload(loaded *L)
+{
+    llq_tokenizer_free(L->tok);
+    llq_model_free(L->m);
+    llq_close(L->f);
+}
+
+/* The token stream of --text (tokenized by tok, BOS first) or --tokens. */
+static int get_tokens(const args *a, const llq_tokenizer *tok, uint32_t **out, size_t *n)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    const char *path = a->text ? a->text : a->tokens;
+    if (read_file(path, &buf, &len))
+        return CLI_ERROR;
+    int rc = 0;
+    if (a->tokens) {
+        if (len % 4)
+            rc = cli_error("%s: %zu bytes is not a whole number of uint32 token ids", path, len);
+        else if (len == 0)
+            rc = cli_error("%s: no tokens", path);
+        else if (!(*out = malloc(len)))
+            rc = cli_error("out of memory");
+        else {
+            const uint8_t *p = (const uint8_t *)buf;
+            for (size_t i = 0; i < len / 4; i++)
+                (*out)[i] = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 | (uint32_t)p[4 * i + 2] << 16 |
+                            (uint32_t)p[4 * i + 3] << 24;
+            *n = len / 4;
+        }
+    } else if (len == 0) {
+        rc = cli_error("%s: the text is empty", path);
+    } else if (!tok) {
+        rc = cli_error("%s: the model has no tokenizer; use --tokens", a->model[0]);
+    } else {
+        int err = llq_tokenize(tok, buf, len, 1, out, n);
+        if (err)
+            rc = cli_lib_error(err);
+    }
+    free(buf);
+    return rc;
+}
+
+static void progress(void *ud, size_t done, size_t total)
+{
+    (void)ud;
+    cli_progress("llq-eval", done, total);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int setup_opts(llq_eval_opts *o, const args *a, const loaded *L)
+{
+    memset(o, 0, sizeof *o);
+    uint32_t cl = L->m->hp.context_length;
+    o->ctx = a->ctx >= 0 ? (size_t)a->ctx : cl ? cl : 512;
+    o->max_chunks = a->chunks > 0 ? (size_t)a->chunks : 0;
+    o->protocol = a->protocol;
+    o->per_layer = a->per_layer;
+    int32_t bos = L->tok ? llq_tokenizer_bos(L->tok) : 1;
+    o->bos = bos >= 0 ? (uint32_t)bos : 1;
+    return 0;
+}
+
+static void jadd_d(json_object *o, const char *k, double v)
+{
+    json_object_object_add(o, k, isfinite(v) ? json_object_new_double(v) : NULL);
+}
+
+static void jadd_stat(json_object *o, const char *k, llq_stat s)
+{
+    json_object *j = json_object_new_object();
+    jadd_d(j, "value", s.v);
+    if (s.se >= 0)
+        jadd_d(j, "se", s.se);
+    else
+        json_object_object_add(j, "se", NULL);
+    json_object_object_add(o, k, j);
+}
+
+static const char *proto_name(int p)
+{
+    return p == LLQ_PROTO_LLAMACPP ? "llama.cpp" : "default";
+}
+
+static int cmd_ppl(const args *a)
+{
+    loaded L = {0};
+    uint32_t *tokens = NULL;
+    size_t n = 0;
+    llq_eval_opts o;
+    llq_ppl_result r;
+    int rc = load(&L, a->model[0], (int)a->threads);
+    if (!rc)
+        rc = get_tokens(a, L.tok, &tokens, &n);
+    if (rc)
+        goto done;
+    setup_opts(&o, a, &L);
+    double t0 = now_s();
+    int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, NULL);
+    double dt = now_s() - t0;
+    if (err) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    double tps = (double)(r.n_windows * o.ctx) / dt;
+    if (a->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "model", json_object_new_string(a->model[0]));
+        json_object_object_add(j, "protocol", json_object_new_string(proto_name(o.protocol)));
+        json_object_object_add(j, "ctx", json_object_new_int64((int64_t)o.ctx));
+        json_object_object_add(j, "tokens", json_object_new_int64((int64_t)n));
+        json_object_object_add(j, "windows", json_object_new_int64((int64_t)r.n_windows));
+        json_object_object_add(j, "scored", json_object_new_int64((int64_t)r.n_scored));
+        jadd_d(j, "ppl", r.ppl);
+        jadd_d(j, "ppl_se", r.ppl_se);
+        jadd_d(j, "mean_nll", r.mean_nll);
+        jadd_d(j, "mean_nll_se", r.nll_se);
+        json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
+        json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(L.m->pool)));
+        jadd_d(j, "seconds", dt);
+        jadd_d(j, "tokens_per_s", tps);
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else {
+        printf("model     %s\n", a->model[0]);
+        printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens)\n", proto_name(o.protocol),
+               o.ctx, r.n_windows, r.n_scored, n);
+        printf("ppl       %.6f ± %.6f\n", r.ppl, r.ppl_se);
+        printf("mean NLL  %.8f ± %.8f\n", r.mean_nll, r.nll_se);
+        printf("speed     %.1f tokens/s (%.2f s, %s kernels, %d threads)\n", tps, dt, llq_kernel_impl_name(),
+               llq_pool_size(L.m->pool));
+    }
+done:
+    free(tokens);
+    unload(&L);
+    return rc;
+}
+
+static int cmd_drift(const args *a)
+{
+    loaded B = {0}, Q = {0};
+    uint32_t *tokens = NULL;
+    size_t n = 0;
+    llq_eval_opts o;
+    llq_drift_result r = {0};
+    int rc = load(&B, a->model[0], (int)a->threads);
+    if (!rc)
+        rc = load(&Q, a->model[1], (int)a->threads);
+    if (!rc)
+        rc = get_tokens(a, B.tok, &tokens, &n);
+    if (rc)
+        goto done;
+    setup_opts(&o, a, &B);
+    double t0 = now_s();
+    int err = llq_eval_drift(&r, B.m, Q.m, tokens, n, &o, progress, NULL);
+    double dt = now_s() - t0;
+    if (err) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    if (a->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "base", json_object_new_string(a->model[0]));
+        json_object_object_add(j, "quant", json_object_new_string(a->model[1]));
+        json_object_object_add(j, "protocol", json_object_new_string(proto_name(o.protocol)));
+        json_object_object_add(j, "ctx", json_object_new_int64((int64_t)o.ctx));
+        json_object_object_add(j, "tokens", json_object_new_int64((int64_t)n));
+        json_object_object_add(j, "windows", json_object_new_int64((int64_t)r.n_windows));
+        json_object_object_add(j, "scored", json_object_new_int64((int64_t)r.n_scored));
+        jadd_stat(j, "ppl_base", r.ppl_base);
+        jadd_stat(j, "ppl_quant", r.ppl_quant);
+        jadd_stat(j, "dppl", r.dppl);
+        jadd_stat(j, "dppl_pct", r.dppl_pct);
+        jadd_stat(j, "kld_mean", r.kld_mean);
+        jadd_stat(j, "kld_median", r.kld_median);
+        jadd_stat(j, "kld_p99", r.kld_p99);
+        jadd_stat(j, "kld_max", r.kld_max);
+        jadd_stat(j, "top1_pct", r.top1);
+        jadd_stat(j, "rms_dp", r.rms_dp);
+        if (r.layer_relerr) {
+            json_object *arr = json_object_new_array();
+            for (uint32_t l = 0; l < r.n_layers; l++)
+                json_object_array_add(arr, json_object_new_double(r.layer_relerr[l]));
+            json_object_object_add(j, "layer_relerr", arr);
+        }
+        json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
+        json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(B.m->pool)));
+        jadd_d(j, "seconds", dt);
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+    } else {
+        printf("base       %s\nquant      %s\n", a->model[0], a->model[1]);
+        printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored\n", proto_name(o.protocol), o.ctx,
+               r.n_windows, r.n_scored);
+        printf("kernel     %s (%d threads, %.2f s)\n", llq_kernel_impl_name(), llq_pool_size(B.m->pool), dt);
+        printf("ppl base   %.6f ± %.6f\n", r.ppl_base.v, r.ppl_base.se);
+        printf("ppl quant  %.6f ± %.6f\n", r.ppl_quant.v, r.ppl_quant.se);
+        printf("Δppl       %+.6f ± %.6f (%+.4f %% ± %.4f %%)\n", r.dppl.v, r.dppl.se, r.dppl_pct.v, r.dppl_pct.se);
+        printf("KLD mean   %.6g ± %.2g\n", r.kld_mean.v, r.kld_mean.se);
+        printf("KLD median %.6g ± %.2g\n", r.kld_median.v, r.kld_median.se);
+        printf("KLD p99    %.6g ± %.2g\n", r.kld_p99.v, r.kld_p99.se);
+        printf("KLD max    %.6g\n", r.kld_max.v);
+        printf("top-1 same %.4f %% ± %.4f %%\n", r.top1.v, r.top1.se);
+        printf("RMS Δp     %.6f ± %.6f\n", r.rms_dp.v, r.rms_dp.se);
+        for (uint32_t l = 0; r.layer_relerr && l < r.n_layers; l++)
+            printf("layer %-4u relative error of the hidden state %.6g\n", l, r.layer_relerr[l]);
+    }
+done:
+    llq_drift_result_free(&r);
+    free(tokens);
+    unload(&Q);
+    unload(&B);
+    return rc;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static uint32_t sample(const float *logits, uint32_t vocab, double temp, uint64_t *rng, double *probs)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < vocab; i++)
+        if (logits[i] > logits[best])
+            best = i;
+    if (temp <= 0)
+        return best;
+    double sum = 0;
+    for (uint32_t i = 0; i < vocab; i++)
+        sum += probs[i] = exp(((double)logits[i] - logits[best]) / temp);
+    double u = (double)(rng_next(rng) >> 11) * (1.0 / 9007199254740992.0) * sum;
+    for (uint32_t i = 0; i < vocab; i++) {
+        u -= probs[i];
+        if (u < 0)
+            return i;
+    }
+    return best;
+}
+
+static int cmd_generate(const args *a)
+{
+    loaded L = {0};
+    uint32_t *ids = NULL;
+    size_t n = 0;
+    llq_kv *kv = NULL;
+    float *logits = NULL;
+    double *probs = NULL;
+    int rc = load(&L, a->model[0], (int)a->threads), err = 0;
+    if (rc)
+        goto done;
+    if (!L.tok) {
+        rc = cli_error("%s: the model has no tokenizer", a->model[0]);
+        goto done;
+    }
+    if ((err = llq_tokenize(L.tok, a->prompt, strlen(a->prompt), 1, &ids, &n)))
+        goto done;
+    uint32_t vocab = L.m->hp.vocab_size;
+    if (n == 0 || n + (size_t)a->n_gen > L.m->max_pos) {
+        rc = cli_error("prompt (%zu tokens) + %ld new tokens exceed the model's context of %u", n, a->n_gen,
+                       L.m->max_pos);
+        goto done;
+    }
+    logits = malloc(vocab * sizeof *logits);
+    probs = malloc(vocab * sizeof *probs);
+    if (!logits || !probs) {
+        rc = cli_error("out of memory");
+        goto done;
+    }
+    if ((err = llq_kv_new(&kv, L.m, (uint32_t)(n + (size_t)a->n_gen))))
+        goto done;
+    uint64_t rng = a->seed;
+    double t0 = now_s();
+    if ((err = llq_model_step(L.m, kv, ids, n, logits)))
+        goto done;
+    double t1 = now_s();
+    fputs(a->prompt, stdout);
+    fflush(stdout);
+    int32_t prev = (int32_t)ids[n - 1], eos = llq_tokenizer_eos(L.tok);
+    long made = 0;
+    char piece[LLQ_TOKEN_DECODE_MAX];
+    for (; made < a->n_gen; made++) {
+        uint32_t next = sample(logits, vocab, a->temp, &rng, probs);
+        if ((int32_t)next == eos)
+            break;
+        int len = llq_token_decode(L.tok, prev, next, piece, sizeof piece);
+        if (len > 0)
+            fwrite(piece, 1, (size_t)len, stdout);
+        fflush(stdout);
+        prev = (int32_t)next;
+        if (made + 1 < a->n_gen && (err = llq_model_step(L.m, kv, &next, 1, logits)))
+            goto done;
+    }
+    double t2 = now_s();
+    putchar('\n');
+    cli_info("prompt %zu tokens in %.3f s; generated %ld tokens in %.3f s (%.2f tokens/s, %s kernels, %d threads)", n,
+             t1 - t0, made, t2 - t1, made > 0 ? (double)made / (t2 - t1) : 0.0, llq_kernel_impl_name(),
+             llq_pool_size(L.m->pool));
+done:
+    if (err)
+        rc = cli_lib_error(err);
+    llq_kv_free(kv);
+    free(logits);
+    free(probs);
+    free(ids);
+    unload(&L);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    args a;
+    cli_init("llq-eval");
+    int rc = parse_args(&a, argc, argv);
+    if (rc)
+        return rc;
+    llq_kernel_set_impl(a.kernel);
+    if (!strcmp(a.cmd, "ppl"))
+        return cmd_ppl(&a);
+    if (!strcmp(a.cmd, "drift"))
+        return cmd_drift(&a);
+    return cmd_generate(&a);
+}
