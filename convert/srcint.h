@@ -41,6 +41,7 @@ struct llq_src {
     llq_src_tensor *t;
     src_loc *loc;
     size_t n, cap;
+    int no_verify;            /* llq_src_set_verify(s, 0) */
 };
 
 /* Appends a storage; *idx gets its index. key copied. */

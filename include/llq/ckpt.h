@@ -73,6 +73,9 @@ const llq_src_tensor *llq_src_find(const llq_src *s, const char *name); /* NULL 
  * into the mapping) unless the entry is deflated, the tensor non-contiguous or unaligned (legacy files):
  * then one buffer of t->nbytes (plus, for deflated entries, the inflated storage while it is read). */
 int llq_src_data(llq_src *s, size_t i, const void **out);
+/* Zip entry CRC verification in llq_src_data: on (1, the default) or off (0). The check reads each storage
+ * once more (zlib's CRC-32 runs at ~0.5 GB/s here): tools may offer turning it off for speed. */
+void llq_src_set_verify(llq_src *s, int on);
 /* Frees the buffer of tensor i, or drops its mapped pages from the resident set (MADV_DONTNEED: they stay
  * in the page cache), so RSS stays near one tensor while a whole model streams through. */
 void llq_src_release(llq_src *s, size_t i);

@@ -61,6 +61,16 @@ START_TEST(hostile_files)
     expect_bad("bad/zip_bomb.pth", LLQ_ELIMIT, "zip bomb");
     expect_bad("bad/zip_bomb_ratio.pth", LLQ_ELIMIT, "zip bomb");
     expect_bad("bad/legacy_truncated.pth", LLQ_EFORMAT, "runs past the end of the file");
+    /* with verification off, the corrupted bytes come through (and differ from the reference) */
+    llq_src *s;
+    ck_assert_int_eq(llq_src_open(&s, FIX "bad/zip_crc.pth"), 0);
+    llq_src_set_verify(s, 0);
+    const void *p;
+    ck_assert_int_eq(llq_src_data(s, 0, &p), 0);
+    llq_src_set_verify(s, 1);
+    llq_src_release(s, 0);
+    ck_assert_int_eq(llq_src_data(s, 0, &p), LLQ_ECRC);
+    llq_src_close(s);
 }
 END_TEST
 
