@@ -82,7 +82,13 @@ asan:
 ubsan:
 	$(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
 
-bench: all
+# Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name>, run by `make bench` (figures only, never pass/fail).
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+
+bench: all $(BENCH_BIN)
 	@scripts/bench.sh $(BUILD)
 
 demo: all

@@ -2,7 +2,9 @@
 """make_fixtures.py — small LLaMA-shaped checkpoints for the checkpoint readers and llq-convert tests.
 
 Run with Debian's python3 (python3-torch 1.13, python3-sentencepiece): `make fixtures` or
-/usr/bin/python3 tests/make_fixtures.py. Writes tests/fixtures/ckpt/ (layout in its README.md) and
+/usr/bin/python3 tests/make_fixtures.py. `--bench DIR` instead writes a synthetic ~1 GB f32 model for the
+benchmarks (DIR/meta: consolidated.00.pth + params.json + tokenizer.model; DIR/hf-st: model.safetensors +
+config.json + tokenizer.model; not committed). Writes tests/fixtures/ckpt/ (layout in its README.md) and
 refs.json: for every tensor of every good file, dtype, shape and the CRC-32 of its contiguous little-endian
 bytes as torch.load gives them. Deterministic (fixed seeds); rerunnable.
 """
@@ -425,7 +427,26 @@ def bad():
     w("not_a_checkpoint.bin", b"hello, this is not a checkpoint at all\n")
 
 
+def bench(out):
+    """dim 2048, 5 layers, 16 heads, ffn 5632, vocab 320 (the fixture tokenizer): 1.03 GB in f32."""
+    global OUT
+    tok = os.path.join(OUT, "tokenizer.model")
+    sd, cfg = make_model(3, dim=2048, n_layers=5, n_heads=16, n_kv_heads=16, hidden=5632, vocab=320)
+    for sub in ("meta", "hf-st"):
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+        shutil.copy(tok, os.path.join(out, sub))
+    torch.save(sd, os.path.join(out, "meta", "consolidated.00.pth"))
+    p = params_json(cfg, 320)
+    p["multiple_of"] = 256  # 2/3 * 4 * 2048 = 5461 -> 5632
+    write_json(os.path.join(out, "meta", "params.json"), p)
+    save_st(to_hf(sd, cfg), os.path.join(out, "hf-st", "model.safetensors"), record=False)
+    write_json(os.path.join(out, "hf-st", "config.json"), hf_config(cfg, torch.float32))
+    print(f"wrote {out}/meta and {out}/hf-st", file=sys.stderr)
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--bench":
+        return bench(sys.argv[2])
     torch.manual_seed(0)
     if os.path.isdir(OUT):
         for n in os.listdir(OUT):
