@@ -4,7 +4,10 @@
  *   SentencePiece:   1 piece (string), 2 score (float), 3 type (enum, default NORMAL)
  *   TrainerSpec:     3 model_type (default UNIGRAM), 22 split_by_whitespace (default true),
  *                    24 treat_whitespace_as_suffix, 25 split_digits, 35 byte_fallback,
- *                    40..43 unk/bos/eos/pad_id (defaults 0, 1, 2, -1), 44 unk_surface (default " \u2047 ")
+ *                    40 unk_id (default 0), 44 unk_surface (default " \u2047 "),
+ *                    46..48 bos/eos/pad_piece (defaults "<s>", "</s>", "<pad>"); bos/eos/pad ids are those
+ *                    of the control pieces so named, as sentencepiece's bos_id() etc. (fields 41..43 only
+ *                    placed them at training time)
  *   NormalizerSpec:  1 name, 2 precompiled_charsmap, 3 add_dummy_prefix, 4 remove_extra_whitespaces,
  *                    5 escape_whitespaces (all three default true)
  * Every other field is skipped by wire type. Wire types 3/4 (groups) are refused; lengths are checked
@@ -113,6 +116,8 @@ static float f32_bits(uint32_t u)
 
 typedef struct {
     llq_tok_spec s;
+    const char *special[3]; /* bos/eos/pad_piece */
+    uint64_t special_len[3];
     const char **pieces;
     uint64_t *lens;
     float *scores;
@@ -189,7 +194,14 @@ static int parse_trainer(spm_model *m, const uint8_t *data, uint64_t len, const 
             m->s.unk_surface_len = f.len;
             continue;
         }
-        if (k != 3 && k != 22 && k != 24 && k != 25 && k != 35 && (k < 40 || k > 43))
+        if (k >= 46 && k <= 48) {
+            if ((rc = want_wire(&r, &f, 2)))
+                return rc;
+            m->special[k - 46] = (const char *)f.data;
+            m->special_len[k - 46] = f.len;
+            continue;
+        }
+        if (k != 3 && k != 22 && k != 24 && k != 25 && k != 35 && k != 40)
             continue;
         if ((rc = want_wire(&r, &f, 0)))
             return rc;
@@ -202,9 +214,6 @@ static int parse_trainer(spm_model *m, const uint8_t *data, uint64_t len, const 
         case 25: m->s.split_digits = b; break;
         case 35: m->s.byte_fallback = b; break;
         case 40: m->s.unk_id = i32; break;
-        case 41: m->s.bos_id = i32; break;
-        case 42: m->s.eos_id = i32; break;
-        case 43: m->s.pad_id = i32; break;
         }
     }
     return rc < 0 ? rc : 0;
@@ -239,16 +248,33 @@ static int parse_normalizer(spm_model *m, const uint8_t *data, uint64_t len, con
     return rc < 0 ? rc : 0;
 }
 
+/* sentencepiece's bos_id()/eos_id()/pad_id(): the id of the control piece named by bos/eos/pad_piece,
+ * else -1 (the *_id fields only place those pieces at training time). */
+static void resolve_special(spm_model *m)
+{
+    int32_t *ids[3] = {&m->s.bos_id, &m->s.eos_id, &m->s.pad_id};
+    for (int k = 0; k < 3; k++) {
+        *ids[k] = -1;
+        for (uint32_t i = 0; i < m->s.n_pieces; i++)
+            if (m->types[i] == LLQ_PIECE_CONTROL && m->lens[i] == m->special_len[k] &&
+                memcmp(m->pieces[i], m->special[k], m->lens[i]) == 0) {
+                *ids[k] = (int32_t)i;
+                break;
+            }
+    }
+}
+
 int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *name)
 {
     *out = NULL;
     if (!name)
         name = "tokenizer.model";
     spm_model m = {.s = {.model_type = LLQ_SPM_UNIGRAM,
-                         .unk_id = 0, .bos_id = 1, .eos_id = 2, .pad_id = -1,
+                         .unk_id = 0,
                          .add_dummy_prefix = 1, .remove_extra_whitespaces = 1, .escape_whitespaces = 1,
                          .split_by_whitespace = 1,
-                         .normalizer = "", .unk_surface = " \xe2\x81\x87 ", .unk_surface_len = 5}};
+                         .normalizer = "", .unk_surface = " \xe2\x81\x87 ", .unk_surface_len = 5},
+                   .special = {"<s>", "</s>", "<pad>"}, .special_len = {3, 4, 5}};
     pb r = {buf, (const uint8_t *)buf + len, name, "ModelProto"};
     pb_field f;
     int rc;
@@ -275,6 +301,7 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
             m.s.piece_lens = m.lens;
             m.s.scores = m.scores;
             m.s.types = m.types;
+            resolve_special(&m);
             rc = llq_tokenizer_new(out, &m.s, name);
         }
     }

@@ -45,7 +45,9 @@ typedef struct llq_tok_spec {
     const uint64_t *piece_lens;
     const float *scores;
     const int32_t *types;                /* enum llq_piece_type */
-    int32_t unk_id, bos_id, eos_id, pad_id; /* TrainerSpec ids; -1 = none */
+    int32_t unk_id, bos_id, eos_id, pad_id; /* -1 = none; from tokenizer.model: unk_id from TrainerSpec
+                                            * (must be the unknown piece), bos/eos/pad = the control
+                                            * pieces named by bos/eos/pad_piece, as sentencepiece */
     int add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces; /* NormalizerSpec flags */
     int byte_fallback, split_digits, split_by_whitespace, treat_whitespace_as_suffix; /* TrainerSpec flags */
     const char *normalizer; size_t normalizer_len;     /* NormalizerSpec.name, e.g. "identity" */

@@ -50,6 +50,7 @@ static void put_piece(pbuf *p, const char *s, float score, int type)
 typedef struct {
     int model_type, no_unk, dup, byte_piece, byte_fallback, charsmap, suffix, long_piece, bad_type;
     int64_t bos, pad;
+    const char *bos_piece;
 } opts;
 
 static pbuf build(opts o)
@@ -76,6 +77,9 @@ static pbuf build(opts o)
         put_int(&ts, 3, o.model_type);
     put_int(&ts, 41, o.bos);
     put_int(&ts, 43, o.pad); /* -1 travels as a 10-byte varint */
+    put_int(&ts, 40, o.no_unk == 2 ? 3 : 0);
+    if (o.bos_piece)
+        put_bytes(&ts, 46, o.bos_piece, strlen(o.bos_piece));
     if (o.byte_fallback)
         put_int(&ts, 35, 1);
     if (o.suffix)
@@ -139,17 +143,28 @@ START_TEST(hand_built_model)
     free(ids);
     llq_tokenizer_free(t);
 
+    /* as sentencepiece's bos_id(): the control piece named bos_piece, whatever bos_id says */
     opts o = ok_opts();
     o.pad = 4;
     o.bos = -1;
     p = build(o);
     ck_assert_int_eq(llq_spm_parse(&t, p.b, p.n, "hand.model"), 0);
-    ck_assert_int_eq(llq_tokenizer_pad(t), 4);
+    ck_assert_int_eq(llq_tokenizer_pad(t), -1); /* no control piece "<pad>" */
+    ck_assert_int_eq(llq_tokenizer_bos(t), 1);
+    llq_tokenizer_free(t);
+    o.bos_piece = "a"; /* not a control piece: no BOS */
+    p = build(o);
+    ck_assert_int_eq(llq_spm_parse(&t, p.b, p.n, "hand.model"), 0);
     ck_assert_int_eq(llq_tokenizer_bos(t), -1);
     ck_assert_int_eq(llq_tokenize(t, "a", 1, 1, &ids, &n), 0); /* no BOS piece: none added */
     ck_assert_uint_eq(n, 1);
     ck_assert_uint_eq(ids[0], 3);
     free(ids);
+    llq_tokenizer_free(t);
+    o.bos_piece = "</s>";
+    p = build(o);
+    ck_assert_int_eq(llq_spm_parse(&t, p.b, p.n, "hand.model"), 0);
+    ck_assert_int_eq(llq_tokenizer_bos(t), 2);
     llq_tokenizer_free(t);
 }
 END_TEST
@@ -182,9 +197,9 @@ START_TEST(refused_models)
     ck_assert_int_eq(parse(&p), LLQ_ELIMIT);
     o = ok_opts(), o.bad_type = 1, p = build(o);
     ck_assert_int_eq(parse(&p), LLQ_EFORMAT);
-    o = ok_opts(), o.bos = 99, p = build(o);
+    o = ok_opts(), o.no_unk = 2, p = build(o); /* unk_id 3 is not the unknown piece */
     ck_assert_int_eq(parse(&p), LLQ_EFORMAT);
-    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "bos_id 99"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "unk_id"));
 }
 END_TEST
 
