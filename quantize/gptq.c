@@ -4,6 +4,7 @@
  * rows are in natural order and need no permutation at inference). */
 #include "calib_q.h"
 #include "llq/calib.h"
+#include "llq/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +51,13 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         return err;
     size_t G = l.n_groups;
     double *hp = NULL, *diag = NULL;
-    float *wp = NULL, *u = NULL, *d = NULL, *err1 = NULL, *wd = NULL, *scratch = NULL;
+    float *wp = NULL, *u = NULL, *lt = NULL, *upd = NULL, *d = NULL, *err1 = NULL, *wd = NULL, *scratch = NULL;
     size_t *perm = NULL;
     int *z = NULL;
     int8_t *codes = NULL;
     if (!(hp = malloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
         !(wp = malloc(rows * cols * sizeof *wp)) || !(u = malloc(cols * cols * sizeof *u)) ||
+        !(lt = malloc(cols * cols * sizeof *lt)) || !(upd = malloc(rows * cols * sizeof *upd)) ||
         !(d = malloc(rows * G * sizeof *d)) || !(z = malloc(rows * G * sizeof *z)) ||
         !(err1 = malloc(rows * B * sizeof *err1)) || !(wd = malloc(cols * sizeof *wd)) ||
         !(scratch = malloc(2 * l.glen * sizeof *scratch)) || !(perm = malloc(cols * sizeof *perm)) ||
@@ -106,8 +108,10 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         goto done;
     }
     for (size_t i = 0; i < cols; i++)
-        for (size_t j = 0; j < cols; j++)
+        for (size_t j = 0; j < cols; j++) {
             u[i * cols + j] = j >= i ? (float)hp[j * cols + i] : 0.0f;
+            lt[i * cols + j] = (float)hp[i * cols + j]; /* = uᵀ */
+        }
 
     for (size_t i1 = 0; i1 < cols; i1 += B) {
         size_t i2 = i1 + B < cols ? i1 + B : cols, nb = i2 - i1;
@@ -127,23 +131,22 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
                     wr[j] -= e * ui[j];
             }
         }
-        /* Lazy batch update of the remaining columns: W[:, i2:] -= Err1 · U[i1:i2, i2:]. */
-        if (i2 < cols)
+        /* Lazy batch update of the remaining columns: W[:, i2:] -= Err1 · U[i1:i2, i2:] (one GEMM). */
+        if (i2 < cols) {
+            size_t rest = cols - i2;
+            llq_gemm_f32(upd, rest, err1, B, rows, lt + i2 * cols + i1, cols, rest, nb);
             for (size_t r = 0; r < rows; r++) {
                 float *wr = wp + r * cols + i2;
-                size_t rest = cols - i2;
-                for (size_t k = 0; k < nb; k++) {
-                    float e = err1[r * B + k];
-                    const float *uk = u + (i1 + k) * cols + i2;
-                    for (size_t j = 0; j < rest; j++)
-                        wr[j] -= e * uk[j];
-                }
+                const float *ur = upd + r * rest;
+                for (size_t j = 0; j < rest; j++)
+                    wr[j] -= ur[j];
             }
+        }
     }
     for (size_t r = 0; r < rows; r++)
         cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes + r * cols, d + r * G, z + r * G);
 done:
-    free(hp), free(diag), free(wp), free(u), free(d), free(z), free(err1), free(wd), free(scratch), free(perm);
+    free(hp), free(diag), free(wp), free(u), free(lt), free(upd), free(d), free(z), free(err1), free(wd), free(scratch), free(perm);
     free(codes);
     return err;
 }

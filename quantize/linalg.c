@@ -1,6 +1,7 @@
 /* linalg.c — the little dense linear algebra GPTQ and AWQ need: Cholesky, SPD inverse, H += XᵀX.
  * Row-major doubles; inner loops are dot products over contiguous rows. */
 #include "llq/calib.h"
+#include "llq/kernels.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -71,57 +72,39 @@ void llq_sym_fill(double *h, size_t n)
             h[j * n + i] = h[i * n + j];
 }
 
-#define CHUNK 64 /* tokens per transposed tile */
-
-/* h[i][j] (j >= i) += Σ_t xt[i][t]·xt[j][t] for one tile xt [cols × m] (column-major tokens), float sums. */
-static void tile_acc(double *h, const float *xt, size_t m, size_t cols)
-{
-    for (size_t i0 = 0; i0 < cols; i0 += 4) {
-        size_t ni = cols - i0 < 4 ? cols - i0 : 4;
-        for (size_t j0 = i0; j0 < cols; j0 += 4) {
-            size_t nj = cols - j0 < 4 ? cols - j0 : 4;
-            float acc[4][4] = {{0}};
-            if (ni == 4 && nj == 4) {
-                const float *a0 = xt + i0 * CHUNK, *b0 = xt + j0 * CHUNK;
-                for (size_t t = 0; t < m; t++) {
-                    float a[4] = {a0[t], a0[CHUNK + t], a0[2 * CHUNK + t], a0[3 * CHUNK + t]};
-                    float b[4] = {b0[t], b0[CHUNK + t], b0[2 * CHUNK + t], b0[3 * CHUNK + t]};
-                    for (int p = 0; p < 4; p++)
-                        for (int q = 0; q < 4; q++)
-                            acc[p][q] += a[p] * b[q];
-                }
-            } else {
-                for (size_t p = 0; p < ni; p++)
-                    for (size_t q = 0; q < nj; q++)
-                        for (size_t t = 0; t < m; t++)
-                            acc[p][q] += xt[(i0 + p) * CHUNK + t] * xt[(j0 + q) * CHUNK + t];
-            }
-            for (size_t p = 0; p < ni; p++)
-                for (size_t q = 0; q < nj; q++)
-                    if (j0 + q >= i0 + p)
-                        h[(i0 + p) * cols + j0 + q] += acc[p][q];
-        }
-    }
-}
+#define CHUNK 512 /* tokens per transposed tile (float sums over at most this many terms) */
+#define RB 64      /* rows of H per GEMM call */
 
 void llq_xtx_acc(double *h, const float *x, size_t n, size_t cols)
 {
     if (!n || !cols)
         return;
-    float *xt = malloc(cols * CHUNK * sizeof *xt);
-    if (!xt) { /* tiny fallback: no scratch needed */
+    size_t m0 = n < CHUNK ? n : CHUNK, rb = cols < RB ? cols : RB;
+    float *xt = malloc(cols * m0 * sizeof *xt), *tmp = malloc(rb * cols * sizeof *tmp);
+    if (!xt || !tmp) { /* no scratch: the plain triple loop */
         for (size_t t = 0; t < n; t++)
             for (size_t i = 0; i < cols; i++)
                 for (size_t j = i; j < cols; j++)
                     h[i * cols + j] += (double)x[t * cols + i] * x[t * cols + j];
-        return;
+        goto done;
     }
-    for (size_t t0 = 0; t0 < n; t0 += CHUNK) {
-        size_t m = n - t0 < CHUNK ? n - t0 : CHUNK;
+    for (size_t t0 = 0; t0 < n; t0 += m0) {
+        size_t m = n - t0 < m0 ? n - t0 : m0;
         for (size_t t = 0; t < m; t++)
             for (size_t i = 0; i < cols; i++)
-                xt[i * CHUNK + t] = x[(t0 + t) * cols + i];
-        tile_acc(h, xt, m, cols);
+                xt[i * m + t] = x[(t0 + t) * cols + i];
+        /* rows i0..i0+nb of H against columns i0..cols: tmp[p][q] = Σ_t xt[i0+p][t]·xt[i0+q][t] */
+        for (size_t i0 = 0; i0 < cols; i0 += rb) {
+            size_t nb = cols - i0 < rb ? cols - i0 : rb, nj = cols - i0;
+            llq_gemm_f32(tmp, nj, xt + i0 * m, m, nb, xt + i0 * m, m, nj, m);
+            for (size_t p = 0; p < nb; p++) {
+                double *hr = h + (i0 + p) * cols + i0;
+                const float *tr = tmp + p * nj;
+                for (size_t q = p; q < nj; q++)
+                    hr[q] += tr[q];
+            }
+        }
     }
-    free(xt);
+done:
+    free(xt), free(tmp);
 }
