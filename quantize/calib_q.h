@@ -39,4 +39,10 @@ void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const fl
 /* Quantizes x[cols] with given group params to codes and (optionally) dequantized values deq[cols]. */
 void cq_quant_row(const cq_layout *l, const float *x, const float *d, const int *z, int8_t *codes, float *deq);
 
+struct llq_tokenizer;
+/* Reads path (UTF-8 text, at most 2 GiB), tokenizes it without BOS. *ids malloc'd (caller frees), *bytes = size.
+ * Errors name the file. */
+int cq_load_tokens(const char *path, const struct llq_tokenizer *tok, uint32_t **ids, size_t *n_ids,
+                   uint64_t *bytes);
+
 #endif

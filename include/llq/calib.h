@@ -80,6 +80,8 @@ typedef struct llq_calib_opts {
     uint64_t seed;             /* sample placement */
     float damp;                /* GPTQ damping; 0 → 0.01 */
     int no_act_order;          /* GPTQ: natural column order */
+    int fold_only;             /* AWQ: emit the scaled matrices as f32 instead of quantizing them (the folded model
+                                * is then equivalent to the original: used to check the folding) */
     llq_calib_policy_fn policy;/* required */
     void *policy_ud;
     llq_calib_progress_fn progress; /* may be NULL */

@@ -1,0 +1,505 @@
+/* calib.c — the calibration driver: text → tokens → samples → layer-by-layer forward with captured linear
+ * inputs → AWQ scales (folded into the preceding norm / matrix) → GPTQ or AWQ's clipped RTN → the quantized
+ * layer replaces the f32 one in the model before the next layer runs, so every layer is calibrated on the
+ * inputs the quantized earlier layers produce. Memory: the activations of all samples at one layer boundary
+ * (n_samples × ctx × dim floats), one sample's scratch, and one layer's statistics (XᵀX per linear group). */
+#include "calib_q.h"
+#include "llq/calib.h"
+#include "llq/format.h"
+#include "llq/model.h"
+#include "llq/tokenizer.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_SAMPLES 65536u
+#define MAX_CTX 65536u
+
+/* ---- per-layer statistics ---- */
+
+enum { N_GROUPS = 5, G_HEAD = 4 }; /* LLQ_CAP_QKV..LLQ_CAP_DOWN, then the output head's input */
+
+typedef struct gstat {
+    size_t cols;
+    double *h;      /* cols×cols XᵀX (upper triangle while accumulating) */
+    double *abs;    /* Σ|x| per channel */
+    uint64_t n;     /* tokens seen */
+} gstat;
+
+typedef struct run {
+    const llq_calib_opts *o;
+    llq_model *m;
+    llq_calib_result *res;
+    gstat g[N_GROUPS];
+    int want[N_GROUPS];
+    size_t cap_res;
+} run;
+
+static int gstat_acc(gstat *g, const float *x, size_t n, size_t cols)
+{
+    if (cols != g->cols)
+        return llq_err(LLQ_EINVAL, "capture of %zu columns, expected %zu", cols, g->cols);
+    llq_xtx_acc(g->h, x, n, cols);
+    for (size_t t = 0; t < n; t++)
+        for (size_t c = 0; c < cols; c++)
+            g->abs[c] += fabsf(x[t * cols + c]);
+    g->n += n;
+    return 0;
+}
+
+static int capture(void *ud, int layer, int which, const float *x, size_t n, size_t cols)
+{
+    (void)layer;
+    run *r = ud;
+    if (which < 0 || which >= 4 || !r->want[which])
+        return 0;
+    return gstat_acc(&r->g[which], x, n, cols);
+}
+
+static int gstat_init(gstat *g, size_t cols)
+{
+    g->cols = cols;
+    g->n = 0;
+    g->h = calloc(cols * cols, sizeof *g->h);
+    g->abs = calloc(cols, sizeof *g->abs);
+    return g->h && g->abs ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
+}
+
+static void gstat_free(gstat *g)
+{
+    free(g->h), free(g->abs);
+    g->h = NULL, g->abs = NULL;
+}
+
+/* ---- results ---- */
+
+static int res_add(run *r, const char *name, uint32_t type, uint32_t group, size_t rows, size_t cols, void *data,
+                   uint64_t size, int two_d)
+{
+    llq_calib_result *res = r->res;
+    if (res->n == r->cap_res) {
+        size_t cap = r->cap_res ? 2 * r->cap_res : 32;
+        llq_calib_tensor *t = realloc(res->t, cap * sizeof *t);
+        if (!t) {
+            free(data);
+            return llq_err(LLQ_ENOMEM, "out of memory");
+        }
+        res->t = t, r->cap_res = cap;
+    }
+    llq_calib_tensor *t = &res->t[res->n];
+    memset(t, 0, sizeof *t);
+    if (!(t->name = strdup(name))) {
+        free(data);
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    }
+    t->type = type, t->group = group, t->data = data, t->size = size;
+    t->n_dims = two_d ? 2 : 1;
+    t->dims[0] = two_d ? rows : cols;
+    t->dims[1] = two_d ? cols : 0;
+    res->n++;
+    return 0;
+}
+
+const llq_calib_tensor *llq_calib_find(const llq_calib_result *r, const char *name)
+{
+    for (size_t i = 0; r && i < r->n; i++)
+        if (!strcmp(r->t[i].name, name))
+            return &r->t[i];
+    return NULL;
+}
+
+void llq_calib_free(llq_calib_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        free(r->t[i].name), free(r->t[i].data);
+    free(r->t);
+    free(r);
+}
+
+/* ---- one linear matrix ---- */
+
+typedef struct lin {
+    char name[96];
+    llq_mat *mat;   /* the model's slot */
+    float *w;       /* f32 working copy [rows × cols] (scaled by AWQ as it goes) */
+    size_t rows, cols;
+    uint32_t type, group; /* policy; non-quantized type = left alone */
+} lin;
+
+static int lin_load(lin *l, llq_mat *mat, const char *name, const run *r)
+{
+    memset(l, 0, sizeof *l);
+    snprintf(l->name, sizeof l->name, "%s", name);
+    l->mat = mat, l->rows = (size_t)mat->rows, l->cols = (size_t)mat->cols;
+    int err = r->o->policy(r->o->policy_ud, name, &l->type, &l->group);
+    if (err)
+        return err;
+    if (!(l->w = malloc(l->rows * l->cols * sizeof *l->w)))
+        return llq_err(LLQ_ENOMEM, "out of memory (%s)", name);
+    for (size_t i = 0; i < l->rows; i++)
+        llq_row_to_f32(l->w + i * l->cols, (const uint8_t *)mat->data + i * mat->row_bytes, mat->type, mat->group,
+                       l->cols);
+    return 0;
+}
+
+static int lin_quant(const lin *l) { return llq_type_is_quant(l->type); }
+
+/* Quantizes l's working weights with the calibration method and swaps the result into the model. */
+static int lin_finish(run *r, lin *l, const double *h)
+{
+    if (!lin_quant(l))
+        return 0;
+    int err;
+    llq_mat mat;
+    if (r->o->fold_only) {
+        float *w = malloc(l->rows * l->cols * sizeof *w);
+        if (!w)
+            return llq_err(LLQ_ENOMEM, "out of memory (%s)", l->name);
+        memcpy(w, l->w, l->rows * l->cols * sizeof *w);
+        if ((err = res_add(r, l->name, LLQ_F32, 0, l->rows, l->cols, w, (uint64_t)l->rows * l->cols * 4, 1)))
+            return err;
+        llq_mat_init(l->mat, LLQ_F32, 0, l->rows, l->cols, w);
+        return 0;
+    }
+    size_t rb = llq_calib_row_bytes(l->type, l->group, l->cols);
+    if (!rb)
+        return llq_err(LLQ_EINVAL, "%s: cannot quantize to %s group %u", l->name, llq_type_name(l->type), l->group);
+    void *q = malloc(l->rows * rb);
+    if (!q)
+        return llq_err(LLQ_ENOMEM, "out of memory (%s)", l->name);
+    if (r->o->methods & LLQ_CALIB_GPTQ) {
+        llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
+        err = llq_gptq(q, l->w, l->rows, l->cols, h, l->type, l->group, &go);
+    } else {
+        err = llq_awq_clip_quantize(q, l->w, l->rows, l->cols, h, l->type, l->group);
+    }
+    if (err) {
+        free(q);
+        return llq_err_prefix(err, l->name);
+    }
+    if ((err = llq_mat_init(&mat, l->type, l->group, l->rows, l->cols, q))) {
+        free(q);
+        return err;
+    }
+    if ((err = res_add(r, l->name, l->type, l->group, l->rows, l->cols, q, (uint64_t)l->rows * rb, 1)))
+        return err;
+    *l->mat = mat;
+    return 0;
+}
+
+/* ---- AWQ folding ---- */
+
+/* s[cols] applied to the input channels of mats (W·diag(s)), inverse folded into the producer of that input:
+ * a norm vector (norm[c] /= s[c]) or the rows of a matrix (prev rows /= s). h becomes diag(1/s)·h·diag(1/s). */
+static void fold(const float *s, lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g)
+{
+    size_t cols = g->cols;
+    for (size_t m = 0; m < n_mats; m++)
+        for (size_t i = 0; i < mats[m]->rows; i++)
+            for (size_t c = 0; c < cols; c++)
+                mats[m]->w[i * cols + c] *= s[c];
+    if (norm)
+        for (size_t c = 0; c < cols; c++)
+            norm[c] /= s[c];
+    if (prev)
+        for (size_t i = 0; i < prev->rows; i++)
+            for (size_t c = 0; c < prev->cols; c++)
+                prev->w[i * prev->cols + c] /= s[i];
+    for (size_t i = 0; i < cols; i++) {
+        for (size_t j = 0; j < cols; j++)
+            g->h[i * cols + j] /= (double)s[i] * s[j];
+        g->abs[i] /= s[i];
+    }
+}
+
+/* AWQ search for the matrices sharing input g; all must be quantized (and prev too when given), else skipped. */
+static int awq_group(run *r, lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
+{
+    *alpha = -1;
+    for (size_t m = 0; m < n_mats; m++)
+        if (!lin_quant(mats[m]) || mats[m]->type != mats[0]->type || mats[m]->group != mats[0]->group)
+            return 0;
+    if (prev && !lin_quant(prev))
+        return 0;
+    size_t cols = g->cols;
+    float *s = malloc(cols * sizeof *s), *xabs = malloc(cols * sizeof *xabs);
+    const float *ws[4];
+    size_t rows[4];
+    int err = 0;
+    if (!s || !xabs) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (AWQ)");
+        goto done;
+    }
+    for (size_t c = 0; c < cols; c++)
+        xabs[c] = g->n ? (float)(g->abs[c] / (double)g->n) : 1.0f;
+    for (size_t m = 0; m < n_mats; m++)
+        ws[m] = mats[m]->w, rows[m] = mats[m]->rows;
+    if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20)))
+        goto done;
+    fold(s, mats, n_mats, norm, prev, g);
+    (void)r;
+done:
+    free(s), free(xabs);
+    return err;
+}
+
+/* ---- the driver ---- */
+
+static int want_any(const lin *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (lin_quant(&l[i]))
+            return 1;
+    return 0;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Final RMSNorm of x[n×dim] into y (the output head's input). */
+static void final_norm(float *y, const float *x, size_t n, size_t dim, const float *w, float eps)
+{
+    for (size_t t = 0; t < n; t++) {
+        double ss = 0;
+        for (size_t c = 0; c < dim; c++)
+            ss += (double)x[t * dim + c] * x[t * dim + c];
+        float k = (float)(1.0 / sqrt(ss / (double)dim + eps));
+        for (size_t c = 0; c < dim; c++)
+            y[t * dim + c] = x[t * dim + c] * k * w[c];
+    }
+}
+
+static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t ctx)
+{
+    llq_model *m = r->m;
+    llq_layer_w *lw = &m->layers[L];
+    const llq_hparams *hp = &m->hp;
+    size_t dim = hp->dim;
+    lin l[7];
+    memset(l, 0, sizeof l);
+    float *n1 = NULL, *n2 = NULL;
+    int err = 0;
+    char nm[96];
+    static const char *names[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
+                                   "feed_forward.w1", "feed_forward.w3", "feed_forward.w2"};
+    llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
+    for (int i = 0; i < 7; i++) {
+        snprintf(nm, sizeof nm, "layers.%d.%s.weight", L, names[i]);
+        if ((err = lin_load(&l[i], slots[i], nm, r)))
+            goto done;
+    }
+    /* statistics of the inputs of each group this layer needs */
+    size_t gcols[4] = {dim, l[3].cols, dim, l[6].cols};
+    int used[4] = {want_any(l, 3), want_any(l + 3, 1), want_any(l + 4, 2), want_any(l + 6, 1)};
+    for (int g = 0; g < 4; g++) {
+        r->want[g] = used[g];
+        if (used[g] && (err = gstat_init(&r->g[g], gcols[g])))
+            goto done;
+    }
+    for (size_t s = 0; s < n_samp; s++) {
+        memcpy(tmp, x + s * ctx * dim, ctx * dim * sizeof *tmp);
+        if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)))
+            goto done;
+    }
+    for (int g = 0; g < 4; g++)
+        if (used[g])
+            llq_sym_fill(r->g[g].h, r->g[g].cols);
+    if (r->o->methods & LLQ_CALIB_AWQ) {
+        float a;
+        if (!(n1 = malloc(dim * sizeof *n1)) || !(n2 = malloc(dim * sizeof *n2))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(n1, lw->attention_norm, dim * sizeof *n1);
+        memcpy(n2, lw->ffn_norm, dim * sizeof *n2);
+        lin *qkv[3] = {&l[0], &l[1], &l[2]}, *o[1] = {&l[3]}, *ug[2] = {&l[4], &l[5]}, *down[1] = {&l[6]};
+        if (used[0] && (err = awq_group(r, qkv, 3, n1, NULL, &r->g[0], &a)))
+            goto done;
+        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
+            goto done;
+        if (used[2] && (err = awq_group(r, ug, 2, n2, NULL, &r->g[2], &a)))
+            goto done;
+        if (used[3] && (err = awq_group(r, down, 1, NULL, &l[5], &r->g[3], &a)))
+            goto done;
+        /* res_add takes the vector, even on failure */
+        snprintf(nm, sizeof nm, "layers.%d.attention_norm.weight", L);
+        err = res_add(r, nm, LLQ_F32, 0, 1, dim, n1, dim * 4, 0);
+        if (!err)
+            lw->attention_norm = n1;
+        n1 = NULL;
+        if (err)
+            goto done;
+        snprintf(nm, sizeof nm, "layers.%d.ffn_norm.weight", L);
+        err = res_add(r, nm, LLQ_F32, 0, 1, dim, n2, dim * 4, 0);
+        if (!err)
+            lw->ffn_norm = n2;
+        n2 = NULL;
+        if (err)
+            goto done;
+    }
+    static const int gof[7] = {0, 0, 0, 1, 2, 2, 3};
+    for (int i = 0; i < 7; i++)
+        if ((err = lin_finish(r, &l[i], lin_quant(&l[i]) ? r->g[gof[i]].h : NULL)))
+            goto done;
+    /* matrices scaled by AWQ but kept unquantized never happen (awq_group skips such groups) */
+    for (size_t s = 0; s < n_samp; s++)
+        if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))
+            goto done;
+done:
+    for (int i = 0; i < 7; i++)
+        free(l[i].w);
+    for (int g = 0; g < 4; g++)
+        gstat_free(&r->g[g]);
+    free(n1), free(n2);
+    return err;
+}
+
+static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
+{
+    llq_model *m = r->m;
+    size_t dim = m->hp.dim;
+    lin l;
+    float *nw = NULL;
+    int err = lin_load(&l, &m->output, "output.weight", r);
+    if (err || !lin_quant(&l))
+        goto done;
+    if ((err = gstat_init(&r->g[G_HEAD], dim)))
+        goto done;
+    r->want[G_HEAD] = 1;
+    for (size_t s = 0; s < n_samp; s++) {
+        final_norm(tmp, x + s * ctx * dim, ctx, dim, m->norm, m->hp.norm_eps);
+        if ((err = gstat_acc(&r->g[G_HEAD], tmp, ctx, dim)))
+            goto done;
+    }
+    llq_sym_fill(r->g[G_HEAD].h, dim);
+    if (r->o->methods & LLQ_CALIB_AWQ) {
+        float a;
+        lin *mats[1] = {&l};
+        if (!(nw = malloc(dim * sizeof *nw))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(nw, m->norm, dim * sizeof *nw);
+        if ((err = awq_group(r, mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
+            goto done;
+        err = res_add(r, "norm.weight", LLQ_F32, 0, 1, dim, nw, dim * 4, 0); /* takes nw, even on failure */
+        if (!err)
+            m->norm = nw;
+        nw = NULL;
+        if (err)
+            goto done;
+    }
+    err = lin_finish(r, &l, r->g[G_HEAD].h);
+done:
+    free(l.w);
+    free(nw);
+    gstat_free(&r->g[G_HEAD]);
+    return err;
+}
+
+static int check_weights(const llq_model *m, const char *path)
+{
+    const llq_mat *all[2] = {&m->tok_embeddings, &m->output};
+    for (int i = 0; i < 2; i++)
+        if (llq_type_is_quant(all[i]->type))
+            return llq_err(LLQ_EINVAL, "%s: already quantized (%s); calibrate from an f32/f16/bf16 model", path,
+                           llq_type_name(all[i]->type));
+    for (uint32_t L = 0; L < m->hp.n_layers; L++) {
+        const llq_layer_w *w = &m->layers[L];
+        const llq_mat *mats[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
+        for (int i = 0; i < 7; i++)
+            if (llq_type_is_quant(mats[i]->type))
+                return llq_err(LLQ_EINVAL, "%s: layer %u is already quantized (%s); calibrate from an "
+                                           "f32/f16/bf16 model", path, L, llq_type_name(mats[i]->type));
+    }
+    return 0;
+}
+
+int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_calib_opts *o)
+{
+    *out = NULL;
+    int err = 0;
+    llq_file *f = NULL;
+    llq_tokenizer *tok = NULL;
+    llq_model *m = NULL;
+    uint32_t *ids = NULL;
+    size_t n_ids = 0;
+    uint64_t *starts = NULL;
+    float *x = NULL, *tmp = NULL;
+    run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    size_t n_samp = o->n_samples ? o->n_samples : 128, ctx = o->ctx ? o->ctx : 256;
+    if (!o->policy || !(o->methods & (LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ)) || !o->text_path)
+        return llq_err(LLQ_EINVAL, "calibration: no method, policy or text");
+    if (n_samp > MAX_SAMPLES || ctx > MAX_CTX)
+        return llq_err(LLQ_ELIMIT, "calibration: at most %u samples of %u tokens", MAX_SAMPLES, MAX_CTX);
+    if (!(r.res = calloc(1, sizeof *r.res)))
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    if ((err = llq_open(&f, model_path)) || (err = llq_tokenizer_from_llq(&tok, f)) ||
+        (err = llq_model_open(&m, f, 0)))
+        goto done;
+    r.m = m;
+    if ((err = check_weights(m, model_path)))
+        goto done;
+    if (m->max_pos && ctx > m->max_pos) {
+        err = llq_err(LLQ_EINVAL, "calibration context %zu exceeds the model's %u", ctx, m->max_pos);
+        goto done;
+    }
+    if (o->progress)
+        o->progress(o->progress_ud, "tokenize", 0, 1);
+    if ((err = cq_load_tokens(o->text_path, tok, &ids, &n_ids, &r.res->text_bytes)))
+        goto done;
+    r.res->text_tokens = n_ids;
+    if (!(starts = malloc(n_samp * sizeof *starts))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((err = llq_calib_windows(starts, n_samp, n_ids, ctx, o->seed))) {
+        llq_err_prefix(err, o->text_path);
+        goto done;
+    }
+    size_t dim = m->hp.dim;
+    if (!(x = malloc(n_samp * ctx * dim * sizeof *x)) || !(tmp = malloc(ctx * dim * sizeof *tmp))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (activations of %zu samples × %zu tokens)", n_samp, ctx);
+        goto done;
+    }
+    double t0 = now();
+    for (size_t s = 0; s < n_samp; s++)
+        if ((err = llq_model_embed(m, ids + starts[s], ctx, x + s * ctx * dim)))
+            goto done;
+    for (uint32_t L = 0; L < m->hp.n_layers; L++) {
+        if (o->progress)
+            o->progress(o->progress_ud, "layer", L, m->hp.n_layers + 1);
+        if ((err = run_layer(&r, (int)L, x, tmp, n_samp, ctx)))
+            goto done;
+    }
+    if (o->progress)
+        o->progress(o->progress_ud, "layer", m->hp.n_layers, m->hp.n_layers + 1);
+    if ((err = run_head(&r, x, tmp, n_samp, ctx)))
+        goto done;
+    if (o->progress)
+        o->progress(o->progress_ud, "layer", m->hp.n_layers + 1, m->hp.n_layers + 1);
+    r.res->seconds = now() - t0;
+    r.res->n_samples = (uint32_t)n_samp;
+    r.res->ctx = (uint32_t)ctx;
+    *out = r.res;
+    r.res = NULL;
+done:
+    llq_calib_free(r.res);
+    llq_model_free(m);
+    llq_tokenizer_free(tok);
+    llq_close(f);
+    free(ids), free(starts), free(x), free(tmp);
+    return err;
+}
