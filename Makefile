@@ -122,3 +122,9 @@ $(BUILD)/bench/tokenize: bench/tokenize.c $(BUILD)/libllq.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
 bench: $(BUILD)/bench/tokenize
+
+# ---- calibration benchmark (bench/bench_calib.c): GPTQ/AWQ time per layer ----
+$(BUILD)/bench/bench_calib: bench/bench_calib.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+bench: $(BUILD)/bench/bench_calib

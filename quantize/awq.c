@@ -4,25 +4,10 @@
  * so neither needs the activations themselves once H is known. */
 #include "calib_q.h"
 #include "llq/calib.h"
+#include "llq/kernels.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* δ·H·δᵀ for one row (h full symmetric, n×n). */
-static double quad_form(const double *h, const float *delta, size_t n)
-{
-    double e = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (delta[i] == 0.0f)
-            continue;
-        const double *hr = h + i * n;
-        double s = 0.5 * hr[i] * delta[i];
-        for (size_t j = i + 1; j < n; j++)
-            s += hr[j] * delta[j];
-        e += 2.0 * s * delta[i];
-    }
-    return e;
-}
 
 /* Round-to-nearest of row x (full-range scales, no clipping) into deq. scratch: 2·glen floats. */
 static void rtn_row(const cq_layout *l, const float *x, float *deq, float *scratch)
@@ -31,12 +16,15 @@ static void rtn_row(const cq_layout *l, const float *x, float *deq, float *scrat
         size_t k0 = g * l->glen, n = l->cols - k0 < l->glen ? l->cols - k0 : l->glen;
         float d;
         int z;
-        cq_search(l, x + k0, n, NULL, NULL, 0, 0, scratch, &d, &z);
+        cq_search(l, x + k0, n, NULL, NULL, 0, scratch, &d, &z);
         float inv = cq_inv(d);
         for (size_t k = 0; k < n; k++)
             deq[k0 + k] = d * (float)(cq_code(x[k0 + k], inv, z, l->qmin, l->qmax) - z);
     }
 }
+
+#define SEARCH_ROWS 1024 /* rows of each matrix the α search looks at (evenly spaced) */
+#define BLK 32
 
 int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
                    const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid)
@@ -47,12 +35,15 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
         return err;
     if (!n_grid)
         n_grid = 20;
-    float *cand = malloc(cols * sizeof *cand), *ws = malloc(cols * sizeof *ws), *dq = malloc(cols * sizeof *dq),
+    float *cand = malloc(cols * sizeof *cand), *ws = malloc(cols * sizeof *ws), *dq = malloc(BLK * cols * sizeof *dq),
+          *dh = malloc(BLK * cols * sizeof *dh), *hf = malloc(cols * cols * sizeof *hf),
           *scratch = malloc(2 * l.glen * sizeof *scratch);
-    if (!cand || !ws || !dq || !scratch) {
+    if (!cand || !ws || !dq || !dh || !hf || !scratch) {
         err = llq_err(LLQ_ENOMEM, "out of memory (AWQ search)");
         goto done;
     }
+    for (size_t i = 0; i < cols * cols; i++)
+        hf[i] = (float)h[i];
     double best = INFINITY;
     float best_alpha = 0;
     for (size_t i = 0; i < cols; i++)
@@ -68,17 +59,26 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
         float norm = 1.0f / sqrtf(mx * mn);
         for (size_t i = 0; i < cols; i++)
             cand[i] *= norm;
+        /* loss = Σ over (sampled) rows of δ·H·δᵀ, δ = w − Q(w·s)/s; blocks of rows through one GEMM */
         double loss = 0;
-        for (size_t m = 0; m < n_w && loss < best; m++)
-            for (size_t r = 0; r < rows[m] && loss < best; r++) {
-                const float *wr = w[m] + r * cols;
-                for (size_t i = 0; i < cols; i++)
-                    ws[i] = wr[i] * cand[i];
-                rtn_row(&l, ws, dq, scratch);
-                for (size_t i = 0; i < cols; i++)
-                    dq[i] = wr[i] - dq[i] / cand[i];
-                loss += quad_form(h, dq, cols);
+        for (size_t m = 0; m < n_w && loss < best; m++) {
+            size_t nr = rows[m] < SEARCH_ROWS ? rows[m] : SEARCH_ROWS;
+            for (size_t r0 = 0; r0 < nr && loss < best; r0 += BLK) {
+                size_t nb = nr - r0 < BLK ? nr - r0 : BLK;
+                for (size_t b = 0; b < nb; b++) {
+                    const float *wr = w[m] + ((r0 + b) * rows[m] / nr) * cols;
+                    float *d = dq + b * cols;
+                    for (size_t i = 0; i < cols; i++)
+                        ws[i] = wr[i] * cand[i];
+                    rtn_row(&l, ws, d, scratch);
+                    for (size_t i = 0; i < cols; i++)
+                        d[i] = wr[i] - d[i] / cand[i];
+                }
+                llq_gemm_f32(dh, cols, dq, cols, nb, hf, cols, cols, cols);
+                for (size_t i = 0; i < nb * cols; i++)
+                    loss += (double)dq[i] * dh[i];
             }
+        }
         if (loss < best) {
             best = loss, best_alpha = al;
             memcpy(s, cand, cols * sizeof *s);
@@ -87,7 +87,7 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
     if (alpha)
         *alpha = best_alpha;
 done:
-    free(cand), free(ws), free(dq), free(scratch);
+    free(cand), free(ws), free(dq), free(dh), free(hf), free(scratch);
     return err;
 }
 
@@ -99,23 +99,25 @@ int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, c
     if (err)
         return err;
     size_t G = l.n_groups;
-    float *d = malloc(G * sizeof *d), *scratch = malloc(l.glen * sizeof *scratch);
+    float *d = malloc(G * sizeof *d), *scratch = malloc(2 * l.glen * sizeof *scratch), *hb = NULL;
     int *z = malloc(G * sizeof *z);
     int8_t *codes = malloc(cols);
-    if (!d || !scratch || !z || !codes) {
+    if (!d || !scratch || !z || !codes || (h && !(hb = malloc(G * l.glen * l.glen * sizeof *hb)))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (AWQ clip on %zu×%zu)", rows, cols);
         goto done;
     }
+    if (h)
+        cq_hblocks(&l, h, hb);
     for (size_t r = 0; r < rows; r++) {
         const float *wr = w + r * cols;
         for (size_t g = 0; g < G; g++) {
             size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
-            cq_search(&l, wr + k0, n, NULL, h ? h + k0 * cols + k0 : NULL, cols, 1, scratch, &d[g], &z[g]);
+            cq_search(&l, wr + k0, n, NULL, hb ? hb + g * l.glen * l.glen : NULL, 1, scratch, &d[g], &z[g]);
         }
         cq_quant_row(&l, wr, d, z, codes, NULL);
         cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes, d, z);
     }
 done:
-    free(d), free(scratch), free(z), free(codes);
+    free(d), free(scratch), free(z), free(codes), free(hb);
     return err;
 }

@@ -32,25 +32,38 @@ static float f16_round(float d)
     return llq_f16_to_f32(llq_f32_to_f16(d));
 }
 
-static double group_err(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld,
-                        float d, int z, float *delta)
+static inline void axpy8(float *restrict y, const float *restrict x, float a)
 {
-    float inv = cq_inv(d);
+    for (int k = 0; k < 8; k++)
+        y[k] += a * x[k];
+}
+
+/* Error of quantizing x[n] with (d, z): Σ wd·δ² or δᵀ·hb·δ. scratch: 2n floats. */
+static double group_err(const cq_layout *l, const float *x, size_t n, const float *wd, const float *hb, float d,
+                        int z, float *scratch)
+{
+    float inv = cq_inv(d), *delta = scratch, *v = scratch + l->glen;
     double e = 0;
     for (size_t k = 0; k < n; k++) {
         int c = cq_code(x[k], inv, z, l->qmin, l->qmax);
         delta[k] = x[k] - d * (float)(c - z);
     }
     if (hb) {
+        /* v = H·δ as a sum of H's rows (8-wide steps over the zero-padded block: the compiler vectorizes) */
+        size_t n8 = (n + 7) & ~(size_t)7;
+        for (size_t k = n; k < n8; k++)
+            delta[k] = 0;
+        memset(v, 0, n8 * sizeof *v);
         for (size_t i = 0; i < n; i++) {
-            if (delta[i] == 0.0f)
+            float di = delta[i];
+            if (di == 0.0f)
                 continue;
-            const double *hr = hb + i * ld;
-            double s = hr[i] * delta[i] * 0.5;
-            for (size_t j = i + 1; j < n; j++)
-                s += hr[j] * delta[j];
-            e += 2.0 * s * delta[i];
+            const float *hr = hb + i * l->glen;
+            for (size_t j = 0; j < n8; j += 8)
+                axpy8(v + j, hr + j, di);
         }
+        for (size_t k = 0; k < n; k++)
+            e += (double)delta[k] * v[k];
     } else {
         for (size_t k = 0; k < n; k++)
             e += (double)delta[k] * delta[k] * (wd ? wd[k] : 1.0f);
@@ -58,7 +71,7 @@ static double group_err(const cq_layout *l, const float *x, size_t n, const floa
     return e;
 }
 
-void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld, int clip,
+void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const float *hb, int clip,
                float *scratch, float *d_out, int *z_out)
 {
     float mn = 0, mx = 0, sig = 0; /* sig: the value of largest magnitude, with its sign */
@@ -94,7 +107,7 @@ void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, co
             d = f16_round(d);
             if (d == 0.0f || !isfinite(d))
                 continue;
-            double e = group_err(l, x, n, wd, hb, ld, d, z, scratch);
+            double e = group_err(l, x, n, wd, hb, d, z, scratch);
             if (e < best)
                 best = e, *d_out = d, *z_out = z;
         }
@@ -143,4 +156,16 @@ void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const fl
     if (l->type == LLQ_Q4A)
         for (size_t g = 0; g < l->n_groups; g++)
             scales[2 * l->n_groups + g] = (uint8_t)z[g];
+}
+
+void cq_hblocks(const cq_layout *l, const double *h, float *out)
+{
+    for (size_t g = 0; g < l->n_groups; g++) {
+        size_t k0 = g * l->glen, n = l->cols - k0 < l->glen ? l->cols - k0 : l->glen;
+        float *b = out + g * l->glen * l->glen;
+        memset(b, 0, l->glen * l->glen * sizeof *b);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                b[i * l->glen + j] = (float)h[(k0 + i) * l->cols + k0 + j];
+    }
 }

@@ -17,10 +17,14 @@ typedef struct cq_layout {
 int cq_layout_init(cq_layout *l, uint32_t type, uint32_t group, size_t cols);
 
 /* Chooses (d, z) for the n values x of one group minimising Σ δ_k² wd_k (wd NULL: 1) or, if hb is not NULL,
- * δᵀ·hb·δ (hb n×n with row stride ld). clip: also try ranges shrunk down to half (else only the full range).
- * scratch: n floats. d is already rounded to f16. */
-void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const double *hb, size_t ld, int clip,
+ * δᵀ·hb·δ (hb: n×n floats with row stride glen, zero-padded to glen×glen). clip: also try ranges shrunk down to
+ * half (else only the full range). scratch: 2·glen floats. d is already rounded to f16. */
+void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, const float *hb, int clip,
                float *scratch, float *d, int *z);
+
+/* The diagonal blocks of h (cols×cols doubles) per group, as floats: block g at out + g·glen², glen×glen with
+ * the group's n_g×n_g values and zeros elsewhere. out: n_groups·glen² floats. */
+void cq_hblocks(const cq_layout *l, const double *h, float *out);
 
 static inline int cq_code(float x, float inv_d, int z, int qmin, int qmax)
 {

@@ -60,7 +60,7 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         !(lt = malloc(cols * cols * sizeof *lt)) || !(upd = malloc(rows * cols * sizeof *upd)) ||
         !(d = malloc(rows * G * sizeof *d)) || !(z = malloc(rows * G * sizeof *z)) ||
         !(err1 = malloc(rows * B * sizeof *err1)) || !(wd = malloc(cols * sizeof *wd)) ||
-        !(scratch = malloc(2 * l.glen * sizeof *scratch)) || !(perm = malloc(cols * sizeof *perm)) ||
+        !(scratch = malloc(3 * l.glen * sizeof *scratch)) || !(perm = malloc(cols * sizeof *perm)) ||
         !(codes = malloc(rows * cols))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
@@ -97,20 +97,20 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
             for (size_t k = 0; k < n; k++)
                 scratch[k] = diag[k0 + k] > 0 ? wr[k0 + k] : 0.0f;
-            cq_search(&l, scratch, n, wd + k0, NULL, 0, 1, scratch + l.glen, &d[r * G + g], &z[r * G + g]);
+            cq_search(&l, scratch, n, wd + k0, NULL, 1, scratch + l.glen, &d[r * G + g], &z[r * G + g]);
             if (l.zfix >= 0)
                 z[r * G + g] = l.zfix;
         }
     }
     /* u = upper Cholesky factor of H⁻¹ (H⁻¹ = uᵀ·u), as floats. */
-    if ((err = llq_spd_inverse(hp, cols)) || (err = llq_cholesky(hp, cols))) {
+    if ((err = llq_chol_inv_upper(hp, cols))) {
         err = llq_err(err, "GPTQ: Hessian not positive definite after damping");
         goto done;
     }
     for (size_t i = 0; i < cols; i++)
         for (size_t j = 0; j < cols; j++) {
-            u[i * cols + j] = j >= i ? (float)hp[j * cols + i] : 0.0f;
-            lt[i * cols + j] = (float)hp[i * cols + j]; /* = uᵀ */
+            u[i * cols + j] = (float)hp[i * cols + j];
+            lt[j * cols + i] = (float)hp[i * cols + j]; /* = uᵀ */
         }
 
     for (size_t i1 = 0; i1 < cols; i1 += B) {

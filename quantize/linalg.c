@@ -31,26 +31,32 @@ int llq_cholesky(double *a, size_t n)
     return 0;
 }
 
-int llq_spd_inverse(double *a, size_t n)
+/* u = (L⁻¹)ᵀ for lower triangular l (n×n): row c of u is column c of L⁻¹, by forward substitution. */
+static void lower_inv_t(double *u, const double *l, size_t n)
 {
-    int err = llq_cholesky(a, n);
-    if (err)
-        return err;
-    /* u = (L⁻¹)ᵀ, upper triangular: row c of u is column c of L⁻¹, found by forward substitution. */
-    double *u = calloc(n ? n * n : 1, sizeof *u);
-    if (!u)
-        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu inverse)", n, n);
+    memset(u, 0, n * n * sizeof *u);
     for (size_t c = 0; c < n; c++) {
         double *x = u + c * n;
-        x[c] = 1.0 / a[c * n + c];
+        x[c] = 1.0 / l[c * n + c];
         for (size_t i = c + 1; i < n; i++) {
-            const double *li = a + i * n;
+            const double *li = l + i * n;
             double s = 0;
             for (size_t k = c; k < i; k++)
                 s += li[k] * x[k];
             x[i] = -s / li[i];
         }
     }
+}
+
+int llq_spd_inverse(double *a, size_t n)
+{
+    int err = llq_cholesky(a, n);
+    if (err)
+        return err;
+    double *u = malloc(n ? n * n * sizeof *u : 1);
+    if (!u)
+        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu inverse)", n, n);
+    lower_inv_t(u, a, n);
     /* A⁻¹ = L⁻ᵀ·L⁻¹: (A⁻¹)[i][j] = Σ_{k ≥ max(i,j)} u[i][k]·u[j][k]. */
     for (size_t i = 0; i < n; i++)
         for (size_t j = i; j < n; j++) {
@@ -63,6 +69,29 @@ int llq_spd_inverse(double *a, size_t n)
         }
     free(u);
     return 0;
+}
+
+int llq_chol_inv_upper(double *a, size_t n)
+{
+    /* With J the reversal, chol(J·A·J) = M gives A = V·Vᵀ with V = J·M·J upper; then U = V⁻¹ = J·M⁻¹·J is upper
+     * and Uᵀ·U = (V·Vᵀ)⁻¹ = A⁻¹. One Cholesky and one triangular inverse, no full inverse. */
+    double *m = malloc(n ? n * n * sizeof *m : 1);
+    if (!m)
+        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu factor)", n, n);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            m[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
+    int err = llq_cholesky(m, n);
+    if (!err) {
+        lower_inv_t(a, m, n); /* a = (M⁻¹)ᵀ, upper */
+        /* U[i][j] = M⁻¹[n-1-i][n-1-j] = a[n-1-j][n-1-i] */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++)
+                m[i * n + j] = a[(n - 1 - j) * n + (n - 1 - i)];
+        memcpy(a, m, n * n * sizeof *a);
+    }
+    free(m);
+    return err;
 }
 
 void llq_sym_fill(double *h, size_t n)

@@ -26,6 +26,9 @@
 int llq_cholesky(double *a, size_t n);
 /* In place: a (n×n SPD) becomes its inverse (full symmetric). Allocates n×n doubles of scratch. */
 int llq_spd_inverse(double *a, size_t n);
+/* In place: a (n×n SPD) becomes U, upper triangular with Uᵀ·U = A⁻¹ (GPTQ's "Cholesky of the inverse"), computed
+ * without forming A⁻¹: one Cholesky of the reversed matrix and one triangular inverse. */
+int llq_chol_inv_upper(double *a, size_t n);
 /* h (cols×cols, only the upper triangle i <= j is updated) += Xᵀ·X for x [n × cols] row-major.
  * Call llq_sym_fill afterwards to mirror the upper triangle into the lower one. */
 void llq_xtx_acc(double *h, const float *x, size_t n, size_t cols);
@@ -58,7 +61,7 @@ int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, c
 /* AWQ scale search for n_w matrices w[i] [rows[i] × cols] sharing one input x with per-channel mean |x| xabs[cols]
  * and h = XᵀX (full). For α on a grid of n_grid+1 points in [0,1] (n_grid 0 → 20), s = xabs^α normalised by
  * sqrt(max·min); picks the α minimising Σ_i ‖(W_i − Q(W_i·diag(s))·diag(1/s))·Xᵀ‖² (RTN with absmax
- * scales inside the search). Writes s[cols] (all 1 when α = 0 wins) and, if alpha is not NULL, the α. */
+ * scales inside the search; at most 1024 evenly spaced rows of each matrix are evaluated). Writes s[cols] (all 1 when α = 0 wins) and, if alpha is not NULL, the α. */
 int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
                    const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid);
 

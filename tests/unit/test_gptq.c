@@ -80,6 +80,38 @@ START_TEST(inverse_is_inverse)
 }
 END_TEST
 
+/* U upper with UᵀU = A⁻¹, i.e. A·Uᵀ·U = I. */
+START_TEST(chol_inv_upper_factor)
+{
+    size_t sizes[] = {1, 3, 50, 128};
+    for (size_t t = 0; t < 4; t++) {
+        size_t n = sizes[t];
+        double *a = random_spd(n, 70 + t), *u = malloc(n * n * sizeof *u), *p = malloc(n * n * sizeof *p);
+        memcpy(u, a, n * n * sizeof *u);
+        ck_assert_int_eq(llq_chol_inv_upper(u, n), 0);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                if (j < i)
+                    ck_assert(u[i * n + j] == 0.0);
+                double s = 0; /* (UᵀU)[i][j] */
+                for (size_t k = 0; k < n; k++)
+                    s += u[k * n + i] * u[k * n + j];
+                p[i * n + j] = s;
+            }
+        double maxerr = 0;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < n; j++) {
+                double s = 0;
+                for (size_t k = 0; k < n; k++)
+                    s += a[i * n + k] * p[k * n + j];
+                maxerr = fmax(maxerr, fabs(s - (i == j)));
+            }
+        ck_assert_msg(maxerr < 1e-8, "n=%zu err %g", n, maxerr);
+        free(a), free(u), free(p);
+    }
+}
+END_TEST
+
 START_TEST(xtx_matches_naive)
 {
     size_t shapes[][2] = {{1, 1}, {3, 5}, {64, 4}, {65, 7}, {200, 33}};
@@ -229,6 +261,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, cholesky_reconstructs);
     tcase_add_test(tc, cholesky_rejects_indefinite);
     tcase_add_test(tc, inverse_is_inverse);
+    tcase_add_test(tc, chol_inv_upper_factor);
     tcase_add_test(tc, xtx_matches_naive);
     tcase_add_test(tc, gptq_beats_rtn);
     tcase_add_test(tc, gptq_block_invariant);
