@@ -112,6 +112,51 @@ const llq_calib_tensor *llq_calib_find(const llq_calib_result *r, const char *na
     return NULL;
 }
 
+int llq_calib_apply(llq_model *m, const llq_calib_result *r)
+{
+    static const char *mats[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
+                                  "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    for (size_t i = 0; i < r->n; i++) {
+        const llq_calib_tensor *t = &r->t[i];
+        llq_mat *slot = NULL;
+        const float **norm = NULL;
+        unsigned L;
+        int pos = 0;
+        char rest[64];
+        if (!strcmp(t->name, "output.weight"))
+            slot = &m->output;
+        else if (!strcmp(t->name, "tok_embeddings.weight"))
+            slot = &m->tok_embeddings;
+        else if (!strcmp(t->name, "norm.weight"))
+            norm = &m->norm;
+        else if (sscanf(t->name, "layers.%u.%63[a-z0-9_.]%n", &L, rest, &pos) == 2 && !t->name[pos] &&
+                 L < m->hp.n_layers) {
+            llq_layer_w *lw = &m->layers[L];
+            llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w2, &lw->w3};
+            for (int k = 0; k < 7; k++) {
+                char nm[64];
+                snprintf(nm, sizeof nm, "%s.weight", mats[k]);
+                if (!strcmp(rest, nm))
+                    slot = slots[k];
+            }
+            if (!strcmp(rest, "attention_norm.weight"))
+                norm = &lw->attention_norm;
+            else if (!strcmp(rest, "ffn_norm.weight"))
+                norm = &lw->ffn_norm;
+        }
+        if (norm && t->type == LLQ_F32 && t->n_dims == 1 && t->dims[0] == m->hp.dim) {
+            *norm = t->data;
+        } else if (slot && t->n_dims == 2 && t->dims[0] == slot->rows && t->dims[1] == slot->cols) {
+            int err = llq_mat_init(slot, t->type, t->group, t->dims[0], t->dims[1], t->data);
+            if (err)
+                return err;
+        } else {
+            return llq_err(LLQ_ENOTFOUND, "calibration result '%s' has no matching slot in the model", t->name);
+        }
+    }
+    return 0;
+}
+
 void llq_calib_free(llq_calib_result *r)
 {
     if (!r)

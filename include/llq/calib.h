@@ -116,6 +116,10 @@ typedef struct llq_calib_result {
  * model already quantized, ... (one line, naming the file). */
 int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_calib_opts *o);
 const llq_calib_tensor *llq_calib_find(const llq_calib_result *r, const char *name);
+struct llq_model;
+/* Points model m's matrices and norm vectors at r's tensors of the same name (r must outlive that use), e.g. to
+ * evaluate the result without writing a file. LLQ_ENOTFOUND for a name the model has no slot for. */
+int llq_calib_apply(struct llq_model *m, const llq_calib_result *r);
 void llq_calib_free(llq_calib_result *r);
 
 /* Picks n windows of len tokens from a token stream of n_tok tokens, deterministically from seed: distinct,
