@@ -64,8 +64,8 @@ static void row_moments(moments *m, const float *x, uint64_t k, uint64_t *nonfin
             continue;
         }
         s += x[i];
-        mn = fmin(mn, x[i]);
-        mx = fmax(mx, x[i]);
+        mn = x[i] < mn ? x[i] : mn;
+        mx = x[i] > mx ? x[i] : mx;
         n++;
     }
     memset(m, 0, sizeof *m);
@@ -107,7 +107,7 @@ int llq_stats_rows(llq_stats *out, llq_row_fn fn, void *ctx, uint64_t n_rows, ui
         st.std = sqrt(all.m2 / all.n);
         st.kurtosis = all.m2 > 0 ? all.n * all.m4 / (all.m2 * all.m2) : 0;
         /* second pass: outliers and histogram */
-        double lim = 6 * st.std, width = (st.max - st.min) / LLQ_HIST_BINS;
+        double lim = 6 * st.std, width = (st.max - st.min) / LLQ_HIST_BINS, inv = width > 0 ? 1 / width : 0;
         uint64_t outl = 0;
         for (uint64_t r = 0; r < n_rows; r++) {
             if ((rc = fn(ctx, r, row)))
@@ -117,7 +117,7 @@ int llq_stats_rows(llq_stats *out, llq_row_fn fn, void *ctx, uint64_t n_rows, ui
                 if (!isfinite(x))
                     continue;
                 outl += fabs(x - st.mean) > lim;
-                long b = width > 0 ? (long)((x - st.min) / width) : 0;
+                long b = (long)((x - st.min) * inv);
                 st.hist[b < 0 ? 0 : b >= LLQ_HIST_BINS ? LLQ_HIST_BINS - 1 : b]++;
             }
         }

@@ -4,7 +4,7 @@
 I=$BUILD/llq-inspect
 MK=$BUILD/tests/mkllq
 FF=$FIX/format
-# py EXPR...: runs python3 on stdout's JSON as `j`; each line an assert
+# py CODE NAME: stdout must parse as JSON (bound to j) and CODE's asserts must hold
 py() { if python3 -c "import json,math,sys; j=json.load(sys.stdin)
 $1" <"$TMP/out" 2>"$TMP/pyerr"; then _ok "$2"; else _fail "$2 ($(tail -1 "$TMP/pyerr"))"; fi; }
 
@@ -47,7 +47,6 @@ expect_out 'group = 32' "summary: recipe group"
 # Per layer 352 rows of 64 + 64 rows of 80; plus output 50 rows of 64: 8 * 34056 / 58496 = 4.6575
 expect_out '4\.6575 in the 15 quantized matrices' "summary: bits per weight of the quantized matrices"
 run $I "$TMP/q4.llq" --json
-expect_json "summary --json parses"
 py 's=j["summary"]
 assert s["hparams"]["dim"]==64 and s["hparams"]["n_kv_heads"]==2 and s["hparams"]["context_length"]==256
 assert s["tokenizer_size"]==50 and s["n_tensors"]==21 and s["quantized_tensors"]==15
@@ -66,7 +65,6 @@ expect_rc 0 "tensors --filter exits 0"
 if [ "$(grep -cE '^layers\.0\.attention\.w[qkvo]\.weight .* q8 +row ' "$TMP/out")" -eq 4 ] &&
    [ "$(wc -l <"$TMP/out")" -eq 5 ]; then _ok "filter keeps exactly the 4 attention matrices"; else _fail "filter"; fi
 run $I "$TMP/q4a.llq" --tensors --json
-expect_json "tensors --json parses"
 py 'ts=j["tensors"]; assert len(ts)==21
 assert all(t["offset"]%64==0 for t in ts)
 w2=[t for t in ts if t["name"]=="layers.0.feed_forward.w2.weight"][0]
@@ -80,7 +78,6 @@ expect_rc 0 "stats exits 0"
 expect_out '^k\.sym +f32 +-3 +3 +0 +2\.236 +3 +1\.640 +0\.0000 +\|' "stats: k.sym = [-3,-1,1,3] (std sqrt 5, kurtosis 1.64)"
 expect_out '^k\.nan .* 1 non-finite$' "stats: NaN counted apart"
 run $I "$TMP/k.llq" --stats --json
-expect_json "stats --json parses"
 py 's={t["name"]:t for t in j["stats"]}
 a=s["k.sym"]; assert a["mean"]==0 and abs(a["std"]-math.sqrt(5))<1e-12 and abs(a["kurtosis"]-1.64)<1e-12
 o=s["k.outlier"]; assert o["n"]==1001 and abs(o["outlier_frac"]-1/1001)<1e-15 and o["max"]==1000 and o["absmax"]==1000
@@ -95,7 +92,6 @@ run $I "$TMP/m.llq" --compare "$TMP/m.llq"
 expect_rc 0 "compare with itself exits 0"
 expect_out '^layers\.0\.feed_forward\.w2\.weight +f32 +f32 +0 +0 +inf +1\.0000000$' "compare with itself: zero error"
 run $I "$TMP/shift.llq" --compare "$TMP/m.llq" --json
-expect_json "compare --json parses"
 py 'ts=j["compare"]["tensors"]; assert len(ts)==21
 assert all(abs(t["rmse"]-0.5)<1e-6 and abs(t["max_abs"]-0.5)<1e-6 for t in ts)
 assert abs(j["compare"]["total"]["rmse"]-0.5)<1e-6' "compare: every value shifted by 0.5 gives RMSE = max error = 0.5"
@@ -122,7 +118,6 @@ run $I "$FF/bad_tensor_crc.llq" --verify
 expect_fail_line llq-inspect "bad_tensor_crc\.llq: tensor 'c\.weight': CRC mismatch" "verify: bad CRC names file and tensor"
 run $I "$FF/bad_tensor_crc.llq" --verify --json
 expect_rc 1 "verify --json with a bad CRC exits 1"
-expect_json "verify --json still prints the report"
 py 'v=j["verify"]; assert v["ok"] is False and v["checked"]==4 and [b["name"] for b in v["bad"]]==["c.weight"]' "verify --json lists the bad tensor"
 run $I "$FF/bad_tensor_crc.llq" --verify --filter 'a*'
 expect_rc 0 "verify --filter skips the bad tensor"
