@@ -1,0 +1,65 @@
+/* convert.h — a LLaMA checkpoint (Meta or Hugging Face layout) to one .llq file, as a library call.
+ *
+ * llq_convert finds the checkpoint's files (a directory, or one file with its params.json / config.json beside
+ * it), reads the hyper-parameters, maps tensor names to the canonical ones of docs/FORMAT.md (undoing Hugging
+ * Face's q/k rotary permutation, concatenating Meta's model-parallel shards), converts element types exactly
+ * (round-to-nearest-even) and streams every tensor to the .llq writer, one at a time: memory stays near the
+ * largest tensor whatever the model size. The SentencePiece tokenizer.model found beside the checkpoint goes into
+ * the metadata. On any failure nothing is left at the output path and llq_errmsg() names the file and the problem.
+ */
+#ifndef LLQ_CONVERT_H
+#define LLQ_CONVERT_H
+
+#include "llq/hparams.h"
+#include "llq/llq.h"
+
+#include <stdint.h>
+
+enum llq_layout {
+    LLQ_LAYOUT_AUTO = 0, /* detect from the files present */
+    LLQ_LAYOUT_META = 1, /* consolidated.NN.pth + params.json */
+    LLQ_LAYOUT_HF = 2    /* config.json + model*.safetensors / pytorch_model*.bin (+ index) */
+};
+
+#define LLQ_CONVERT_KEEP 0xffffffffu /* output dtype: source precision for matrices, f32 for 1-D tensors */
+
+enum {
+    LLQ_CONVERT_FORCE = 1,       /* replace an existing output file (never an input) */
+    LLQ_CONVERT_NO_TOKENIZER = 2 /* convert without tokenizer.model instead of failing when it is absent */
+};
+
+typedef struct llq_convert_opts {
+    const char *src;        /* checkpoint directory, or one checkpoint file / *.index.json */
+    const char *out;        /* output .llq path */
+    int layout;             /* enum llq_layout */
+    uint32_t dtype;         /* LLQ_F32 / LLQ_F16 / LLQ_BF16 for every tensor, or LLQ_CONVERT_KEEP */
+    unsigned flags;         /* LLQ_CONVERT_* */
+    const char *tokenizer;  /* tokenizer.model path; NULL = look beside the checkpoint, then in its parent */
+    /* Optional: called after each chunk written (bytes of tensor data done / total). */
+    void (*progress)(void *ctx, uint64_t done, uint64_t total);
+    void *progress_ctx;
+    /* Optional: called with the writer's temp file path once it exists, and with NULL once it is gone or renamed
+     * (lets a tool remove it from a signal handler). The string stays valid until the NULL call. */
+    void (*on_temp)(const char *path);
+} llq_convert_opts;
+
+typedef struct llq_convert_report {
+    char layout[8];         /* "meta" / "hf" */
+    char src_format[16];    /* container of the first checkpoint file: "torch-zip", "torch-legacy", "safetensors" */
+    char src_dtype[8];      /* dtype of the source matrices ("f32", "f16", "bf16", "f64", or "mixed") */
+    char out_dtype[8];      /* dtype of the output matrices */
+    uint32_t n_files;       /* checkpoint files read */
+    uint32_t n_tensors;     /* tensors written */
+    uint32_t n_dropped;     /* source tensors dropped on purpose (rope.freqs, rotary_emb.inv_freq) */
+    int tokenizer;          /* 1 if tokenizer metadata was written */
+    uint64_t bytes_in;      /* source tensor bytes read */
+    uint64_t bytes_out;     /* tensor data bytes written */
+    uint64_t file_size;     /* size of the .llq file */
+    double seconds;         /* wall time */
+    llq_hparams hp;         /* hyper-parameters written */
+} llq_convert_report;
+
+/* Converts o->src to o->out. rep (may be NULL) is filled on success. Returns 0 or a negative LLQ_E* code. */
+int llq_convert(const llq_convert_opts *o, llq_convert_report *rep);
+
+#endif
