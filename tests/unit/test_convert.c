@@ -1,0 +1,278 @@
+/* test_convert.c — llq-convert's pieces: ffn width formula, name mapping, the rotary un-permutation, exact
+ * element conversion, params.json / config.json parsing. */
+#include "../../convert/layout.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const llq_hparams HP = {.arch = "llama", .dim = 64, .n_layers = 3, .n_heads = 8, .n_kv_heads = 2,
+                               .ffn_dim = 160, .vocab_size = 100, .norm_eps = 1e-5f, .rope_theta = 1e4f};
+
+START_TEST(ffn_formula)
+{
+    ck_assert_uint_eq(conv_ffn_dim(4096, 256, 0), 11008);  /* LLaMA 7B */
+    ck_assert_uint_eq(conv_ffn_dim(5120, 256, 0), 13824);  /* LLaMA 13B */
+    ck_assert_uint_eq(conv_ffn_dim(6656, 256, 0), 17920);  /* LLaMA 30B */
+    ck_assert_uint_eq(conv_ffn_dim(8192, 4096, 1.3), 28672); /* LLaMA-2 70B */
+    ck_assert_uint_eq(conv_ffn_dim(4096, 1024, 1.3), 14336); /* LLaMA-3 8B */
+    ck_assert_uint_eq(conv_ffn_dim(256, 256, 0), 768);     /* pydoc-7m */
+}
+END_TEST
+
+START_TEST(names_meta)
+{
+    uint32_t slot;
+    int split;
+    char name[CONV_NAME_MAX];
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "tok_embeddings.weight", &HP), 1);
+    ck_assert_uint_eq(slot, 0);
+    ck_assert_int_eq(split, 1);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.2.attention.wo.weight", &HP), 1);
+    ck_assert_uint_eq(slot, 1 + 9 * 2 + 4);
+    ck_assert_int_eq(split, 1);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.0.feed_forward.w3.weight", &HP), 1);
+    ck_assert_int_eq(split, 0);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.1.ffn_norm.weight", &HP), 1);
+    ck_assert_int_eq(split, -1);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "output.weight", &HP), 1);
+    ck_assert_uint_eq(slot, conv_n_slots(3) - 1);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "rope.freqs", &HP), 0);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.3.ffn_norm.weight", &HP), -1);   /* layer >= n_layers */
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.01.ffn_norm.weight", &HP), -1);  /* leading zero */
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.1.ffn_norm.bias", &HP), -1);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers..ffn_norm.weight", &HP), -1);
+    for (uint32_t s = 0; s < conv_n_slots(3); s++) { /* slot names round-trip */
+        conv_slot_name(name, s, 3);
+        ck_assert_int_eq(conv_meta_name(&slot, &split, name, &HP), 1);
+        ck_assert_uint_eq(slot, s);
+    }
+}
+END_TEST
+
+START_TEST(names_hf)
+{
+    uint32_t slot, perm;
+    char hf[CONV_NAME_MAX + 16], canon[CONV_NAME_MAX];
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.q_proj.weight", &HP), 1);
+    conv_slot_name(canon, slot, 3);
+    ck_assert_str_eq(canon, "layers.1.attention.wq.weight");
+    ck_assert_uint_eq(perm, 8);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.k_proj.weight", &HP), 1);
+    ck_assert_uint_eq(perm, 2); /* n_kv_heads for k */
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.v_proj.weight", &HP), 1);
+    ck_assert_uint_eq(perm, 0);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.2.mlp.gate_proj.weight", &HP), 1);
+    conv_slot_name(canon, slot, 3);
+    ck_assert_str_eq(canon, "layers.2.feed_forward.w1.weight");
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.2.mlp.down_proj.weight", &HP), 1);
+    conv_slot_name(canon, slot, 3);
+    ck_assert_str_eq(canon, "layers.2.feed_forward.w2.weight");
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.0.post_attention_layernorm.weight", &HP), 1);
+    conv_slot_name(canon, slot, 3);
+    ck_assert_str_eq(canon, "layers.0.ffn_norm.weight");
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "lm_head.weight", &HP), 1);
+    conv_slot_name(canon, slot, 3);
+    ck_assert_str_eq(canon, "output.weight");
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.0.self_attn.rotary_emb.inv_freq", &HP), 0);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.9.mlp.up_proj.weight", &HP), -1);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "transformer.h.0.attn.c_attn.weight", &HP), -1);
+    for (uint32_t s = 0; s < conv_n_slots(3); s++) {
+        conv_slot_hf_name(hf, s, 3);
+        ck_assert_int_eq(conv_hf_name(&slot, &perm, hf, &HP), 1);
+        ck_assert_uint_eq(slot, s);
+    }
+}
+END_TEST
+
+START_TEST(shapes)
+{
+    uint32_t n;
+    uint64_t d[2];
+    conv_slot_shape(0, &HP, &n, d);
+    ck_assert(n == 2 && d[0] == 100 && d[1] == 64);
+    conv_slot_shape(3, &HP, &n, d); /* layers.0 wk: n_kv_heads * head size = 2 * 8 */
+    ck_assert(n == 2 && d[0] == 16 && d[1] == 64);
+    conv_slot_shape(5, &HP, &n, d); /* wo */
+    ck_assert(n == 2 && d[0] == 64 && d[1] == 64);
+    conv_slot_shape(8, &HP, &n, d); /* w2 */
+    ck_assert(n == 2 && d[0] == 64 && d[1] == 160);
+    conv_slot_shape(6, &HP, &n, d); /* ffn_norm */
+    ck_assert(n == 1 && d[0] == 64);
+}
+END_TEST
+
+/* transformers' permute, literally: w.view(h, d1/h/2, 2, d2).transpose(1, 2).reshape(d1, d2) on row indices. */
+static void hf_permute_rows(uint64_t *hf_row_holds, uint64_t heads, uint64_t d1)
+{
+    uint64_t half = d1 / heads / 2;
+    for (uint64_t h = 0; h < heads; h++)
+        for (uint64_t j = 0; j < 2; j++)       /* after the transpose, dims are (h, 2, half) */
+            for (uint64_t i = 0; i < half; i++)
+                hf_row_holds[(h * 2 + j) * half + i] = (h * half + i) * 2 + j; /* source index in (h, half, 2) */
+}
+
+START_TEST(unpermute)
+{
+    /* torch: torch.arange(8).view(1, 4, 2, 1).transpose(1, 2).reshape(8) = [0, 2, 4, 6, 1, 3, 5, 7] */
+    static const uint64_t want8[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+    uint64_t holds[4096];
+    hf_permute_rows(holds, 1, 8);
+    for (int i = 0; i < 8; i++)
+        ck_assert_uint_eq(holds[i], want8[i]);
+    for (uint64_t heads = 1; heads <= 8; heads++) {
+        for (uint64_t hd = 2; hd <= 64; hd += 2) {
+            uint64_t d1 = heads * hd;
+            hf_permute_rows(holds, heads, d1);
+            for (uint64_t r = 0; r < d1; r++) /* canonical row r sits at HF row conv_hf_row(r) */
+                ck_assert_uint_eq(holds[conv_hf_row(r, hd)], r);
+        }
+    }
+}
+END_TEST
+
+static uint32_t bits(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+START_TEST(elems_exact)
+{
+    /* bf16 -> f32 and f16 -> f32 exact; f32 -> bf16 / f16 round to nearest even */
+    uint16_t bf[3] = {0x3f80, 0xc000, 0x0001}, h[3] = {0x3c00, 0x0001, 0x7bff};
+    float f[3];
+    conv_elems(f, LLQ_F32, bf, LLQ_SRC_BF16, 3);
+    ck_assert_uint_eq(bits(f[0]), 0x3f800000u);
+    ck_assert_uint_eq(bits(f[1]), 0xc0000000u);
+    ck_assert_uint_eq(bits(f[2]), 0x00010000u);
+    conv_elems(f, LLQ_F32, h, LLQ_SRC_F16, 3);
+    ck_assert(f[0] == 1.0f && f[1] == ldexpf(1, -24) && f[2] == 65504.0f);
+    float in[4] = {1.00390625f /* 1 + 2^-8: bf16 tie -> even 1.0 */, 1.01171875f /* 1 + 3*2^-8: tie -> up */,
+                   1.0f + ldexpf(1, -11) /* f16 tie -> 1.0 */, 70000.0f};
+    uint16_t out[4];
+    conv_elems(out, LLQ_BF16, in, LLQ_SRC_F32, 2);
+    ck_assert_uint_eq(out[0], 0x3f80);
+    ck_assert_uint_eq(out[1], 0x3f82);
+    conv_elems(out, LLQ_F16, in + 2, LLQ_SRC_F32, 2);
+    ck_assert_uint_eq(out[0], 0x3c00);
+    ck_assert_uint_eq(out[1], 0x7c00); /* overflow -> inf */
+    /* f64 -> f16 must round once: 1 + 2^-11 + 2^-40 is just above the tie, so it rounds up to 1 + 2^-10,
+     * while rounding to f32 first (1 + 2^-11 exactly) and then to f16 would give 1.0 */
+    double d[3] = {1.0 + ldexp(1, -11) + ldexp(1, -40), 1.0 + ldexp(1, -8) + ldexp(1, -45), -3.25};
+    conv_elems(out, LLQ_F16, d, LLQ_SRC_F64, 1);
+    ck_assert_uint_eq(out[0], 0x3c01);
+    conv_elems(out, LLQ_BF16, d + 1, LLQ_SRC_F64, 2);
+    ck_assert_uint_eq(out[0], 0x3f81);
+    ck_assert_uint_eq(out[1], 0xc050);
+    conv_elems(f, LLQ_F32, d + 2, LLQ_SRC_F64, 1);
+    ck_assert(f[0] == -3.25f);
+    /* f16 <-> bf16 through f32, one rounding */
+    uint16_t h2 = 0x3c01, b2;
+    conv_elems(&b2, LLQ_BF16, &h2, LLQ_SRC_F16, 1);
+    ck_assert_uint_eq(b2, 0x3f80);
+    conv_elems(&h2, LLQ_F16, &bf[1], LLQ_SRC_BF16, 1);
+    ck_assert_uint_eq(h2, 0xc000);
+}
+END_TEST
+
+START_TEST(out_types)
+{
+    ck_assert_uint_eq(conv_out_type(LLQ_CONVERT_KEEP, LLQ_SRC_BF16, 2), LLQ_BF16);
+    ck_assert_uint_eq(conv_out_type(LLQ_CONVERT_KEEP, LLQ_SRC_F16, 2), LLQ_F16);
+    ck_assert_uint_eq(conv_out_type(LLQ_CONVERT_KEEP, LLQ_SRC_F64, 2), LLQ_F32);
+    ck_assert_uint_eq(conv_out_type(LLQ_CONVERT_KEEP, LLQ_SRC_BF16, 1), LLQ_F32);
+    ck_assert_uint_eq(conv_out_type(LLQ_F16, LLQ_SRC_BF16, 1), LLQ_F16);
+}
+END_TEST
+
+static int params(llq_hparams *hp, int *vu, const char *json)
+{
+    return conv_parse_params(hp, vu, json, strlen(json), "params.json");
+}
+
+START_TEST(parse_params)
+{
+    llq_hparams hp;
+    int vu;
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 4096, \"multiple_of\": 256, \"n_heads\": 32, \"n_layers\": 32, "
+                                      "\"norm_eps\": 1e-06, \"vocab_size\": -1}"), 0);
+    ck_assert(vu == 1 && hp.vocab_size == 0 && hp.ffn_dim == 11008 && hp.n_kv_heads == 32);
+    ck_assert(hp.norm_eps == 1e-6f && hp.rope_theta == 10000.0f && hp.context_length == 0);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 8192, \"multiple_of\": 4096, \"ffn_dim_multiplier\": 1.3, "
+                                      "\"n_heads\": 64, \"n_kv_heads\": 8, \"n_layers\": 80, \"norm_eps\": 1e-05, "
+                                      "\"vocab_size\": 32000, \"max_seq_len\": 4096}"), 0);
+    ck_assert(vu == 0 && hp.vocab_size == 32000 && hp.ffn_dim == 28672 && hp.n_kv_heads == 8);
+    ck_assert_uint_eq(hp.context_length, 4096);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"n_kv_heads\": 4, "
+                                      "\"vocab_size\": 4096, \"multiple_of\": 256, \"hidden_dim\": 700}"), 0);
+    ck_assert_uint_eq(hp.ffn_dim, 700); /* hidden_dim wins over the formula */
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6}"), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "params.json: missing \"n_heads\""));
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 250, \"n_layers\": 6, \"n_heads\": 8}"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"n_kv_heads\": 3}"),
+                     LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 1e30, \"n_layers\": 6, \"n_heads\": 8}"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": \"256\", \"n_layers\": 6, \"n_heads\": 8}"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8} x"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "[1, 2]"), LLQ_EFORMAT);
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"use_scaled_rope\": true}"),
+                     LLQ_EUNSUPPORTED);
+}
+END_TEST
+
+static int config(llq_hparams *hp, int *tied, const char *json)
+{
+    return conv_parse_config(hp, tied, json, strlen(json), "config.json");
+}
+
+START_TEST(parse_config)
+{
+    llq_hparams hp;
+    int tied;
+    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+                                        "\"hidden_size\": 256, \"intermediate_size\": 768, \"num_hidden_layers\": 6, "
+                                        "\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"vocab_size\": 4096, "
+                                        "\"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
+                                        "\"max_position_embeddings\": 256, \"rope_scaling\": null, "
+                                        "\"hidden_act\": \"silu\", \"tie_word_embeddings\": false}"), 0);
+    ck_assert(hp.dim == 256 && hp.ffn_dim == 768 && hp.n_layers == 6 && hp.n_heads == 8 && hp.n_kv_heads == 4);
+    ck_assert(hp.vocab_size == 4096 && hp.context_length == 256 && hp.norm_eps == 1e-5f && tied == 0);
+    ck_assert_int_eq(config(&hp, &tied, "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 8, "
+                                        "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"vocab_size\": 10, "
+                                        "\"tie_word_embeddings\": true}"), 0);
+    ck_assert(tied == 1 && hp.n_kv_heads == 4 && hp.norm_eps == 1e-6f);
+    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": \"mistral\", "
+                                        "\"hidden_size\": 64}"), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "config.json: unsupported architecture"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "mistral"));
+    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": 64}"),
+                     LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "GPT2LMHeadModel"));
+    ck_assert_int_eq(config(&hp, &tied, "{\"hidden_size\": 64}"), LLQ_EUNSUPPORTED);
+    ck_assert_int_eq(config(&hp, &tied, "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 8, "
+                                        "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"vocab_size\": 10, "
+                                        "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}"),
+                     LLQ_EUNSUPPORTED);
+}
+END_TEST
+
+Suite *make_suite(void)
+{
+    Suite *s = suite_create("convert");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, ffn_formula);
+    tcase_add_test(tc, names_meta);
+    tcase_add_test(tc, names_hf);
+    tcase_add_test(tc, shapes);
+    tcase_add_test(tc, unpermute);
+    tcase_add_test(tc, elems_exact);
+    tcase_add_test(tc, out_types);
+    tcase_add_test(tc, parse_params);
+    tcase_add_test(tc, parse_config);
+    suite_add_tcase(s, tc);
+    return s;
+}
