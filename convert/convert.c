@@ -4,6 +4,7 @@
 
 #include "layout.h"
 #include "llq/format.h"
+#include "llq/tokenizer.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -13,21 +14,6 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#if __has_include("llq/tokenizer.h")
-#include "llq/tokenizer.h"
-#define HAVE_TOKENIZER 1
-#else /* the tokenizer module has not landed in this tree yet */
-#define HAVE_TOKENIZER 0
-typedef struct llq_tokenizer llq_tokenizer;
-static int llq_spm_load(llq_tokenizer **out, const char *path)
-{
-    *out = NULL;
-    return llq_err(LLQ_EUNSUPPORTED, "%s: this build has no tokenizer support (use --no-tokenizer)", path);
-}
-static uint32_t llq_tokenizer_n_vocab(const llq_tokenizer *t) { return t ? 0 : 0; }
-static int llq_tokenizer_write_meta(const llq_tokenizer *t, llq_writer *w) { return t && w ? LLQ_EINVAL : 0; }
-static void llq_tokenizer_free(llq_tokenizer *t) { (void)t; }
-#endif
 
 #define CHUNK (4u << 20) /* conversion buffer: bytes handed to the writer at once */
 
@@ -239,11 +225,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
                       "without one)", p.dir);
         goto done;
     }
-    if (p.tokenizer && (err = llq_spm_load(&tok, p.tokenizer))) {
-        if (HAVE_TOKENIZER || !(o->flags & LLQ_CONVERT_NO_TOKENIZER))
-            goto done;
-        err = 0;
-    }
+    if (p.tokenizer && (err = llq_spm_load(&tok, p.tokenizer)))
+        goto done;
     if ((err = conv_plan_open(&p, tok ? llq_tokenizer_n_vocab(tok) : 0)))
         goto done;
     if (tok && llq_tokenizer_n_vocab(tok) > p.hp.vocab_size) {

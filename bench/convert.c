@@ -1,0 +1,232 @@
+/* convert.c — llq-convert throughput and peak memory on a synthetic LLaMA checkpoint of >= 1 GB.
+ *
+ * Writes a Hugging Face layout checkpoint (config.json + model.safetensors, random weights) into $LLQ_BENCH_DIR
+ * (default /dev/shm when writable, else /tmp; 2.7 GB free needed), then converts it several times, each in a child process so that its peak RSS (wait4's
+ * ru_maxrss) is its own. Prints source MB/s (warm page cache: the file was just written and read once), the split
+ * between streaming the data and committing (fsync + rename), and the peak RSS against the bound
+ * 2 x largest tensor + 64 MB. Everything it writes is removed at the end. Figures only: never fails on speed. */
+#include "../tests/unit/st_write.h"
+#include "llq/convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DIM 2048
+#define LAYERS 4
+#define HEADS 16
+#define FFN 5504
+#define VOCAB 32000
+
+static uint64_t rng = 88172645463325252ull;
+
+static void fill(void *ctx, void *buf, size_t n)
+{
+    int bf16 = *(const int *)ctx;
+    uint8_t *p = buf;
+    for (size_t i = 0; i + 4 <= n; i += 4) {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        float f = (float)((double)(rng >> 40) / 16777216.0 - 0.5) * 0.2f;
+        if (bf16) { /* two bf16 values per 4 bytes */
+            uint32_t u;
+            memcpy(&u, &f, 4);
+            u = (u >> 16) | (u & 0xffff0000u);
+            memcpy(p + i, &u, 4);
+        } else {
+            memcpy(p + i, &f, 4);
+        }
+    }
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Writes dir/config.json + dir/model.safetensors; returns the tensor bytes, sets *largest. */
+static uint64_t make_checkpoint(const char *dir, const char *dtype, uint64_t *largest)
+{
+    static char names[3 + 9 * LAYERS][96];
+    static const char *const hf[9] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
+                                      "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
+                                      "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
+    st_tensor t[3 + 9 * LAYERS];
+    size_t n = 0;
+    uint64_t total = 0;
+    char path[1024];
+    int bf16 = strcmp(dtype, "BF16") == 0;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 0;
+    fprintf(f, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": %d, "
+               "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+               "\"vocab_size\": %d, \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": 2048}\n",
+            DIM, FFN, LAYERS, HEADS, VOCAB);
+    fclose(f);
+    t[n++] = (st_tensor){"model.embed_tokens.weight", dtype, 2, {VOCAB, DIM}, NULL};
+    for (int l = 0; l < LAYERS; l++) {
+        for (int k = 0; k < 9; k++) {
+            snprintf(names[n], sizeof names[n], "model.layers.%d.%s.weight", l, hf[k]);
+            uint64_t d0 = k == 0 || k == 5 ? DIM : k == 6 || k == 8 ? FFN : DIM, d1 = k == 7 ? FFN : DIM;
+            t[n] = (st_tensor){names[n], dtype, k == 0 || k == 5 ? 1 : 2, {d0, k == 0 || k == 5 ? 0 : d1}, NULL};
+            n++;
+        }
+    }
+    t[n++] = (st_tensor){"model.norm.weight", dtype, 1, {DIM, 0}, NULL};
+    t[n++] = (st_tensor){"lm_head.weight", dtype, 2, {VOCAB, DIM}, NULL};
+    *largest = 0;
+    for (size_t i = 0; i < n; i++) {
+        total += st_nbytes(&t[i]);
+        if (st_nbytes(&t[i]) > *largest)
+            *largest = st_nbytes(&t[i]);
+    }
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    return st_write(path, t, n, fill, &bf16) == 0 ? total : 0;
+}
+
+static double t_streamed;
+static void on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    if (done == total)
+        t_streamed = now();
+}
+
+/* Converts in a child; prints one line. */
+static void run(const char *dir, const char *label, uint32_t dtype, uint64_t src_bytes, uint64_t largest)
+{
+    char out[1024];
+    int fds[2];
+    snprintf(out, sizeof out, "%s/bench.llq", dir);
+    if (pipe(fds))
+        return;
+    pid_t pid = fork();
+    if (pid == 0) {
+        llq_convert_opts o = {0};
+        llq_convert_report rep;
+        double r[3] = {-1, 0, 0};
+        o.src = dir;
+        o.out = out;
+        o.dtype = dtype;
+        o.flags = LLQ_CONVERT_FORCE | LLQ_CONVERT_NO_TOKENIZER;
+        o.progress = on_progress;
+        double t0 = now();
+        if (llq_convert(&o, &rep) == 0) {
+            r[0] = rep.seconds;
+            r[1] = t_streamed - t0;
+            r[2] = (double)rep.bytes_out;
+        } else {
+            fprintf(stderr, "bench_convert: %s\n", llq_errmsg());
+        }
+        if (write(fds[1], r, sizeof r) != (ssize_t)sizeof r)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[1]);
+    double r[3] = {-1, 0, 0};
+    if (read(fds[0], r, sizeof r) != (ssize_t)sizeof r)
+        r[0] = -1;
+    close(fds[0]);
+    int status;
+    struct rusage ru;
+    wait4(pid, &status, 0, &ru);
+    unlink(out);
+    if (r[0] < 0) {
+        printf("%-22s failed\n", label);
+        return;
+    }
+    double mb = (double)src_bytes / 1e6, rss = (double)ru.ru_maxrss / 1024.0;
+    double cpu = (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_sec +
+                 1e-6 * (double)ru.ru_stime.tv_usec;
+    double bound = 2.0 * (double)largest / 1048576.0 + 64;
+    printf("%-20s %5.0f MB -> %5.0f MB %6.2f s %5.0f MB/s | streaming %.2f s, commit+fsync %.2f s | CPU %.2f s = "
+           "%.0f MB/s per CPU-second | peak RSS %.0f MiB (bound %.0f MiB%s)\n",
+           label, mb, r[2] / 1e6, r[0], mb / r[0], r[1], r[0] - r[1], cpu, mb / cpu, rss, bound,
+           rss <= bound ? ", ok" : ", EXCEEDED");
+    fflush(stdout);
+}
+
+/* Context: plain write() of n bytes into dir (no fsync) and read() of the checkpoint, warm. */
+static void baseline(const char *dir, uint64_t n)
+{
+    char p[1024];
+    static char buf[4 << 20];
+    memset(buf, 1, sizeof buf);
+    snprintf(p, sizeof p, "%s/raw.bin", dir);
+    FILE *f = fopen(p, "wb");
+    if (!f)
+        return;
+    double t0 = now();
+    for (uint64_t o = 0; o < n; o += sizeof buf)
+        if (fwrite(buf, 1, sizeof buf, f) != sizeof buf)
+            break;
+    fclose(f);
+    double tw = now() - t0;
+    unlink(p);
+    snprintf(p, sizeof p, "%s/model.safetensors", dir);
+    f = fopen(p, "rb");
+    if (!f)
+        return;
+    t0 = now();
+    while (fread(buf, 1, sizeof buf, f) == sizeof buf)
+        ;
+    fclose(f);
+    printf("ceiling in %s: write() %.0f MB/s, read() of the checkpoint %.0f MB/s\n", dir, (double)n / 1e6 / tw,
+           (double)n / 1e6 / (now() - t0));
+}
+
+int main(void)
+{
+    const char *base = getenv("LLQ_BENCH_DIR");
+    char dir[256];
+    struct stat st;
+    if (!base || !base[0]) /* tmpfs when there is one: measures the converter rather than the disk */
+        base = stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) && access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(dir, sizeof dir, "%s/llq-bench-convert-XXXXXX", base);
+    if (!mkdtemp(dir)) {
+        perror("bench_convert: mkdtemp");
+        return 1;
+    }
+    static const char *const dtypes[2] = {"F32", "BF16"};
+    for (int k = 0; k < 2; k++) {
+        uint64_t largest;
+        double t0 = now();
+        uint64_t bytes = make_checkpoint(dir, dtypes[k], &largest);
+        if (!bytes) {
+            perror("bench_convert: writing the checkpoint");
+            break;
+        }
+        printf("synthetic HF checkpoint (%s, dim %d, %d layers, ffn %d, vocab %d): %.2f GB, largest tensor %.0f MB; "
+               "written in %.1f s\n",
+               dtypes[k], DIM, LAYERS, FFN, VOCAB, (double)bytes / 1e9, (double)largest / 1e6, now() - t0);
+        fflush(stdout);
+        if (k == 0) {
+            baseline(dir, bytes);
+            run(dir, "f32 -> f32 (1st run)", LLQ_CONVERT_KEEP, bytes, largest);
+            run(dir, "f32 -> f32 (warm)", LLQ_CONVERT_KEEP, bytes, largest);
+            run(dir, "f32 -> bf16", LLQ_BF16, bytes, largest);
+            run(dir, "f32 -> f16", LLQ_F16, bytes, largest);
+        } else {
+            run(dir, "bf16 -> bf16 (warm)", LLQ_CONVERT_KEEP, bytes, largest);
+            run(dir, "bf16 -> f32", LLQ_F32, bytes, largest);
+        }
+        char p[1024];
+        snprintf(p, sizeof p, "%s/model.safetensors", dir);
+        unlink(p);
+    }
+    char p[1024];
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    unlink(p);
+    rmdir(dir);
+    return 0;
+}
