@@ -264,7 +264,7 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         snprintf(rep->src_format, sizeof rep->src_format, "%s", llq_src_format(p.srcs[0]));
         snprintf(rep->src_dtype, sizeof rep->src_dtype, "%s", matrix_dtype(&p));
         snprintf(rep->out_dtype, sizeof rep->out_dtype, "%s",
-                 llq_type_name(conv_out_type(o->dtype, p.tensors[1].src_dtype, 2)));
+                 llq_type_name(conv_out_type(o->dtype, p.tensors[0].src_dtype, 2)));
         rep->n_files = (uint32_t)p.n_files;
         rep->n_tensors = (uint32_t)p.n_tensors;
         rep->n_dropped = p.n_dropped;

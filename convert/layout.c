@@ -210,9 +210,12 @@ static int scan_dir(dir_scan *d, const char *dir)
     closedir(dp);
     if (err)
         return err;
-    qsort(d->meta, d->n_meta, sizeof *d->meta, cmp_str);
-    qsort(d->st, d->n_st, sizeof *d->st, cmp_str);
-    qsort(d->bin, d->n_bin, sizeof *d->bin, cmp_str);
+    if (d->n_meta)
+        qsort(d->meta, d->n_meta, sizeof *d->meta, cmp_str);
+    if (d->n_st)
+        qsort(d->st, d->n_st, sizeof *d->st, cmp_str);
+    if (d->n_bin)
+        qsort(d->bin, d->n_bin, sizeof *d->bin, cmp_str);
     return 0;
 }
 

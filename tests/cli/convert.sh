@@ -95,11 +95,24 @@ run $C "$TMP/crc" -o "$TMP/c.llq"
 expect_fail_line llq-convert "crc/consolidated.00.pth: .*CRC" "zip CRC mismatch"
 expect_no_file "$TMP/c.llq" "no output after a CRC mismatch"
 
-# the checkpoint fixtures of tests/make_fixtures.py, when present: bad ones fail with one line and no output
-for d in $FIX/ckpt/bad-*; do
-    [ -e "$d" ] || continue
-    n=$(basename "$d")
-    run $C "$d" -o "$TMP/$n.llq" --no-tokenizer
-    expect_fail_line llq-convert "" "fixture $n fails cleanly"
-    expect_no_file "$TMP/$n.llq" "fixture $n leaves no output"
+# the refused checkpoints of tests/make_fixtures.py (malicious pickles, broken zips, bad safetensors), each put in a
+# model directory under its layout's file name: one line naming the file, exit 1, no output
+K=$FIX/ckpt
+for f in $K/bad/*; do
+    [ -f "$f" ] || continue
+    n=$(basename "$f"); d="$TMP/bad-$n"; mkdir -p "$d"
+    case "$n" in
+    *.safetensors) cp $K/hf-st/config.json "$d/"; cp "$f" "$d/model.safetensors"; want="model.safetensors: " ;;
+    *) cp $K/meta-1/params.json "$d/"; cp "$f" "$d/consolidated.00.pth"; want="consolidated.00.pth: " ;;
+    esac
+    run $C "$d" -o "$TMP/bad.llq" --no-tokenizer
+    expect_fail_line llq-convert "$want" "refuses $n"
+    expect_no_file "$TMP/bad.llq" "no output for $n"
+done
+run $C $K/bad/../meta-1 -o "$TMP/m1.llq"
+expect_rc 0 "converts the meta-1 fixture"
+for n in evil_system.pth; do
+    d="$TMP/bad-$n"
+    run $C "$d" -o "$TMP/bad.llq" --no-tokenizer
+    expect_fail_line llq-convert "os.*system" "$n: names the refused global"
 done

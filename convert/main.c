@@ -1,0 +1,159 @@
+/* llq-convert — a LLaMA checkpoint (Meta or Hugging Face layout) to .llq. The work is llq_convert (convert.h). */
+#include "cli.h"
+#include "llq/convert.h"
+
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(void)
+{
+    printf("Usage: llq-convert SRC -o OUT.llq [options]\n"
+           "\n"
+           "Converts a LLaMA checkpoint to one .llq file (docs/FORMAT.md), without Python and without executing\n"
+           "anything from a pickle. SRC is a directory or one checkpoint file (its params.json / config.json is\n"
+           "read from the same directory):\n"
+           "  Meta layout:         consolidated.00.pth ... consolidated.NN.pth + params.json (+ tokenizer.model);\n"
+           "                       several files are model-parallel shards and are joined.\n"
+           "  Hugging Face layout: config.json + model.safetensors, pytorch_model.bin, or their shards with\n"
+           "                       model.safetensors.index.json / pytorch_model.bin.index.json (+ tokenizer.model).\n"
+           "                       q/k rows are un-permuted to Meta's rotary order: both layouts give the same tensors.\n"
+           "A directory holding both model.safetensors and pytorch_model.bin uses model.safetensors; name a file to\n"
+           "choose. The SentencePiece tokenizer.model beside the checkpoint (for Meta, also one directory up) is\n"
+           "stored in the metadata; without one the conversion fails unless --no-tokenizer is given.\n"
+           "\n"
+           "Options:\n"
+           "  -o, --output FILE     output .llq file (required); written to a temp file beside it, then renamed\n"
+           "  --layout meta|hf      force the layout instead of detecting it\n"
+           "  --dtype f32|f16|bf16  type of every output tensor (default: matrices keep the source precision,\n"
+           "                        f64 becomes f32; 1-D tensors become f32). Rounding is to nearest even.\n"
+           "  --tokenizer FILE      tokenizer.model to store instead of the one beside the checkpoint\n"
+           "  --no-tokenizer        convert without a tokenizer when none is found\n"
+           "  -f, --force           replace OUT if it exists (an input file is never replaced)\n"
+           "  --json                print a JSON summary on stdout\n"
+           "  -q, --quiet           no progress bar or summary line on stderr\n"
+           "  -h, --help            this help\n"
+           "  --version             print the version\n"
+           "\n"
+           "Exit status: 0 ok, 1 error (one line on stderr naming the file and the problem), 2 usage error.\n"
+           "\n"
+           "Examples:\n"
+           "  llq-convert models/pydoc-7m -o pydoc-7m.llq\n"
+           "  llq-convert llama-2-13b/ -o llama-2-13b.f16.llq --dtype f16\n"
+           "  llq-convert Llama-2-7b-hf/model.safetensors.index.json -o llama2-7b.llq --json\n"
+           "  llq-convert hf/pytorch_model.bin -o model.llq --force\n");
+}
+
+static void progress(void *ctx, uint64_t done, uint64_t total)
+{
+    (void)ctx;
+    cli_progress("converting", done, total);
+}
+
+static void add_int(json_object *j, const char *key, int64_t v)
+{
+    json_object_object_add(j, key, json_object_new_int64(v));
+}
+
+static void add_str(json_object *j, const char *key, const char *v)
+{
+    json_object_object_add(j, key, json_object_new_string(v));
+}
+
+static void print_json(const char *out, const llq_convert_report *r)
+{
+    json_object *j = json_object_new_object(), *hp = json_object_new_object();
+    add_str(j, "output", out);
+    add_str(j, "layout", r->layout);
+    add_str(j, "source_format", r->src_format);
+    add_str(j, "source_dtype", r->src_dtype);
+    add_str(j, "dtype", r->out_dtype);
+    add_int(j, "files", r->n_files);
+    add_int(j, "tensors", r->n_tensors);
+    add_int(j, "dropped", r->n_dropped);
+    json_object_object_add(j, "tokenizer", json_object_new_boolean(r->tokenizer));
+    add_int(j, "bytes_in", (int64_t)r->bytes_in);
+    add_int(j, "bytes", (int64_t)r->bytes_out);
+    add_int(j, "file_size", (int64_t)r->file_size);
+    json_object_object_add(j, "seconds", json_object_new_double(r->seconds));
+    add_int(hp, "dim", r->hp.dim);
+    add_int(hp, "n_layers", r->hp.n_layers);
+    add_int(hp, "n_heads", r->hp.n_heads);
+    add_int(hp, "n_kv_heads", r->hp.n_kv_heads);
+    add_int(hp, "ffn_dim", r->hp.ffn_dim);
+    add_int(hp, "vocab_size", r->hp.vocab_size);
+    add_int(hp, "context_length", r->hp.context_length);
+    json_object_object_add(hp, "norm_eps", json_object_new_double(r->hp.norm_eps));
+    json_object_object_add(hp, "rope_theta", json_object_new_double(r->hp.rope_theta));
+    json_object_object_add(j, "hparams", hp);
+    printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+}
+
+int main(int argc, char **argv)
+{
+    enum { O_LAYOUT = 256, O_DTYPE, O_TOKENIZER, O_NO_TOKENIZER, O_JSON, O_VERSION };
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'},
+        {"layout", required_argument, 0, O_LAYOUT},
+        {"dtype", required_argument, 0, O_DTYPE},
+        {"tokenizer", required_argument, 0, O_TOKENIZER},
+        {"no-tokenizer", no_argument, 0, O_NO_TOKENIZER},
+        {"force", no_argument, 0, 'f'},
+        {"json", no_argument, 0, O_JSON},
+        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},
+        {"version", no_argument, 0, O_VERSION},
+        {0, 0, 0, 0}};
+    llq_convert_opts o = {0};
+    llq_convert_report rep;
+    int c, json = 0, err;
+    cli_init("llq-convert");
+    o.dtype = LLQ_CONVERT_KEEP;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:fqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': o.out = optarg; break;
+        case 'f': o.flags |= LLQ_CONVERT_FORCE; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': usage(); return CLI_OK;
+        case O_VERSION: cli_version(); return CLI_OK;
+        case O_JSON: json = 1; break;
+        case O_TOKENIZER: o.tokenizer = optarg; break;
+        case O_NO_TOKENIZER: o.flags |= LLQ_CONVERT_NO_TOKENIZER; break;
+        case O_LAYOUT:
+            if (strcmp(optarg, "meta") == 0)
+                o.layout = LLQ_LAYOUT_META;
+            else if (strcmp(optarg, "hf") == 0)
+                o.layout = LLQ_LAYOUT_HF;
+            else
+                return cli_usage_error("--layout must be meta or hf, not '%s'", optarg);
+            break;
+        case O_DTYPE:
+            if (llq_type_parse(&o.dtype, optarg) || llq_type_is_quant(o.dtype))
+                return cli_usage_error("--dtype must be f32, f16 or bf16, not '%s' (quantize with llq-quantize)",
+                                       optarg);
+            break;
+        case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc)
+        return cli_usage_error("no source checkpoint given");
+    if (optind + 1 < argc)
+        return cli_usage_error("one source only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
+    if (!o.out)
+        return cli_usage_error("no output file given (-o OUT.llq)");
+    o.src = argv[optind];
+    o.progress = progress;
+    o.on_temp = cli_set_temp;
+    if ((err = llq_convert(&o, &rep)))
+        return cli_lib_error(err);
+    if (json)
+        print_json(o.out, &rep);
+    cli_info("wrote %s: %u tensors, %.1f MB, %s %s -> %s, %.2f s%s", o.out, rep.n_tensors,
+             (double)rep.file_size / 1e6, rep.layout, rep.src_dtype, rep.out_dtype, rep.seconds,
+             rep.tokenizer ? "" : ", no tokenizer");
+    return CLI_OK;
+}
