@@ -128,3 +128,9 @@ $(BUILD)/bench/bench_calib: bench/bench_calib.c $(BUILD)/libllq.a | $(BUILD)/con
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
 bench: $(BUILD)/bench/bench_calib
+
+# ---- quantization benchmark (bench/quant.c; run by `make bench`) ----
+$(BUILD)/bench/quant: bench/quant.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+bench: $(BUILD)/bench/quant

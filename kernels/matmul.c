@@ -49,7 +49,7 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl)
     case LLQ_Q8:
     case LLQ_Q4:
     case LLQ_Q4A:
-        return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
+        return f ? llq_mm_q_avx2 : llq_mm_dequant_ref;
     default:
         return NULL;
     }

@@ -89,6 +89,9 @@ void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint
  * _ref runs the scalar f32 product on the tile, _avx2 the blocked AVX2 one. */
 void llq_mm_dequant_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* q8/q4/q4a fast path (kernels/qdot*.c): n == 1 quantizes the activations to int8 per block of 32 and uses
+ * integer dot products (maddubs/madd); n > 1 is llq_mm_dequant_avx2. */
+void llq_mm_q_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 
 /* ---- f32 building blocks shared by the forward pass (single-threaded; strides in elements) ---- */
 

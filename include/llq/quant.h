@@ -58,4 +58,35 @@ void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, 
 /* The dequantized value x rounds to in a group of scale d (and zero point z for q4a; ignored otherwise). */
 float llq_quant_snap(float x, uint32_t type, float d, uint8_t z);
 
+/* ---- policy: which tensor gets which type (llq-quantize; docs/QUANTIZATION.md "Policy") ----
+ * Defaults: every 2-D tensor is a linear weight and gets (type, group), except tok_embeddings.weight and
+ * output.weight, which get q8 with the same group; tensors of other ranks (norms) keep their type.
+ * Rules "GLOB=TYPE[:GROUP]" (fnmatch on the tensor name; GROUP 32/64/128/row) override the defaults, the last
+ * matching rule winning. An input tensor that is already quantized is refused. */
+typedef struct llq_quant_rule {
+    char *glob;     /* owned */
+    uint32_t type;  /* any llq type; non-quantized types convert (e.g. bf16 -> f32) or copy */
+    uint32_t group; /* used if has_group */
+    int has_group;
+} llq_quant_rule;
+
+typedef struct llq_quant_policy {
+    uint32_t type, group; /* default for linear weights */
+    llq_quant_rule *rules;
+    size_t n_rules;
+} llq_quant_policy;
+
+/* Default policy for (type, group); checks both (LLQ_EINVAL). No allocation. */
+int llq_policy_init(llq_quant_policy *p, uint32_t type, uint32_t group);
+/* Adds a rule parsed from "GLOB=TYPE[:GROUP]" (LLQ_EINVAL naming the spec if malformed). */
+int llq_policy_add_rule(llq_quant_policy *p, const char *spec);
+/* Target type and group for a tensor of the given name, input type and rank. LLQ_EUNSUPPORTED if the input is
+ * already quantized (message names the tensor). */
+int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_type, uint32_t n_dims,
+                      uint32_t *type, uint32_t *group);
+/* Parses a group: "32", "64", "128", "row" (= 0). LLQ_EINVAL otherwise. */
+int llq_group_parse(uint32_t *out, const char *s);
+/* Frees the rules (the struct itself is the caller's). NULL allowed. */
+void llq_policy_free(llq_quant_policy *p);
+
 #endif

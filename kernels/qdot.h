@@ -1,0 +1,44 @@
+/* qdot.h — internal: one-token matrix-vector products on q8/q4/q4a weights with int8 activations
+ * (kernels/qdot.c scalar reference, kernels/qdot_avx2.c AVX2). Used by the fast q kernels of kernels.h.
+ *
+ * The activation row x[K] is quantized per block of 32 (zero-padded to the weight row's padded length Kp):
+ * xd_b = amax_b / 127, q = round_half_even(x · 127/amax_b), xs_b = Σ q over the block; and per weight group g
+ * gs_g = Σ_{b in g} xd_b · xs_b. Both twins produce bit-identical activations.
+ *
+ * A row's dot product, with S_b = Σ_{k in b} n_k · q_k the integer block sum of raw codes n (q8: signed
+ * codes; q4/q4a: nibbles 0..15) and zz_g the zero point (q8: 0, q4: 8, q4a: z_g):
+ *     y = Σ_g d_g · Σ_{b in g} xd_b · (S_b − zz_g · xs_b)
+ * The reference evaluates exactly that (integer part exact, then f32). The AVX2 twin computes the same
+ * integers S_b (bit-exact) and sums Σ_b (xd_b·d_g)·S_b − Σ_g d_g·zz_g·gs_g in another f32 order. */
+#ifndef LLQ_QDOT_H
+#define LLQ_QDOT_H
+
+#include "llq/kernels.h"
+
+#include <stdint.h>
+
+typedef struct qact {
+    uint64_t Kp, nb, G, glen; /* padded length, blocks of 32, groups, group length */
+    int8_t *q;                /* [Kp], 32-byte aligned */
+    float *d;                 /* [nb] block scales */
+    int32_t *s;               /* [nb] block sums of q */
+    float *gs;                /* [G]  Σ_{b in g} d_b·s_b */
+} qact;
+
+/* Floats of scratch a qact for W needs (see qact_init). */
+size_t qact_floats(const llq_mat *W);
+/* Lays a qact for W's geometry out in buf (qact_floats(W) floats, 64-byte aligned). */
+void qact_init(qact *a, const llq_mat *W, float *buf);
+
+void qact_quantize_ref(qact *a, const float *x, uint64_t K);
+void qact_quantize_avx2(qact *a, const float *x, uint64_t K);
+
+/* y = row · x for one weight row of W's type (q8, q4, q4a). */
+float qdot_ref(const uint8_t *row, const qact *a, uint32_t type);
+float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type);
+
+/* y[r] = W[r] · x for r0 <= r < r1 (one token), int8 activations. Scratch from llq_mm_scratch. */
+void llq_mv_q_ref(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
+void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
+
+#endif
