@@ -5,7 +5,8 @@ Run from the repository root with Debian's python (/usr/bin/python3 tests/make_t
 Writes tests/fixtures/tokenizer/:
   pydoc_test_ids.u32.gz   [BOS] + sp.encode(models/pydoc-7m/test.txt): little-endian uint32, gzipped
   <model>.model           small SentencePiece models trained here on calib.txt (committed, so the
-                          references below stay valid even if a retrain would differ)
+                          references below stay valid even if a retrain would differ), and pydoc's
+                          vocabulary with other normaliser flags (pydoc_noesc.model)
   <model>.json            for each model (pydoc = models/pydoc-7m/tokenizer.model): its vocabulary as the
                           library reports it, encode cases (tricky + random strings -> ids and decoded
                           text) and decode cases (random id sequences -> text). Bytes are hex.
@@ -95,6 +96,19 @@ def mark_unused(data, ids):
     return bytes(out)
 
 
+def set_normalizer_flags(data, extra):
+    """Appends raw fields to the NormalizerSpec (protobuf: the last value of a field wins)."""
+    out = bytearray()
+    for field, raw in fields(data):
+        if field == 3:
+            k, i = varint(raw, 0)
+            n, i = varint(raw, i)
+            body = raw[i:i + n] + extra
+            raw = raw[:1] + enc_varint(len(body)) + body
+        out += raw
+    return bytes(out)
+
+
 def vocab(sp, user_defined=()):
     pieces, scores, types = [], [], []
     for i in range(sp.get_piece_size()):
@@ -147,11 +161,11 @@ def random_strings(rng, text, n):
     return out
 
 
-def refs(name, sp, user_defined=(), seed=1):
+def refs(name, sp, user_defined=(), seed=1, n_random=300):
     rng = random.Random(seed)
     text = open("models/pydoc-7m/test.txt", "rb").read()
     cases = []
-    for s in TRICKY + random_strings(rng, text, 300):
+    for s in TRICKY + random_strings(rng, text, n_random):
         ids = sp.encode(s)  # bytes in: the library sees them unchanged (invalid UTF-8 included)
         dec = sp.decode(ids).encode("utf-8")
         cases.append({"text_hex": s.hex(), "ids": ids, "decoded_hex": dec.hex()})
@@ -204,6 +218,13 @@ def main():
     sp3 = spm.SentencePieceProcessor(model_proto=data)
     assert sum(sp3.is_unused(i) for i in range(sp3.get_piece_size())) == len(unused)
     refs("bpe_unused", sp3, seed=4)
+
+    # The pydoc vocabulary with the other normaliser settings: escape_whitespaces false (spaces stay ' '),
+    # remove_extra_whitespaces true, add_dummy_prefix false (fields 5, 4, 3 of NormalizerSpec).
+    data = set_normalizer_flags(open(PYDOC, "rb").read(), b"\x28\x00\x20\x01\x18\x00")
+    with open(os.path.join(OUT, "pydoc_noesc.model"), "wb") as f:
+        f.write(data)
+    refs("pydoc_noesc", spm.SentencePieceProcessor(model_proto=data), seed=5, n_random=120)
 
     train("nfkc", model_type="bpe", vocab_size=300)
     train("unigram", model_type="unigram", vocab_size=300, normalization_rule_name="identity")
