@@ -108,6 +108,7 @@ typedef struct {
     symbol *sym;
     uint64_t *heap; /* 4-ary min-heap of KEYs */
     size_t n_heap;
+    size_t cap;      /* symbols the arrays hold (heap: 3 * cap) */
     uint32_t *split; /* unused pieces: byte length of the left part of the last pair that made them */
     int prev_unk;    /* the last piece emitted was unknown (consecutive ones become one) */
 } bpe;
@@ -182,8 +183,20 @@ static void emit(bpe *b, const char *s, uint32_t n, uint32_t *out, size_t *n_out
 }
 
 /* BPE over norm[from, to): symbols, merges, then the ids appended to out. */
-static void bpe_segment(bpe *b, size_t from, size_t to, uint32_t *out, size_t *n_out)
+static int bpe_segment(bpe *b, size_t from, size_t to, uint32_t *out, size_t *n_out)
 {
+    if (to - from > b->cap) { /* room for the longest segment so far: memory ~ segment, not text */
+        size_t cap = to - from;
+        symbol *sym = realloc(b->sym, cap * sizeof *sym);
+        if (sym)
+            b->sym = sym;
+        uint64_t *heap = realloc(b->heap, 3 * cap * sizeof *heap);
+        if (heap)
+            b->heap = heap;
+        if (!sym || !heap)
+            return llq_err(LLQ_ENOMEM, "out of memory tokenizing a segment of %zu bytes", cap);
+        b->cap = cap;
+    }
     static const unsigned char one_char_len[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
     const llq_tokenizer *t = b->t;
     const char *norm = b->text;
@@ -225,6 +238,7 @@ static void bpe_segment(bpe *b, size_t from, size_t to, uint32_t *out, size_t *n
     }
     for (int32_t i = n_sym ? 0 : -1; i >= 0; i = b->sym[i].next)
         emit(b, norm + b->sym[i].start, b->sym[i].len, out, n_out);
+    return 0;
 }
 
 int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out, size_t *n_out)
@@ -243,11 +257,9 @@ int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_b
     size_t n = normalize(t, text, len, norm);
     uint32_t *ids = malloc((n + 1) * sizeof *ids);
     b.text = norm;
-    b.sym = malloc((n + 1) * sizeof *b.sym);
-    b.heap = malloc((3 * n + 1) * sizeof *b.heap);
     if (t->has_unused)
         b.split = calloc(t->spec.n_pieces, sizeof *b.split);
-    if (!ids || !b.sym || !b.heap || (t->has_unused && !b.split)) {
+    if (!ids || (t->has_unused && !b.split)) {
         rc = llq_err(LLQ_ENOMEM, "out of memory tokenizing %zu bytes", len);
         goto done;
     }
@@ -256,7 +268,7 @@ int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_b
         ids[count++] = (uint32_t)t->spec.bos_id;
     const char *ws = t->spec.escape_whitespaces ? "\xe2\x96\x81" : " ";
     size_t wsn = strlen(ws);
-    for (size_t from = 0, to; from < n; from = to) {
+    for (size_t from = 0, to; from < n && !rc; from = to) {
         to = n;
         if (t->ws_split) { /* next space that follows a non-space: no piece spans it */
             const char *q = norm + from + 1, *end = norm + n;
@@ -268,8 +280,10 @@ int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_b
                 q++;
             }
         }
-        bpe_segment(&b, from, to, ids, &count);
+        rc = bpe_segment(&b, from, to, ids, &count);
     }
+    if (rc)
+        goto done;
     *out = ids;
     *n_out = count;
     ids = NULL;
