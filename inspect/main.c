@@ -1,5 +1,6 @@
 /* llq-inspect — what is in a .llq file: summary, tensor table, statistics, error against a reference, CRCs. */
 #include "cli.h"
+#include "llq/ckpt.h"
 #include "llq/format.h"
 #include "llq/hparams.h"
 #include "llq/inspect.h"
@@ -13,10 +14,13 @@
 #include <string.h>
 
 static const char USAGE[] =
-    "Usage: llq-inspect [OPTIONS] FILE.llq\n"
+    "Usage: llq-inspect [OPTIONS] FILE\n"
     "\n"
     "Shows what a .llq file holds. With no view option: a summary (hyper-parameters, tokenizer size,\n"
     "quantization recipe, provenance, tensor count, bytes, bits per weight).\n"
+    "FILE may also be a source checkpoint (consolidated.00.pth, pytorch_model.bin, model.safetensors; one\n"
+    "file, detected by its bytes; nothing in it is executed): tensor table, statistics, comparison and zip\n"
+    "CRCs work the same way; the summary lists tensors and dtypes.\n"
     "\n"
     "Views (may be combined; they print in this order):\n"
     "  --tensors          tensor table: name, shape, type, group, bytes, offset\n"
@@ -24,11 +28,12 @@ static const char USAGE[] =
     "                     outlier fraction (|x - mean| > 6 std) and a histogram over [min, max] (log-scaled\n"
     "                     bar heights); quantized tensors: statistics of the dequantized values.\n"
     "                     Streams row by row over the mapping; memory stays near one row.\n"
-    "  --compare REF.llq  per tensor error of FILE against the same-named tensor of REF: RMSE, max abs\n"
+    "  --compare REF      per tensor error of FILE against the same-named tensor of REF: RMSE, max abs\n"
     "                     error, SQNR in dB (10 log10(sum ref^2 / sum err^2)), cosine similarity; then the\n"
     "                     total over all compared tensors. Missing tensors and shape mismatches are listed.\n"
     "  --verify           checks the CRC-32 of every tensor's data; exit 1 if any is bad (all are listed,\n"
-    "                     the error line names the first)\n"
+    "                     the error line names the first). Torch checkpoints: the zip entry CRCs;\n"
+    "                     safetensors have no checksums (every tensor is only read)\n"
     "\n"
     "Options:\n"
     "  --filter GLOB      only tensors whose name matches GLOB (fnmatch, e.g. 'layers.*.attention.w?.weight')\n"
@@ -44,7 +49,9 @@ static const char USAGE[] =
     "  llq-inspect model.llq --tensors --filter 'layers.0.*'\n"
     "  llq-inspect model-q4.llq --stats --json > stats.json\n"
     "  llq-inspect model-q4.llq --compare model.llq --filter '*.w2.weight'\n"
-    "  llq-inspect model.llq --verify\n";
+    "  llq-inspect model.llq --verify\n"
+    "  llq-inspect consolidated.00.pth --stats --filter 'layers.0.*'\n"
+    "  llq-inspect model.llq --compare consolidated.00.pth   # conversion check (Meta names)\n";
 
 enum { V_TENSORS = 1, V_STATS = 2, V_COMPARE = 4, V_VERIFY = 8 };
 
@@ -67,7 +74,7 @@ static json_object *jnum(double x)
     return isfinite(x) ? json_object_new_double(x) : NULL; /* JSON has no inf/nan: null */
 }
 
-static json_object *jshape(const llq_tensor *t)
+static json_object *jshape(const llq_any_tensor *t)
 {
     json_object *a = json_object_new_array();
     for (uint32_t d = 0; d < t->n_dims; d++)
@@ -75,7 +82,7 @@ static json_object *jshape(const llq_tensor *t)
     return a;
 }
 
-static void shape_str(char *buf, size_t n, const llq_tensor *t)
+static void shape_str(char *buf, size_t n, const llq_any_tensor *t)
 {
     size_t k = (size_t)snprintf(buf, n, "[");
     for (uint32_t d = 0; d < t->n_dims && k < n; d++)
@@ -303,44 +310,106 @@ static int view_summary(const llq_file *f)
     return CLI_OK;
 }
 
+/* ---- summary of a source checkpoint ---- */
+
+static int view_src_summary(const llq_any *a)
+{
+    char b1[32], b2[32];
+    uint64_t bytes = 0, elems = 0;
+    struct per_type { const char *type; uint64_t n, bytes; } per[16];
+    size_t n_types = 0;
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
+        bytes += t->bytes;
+        elems += t->n_elem;
+        size_t k = 0;
+        while (k < n_types && strcmp(per[k].type, t->type))
+            k++;
+        if (k == n_types && n_types < 16)
+            per[n_types++] = (struct per_type){t->type, 0, 0};
+        if (k < n_types) {
+            per[k].n++;
+            per[k].bytes += t->bytes;
+        }
+    }
+    double bpw = elems ? 8.0 * (double)bytes / (double)elems : 0;
+    if (J) {
+        json_object *s = json_object_new_object(), *types = json_object_new_object();
+        json_object_object_add(s, "format", json_object_new_string(llq_any_format(a)));
+        json_object_object_add(s, "n_tensors", json_object_new_uint64(llq_any_count(a)));
+        json_object_object_add(s, "tensor_bytes", json_object_new_uint64(bytes));
+        json_object_object_add(s, "n_elements", json_object_new_uint64(elems));
+        json_object_object_add(s, "bits_per_weight", jnum(bpw));
+        for (size_t k = 0; k < n_types; k++) {
+            json_object *o = json_object_new_object();
+            json_object_object_add(o, "n_tensors", json_object_new_uint64(per[k].n));
+            json_object_object_add(o, "bytes", json_object_new_uint64(per[k].bytes));
+            json_object_object_add(types, per[k].type, o);
+        }
+        json_object_object_add(s, "types", types);
+        json_object_object_add(J, "summary", s);
+        return CLI_OK;
+    }
+    printf("%-12s %s (%s checkpoint; hyper-parameters live in params.json / config.json)\n", "file", O->file,
+           llq_any_format(a));
+    printf("%-12s %zu, %s of data, %llu elements\n", "tensors", llq_any_count(a), human(b1, sizeof b1, (double)bytes),
+           (unsigned long long)elems);
+    for (size_t k = 0; k < n_types; k++)
+        printf("%-12s %s: %llu tensors, %s\n", "", per[k].type, (unsigned long long)per[k].n,
+               human(b2, sizeof b2, (double)per[k].bytes));
+    printf("%-12s %.4f overall\n", "bits/weight", bpw);
+    return CLI_OK;
+}
+
 /* ---- --tensors ---- */
 
-static int view_tensors(const llq_file *f)
+static int name_width(const llq_any *a, int w)
 {
-    json_object *arr = J ? json_object_new_array() : NULL;
-    int w = 4;
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
         int l = (int)strlen(t->name);
         if (selected(t->name) && l > w)
             w = l;
     }
+    return w;
+}
+
+static int view_tensors(const llq_any *a)
+{
+    json_object *arr = J ? json_object_new_array() : NULL;
+    int w = name_width(a, 4);
     if (!J)
         printf("%-*s  %-22s %-5s %5s %14s %14s\n", w, "name", "shape", "type", "group", "bytes", "offset");
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
         if (!selected(t->name))
             continue;
+        int has_off = t->offset != UINT64_MAX;
         if (J) {
             json_object *o = json_object_new_object();
             json_object_object_add(o, "name", json_object_new_string(t->name));
             json_object_object_add(o, "shape", jshape(t));
-            json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
+            json_object_object_add(o, "type", json_object_new_string(t->type));
             json_object_object_add(o, "group", json_object_new_int64(t->group));
-            json_object_object_add(o, "bytes", json_object_new_uint64(t->size));
-            json_object_object_add(o, "offset", json_object_new_uint64(t->offset));
-            json_object_object_add(o, "crc32", json_object_new_uint64(t->crc));
+            json_object_object_add(o, "bytes", json_object_new_uint64(t->bytes));
+            json_object_object_add(o, "offset", has_off ? json_object_new_uint64(t->offset) : NULL);
+            if (t->llq)
+                json_object_object_add(o, "crc32", json_object_new_uint64(t->llq->crc));
             json_object_array_add(arr, o);
             continue;
         }
-        char shape[128], group[16];
+        char shape[200], group[16], off[24];
         shape_str(shape, sizeof shape, t);
-        if (llq_type_is_quant(t->type))
+        if (t->quant)
             snprintf(group, sizeof group, t->group ? "%u" : "row", t->group);
         else
             snprintf(group, sizeof group, "-");
-        printf("%-*s  %-22s %-5s %5s %14llu %14llu\n", w, t->name, shape, llq_type_name(t->type), group,
-               (unsigned long long)t->size, (unsigned long long)t->offset);
+        if (has_off)
+            snprintf(off, sizeof off, "%llu", (unsigned long long)t->offset);
+        else
+            snprintf(off, sizeof off, "-");
+        printf("%-*s  %-22s %-5s %5s %14llu %14s\n", w, t->name, shape, t->type, group, (unsigned long long)t->bytes,
+               off);
     }
     if (J)
         json_object_object_add(J, "tensors", arr);
@@ -364,35 +433,37 @@ static void hist_text(char *buf, size_t n, const uint64_t *h)
     }
 }
 
-static int view_stats(const llq_file *f)
+static size_t n_selected(const llq_any *a)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < llq_any_count(a); i++)
+        n += selected(llq_any_at(a, i)->name) != 0;
+    return n;
+}
+
+static int view_stats(llq_any *a)
 {
     json_object *arr = J ? json_object_new_array() : NULL;
-    int w = 4;
-    size_t n_sel = 0, done = 0;
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
-        int l = (int)strlen(t->name);
-        if (selected(t->name)) {
-            n_sel++;
-            w = l > w ? l : w;
-        }
-    }
+    int w = name_width(a, 4);
+    size_t n_sel = n_selected(a), done = 0;
     if (!J)
         printf("%-*s  %-4s %11s %11s %11s %11s %11s %8s %8s  %s\n", w, "name", "type", "min", "max", "mean", "std",
                "absmax", "kurt", "outl%", "histogram [min, max]");
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
         if (!selected(t->name))
             continue;
         llq_stats s;
-        int rc = llq_stats_tensor(&s, f, t);
-        if (rc)
+        int rc = llq_any_stats(&s, a, i);
+        if (rc) {
+            json_object_put(arr);
             return cli_lib_error(rc);
+        }
         cli_progress("stats", ++done, n_sel);
         if (J) {
             json_object *o = json_object_new_object(), *h = json_object_new_array();
             json_object_object_add(o, "name", json_object_new_string(t->name));
-            json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
+            json_object_object_add(o, "type", json_object_new_string(t->type));
             json_object_object_add(o, "n", json_object_new_uint64(s.n));
             json_object_object_add(o, "n_nonfinite", json_object_new_uint64(s.n_nonfinite));
             json_object_object_add(o, "min", jnum(s.min));
@@ -410,10 +481,12 @@ static int view_stats(const llq_file *f)
         }
         char hist[LLQ_HIST_BINS * 4 + 1] = "";
         hist_text(hist, sizeof hist, s.hist);
-        printf("%-*s  %-4s %11.4g %11.4g %11.4g %11.4g %11.4g %8.3f %8.4f  |%s|", w, t->name, llq_type_name(t->type),
-               s.min, s.max, s.mean, s.std, s.absmax, s.kurtosis, 100 * s.outlier_frac, hist);
+        printf("%-*s  %-4s %11.4g %11.4g %11.4g %11.4g %11.4g %8.3f %8.4f  |%s|", w, t->name, t->type, s.min, s.max,
+               s.mean, s.std, s.absmax, s.kurtosis, 100 * s.outlier_frac, hist);
         if (s.n_nonfinite)
             printf("  %llu non-finite", (unsigned long long)s.n_nonfinite);
+        if (!s.n && !s.n_nonfinite)
+            printf("  (empty)");
         printf("\n");
     }
     if (J)
@@ -433,32 +506,25 @@ static json_object *cmp_fields(json_object *o, const llq_cmp *c)
     return o;
 }
 
-static int view_compare(const llq_file *f)
+static int view_compare(llq_any *a)
 {
-    llq_file *ref;
-    int rc = llq_open(&ref, O->ref);
+    llq_any *ref;
+    int rc = llq_any_open(&ref, O->ref);
     if (rc)
         return cli_lib_error(rc);
     json_object *arr = J ? json_object_new_array() : NULL, *missing = J ? json_object_new_array() : NULL;
     llq_cmp total;
     memset(&total, 0, sizeof total);
-    size_t n_ok = 0, n_bad = 0, n_missing = 0, n_sel = 0, done = 0;
-    int w = 5;
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
-        if (selected(t->name)) {
-            n_sel++;
-            w = (int)strlen(t->name) > w ? (int)strlen(t->name) : w;
-        }
-    }
+    size_t n_ok = 0, n_bad = 0, n_missing = 0, n_sel = n_selected(a), done = 0;
+    int w = name_width(a, 5);
     if (!J)
         printf("%-*s  %-4s %-4s %12s %12s %9s %10s\n", w, "name", "type", "ref", "rmse", "max_abs", "sqnr_db", "cosine");
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
         if (!selected(t->name))
             continue;
         cli_progress("compare", ++done, n_sel);
-        const llq_tensor *r = llq_tensor_find(ref, t->name);
+        const llq_any_tensor *r = llq_any_find(ref, t->name);
         json_object *o = J ? json_object_new_object() : NULL;
         if (o)
             json_object_object_add(o, "name", json_object_new_string(t->name));
@@ -468,17 +534,18 @@ static int view_compare(const llq_file *f)
             if (J)
                 json_object_object_add(o, "error", json_object_new_string("missing in the reference"));
             else
-                printf("%-*s  %-4s %-4s  missing in the reference\n", w, t->name, llq_type_name(t->type), "-");
-        } else if ((rc = llq_compare_tensors(&c, f, t, ref, r)) == LLQ_EINVAL) {
+                printf("%-*s  %-4s %-4s  missing in the reference\n", w, t->name, t->type, "-");
+        } else if ((rc = llq_any_compare(&c, a, i, ref, r->index)) == LLQ_EINVAL) {
             n_bad++;
             if (J)
                 json_object_object_add(o, "error", json_object_new_string(llq_errmsg()));
             else
-                printf("%-*s  %-4s %-4s  %s\n", w, t->name, llq_type_name(t->type), llq_type_name(r->type),
-                       llq_errmsg());
+                printf("%-*s  %-4s %-4s  %s\n", w, t->name, t->type, r->type, llq_errmsg());
         } else if (rc) {
             json_object_put(o);
-            llq_close(ref);
+            json_object_put(arr);
+            json_object_put(missing);
+            llq_any_close(ref);
             return cli_lib_error(rc);
         } else {
             n_ok++;
@@ -489,27 +556,27 @@ static int view_compare(const llq_file *f)
             total.dot += c.dot;
             total.max_abs = fmax(total.max_abs, c.max_abs);
             if (J) {
-                json_object_object_add(o, "type", json_object_new_string(llq_type_name(t->type)));
-                json_object_object_add(o, "ref_type", json_object_new_string(llq_type_name(r->type)));
+                json_object_object_add(o, "type", json_object_new_string(t->type));
+                json_object_object_add(o, "ref_type", json_object_new_string(r->type));
                 cmp_fields(o, &c);
             } else {
-                printf("%-*s  %-4s %-4s %12.6g %12.6g %9.3f %10.7f\n", w, t->name, llq_type_name(t->type),
-                       llq_type_name(r->type), c.rmse, c.max_abs, c.sqnr_db, c.cosine);
+                printf("%-*s  %-4s %-4s %12.6g %12.6g %9.3f %10.7f\n", w, t->name, t->type, r->type, c.rmse,
+                       c.max_abs, c.sqnr_db, c.cosine);
             }
         }
         if (J)
             json_object_array_add(arr, o);
     }
     /* tensors of REF that FILE lacks */
-    for (size_t i = 0; i < llq_n_tensors(ref); i++) {
-        const llq_tensor *r = llq_tensor_at(ref, i);
-        if (!selected(r->name) || llq_tensor_find(f, r->name))
+    for (size_t i = 0; i < llq_any_count(ref); i++) {
+        const llq_any_tensor *r = llq_any_at(ref, i);
+        if (!selected(r->name) || llq_any_find(a, r->name))
             continue;
         n_missing++;
         if (J)
             json_object_array_add(missing, json_object_new_string(r->name));
         else
-            printf("%-*s  %-4s %-4s  only in the reference\n", w, r->name, "-", llq_type_name(r->type));
+            printf("%-*s  %-4s %-4s  only in the reference\n", w, r->name, "-", r->type);
     }
     llq_cmp_finish(&total);
     if (J) {
@@ -526,26 +593,25 @@ static int view_compare(const llq_file *f)
                total.sqnr_db, total.cosine);
         printf("%zu tensors compared, %zu shape mismatches, %zu missing on one side\n", n_ok, n_bad, n_missing);
     }
-    llq_close(ref);
+    llq_any_close(ref);
     return CLI_OK;
 }
 
 /* ---- --verify ---- */
 
-static int view_verify(const llq_file *f)
+static int view_verify(llq_any *a)
 {
     json_object *bad = J ? json_object_new_array() : NULL;
-    size_t n = 0, n_bad = 0, n_sel = 0;
+    size_t n = 0, n_bad = 0, n_sel = n_selected(a);
     char first[1100] = "";
-    for (size_t i = 0; i < llq_n_tensors(f); i++)
-        n_sel += selected(llq_tensor_at(f, i)->name) != 0;
-    for (size_t i = 0; i < llq_n_tensors(f); i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
+    int has_crc = strcmp(llq_any_format(a), "safetensors") != 0;
+    for (size_t i = 0; i < llq_any_count(a); i++) {
+        const llq_any_tensor *t = llq_any_at(a, i);
         if (!selected(t->name))
             continue;
         n++;
         cli_progress("verify", n, n_sel);
-        if (llq_verify_tensor(f, t) == 0)
+        if (llq_any_verify(a, i) == 0)
             continue;
         if (!n_bad++)
             snprintf(first, sizeof first, "%s", llq_errmsg());
@@ -561,11 +627,15 @@ static int view_verify(const llq_file *f)
     if (J) {
         json_object *o = json_object_new_object();
         json_object_object_add(o, "checked", json_object_new_uint64(n));
+        json_object_object_add(o, "has_checksums", json_object_new_boolean(has_crc));
         json_object_object_add(o, "ok", json_object_new_boolean(n_bad == 0));
         json_object_object_add(o, "bad", bad);
         json_object_object_add(J, "verify", o);
     } else if (!n_bad) {
-        printf("%zu tensors checked, all CRCs match\n", n);
+        if (has_crc)
+            printf("%zu tensors checked, all CRCs match\n", n);
+        else
+            printf("%zu tensors read (safetensors files have no checksums)\n", n);
     }
     if (n_bad)
         return n_bad > 1 ? cli_error("%s (%zu of %zu tensors bad)", first, n_bad, n) : cli_error("%s", first);
@@ -609,40 +679,36 @@ int main(int argc, char **argv)
     o.file = argv[optind];
     O = &o;
 
-    llq_file *f;
-    int rc = llq_open(&f, o.file);
+    llq_any *a;
+    int rc = llq_any_open(&a, o.file);
     if (rc)
         return cli_lib_error(rc);
-    if (o.filter) {
-        size_t n = 0;
-        for (size_t i = 0; i < llq_n_tensors(f); i++)
-            n += selected(llq_tensor_at(f, i)->name) != 0;
-        if (!n) {
-            llq_close(f);
-            return cli_error("%s: no tensor matches '%s'", o.file, o.filter);
-        }
+    if (o.filter && !n_selected(a)) {
+        llq_any_close(a);
+        return cli_error("%s: no tensor matches '%s'", o.file, o.filter);
     }
     if (o.json) {
         J = json_object_new_object();
         json_object_object_add(J, "file", json_object_new_string(o.file));
+        json_object_object_add(J, "format", json_object_new_string(llq_any_format(a)));
     }
     int ret = CLI_OK;
     if (!o.views)
-        ret = view_summary(f);
+        ret = llq_any_llq(a) ? view_summary(llq_any_llq(a)) : view_src_summary(a);
     if (!ret && (o.views & V_TENSORS))
-        ret = view_tensors(f);
+        ret = view_tensors(a);
     if (!ret && (o.views & V_STATS))
-        ret = view_stats(f);
+        ret = view_stats(a);
     if (!ret && (o.views & V_COMPARE))
-        ret = view_compare(f);
+        ret = view_compare(a);
     int vret = CLI_OK;
     if (!ret && (o.views & V_VERIFY))
-        vret = view_verify(f); /* a bad CRC still prints the JSON report */
+        vret = view_verify(a); /* a bad CRC still prints the JSON report */
     if (J) {
         if (!ret)
             puts(json_object_to_json_string_ext(J, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(J);
     }
-    llq_close(f);
+    llq_any_close(a);
     return ret ? ret : vret;
 }

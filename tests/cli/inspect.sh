@@ -144,3 +144,42 @@ for v in --tensors --stats --verify "--compare $FF/valid.llq"; do
     run $I "$FF/overlap.llq" $v
     expect_rc 1 "overlap.llq with $v: exit 1"
 done
+
+# ---- source checkpoints read directly (tests/fixtures/ckpt, made by tests/make_fixtures.py) ----
+C=$FIX/ckpt
+run $I "$C/meta-1/consolidated.00.pth"
+expect_rc 0 "torch checkpoint summary exits 0"
+expect_out '\(torch-zip checkpoint' "summary names the container"
+expect_out '^tensors +22,' "summary: 22 tensors (21 + rope.freqs)"
+expect_out '^ +bf16: 22 tensors' "summary: dtypes"
+run $I "$C/hf-st/model.safetensors" --tensors --json
+py 'assert j["format"]=="safetensors"
+t={x["name"]:x for x in j["tensors"]}
+k=t["model.layers.0.self_attn.k_proj.weight"]
+assert k["shape"]==[16,32] and k["type"]=="bf16" and k["bytes"]==1024 and k["offset"] is None' "safetensors --tensors --json"
+run $I "$C/meta-1/consolidated.00.pth" --stats --json --filter 'layers.0.*'
+py 's={x["name"]:x for x in j["stats"]}
+assert len(s)==9
+# matrices hold k/256 with |k| <= 64, norms 1 + k/128 with |k| <= 16 (tests/fixtures/ckpt/README.md)
+w=s["layers.0.attention.wq.weight"]; assert w["n"]==1024 and -0.25<=w["min"] and w["max"]<=0.25
+n=s["layers.0.ffn_norm.weight"]; assert n["n"]==32 and 0.875<=n["min"] and n["max"]<=1.125' "torch checkpoint --stats"
+# the same model as bf16 (zip) and f32 (legacy torch format) holds the same numbers
+run $I "$C/meta-1/consolidated.00.pth" --compare "$C/meta-legacy/consolidated.00.pth" --json
+py 'c=j["compare"]; assert c["compared"]==21 and c["total"]["rmse"]==0 and c["total"]["cosine"]==1
+assert [t["name"] for t in c["tensors"] if "error" in t]==["rope.freqs"]' "compare bf16 zip checkpoint with f32 legacy one: identical"
+run $I "$C/misc/views.pth" --stats --json
+py 's={x["name"]:x for x in j["stats"]}
+assert s["scalar"]["n"]==1 and s["scalar"]["mean"]==3.5 and s["empty"]["n"]==0
+assert s["t"]["mean"]==s["base"]["mean"] and s["t"]["std"]==s["base"]["std"]
+assert s["bool"]["n"]==3 and s["u8"]["min"]==250' "views, scalars, empty, integer dtypes"
+run $I "$C/meta-1/consolidated.00.pth" --verify
+expect_out '^22 tensors checked, all CRCs match$' "verify a torch checkpoint (zip CRCs)"
+run $I "$C/bad/zip_crc.pth" --verify
+expect_fail_line llq-inspect "zip_crc\.pth: .*CRC" "verify: bad zip CRC is one line, exit 1"
+run $I "$C/bad/evil_system.pth" --tensors
+expect_fail_line llq-inspect "evil_system\.pth: .*not allowed" "unsafe pickle refused: one line, exit 1"
+run $I "$C/bad/not_a_checkpoint.bin"
+expect_fail_line llq-inspect "not_a_checkpoint\.bin" "not a checkpoint: one line, exit 1"
+run $I "$FF/valid.llq" --compare "$C/meta-1/consolidated.00.pth"
+expect_rc 0 "compare a .llq against a checkpoint"
+expect_out 'only in the reference' "names present only in the checkpoint are listed"
