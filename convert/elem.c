@@ -1,5 +1,6 @@
 /* elem.c — exact element conversion between the source dtypes (f32/f16/bf16/f64) and the .llq float types. */
 #include "layout.h"
+#include "llq/kernels.h"
 
 #include <math.h>
 #include <string.h>
@@ -64,7 +65,7 @@ static float load_f32(const uint8_t *p, uint32_t src_dtype, size_t i, int odd)
     }
 }
 
-void conv_elems(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n)
+void conv_elems_ref(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n)
 {
     const uint8_t *s = src;
     if ((dst_type == LLQ_F32 && src_dtype == LLQ_SRC_F32) || (dst_type == LLQ_F16 && src_dtype == LLQ_SRC_F16) ||
@@ -95,4 +96,12 @@ void conv_elems(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtyp
         for (size_t i = 0; i < n; i++)
             d[i] = llq_f32_to_bf16(load_f32(s, src_dtype, i, 1));
     }
+}
+
+void conv_elems(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n)
+{
+    size_t k = llq_cpu_has_avx2() ? conv_elems_avx2(dst, dst_type, src, src_dtype, n) : 0;
+    if (k < n)
+        conv_elems_ref((uint8_t *)dst + k * conv_type_size(dst_type), dst_type,
+                       (const uint8_t *)src + k * llq_src_dtype_size(src_dtype), src_dtype, n - k);
 }

@@ -101,6 +101,10 @@ struct json_object *conv_json_parse(const char *text, size_t len, const char *pa
 /* Converts n elements of src_dtype (enum llq_src_dtype: f32/f16/bf16/f64) to dst_type (LLQ_F32/F16/BF16),
  * exactly: one round-to-nearest-even (f64 -> f16/bf16 rounds once, via round-to-odd f32). */
 void conv_elems(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n);
+/* The scalar reference, and its AVX2/F16C twin (elem_avx2.c; only after llq_cpu_has_avx2()) for f32 <-> f16/bf16:
+ * converts the first multiple of 8 elements and returns how many (0 for other type pairs). Bit-identical. */
+void conv_elems_ref(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n);
+size_t conv_elems_avx2(void *dst, uint32_t dst_type, const void *src, uint32_t src_dtype, size_t n);
 /* Output type of a tensor: dtype unless LLQ_CONVERT_KEEP; keep = f32 for 1-D and f64, else the source's. */
 uint32_t conv_out_type(uint32_t dtype, uint32_t src_dtype, uint32_t n_dims);
 size_t conv_type_size(uint32_t type); /* 4 / 2 / 2 */

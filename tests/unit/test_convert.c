@@ -1,8 +1,10 @@
 /* test_convert.c — llq-convert's pieces: ffn width formula, name mapping, the rotary un-permutation, exact
  * element conversion, params.json / config.json parsing. */
 #include "../../convert/layout.h"
+#include "llq/kernels.h"
 
 #include <check.h>
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,6 +190,54 @@ START_TEST(out_types)
 }
 END_TEST
 
+/* The AVX2 / F16C conversions give the scalar reference's bits, on random bit patterns (NaNs, infinities,
+ * subnormals, rounding ties) and odd lengths. */
+START_TEST(elems_avx2_vs_ref)
+{
+    static const uint32_t special[] = {0x7fc00001u, 0x7f800001u, 0xff800000u, 0x7f800000u, 0x80000000u, 0x00000001u,
+                                       0x33800000u, 0x387fe000u, 0x3f801000u, 0x3f808000u, 0x3f818000u, 0x477ff000u,
+                                       0x477fefffu, 0xc77ff000u, 0x7f7fffffu, 0x38800000u, 0x337fffffu, 0x00800000u};
+    static const struct {
+        uint32_t src, dst;
+    } pairs[] = {{LLQ_SRC_F32, LLQ_F16}, {LLQ_SRC_F32, LLQ_BF16}, {LLQ_SRC_F16, LLQ_F32}, {LLQ_SRC_BF16, LLQ_F32}};
+    enum { N = 4099 };
+    uint32_t *in = malloc(N * 4);
+    uint8_t *a = malloc(N * 4 + 16), *b = malloc(N * 4 + 16);
+    uint64_t x = 12345;
+    if (!llq_cpu_has_avx2()) {
+        printf("note: no AVX2/F16C: elem_avx2 not tested\n");
+        goto done;
+    }
+    for (int round = 0; round < 20; round++) {
+        for (size_t i = 0; i < N; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            in[i] = (uint32_t)x;
+            if (round % 2 && i % 3 == 0) /* values near 1 and f16's range, with random low bits */
+                in[i] = (in[i] & 0x8001ffffu) | (round % 4 == 1 ? 0x3f800000u : 0x47000000u);
+            if (i % 17 == 0)
+                in[i] = special[(i / 17) % (sizeof special / sizeof special[0])];
+        }
+        for (size_t p = 0; p < sizeof pairs / sizeof pairs[0]; p++) {
+            size_t n = round == 0 ? N : (size_t)(x % 70), osz = conv_type_size(pairs[p].dst);
+            memset(a, 0xaa, N * 4 + 16);
+            memset(b, 0xaa, N * 4 + 16);
+            conv_elems_ref(a, pairs[p].dst, in, pairs[p].src, n);
+            conv_elems(b, pairs[p].dst, in, pairs[p].src, n);
+            for (size_t i = 0; i < n * osz; i++)
+                ck_assert_msg(a[i] == b[i], "pair %zu, n %zu: byte %zu differs (input %08x)", p, n, i,
+                              pairs[p].src == LLQ_SRC_F32 ? in[i / osz] : ((const uint16_t *)(const void *)in)[i / osz]);
+            ck_assert(b[n * osz] == 0xaa); /* nothing past the end */
+            ck_assert_uint_eq(conv_elems_avx2(b, pairs[p].dst, in, pairs[p].src, n), n / 8 * 8);
+        }
+    }
+    ck_assert_uint_eq(conv_elems_avx2(b, LLQ_F16, in, LLQ_SRC_F64, 64), 0);
+done:
+    free(in);
+    free(a);
+    free(b);
+}
+END_TEST
+
 static int params(llq_hparams *hp, int *vu, const char *json)
 {
     return conv_parse_params(hp, vu, json, strlen(json), "params.json");
@@ -270,6 +320,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, shapes);
     tcase_add_test(tc, unpermute);
     tcase_add_test(tc, elems_exact);
+    tcase_add_test(tc, elems_avx2_vs_ref);
     tcase_add_test(tc, out_types);
     tcase_add_test(tc, parse_params);
     tcase_add_test(tc, parse_config);
