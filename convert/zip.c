@@ -128,6 +128,11 @@ int zip_open(zip_archive *z, const void *base, uint64_t size)
                       (unsigned long long)cd_off, (unsigned long long)cd_size, (unsigned long long)size);
         goto done;
     }
+    if (n > cd_size / 46) {
+        err = llq_err(LLQ_EFORMAT, "zip: %llu entries cannot fit a %llu-byte central directory", (unsigned long long)n,
+                      (unsigned long long)cd_size);
+        goto done;
+    }
     /* Names are at most the central directory size in total. */
     z->e = calloc(n ? n : 1, sizeof *z->e);
     z->names = malloc(cd_size + 1);
