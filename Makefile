@@ -30,7 +30,7 @@ LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 .SECONDARY:
-.PHONY: all test asan ubsan bench demo clean install fixtures
+.PHONY: all test asan ubsan bench demo clean install fixtures fuzz
 all: $(BUILD)/libllq.a $(TOOL_BIN)
 
 # Dependencies: scripts/install-deps.sh checks (and as root installs) what pkg-config needs,
@@ -88,6 +88,15 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libllq.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
+# Fuzzing (clang libFuzzer + ASan/UBSan): tests/fuzz/fuzz_<name>.c -> build-fuzz/fuzz_<name>, built from the
+# checkpoint reader sources only. Not part of `make test`.
+FUZZ_LIB := $(wildcard common/*.c) convert/zip.c convert/pickle.c convert/torch.c convert/safetensors.c convert/src.c
+fuzz: | $(BUILD)/config.mk
+	@mkdir -p build-fuzz
+	@for f in $(wildcard tests/fuzz/fuzz_*.c); do n=$$(basename $$f .c); echo "clang $$f -> build-fuzz/$$n"; \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	    $$f $(FUZZ_LIB) -o build-fuzz/$$n $(PKG_LIBS) -lpthread -lm || exit 1; done
+
 bench: all $(BENCH_BIN)
 	@scripts/bench.sh $(BUILD)
 
@@ -113,7 +122,7 @@ install: all
 	    scripts/llq.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/llq.pc
 
 clean:
-	rm -rf build build-asan build-ubsan
+	rm -rf build build-asan build-ubsan build-fuzz
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

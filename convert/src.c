@@ -151,6 +151,10 @@ static int src_finish(llq_src *s)
     for (size_t i = 1; i < s->n && !err; i++)
         if (strcmp(v[i - 1]->name, v[i]->name) == 0)
             err = llq_err(LLQ_EFORMAT, "tensor name '%s' appears twice", v[i]->name);
+    if (!err && !(s->by_name = malloc(s->n * sizeof *s->by_name)))
+        err = llq_err(LLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; !err && i < s->n; i++)
+        s->by_name[i] = (size_t)(v[i] - s->t);
     free(v);
     return err;
 }
@@ -231,6 +235,7 @@ void llq_src_close(llq_src *s)
         close(s->fd);
     free(s->t);
     free(s->loc);
+    free(s->by_name);
     free(s->st);
     free(s->path);
     free(s);
@@ -252,9 +257,18 @@ const llq_src_tensor *llq_src_at(const llq_src *s, size_t i)
 
 const llq_src_tensor *llq_src_find(const llq_src *s, const char *name)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->t[i].name, name) == 0)
-            return &s->t[i];
+    size_t lo = 0, hi = s->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const llq_src_tensor *t = &s->t[s->by_name[mid]];
+        int c = strcmp(t->name, name);
+        if (c == 0)
+            return t;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

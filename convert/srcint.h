@@ -41,6 +41,7 @@ struct llq_src {
     llq_src_tensor *t;
     src_loc *loc;
     size_t n, cap;
+    size_t *by_name;          /* tensor indices sorted by name (llq_src_find) */
     int no_verify;            /* llq_src_set_verify(s, 0) */
 };
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define MAX_WALK_DEPTH 32
-#define MAX_WALK_VISITS 10000000u
+#define MAX_WALK_VISITS 2000000u
 #define LEGACY_PROTOCOL 1001
 
 typedef struct {

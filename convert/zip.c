@@ -78,6 +78,13 @@ static void printable(char *dst, size_t cap, const uint8_t *s, size_t n)
     dst[k] = 0;
 }
 
+static _Thread_local const zip_archive *sort_z; /* qsort has no context argument */
+
+static int cmp_idx(const void *a, const void *b)
+{
+    return strcmp(sort_z->e[*(const size_t *)a].name, sort_z->e[*(const size_t *)b].name);
+}
+
 int zip_open(zip_archive *z, const void *base, uint64_t size)
 {
     const uint8_t *b = base;
@@ -119,6 +126,11 @@ int zip_open(zip_archive *z, const void *base, uint64_t size)
     if (!inside(cd_off, cd_size, cd_limit)) {
         err = llq_err(LLQ_EFORMAT, "zip: central directory (offset %llu, %llu bytes) lies outside the file (%llu bytes)",
                       (unsigned long long)cd_off, (unsigned long long)cd_size, (unsigned long long)size);
+        goto done;
+    }
+    if (n > cd_size / 46) {
+        err = llq_err(LLQ_EFORMAT, "zip: %llu entries cannot fit a %llu-byte central directory", (unsigned long long)n,
+                      (unsigned long long)cd_size);
         goto done;
     }
     /* Names are at most the central directory size in total. */
@@ -208,6 +220,16 @@ int zip_open(zip_archive *z, const void *base, uint64_t size)
             off += strlen(z->names + off) + 1;
         }
     }
+    if (!(z->by_name = malloc((z->n ? z->n : 1) * sizeof *z->by_name))) {
+        err = llq_err(LLQ_ENOMEM, "zip: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < z->n; i++)
+        z->by_name[i] = i;
+    sort_z = z;
+    if (z->n > 1)
+        qsort(z->by_name, z->n, sizeof *z->by_name, cmp_idx);
+    sort_z = NULL;
 done:
     if (err)
         zip_close(z);
@@ -220,16 +242,26 @@ void zip_close(zip_archive *z)
         return;
     free(z->e);
     free(z->names);
+    free(z->by_name);
     z->e = NULL;
     z->names = NULL;
+    z->by_name = NULL;
     z->n = 0;
 }
 
 const zip_entry *zip_find(const zip_archive *z, const char *name)
 {
-    for (size_t i = 0; i < z->n; i++)
-        if (strcmp(z->e[i].name, name) == 0)
-            return &z->e[i];
+    size_t lo = 0, hi = z->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(z->e[z->by_name[mid]].name, name);
+        if (c == 0)
+            return &z->e[z->by_name[mid]];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return NULL;
 }
 

@@ -29,6 +29,7 @@ typedef struct zip_archive {
     zip_entry *e;         /* owned */
     size_t n;
     char *names;          /* owned: all names, NUL-separated */
+    size_t *by_name;      /* owned: entry indices sorted by name (zip_find) */
 } zip_archive;
 
 /* Parses the archive in base[0..size). On success *z owns its tables (zip_close). On failure returns
@@ -36,7 +37,7 @@ typedef struct zip_archive {
 int zip_open(zip_archive *z, const void *base, uint64_t size);
 void zip_close(zip_archive *z);
 
-/* Entry named exactly name, or NULL. */
+/* Entry named exactly name, or NULL (binary search; with duplicate names, any of them). */
 const zip_entry *zip_find(const zip_archive *z, const char *name);
 
 /* Whole uncompressed contents of e. Stored: *out points into the mapping and *owned is NULL.

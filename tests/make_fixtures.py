@@ -425,6 +425,11 @@ def bad():
     st_raw("st_overflow.safetensors", {"a": {"dtype": "F32", "shape": [1 << 62, 1 << 62], "data_offsets": [0, 16]}},
            data[:16])
     w("not_a_checkpoint.bin", b"hello, this is not a checkpoint at all\n")
+    # "billion laughs": 2^30 paths through dicts shared by reference (the pickle memo keeps the file tiny)
+    laughs = {"w": torch.zeros(1)}
+    for _ in range(30):
+        laughs = {"a": laughs, "b": laughs}
+    torch.save(laughs, os.path.join(d, "laughs.pth"))
 
 
 def bench(out):

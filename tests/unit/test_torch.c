@@ -61,6 +61,7 @@ START_TEST(hostile_files)
     expect_bad("bad/zip_bomb.pth", LLQ_ELIMIT, "zip bomb");
     expect_bad("bad/zip_bomb_ratio.pth", LLQ_ELIMIT, "zip bomb");
     expect_bad("bad/legacy_truncated.pth", LLQ_EFORMAT, "runs past the end of the file");
+    expect_bad("bad/laughs.pth", LLQ_ELIMIT, "more than");
     /* with verification off, the corrupted bytes come through (and differ from the reference) */
     llq_src *s;
     ck_assert_int_eq(llq_src_open(&s, FIX "bad/zip_crc.pth"), 0);
