@@ -33,7 +33,7 @@ static const char USAGE[] =
     "                     total over all compared tensors. Missing tensors and shape mismatches are listed.\n"
     "  --verify           checks the CRC-32 of every tensor's data; exit 1 if any is bad (all are listed,\n"
     "                     the error line names the first). Torch checkpoints: the zip entry CRCs;\n"
-    "                     safetensors have no checksums (every tensor is only read)\n"
+    "                     safetensors have no checksums (nothing to check beyond what opening does)\n"
     "\n"
     "Options:\n"
     "  --filter GLOB      only tensors whose name matches GLOB (fnmatch, e.g. 'layers.*.attention.w?.weight')\n"
@@ -635,7 +635,7 @@ static int view_verify(llq_any *a)
         if (has_crc)
             printf("%zu tensors checked, all CRCs match\n", n);
         else
-            printf("%zu tensors read (safetensors files have no checksums)\n", n);
+            printf("%zu tensors: safetensors files have no checksums, nothing to verify\n", n);
     }
     if (n_bad)
         return n_bad > 1 ? cli_error("%s (%zu of %zu tensors bad)", first, n_bad, n) : cli_error("%s", first);

@@ -85,7 +85,7 @@ size_t llq_any_count(const llq_any *a);
 const llq_any_tensor *llq_any_at(const llq_any *a, size_t i);
 const llq_any_tensor *llq_any_find(const llq_any *a, const char *name);
 /* Checks tensor i's stored checksum: .llq CRC-32, torch zip entry CRC-32 (read whole); safetensors have none
- * (the data is only read). 0, or LLQ_ECRC / another code naming the file and the tensor. */
+ * (nothing is checked beyond what opening did). 0, or LLQ_ECRC / another code naming the file and the tensor. */
 int llq_any_verify(llq_any *a, size_t i);
 /* llq_stats_rows / llq_compare_rows over tensor i (sources: fetched with llq_src_data and released after). */
 int llq_any_stats(llq_stats *out, llq_any *a, size_t i);
