@@ -375,10 +375,22 @@ static int call(vm *m, pk_val *callee, pk_val *args)
     if (args->kind != PK_TUPLE)
         return llq_err(LLQ_EFORMAT, "pickle: call of '%s' with arguments that are not a tuple at byte %zu", callee->s,
                        m->op_pos);
-    if (callee->global == PKG_ORDERED_DICT) {
-        if (args->n != 0)
-            return llq_err(LLQ_EUNSUPPORTED, "pickle: OrderedDict built from arguments at byte %zu", m->op_pos);
-        return push(m, node(m->c, PK_DICT));
+    if (callee->global == PKG_ORDERED_DICT) { /* OrderedDict() or OrderedDict([(k, v), ...]) */
+        pk_val *d = node(m->c, PK_DICT), *l = args->n ? args->items[0] : NULL;
+        if (!d)
+            return m->c->nerr;
+        if (args->n > 1 || (l && l->kind != PK_LIST && l->kind != PK_TUPLE))
+            return llq_err(LLQ_EUNSUPPORTED, "pickle: OrderedDict built from unsupported arguments at byte %zu",
+                           m->op_pos);
+        for (size_t i = 0; l && i < l->n; i++) {
+            pk_val *kv = l->items[i];
+            int err;
+            if ((kv->kind != PK_TUPLE && kv->kind != PK_LIST) || kv->n != 2)
+                return llq_err(LLQ_EFORMAT, "pickle: OrderedDict item %zu is not a (key, value) pair", i);
+            if ((err = add_item(m->c, d, kv->items[0])) || (err = add_item(m->c, d, kv->items[1])))
+                return err;
+        }
+        return push(m, d);
     }
     pk_val *v = node(m->c, PK_CALL);
     if (!v)

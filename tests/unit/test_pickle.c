@@ -203,6 +203,25 @@ START_TEST(truncations_of_real_pickle)
 }
 END_TEST
 
+/* OrderedDict([('a', 1), ('b', 2)]) as written by pickle protocol 0-1 style reducers */
+START_TEST(ordered_dict_from_pairs)
+{
+    static const unsigned char p[] = "\x80\x02" "ccollections\nOrderedDict\n((X\x01\x00\x00\x00" "aK\x01t"
+                                     "(X\x01\x00\x00\x00" "bK\x02tl\x85R.";
+    pk_ctx *c;
+    pk_val *r;
+    int err = run(p, sizeof p - 1, &c, &r);
+    ck_assert_msg(err == 0, "%s", llq_errmsg());
+    ck_assert_int_eq(r->kind, PK_DICT);
+    ck_assert_int_eq(pk_dict_get(r, "b")->i, 2);
+    pk_free(c);
+    ck_assert_int_eq(run(S("\x80\x02" "ccollections\nOrderedDict\n(K\x01l\x85R."), &c, &r), LLQ_EFORMAT);
+    pk_free(c);
+    ck_assert_int_eq(run(S("\x80\x02" "ccollections\nOrderedDict\nK\x01\x85R."), &c, &r), LLQ_EUNSUPPORTED);
+    pk_free(c);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("pickle");
@@ -214,6 +233,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, malicious_files);
     tcase_add_test(tc, caps_and_malformed);
     tcase_add_test(tc, truncations_of_real_pickle);
+    tcase_add_test(tc, ordered_dict_from_pairs);
     suite_add_tcase(s, tc);
     return s;
 }
