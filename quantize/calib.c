@@ -238,6 +238,66 @@ static int lin_finish(run *r, lin *l, const double *h)
     return 0;
 }
 
+/* Matrices sharing one input h (wq/wk/wv, w1/w3) with one type and group: GPTQ treats rows independently given
+ * H, so one call on the stacked rows gives the same result with one factorization of H instead of several. */
+static int lin_finish_group(run *r, lin *const *ls, size_t n, const double *h)
+{
+    int same = n > 1 && (r->o->methods & LLQ_CALIB_GPTQ) && !r->o->fold_only;
+    size_t rows = 0, cols = ls[0]->cols;
+    for (size_t i = 0; i < n && same; i++) {
+        same = lin_quant(ls[i]) && ls[i]->type == ls[0]->type && ls[i]->group == ls[0]->group;
+        rows += ls[i]->rows;
+    }
+    if (!same) {
+        for (size_t i = 0; i < n; i++) {
+            int err = lin_finish(r, ls[i], h);
+            if (err)
+                return err;
+        }
+        return 0;
+    }
+    size_t rb = llq_calib_row_bytes(ls[0]->type, ls[0]->group, cols);
+    float *w = malloc(rows * cols * sizeof *w);
+    uint8_t *q = malloc(rows * (rb ? rb : 1));
+    int err = 0;
+    if (!rb) {
+        err = llq_err(LLQ_EINVAL, "%s: cannot quantize to %s group %u", ls[0]->name, llq_type_name(ls[0]->type),
+                      ls[0]->group);
+        goto done;
+    }
+    if (!w || !q) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (%s)", ls[0]->name);
+        goto done;
+    }
+    for (size_t i = 0, r0 = 0; i < n; r0 += ls[i]->rows, i++)
+        memcpy(w + r0 * cols, ls[i]->w, ls[i]->rows * cols * sizeof *w);
+    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
+    if ((err = llq_gptq(q, w, rows, cols, h, ls[0]->type, ls[0]->group, &go))) {
+        llq_err_prefix(err, ls[0]->name);
+        goto done;
+    }
+    for (size_t i = 0, r0 = 0; i < n; r0 += ls[i]->rows, i++) {
+        lin *l = ls[i];
+        void *qi = malloc(l->rows * rb);
+        llq_mat mat;
+        if (!qi) {
+            err = llq_err(LLQ_ENOMEM, "out of memory (%s)", l->name);
+            goto done;
+        }
+        memcpy(qi, q + r0 * rb, l->rows * rb);
+        if ((err = llq_mat_init(&mat, l->type, l->group, l->rows, l->cols, qi))) {
+            free(qi);
+            goto done;
+        }
+        if ((err = res_add(r, l->name, l->type, l->group, l->rows, l->cols, qi, (uint64_t)l->rows * rb, 1)))
+            goto done;
+        *l->mat = mat;
+    }
+done:
+    free(w), free(q);
+    return err;
+}
+
 /* ---- AWQ folding ---- */
 
 /* s[cols] applied to the input channels of mats (W·diag(s)), inverse folded into the producer of that input:
@@ -392,10 +452,14 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         if (err)
             goto done;
     }
-    static const int gof[7] = {0, 0, 0, 1, 2, 2, 3};
-    for (int i = 0; i < 7; i++)
-        if ((err = lin_finish(r, &l[i], lin_quant(&l[i]) ? r->g[gof[i]].h : NULL)))
+    {
+        lin *qkv[3] = {&l[0], &l[1], &l[2]}, *ug[2] = {&l[4], &l[5]};
+        if ((used[0] && (err = lin_finish_group(r, qkv, 3, r->g[0].h))) ||
+            (used[1] && (err = lin_finish(r, &l[3], r->g[1].h))) ||
+            (used[2] && (err = lin_finish_group(r, ug, 2, r->g[2].h))) ||
+            (used[3] && (err = lin_finish(r, &l[6], r->g[3].h))))
             goto done;
+    }
     /* matrices scaled by AWQ but kept unquantized never happen (awq_group skips such groups) */
     for (size_t s = 0; s < n_samp; s++)
         if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))

@@ -5,6 +5,7 @@
 #include "calib_q.h"
 #include "llq/calib.h"
 #include "llq/kernels.h"
+#include "llq/quant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -51,17 +52,17 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         return err;
     size_t G = l.n_groups;
     double *hp = NULL, *diag = NULL;
-    float *wp = NULL, *u = NULL, *lt = NULL, *upd = NULL, *d = NULL, *err1 = NULL, *wd = NULL, *scratch = NULL;
+    float *wp = NULL, *u = NULL, *lt = NULL, *upd = NULL, *d = NULL, *err1 = NULL, *wd = NULL;
     size_t *perm = NULL;
-    int *z = NULL;
-    int8_t *codes = NULL;
+    uint8_t *z = NULL;
+    float *qv = NULL;
     if (!(hp = malloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
         !(wp = malloc(rows * cols * sizeof *wp)) || !(u = malloc(cols * cols * sizeof *u)) ||
         !(lt = malloc(cols * cols * sizeof *lt)) || !(upd = malloc(rows * cols * sizeof *upd)) ||
-        !(d = malloc(rows * G * sizeof *d)) || !(z = malloc(rows * G * sizeof *z)) ||
+        !(d = malloc(rows * G * sizeof *d)) || !(z = calloc(rows * G, sizeof *z)) ||
         !(err1 = malloc(rows * B * sizeof *err1)) || !(wd = malloc(cols * sizeof *wd)) ||
-        !(scratch = malloc(3 * l.glen * sizeof *scratch)) || !(perm = malloc(cols * sizeof *perm)) ||
-        !(codes = malloc(rows * cols))) {
+        !(perm = malloc(cols * sizeof *perm)) ||
+        !(qv = malloc(rows * cols * sizeof *qv))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
     }
@@ -90,16 +91,16 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
     for (size_t r = 0; r < rows; r++)
         for (size_t i = 0; i < cols; i++)
             wp[r * cols + i] = diag[perm[i]] > 0 ? w[r * cols + perm[i]] : 0.0f;
-    /* Static groups: scales from the original (un-updated) weights, weighted by diag(H). */
+    /* Static groups: scales from the original (un-updated) weights, weighted by diag(H) (quant.h's search). */
+    float *row = upd; /* scratch: rows·cols floats, used for the lazy updates later */
+    llq_quant_opts qo = {wd, 1};
     for (size_t r = 0; r < rows; r++) {
         const float *wr = w + r * cols;
-        for (size_t g = 0; g < G; g++) {
-            size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
-            for (size_t k = 0; k < n; k++)
-                scratch[k] = diag[k0 + k] > 0 ? wr[k0 + k] : 0.0f;
-            cq_search(&l, scratch, n, wd + k0, NULL, 1, scratch + l.glen, &d[r * G + g], &z[r * G + g]);
-            if (l.zfix >= 0)
-                z[r * G + g] = l.zfix;
+        for (size_t k = 0; k < cols; k++)
+            row[k] = diag[k] > 0 ? wr[k] : 0.0f;
+        if ((err = llq_quant_scales(d + r * G, z + r * G, row, cols, type, group, &qo))) {
+            llq_err_prefix(err, "GPTQ scales");
+            goto done;
         }
     }
     /* u = upper Cholesky factor of H⁻¹ (H⁻¹ = uᵀ·u), as floats. */
@@ -121,11 +122,9 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             float inv_dii = 1.0f / ui[i];
             for (size_t r = 0; r < rows; r++) {
                 float *wr = wp + r * cols;
-                float dd = d[r * G + g];
-                int zz = z[r * G + g];
-                int code = cq_code(wr[i], cq_inv(dd), zz, l.qmin, l.qmax);
-                codes[r * cols + c] = (int8_t)code;
-                float e = (wr[i] - dd * (float)(code - zz)) * inv_dii;
+                float q = llq_quant_snap(wr[i], type, d[r * G + g], z[r * G + g]);
+                qv[r * cols + c] = q;
+                float e = (wr[i] - q) * inv_dii;
                 err1[r * B + (i - i1)] = e;
                 for (size_t j = i + 1; j < i2; j++)
                     wr[j] -= e * ui[j];
@@ -144,9 +143,10 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         }
     }
     for (size_t r = 0; r < rows; r++)
-        cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes + r * cols, d + r * G, z + r * G);
+        llq_quant_encode_row((uint8_t *)out + r * l.row_bytes, qv + r * cols, cols, type, group, d + r * G,
+                             type == LLQ_Q4A ? z + r * G : NULL);
 done:
-    free(hp), free(diag), free(wp), free(u), free(lt), free(upd), free(d), free(z), free(err1), free(wd), free(scratch), free(perm);
-    free(codes);
+    free(hp), free(diag), free(wp), free(u), free(lt), free(upd), free(d), free(z), free(err1), free(wd), free(perm);
+    free(qv);
     return err;
 }

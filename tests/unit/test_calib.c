@@ -1,9 +1,18 @@
-/* test_calib.c — calibration text checks and sample windows. */
+/* test_calib.c — calibration text checks, sample windows, and the driver on the demo model (models/pydoc-7m,
+ * converted to f32 in a temp file): AWQ folding leaves the model's logits unchanged, GPTQ drifts less than RTN,
+ * bad calibration text gives one-line errors. */
 #include <check.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "llq/calib.h"
+#include "llq/convert.h"
+#include "llq/model.h"
+#include "llq/quant.h"
+#include "llq/tokenizer.h"
 
 START_TEST(windows_deterministic_and_disjoint)
 {
@@ -44,7 +53,7 @@ END_TEST
 
 START_TEST(utf8_check)
 {
-    const char *good[] = {"", "plain ascii\n", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\xef\xbb\xbf" "BOM"};
+    const char *good[] = {"", "plain ascii\n", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "\xef\xbb\xbf\x42OM"};
     for (size_t i = 0; i < sizeof good / sizeof *good; i++)
         ck_assert_int_eq(llq_calib_check_utf8(good[i], strlen(good[i])), 0);
     struct { const char *s; size_t n; } bad[] = {
@@ -64,6 +73,215 @@ START_TEST(utf8_check)
 }
 END_TEST
 
+/* ---- driver tests on the demo model ---- */
+
+#define DEMO "models/pydoc-7m"
+static char model_path[64], text_path[64];
+
+static void demo_setup(void)
+{
+    snprintf(model_path, sizeof model_path, "/tmp/llq_test_calib_%d.llq", (int)getpid());
+    snprintf(text_path, sizeof text_path, "/tmp/llq_test_calib_%d.txt", (int)getpid());
+    if (access(DEMO "/consolidated.00.pth", R_OK) != 0)
+        return;
+    llq_convert_opts o = {0};
+    o.src = DEMO;
+    o.out = model_path;
+    o.dtype = LLQ_F32;
+    o.flags = LLQ_CONVERT_FORCE;
+    if (llq_convert(&o, NULL))
+        fprintf(stderr, "test_calib: convert failed: %s\n", llq_errmsg());
+}
+
+static void demo_teardown(void)
+{
+    unlink(model_path);
+    unlink(text_path);
+}
+
+static int have_demo(void)
+{
+    if (access(model_path, R_OK) == 0)
+        return 1;
+    fprintf(stderr, "test_calib: %s not available, skipping the model tests\n", DEMO);
+    return 0;
+}
+
+/* Policy: q4 g128 for the layers' matrices up to max_layer, everything else left alone. */
+static int max_layer;
+static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
+{
+    (void)ud;
+    unsigned L;
+    *type = LLQ_F32, *group = 0;
+    if (sscanf(name, "layers.%u.", &L) == 1 && (int)L <= max_layer)
+        *type = LLQ_Q4, *group = 128;
+    return 0;
+}
+
+static uint32_t *test_tokens(size_t *n)
+{
+    llq_file *f;
+    llq_tokenizer *tok;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_tokenizer_from_llq(&tok, f), 0);
+    FILE *fp = fopen(DEMO "/test.txt", "rb");
+    ck_assert_ptr_nonnull(fp);
+    char buf[4096];
+    size_t len = fread(buf, 1, sizeof buf, fp);
+    fclose(fp);
+    uint32_t *ids;
+    ck_assert_int_eq(llq_tokenize(tok, buf, len, 1, &ids, n), 0);
+    llq_tokenizer_free(tok);
+    llq_close(f);
+    return ids;
+}
+
+/* Mean KL(base ‖ q) over the positions of one window of n tokens. */
+static double window_kld(const llq_model *base, const llq_model *q, const uint32_t *tok, size_t n)
+{
+    size_t V = base->hp.vocab_size;
+    float *a = malloc(n * V * sizeof *a), *b = malloc(n * V * sizeof *b);
+    ck_assert_int_eq(llq_model_forward(base, tok, n, a), 0);
+    ck_assert_int_eq(llq_model_forward(q, tok, n, b), 0);
+    double kl = 0;
+    for (size_t t = 0; t < n; t++) {
+        const float *x = a + t * V, *y = b + t * V;
+        double mx = -INFINITY, my = -INFINITY, sx = 0, sy = 0;
+        for (size_t v = 0; v < V; v++)
+            mx = fmax(mx, x[v]), my = fmax(my, y[v]);
+        for (size_t v = 0; v < V; v++)
+            sx += exp(x[v] - mx), sy += exp(y[v] - my);
+        for (size_t v = 0; v < V; v++) {
+            double lp = x[v] - mx - log(sx), lq = y[v] - my - log(sy);
+            kl += exp(lp) * (lp - lq);
+        }
+    }
+    free(a), free(b);
+    return kl / (double)n;
+}
+
+/* AWQ's scales folded into norms / matrices (kept in f32) give the original model's logits. */
+START_TEST(awq_fold_is_equivalent)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1;
+    llq_calib_opts o = {0};
+    o.methods = LLQ_CALIB_AWQ, o.fold_only = 1, o.text_path = DEMO "/calib.txt", o.n_samples = 8, o.ctx = 64;
+    o.seed = 3, o.policy = policy;
+    llq_calib_result *r = NULL;
+    ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
+    llq_file *f;
+    llq_model *base, *fold;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_model_open(&base, f, 1), 0);
+    ck_assert_int_eq(llq_model_open(&fold, f, 1), 0);
+    ck_assert_int_eq(llq_calib_apply(fold, r), 0);
+    /* the folding changed something: norms rescaled */
+    double maxrel = 0;
+    for (int L = 0; L <= 1; L++)
+        for (uint32_t c = 0; c < base->hp.dim; c++) {
+            float x = base->layers[L].ffn_norm[c], y = fold->layers[L].ffn_norm[c];
+            maxrel = fmax(maxrel, fabs(x - y) / fabs(x));
+        }
+    ck_assert_msg(maxrel > 0.05, "norms unchanged (%g)", maxrel);
+    ck_assert_ptr_nonnull(llq_calib_find(r, "layers.1.feed_forward.w2.weight"));
+    size_t n;
+    uint32_t *tok = test_tokens(&n);
+    n = n > 128 ? 128 : n;
+    size_t V = base->hp.vocab_size;
+    float *a = malloc(n * V * sizeof *a), *b = malloc(n * V * sizeof *b);
+    ck_assert_int_eq(llq_model_forward(base, tok, n, a), 0);
+    ck_assert_int_eq(llq_model_forward(fold, tok, n, b), 0);
+    double maxd = 0, scale = 0;
+    for (size_t i = 0; i < n * V; i++)
+        maxd = fmax(maxd, fabs(a[i] - b[i])), scale = fmax(scale, fabs(a[i]));
+    ck_assert_msg(maxd <= 1e-4 * scale, "logits differ by %g (max |logit| %g)", maxd, scale);
+    free(a), free(b), free(tok);
+    llq_model_free(base), llq_model_free(fold);
+    llq_close(f);
+    llq_calib_free(r);
+}
+END_TEST
+
+/* GPTQ on the whole model drifts less from the f32 logits than RTN with searched scales (quant.h). */
+START_TEST(gptq_drifts_less_than_rtn)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000;
+    llq_calib_opts o = {0};
+    o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 16, o.ctx = 128, o.seed = 1;
+    o.policy = policy;
+    llq_calib_result *r = NULL;
+    ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
+    llq_file *f;
+    llq_model *base, *gq, *rq;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_model_open(&base, f, 0), 0);
+    ck_assert_int_eq(llq_model_open(&gq, f, 0), 0);
+    ck_assert_int_eq(llq_model_open(&rq, f, 0), 0);
+    ck_assert_int_eq(llq_calib_apply(gq, r), 0);
+    void *keep[64];
+    int nk = 0;
+    for (uint32_t L = 0; L < rq->hp.n_layers; L++) {
+        llq_layer_w *lw = &rq->layers[L];
+        llq_mat *s[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w2, &lw->w3};
+        for (int i = 0; i < 7; i++) {
+            ck_assert_uint_eq(s[i]->type, LLQ_F32);
+            size_t rb = llq_calib_row_bytes(LLQ_Q4, 128, s[i]->cols);
+            void *q = keep[nk++] = malloc(s[i]->rows * rb);
+            ck_assert_int_eq(llq_quantize_tensor(q, s[i]->data, s[i]->rows, s[i]->cols, LLQ_Q4, 128, NULL, 1), 0);
+            ck_assert_int_eq(llq_mat_init(s[i], LLQ_Q4, 128, s[i]->rows, s[i]->cols, q), 0);
+        }
+    }
+    size_t n;
+    uint32_t *tok = test_tokens(&n);
+    double kg = 0, kr = 0;
+    for (size_t w = 0; w + 128 <= n && w < 512; w += 128)
+        kg += window_kld(base, gq, tok + w, 128), kr += window_kld(base, rq, tok + w, 128);
+    ck_assert_msg(kg < 0.8 * kr, "KLD gptq %g vs rtn %g", kg, kr);
+    for (int i = 0; i < nk; i++)
+        free(keep[i]);
+    free(tok);
+    llq_model_free(base), llq_model_free(gq), llq_model_free(rq);
+    llq_close(f);
+    llq_calib_free(r);
+}
+END_TEST
+
+static void write_text(const char *s, size_t n)
+{
+    FILE *fp = fopen(text_path, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_uint_eq(fwrite(s, 1, n, fp), n);
+    fclose(fp);
+}
+
+START_TEST(bad_calibration_text)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000;
+    llq_calib_opts o = {0};
+    o.methods = LLQ_CALIB_GPTQ, o.text_path = text_path, o.n_samples = 4, o.ctx = 256, o.policy = policy;
+    llq_calib_result *r = NULL;
+    write_text("def f(x):\n    return x\n", 23);
+    ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "fewer than one window of 256"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), text_path));
+    ck_assert_ptr_null(strchr(llq_errmsg(), '\n'));
+    ck_assert_ptr_null(r);
+    write_text("abc\xff\xfe more", 10);
+    ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "not UTF-8 text (byte 0xff at offset 3)"));
+    o.text_path = "/nonexistent/calib.txt";
+    ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_EIO);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "/nonexistent/calib.txt"));
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("calib");
@@ -73,5 +291,12 @@ Suite *make_suite(void)
     tcase_add_test(tc, windows_text_too_short);
     tcase_add_test(tc, utf8_check);
     suite_add_tcase(s, tc);
+    TCase *tm = tcase_create("model");
+    tcase_add_unchecked_fixture(tm, demo_setup, demo_teardown);
+    tcase_set_timeout(tm, 300);
+    tcase_add_test(tm, awq_fold_is_equivalent);
+    tcase_add_test(tm, gptq_drifts_less_than_rtn);
+    tcase_add_test(tm, bad_calibration_text);
+    suite_add_tcase(s, tm);
     return s;
 }
