@@ -121,6 +121,20 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(shell sed -n 's/.*LLQ_VERSION_STRING "\(.*\)"/\1/p' include/llq/llq.h)|' \
 	    scripts/llq.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/llq.pc
 
+# ---- fuzzing (docs/FUZZING.md): `make fuzz FUZZ_SECONDS=N [FUZZ_TARGETS="llq spm"]` builds every libFuzzer
+# target tests/fuzz/fuzz_<t>.c with clang + ASan/UBSan into build-fuzz/ and runs each for N seconds, one at a time.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+.PHONY: fuzz fuzz-build
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang SAN=address,undefined OPT=-O1 CFLAGS=-fsanitize=fuzzer-no-link \
+	    FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-build
+	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libllq.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz
 
