@@ -1,0 +1,201 @@
+#!/usr/bin/python3
+"""make_hostile.py — writes tests/fixtures/hostile/: checkpoints built to attack a reader, each of which
+llq-convert and llq-inspect must refuse with one line, executing nothing and writing nothing
+(tests/cli/hostile.sh). Pickles are assembled opcode by opcode (no pickle module, nothing here can run
+them); containers are real torch zip / legacy streams / safetensors so the attack reaches the pickle machine.
+Every code-execution payload runs `touch /tmp/llq-hostile-pwned`: the test asserts the marker never appears.
+Run: /usr/bin/python3 tests/make_hostile.py (deterministic; needs only the standard library)."""
+import json
+import os
+import struct
+import zipfile
+import zlib
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "hostile")
+MARKER = "/tmp/llq-hostile-pwned"
+CMD = "touch " + MARKER
+
+# ---- pickle opcodes ----
+PROTO2 = b"\x80\x02"
+PROTO4 = b"\x80\x04"
+MARK, STOP, TUPLE, REDUCE, EMPTY_DICT, EMPTY_LIST, SETITEM, SETITEMS, APPENDS, EMPTY_TUPLE = (
+    b"(", b".", b"t", b"R", b"}", b"]", b"s", b"u", b"e", b")")
+TUPLE1, TUPLE2, NEWFALSE, BINPERSID, STACK_GLOBAL, MEMOIZE = b"\x85", b"\x86", b"\x89", b"Q", b"\x93", b"\x94"
+
+
+def glob(mod, name):            # GLOBAL
+    return b"c" + mod.encode() + b"\n" + name.encode() + b"\n"
+
+
+def s(x):                       # BINUNICODE
+    b = x.encode()
+    return b"X" + struct.pack("<I", len(b)) + b
+
+
+def short_s(x):                 # SHORT_BINUNICODE (protocol 4)
+    b = x.encode()
+    return b"\x8c" + bytes([len(b)]) + b
+
+
+def i(n):                       # BININT1 / BININT
+    return b"K" + bytes([n]) if 0 <= n < 256 else b"J" + struct.pack("<i", n)
+
+
+def put(k):                     # BINPUT
+    return b"q" + bytes([k])
+
+
+def get(k):                     # BINGET
+    return b"h" + bytes([k])
+
+
+def call(fn, *args):            # fn(*args) via REDUCE
+    return fn + MARK + b"".join(args) + TUPLE + REDUCE
+
+
+def odict():                    # collections.OrderedDict()
+    return call(glob("collections", "OrderedDict"))
+
+
+def tensor(key, numel, size):   # torch._utils._rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())
+    persid = MARK + s("storage") + glob("torch", "FloatStorage") + s(key) + s("cpu") + i(numel) + TUPLE + BINPERSID
+    return call(glob("torch._utils", "_rebuild_tensor_v2"), persid, i(0), i(size) + TUPLE1, i(1) + TUPLE1,
+                NEWFALSE, odict())
+
+
+def state_dict(*items):         # OrderedDict with key/value pickles
+    return odict() + MARK + b"".join(s(k) + v for k, v in items) + SETITEMS
+
+
+# ---- containers ----
+def torch_zip(name, pkl, storages=()):
+    """A torch.save (>= 1.6) archive: <name>/data.pkl, <name>/version, <name>/data/<key> (stored)."""
+    path = os.path.join(OUT, name)
+    base = os.path.splitext(name)[0]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for n, data in [("data.pkl", pkl), ("version", b"3\n")] + [("data/" + k, v) for k, v in storages]:
+            zi = zipfile.ZipInfo(base + "/" + n, date_time=(1980, 1, 1, 0, 0, 0))
+            z.writestr(zi, data)
+
+
+def torch_legacy(name, pkl):
+    """A legacy (pre-1.6) torch stream: magic number, protocol 1001, sys_info, then the main pickle."""
+    magic = PROTO2 + b"\x8a\x0a" + (0x1950A86A20F9469CFC6C).to_bytes(10, "little") + STOP
+    proto = PROTO2 + b"M" + struct.pack("<H", 1001) + STOP
+    info = PROTO2 + EMPTY_DICT + MARK + s("protocol_version") + b"M" + struct.pack("<H", 1001) + \
+        s("little_endian") + b"\x88" + s("type_sizes") + EMPTY_DICT + SETITEMS + STOP
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(magic + proto + info + pkl + PROTO2 + EMPTY_LIST + STOP)
+
+
+def write(name, data):
+    with open(os.path.join(OUT, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    storage0 = [("0", struct.pack("<4f", 1, 2, 3, 4))]
+    good_w = tensor("0", 4, 4)
+
+    # code execution through REDUCE, as the value of a tensor entry of an otherwise valid state dict
+    system = call(glob("os", "system"), s(CMD))
+    torch_zip("system.pth", PROTO2 + state_dict(("w", system)) + STOP)
+    torch_zip("posix_system.pth", PROTO2 + state_dict(("ok", good_w), ("w", call(glob("posix", "system"), s(CMD))))
+              + STOP, storage0)
+    py = "__import__('os').system('%s')" % CMD
+    torch_zip("eval.pth", PROTO2 + state_dict(("w", call(glob("builtins", "eval"), s(py)))) + STOP)
+    torch_zip("exec.pth", PROTO2 + state_dict(("w", call(glob("builtins", "exec"), s(py)))) + STOP)
+    torch_zip("getattr.pth", PROTO2 + state_dict(("w", call(call(glob("builtins", "getattr"),
+              call(glob("builtins", "__import__"), s("os")), s("system")), s(CMD)))) + STOP)
+    # protocol 4: the callee named by STACK_GLOBAL, memoized
+    sg = short_s("os") + MEMOIZE + short_s("system") + MEMOIZE + STACK_GLOBAL + MEMOIZE
+    torch_zip("stack_global.pth", PROTO4 + EMPTY_DICT + MEMOIZE + short_s("w") + sg + MARK + short_s(CMD) +
+              TUPLE + REDUCE + SETITEM + STOP)
+    # the evil call hidden inside an allow-listed rebuild call (as the storage offset argument)
+    inner = call(glob("torch._utils", "_rebuild_tensor_v2"),
+                 MARK + s("storage") + glob("torch", "FloatStorage") + s("0") + s("cpu") + i(4) + TUPLE + BINPERSID,
+                 system, i(4) + TUPLE1, i(1) + TUPLE1, NEWFALSE, odict())
+    torch_zip("nested_system.pth", PROTO2 + state_dict(("w", inner)) + STOP, storage0)
+    torch_legacy("legacy_system.pth", PROTO2 + state_dict(("w", system)) + STOP)
+
+    # memo bombs: each level (the previous one POPped off the stack, "0") holds the previous one twice (2^60 paths through 60 shared nodes)
+    levels = 60
+    bomb = PROTO2 + EMPTY_DICT + put(0)
+    for k in range(1, levels + 1):
+        bomb += b"0" + EMPTY_DICT + MARK + s("a") + get(k - 1) + s("b") + get(k - 1) + SETITEMS + put(k)
+    torch_zip("memo_bomb_dict.pth", bomb + STOP)
+    bomb = PROTO2 + EMPTY_LIST + put(0)
+    for k in range(1, levels + 1):
+        bomb += b"0" + EMPTY_LIST + MARK + get(k - 1) + get(k - 1) + APPENDS + put(k)
+    torch_zip("memo_bomb_list.pth", PROTO2 + state_dict(("ok", good_w)) + s("w") + bomb[2:] + SETITEM + STOP,
+              storage0)
+    # a tensor's size tuple built from a 60-level tuple bomb
+    bomb = PROTO2 + i(4) + TUPLE1 + put(0)
+    for k in range(1, levels + 1):
+        bomb += get(k - 1) + get(k - 1) + TUPLE2 + put(k)
+    t = call(glob("torch._utils", "_rebuild_tensor_v2"),
+             MARK + s("storage") + glob("torch", "FloatStorage") + s("0") + s("cpu") + i(4) + TUPLE + BINPERSID,
+             i(0), bomb[2:], i(1) + TUPLE1, NEWFALSE, odict())
+    torch_zip("memo_bomb_shape.pth", PROTO2 + state_dict(("w", t)) + STOP, storage0)
+    # 20000-deep nesting of lists (a recursive walker would overflow its stack)
+    deep = EMPTY_LIST * 20000 + b"a" * 19999
+    torch_zip("deep_nest.pth", PROTO2 + state_dict(("ok", good_w), ("w", deep)) + STOP, storage0)
+
+    # LONGs of absurd length: LONG4 claiming 2^31-1 bytes (absent), and a real 4000-byte integer as a dimension
+    torch_zip("long_absurd.pth", PROTO2 + state_dict(("w", b"\x8b\xff\xff\xff\x7f" + b"\x01" * 64)) + STOP)
+    huge = b"\x8b" + struct.pack("<I", 4000) + b"\xff" * 3999 + b"\x7f"
+    t = call(glob("torch._utils", "_rebuild_tensor_v2"),
+             MARK + s("storage") + glob("torch", "FloatStorage") + s("0") + s("cpu") + i(4) + TUPLE + BINPERSID,
+             i(0), huge + TUPLE1, i(1) + TUPLE1, NEWFALSE, odict())
+    torch_zip("long_dim.pth", PROTO2 + state_dict(("w", t)) + STOP, storage0)
+
+    # safetensors whose one tensor claims 100 GB (25000 x 1000000 f32) in a 1 KB file
+    hdr = json.dumps({"w": {"dtype": "F32", "shape": [25000, 1000000], "data_offsets": [0, 100000000000]}}).encode()
+    hdr += b" " * (-len(hdr) % 8)
+    write("st_tensor_100gb.safetensors", struct.pack("<Q", len(hdr)) + hdr + bytes(1024))
+    # safetensors whose header length field claims 100 GB
+    write("st_header_100gb.safetensors", struct.pack("<Q", 100 * 10**9) + b'{"w":{"dtype":"F32","shape":[1],'
+          b'"data_offsets":[0,4]}}' + bytes(4))
+
+    # zip bomb: data/0 is 32 MB of zeros deflated (~32 KB), declared as its 16 honest bytes
+    base = "bomb"
+    path = os.path.join(OUT, "zip_bomb.pth")
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data, m in [("data.pkl", PROTO2 + state_dict(("w", good_w)) + STOP, zipfile.ZIP_STORED),
+                           ("version", b"3\n", zipfile.ZIP_STORED),
+                           ("data/0", bytes(32 << 20), zipfile.ZIP_DEFLATED)]:
+            zi = zipfile.ZipInfo(base + "/" + n, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = m
+            z.writestr(zi, data)
+        info = z.getinfo(base + "/data/0")
+    b = bytearray(open(path, "rb").read())
+    decl_crc = zlib.crc32(bytes(16))
+    lh = info.header_offset                       # local header: crc @14, usize @22
+    b[lh + 14:lh + 18] = struct.pack("<I", decl_crc)
+    b[lh + 22:lh + 26] = struct.pack("<I", 16)
+    cd = b.find(b"PK\x01\x02" , 0)
+    while cd >= 0:                                # central directory: crc @16, usize @24, local offset @42
+        nlen = struct.unpack("<H", b[cd + 28:cd + 30])[0]
+        if bytes(b[cd + 46:cd + 46 + nlen]) == (base + "/data/0").encode():
+            b[cd + 16:cd + 20] = struct.pack("<I", decl_crc)
+            b[cd + 24:cd + 28] = struct.pack("<I", 16)
+        cd = b.find(b"PK\x01\x02", cd + 4)
+    write("zip_bomb.pth", bytes(b))
+
+    # a valid archive whose end record puts the central directory past the end of the file
+    torch_zip("cd_outside.pth", PROTO2 + state_dict(("w", good_w)) + STOP, storage0)
+    b = bytearray(open(os.path.join(OUT, "cd_outside.pth"), "rb").read())
+    eocd = b.rfind(b"PK\x05\x06")
+    b[eocd + 16:eocd + 20] = struct.pack("<I", len(b) + 4096)
+    write("cd_outside.pth", bytes(b))
+    # ... and one whose directory entry puts a local header past the end
+    torch_zip("local_outside.pth", PROTO2 + state_dict(("w", good_w)) + STOP, storage0)
+    b = bytearray(open(os.path.join(OUT, "local_outside.pth"), "rb").read())
+    cd = b.find(b"PK\x01\x02")
+    b[cd + 42:cd + 46] = struct.pack("<I", 0xFFFFFFF0 - 100)
+    write("local_outside.pth", bytes(b))
+
+
+if __name__ == "__main__":
+    main()
