@@ -30,7 +30,7 @@ LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 .SECONDARY:
-.PHONY: all test asan ubsan bench demo clean install fixtures fuzz
+.PHONY: all test asan ubsan bench demo clean install fixtures
 all: $(BUILD)/libllq.a $(TOOL_BIN)
 
 # Dependencies: scripts/install-deps.sh checks (and as root installs) what pkg-config needs,
@@ -88,15 +88,6 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libllq.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
 
-# Fuzzing (clang libFuzzer + ASan/UBSan): tests/fuzz/fuzz_<name>.c -> build-fuzz/fuzz_<name>, built from the
-# checkpoint reader sources only. Not part of `make test`.
-FUZZ_LIB := $(wildcard common/*.c) convert/zip.c convert/pickle.c convert/torch.c convert/safetensors.c convert/src.c
-fuzz: | $(BUILD)/config.mk
-	@mkdir -p build-fuzz
-	@for f in $(wildcard tests/fuzz/fuzz_*.c); do n=$$(basename $$f .c); echo "clang $$f -> build-fuzz/$$n"; \
-	  clang -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-	    $$f $(FUZZ_LIB) -o build-fuzz/$$n $(PKG_LIBS) -lpthread -lm || exit 1; done
-
 bench: all $(BENCH_BIN)
 	@scripts/bench.sh $(BUILD)
 
@@ -131,7 +122,7 @@ fuzz:
 	    FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-build
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(BUILD)/libllq.a
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libllq.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
 

@@ -11,6 +11,10 @@
 #include "../fuzz/fuzz_llq.c"
 #include "../fuzz/fuzz_spm.c"
 #include "../fuzz/fuzz_tok.c"
+#include "../fuzz/fuzz_pickle.c"
+#include "../fuzz/fuzz_zip.c"
+#include "../fuzz/fuzz_torch.c"
+#include "../fuzz/fuzz_safetensors.c"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -21,6 +25,10 @@ static const struct {
     {"llq", fuzz_llq},
     {"spm", fuzz_spm},
     {"tok", fuzz_tok},
+    {"pickle", fuzz_pickle},
+    {"zip", fuzz_zip},
+    {"torch", fuzz_torch},
+    {"safetensors", fuzz_safetensors},
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])
 
