@@ -128,6 +128,44 @@ static int add_tensor(walker *w, const pk_val *a, size_t name_len)
     return src_tensor_add(w->s, name, name_len, (uint32_t)w->s->st[st].dtype, nd, dims, st, off, stride);
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+    const pk_val *x = *(const pk_val *const *)a, *y = *(const pk_val *const *)b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->s, y->s, x->len);
+}
+
+/* A string key twice in one dict: Python keeps the last value, a first-match reader the first, so the file
+ * would mean one thing to torch.load and another here (torch.save never writes it). Refused. */
+static int check_dup_keys(const pk_val *v)
+{
+    size_t n = 0;
+    int err = 0;
+    if (v->n < 4)
+        return 0;
+    if (v->n <= 16) { /* small dicts (every level of a memo bomb): pairwise, no allocation */
+        for (size_t i = 0; i + 1 < v->n; i += 2)
+            for (size_t j = i + 2; j + 1 < v->n; j += 2)
+                if (v->items[i]->kind == PK_STR && v->items[j]->kind == PK_STR && !cmp_key(&v->items[i], &v->items[j]))
+                    return llq_err(LLQ_EFORMAT, "dict key '%.200s' appears twice (torch.save never writes that)",
+                                   v->items[i]->s);
+        return 0;
+    }
+    const pk_val **k = malloc(v->n / 2 * sizeof *k);
+    if (!k)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    for (size_t i = 0; i + 1 < v->n; i += 2)
+        if (v->items[i]->kind == PK_STR)
+            k[n++] = v->items[i];
+    qsort(k, n, sizeof *k, cmp_key);
+    for (size_t i = 1; i < n && !err; i++)
+        if (!cmp_key(&k[i - 1], &k[i]))
+            err = llq_err(LLQ_EFORMAT, "dict key '%.200s' appears twice (torch.save never writes that)", k[i]->s);
+    free(k);
+    return err;
+}
+
 /* Walks dicts (nested ones give dotted names) and adds every tensor; other values are skipped. */
 static int walk(walker *w, const pk_val *v, size_t name_len, int depth)
 {
@@ -143,6 +181,9 @@ static int walk(walker *w, const pk_val *v, size_t name_len, int depth)
         return depth == 0 ? llq_err(LLQ_EUNSUPPORTED, "top-level object is not a dict (a state dict was expected)") : 0;
     if (depth >= MAX_WALK_DEPTH)
         return llq_err(LLQ_ELIMIT, "dicts nested deeper than %d", MAX_WALK_DEPTH);
+    int derr = check_dup_keys(v);
+    if (derr)
+        return derr;
     for (size_t i = 0; i + 1 < v->n; i += 2) {
         const pk_val *k = v->items[i];
         char num[32];

@@ -49,6 +49,14 @@ def get(k):                     # BINGET
     return b"h" + bytes([k])
 
 
+def lput(k):                    # LONG_BINPUT at a memo index far above the checkpoint's own
+    return b"r" + struct.pack("<I", 1000000 + k)
+
+
+def lget(k):                    # LONG_BINGET
+    return b"j" + struct.pack("<I", 1000000 + k)
+
+
 def call(fn, *args):            # fn(*args) via REDUCE
     return fn + MARK + b"".join(args) + TUPLE + REDUCE
 
@@ -88,6 +96,52 @@ def torch_legacy(name, pkl):
         f.write(magic + proto + info + pkl + PROTO2 + EMPTY_LIST + STOP)
 
 
+META1 = os.path.join(os.path.dirname(OUT), "ckpt", "meta-1", "consolidated.00.pth")
+
+
+def meta1(name, extra=b"", bomb_storage=None):
+    """The valid LLaMA checkpoint tests/fixtures/ckpt/meta-1 (tests/make_fixtures.py), changed so that a
+    converter must reach the attack after every layout check: `extra` (key/value pickles + SETITEM) is run on
+    the state dict just before its STOP (overriding a tensor); bomb_storage = the storage entry replaced by
+    32 MB of zeros deflated, still declared as its original size."""
+    entries = []
+    with zipfile.ZipFile(META1) as z:
+        for zi in z.infolist():
+            entries.append((zi.filename, z.read(zi.filename)))
+    path = os.path.join(OUT, name)
+    with zipfile.ZipFile(path, "w") as z:
+        for n, data in entries:
+            zi = zipfile.ZipInfo(n, date_time=(1980, 1, 1, 0, 0, 0))
+            if n.endswith("/data.pkl"):
+                assert data.endswith(STOP)
+                data = data[:-1] + extra + STOP
+            if bomb_storage and n.endswith("/data/" + bomb_storage):
+                decl = len(data)
+                data = bytes(32 << 20)
+                zi.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(zi, data)
+    if bomb_storage:
+        lie(path, [n for n, _ in entries if n.endswith("/data/" + bomb_storage)][0], decl)
+
+
+def lie(path, entry, usize):
+    """Rewrites the declared uncompressed size (and CRC, of that many zeros) of entry in both headers."""
+    b = bytearray(open(path, "rb").read())
+    with zipfile.ZipFile(path) as z:
+        lh = z.getinfo(entry).header_offset     # local header: crc @14, usize @22
+    crc = zlib.crc32(bytes(usize))
+    b[lh + 14:lh + 18] = struct.pack("<I", crc)
+    b[lh + 22:lh + 26] = struct.pack("<I", usize)
+    cd = b.find(b"PK\x01\x02")
+    while cd >= 0:                              # central directory: crc @16, usize @24
+        nlen = struct.unpack("<H", b[cd + 28:cd + 30])[0]
+        if bytes(b[cd + 46:cd + 46 + nlen]) == entry.encode():
+            b[cd + 16:cd + 20] = struct.pack("<I", crc)
+            b[cd + 24:cd + 28] = struct.pack("<I", usize)
+        cd = b.find(b"PK\x01\x02", cd + 4)
+    write(os.path.basename(path), bytes(b))
+
+
 def write(name, data):
     with open(os.path.join(OUT, name), "wb") as f:
         f.write(data)
@@ -125,11 +179,16 @@ def main():
     for k in range(1, levels + 1):
         bomb += b"0" + EMPTY_DICT + MARK + s("a") + get(k - 1) + s("b") + get(k - 1) + SETITEMS + put(k)
     torch_zip("memo_bomb_dict.pth", bomb + STOP)
-    bomb = PROTO2 + EMPTY_LIST + put(0)
+    # ... 30 levels, under the walker's depth limit: 2^30 paths to walk
+    bomb = EMPTY_DICT + lput(0)
+    for k in range(1, 31):
+        bomb += b"0" + EMPTY_DICT + MARK + s("a") + lget(k - 1) + s("b") + lget(k - 1) + SETITEMS + lput(k)
+    meta1("memo_bomb_wide.pth", s("extra") + bomb + SETITEM)
+    # lists, as the value of a tensor's key (a second value for the key)
+    bomb = EMPTY_LIST + lput(0)
     for k in range(1, levels + 1):
-        bomb += b"0" + EMPTY_LIST + MARK + get(k - 1) + get(k - 1) + APPENDS + put(k)
-    torch_zip("memo_bomb_list.pth", PROTO2 + state_dict(("ok", good_w)) + s("w") + bomb[2:] + SETITEM + STOP,
-              storage0)
+        bomb += b"0" + EMPTY_LIST + MARK + lget(k - 1) + lget(k - 1) + APPENDS + lput(k)
+    meta1("memo_bomb_list.pth", s("tok_embeddings.weight") + bomb + SETITEM)
     # a tensor's size tuple built from a 60-level tuple bomb
     bomb = PROTO2 + i(4) + TUPLE1 + put(0)
     for k in range(1, levels + 1):
@@ -139,8 +198,7 @@ def main():
              i(0), bomb[2:], i(1) + TUPLE1, NEWFALSE, odict())
     torch_zip("memo_bomb_shape.pth", PROTO2 + state_dict(("w", t)) + STOP, storage0)
     # 20000-deep nesting of lists (a recursive walker would overflow its stack)
-    deep = EMPTY_LIST * 20000 + b"a" * 19999
-    torch_zip("deep_nest.pth", PROTO2 + state_dict(("ok", good_w), ("w", deep)) + STOP, storage0)
+    meta1("deep_nest.pth", s("norm.weight") + EMPTY_LIST * 20000 + b"a" * 19999 + SETITEM)
 
     # LONGs of absurd length: LONG4 claiming 2^31-1 bytes (absent), and a real 4000-byte integer as a dimension
     torch_zip("long_absurd.pth", PROTO2 + state_dict(("w", b"\x8b\xff\xff\xff\x7f" + b"\x01" * 64)) + STOP)
@@ -158,30 +216,9 @@ def main():
     write("st_header_100gb.safetensors", struct.pack("<Q", 100 * 10**9) + b'{"w":{"dtype":"F32","shape":[1],'
           b'"data_offsets":[0,4]}}' + bytes(4))
 
-    # zip bomb: data/0 is 32 MB of zeros deflated (~32 KB), declared as its 16 honest bytes
-    base = "bomb"
-    path = os.path.join(OUT, "zip_bomb.pth")
-    with zipfile.ZipFile(path, "w") as z:
-        for n, data, m in [("data.pkl", PROTO2 + state_dict(("w", good_w)) + STOP, zipfile.ZIP_STORED),
-                           ("version", b"3\n", zipfile.ZIP_STORED),
-                           ("data/0", bytes(32 << 20), zipfile.ZIP_DEFLATED)]:
-            zi = zipfile.ZipInfo(base + "/" + n, date_time=(1980, 1, 1, 0, 0, 0))
-            zi.compress_type = m
-            z.writestr(zi, data)
-        info = z.getinfo(base + "/data/0")
-    b = bytearray(open(path, "rb").read())
-    decl_crc = zlib.crc32(bytes(16))
-    lh = info.header_offset                       # local header: crc @14, usize @22
-    b[lh + 14:lh + 18] = struct.pack("<I", decl_crc)
-    b[lh + 22:lh + 26] = struct.pack("<I", 16)
-    cd = b.find(b"PK\x01\x02" , 0)
-    while cd >= 0:                                # central directory: crc @16, usize @24, local offset @42
-        nlen = struct.unpack("<H", b[cd + 28:cd + 30])[0]
-        if bytes(b[cd + 46:cd + 46 + nlen]) == (base + "/data/0").encode():
-            b[cd + 16:cd + 20] = struct.pack("<I", decl_crc)
-            b[cd + 24:cd + 28] = struct.pack("<I", 16)
-        cd = b.find(b"PK\x01\x02", cd + 4)
-    write("zip_bomb.pth", bytes(b))
+    # zip bomb: a storage of the valid checkpoint replaced by 32 MB of zeros deflated (~32 KB), declared as
+    # its original 20 KB
+    meta1("zip_bomb.pth", bomb_storage="0")
 
     # a valid archive whose end record puts the central directory past the end of the file
     torch_zip("cd_outside.pth", PROTO2 + state_dict(("w", good_w)) + STOP, storage0)
