@@ -28,6 +28,9 @@ void cli_init(const char *tool)
     tool_name = tool;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    /* A file-size limit (ulimit -f) must fail the write (EFBIG: error, temp file removed) instead of
+     * killing the tool with SIGXFSZ and leaving the temp file behind. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 const char *cli_tool(void)
