@@ -23,7 +23,7 @@ static float bf16_at(const uint8_t *p, uint64_t k)
 void llq_mm_f32_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
     for (uint64_t r = r0; r < r1; r++) {
-        const float *w = (const float *)((const uint8_t *)W->data + r * W->row_bytes);
+        const float *w = (const float *)(const void *)((const uint8_t *)W->data + r * W->row_bytes);
         for (size_t t = 0; t < n; t++) {
             const float *xt = x + t * W->cols;
             float s = 0;
