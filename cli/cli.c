@@ -43,6 +43,15 @@ void cli_set_temp(const char *path)
     temp_path = path;
 }
 
+void cli_hold_signals(int hold)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;

@@ -32,5 +32,8 @@ void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 /* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */
 void cli_set_temp(const char *path);
+/* hold = 1 defers SIGINT/SIGTERM (blocked), 0 delivers them. Hold across opening the writer until
+ * cli_set_temp has the temp path: a signal in between would otherwise leave the new temp file behind. */
+void cli_hold_signals(int hold);
 
 #endif

@@ -290,11 +290,15 @@ static int run(const opts *o)
             goto done;
         }
     }
-    if ((err = llq_writer_open(&w, o->out, o->force ? LLQ_W_FORCE : 0))) {
+    cli_hold_signals(1);
+    err = llq_writer_open(&w, o->out, o->force ? LLQ_W_FORCE : 0);
+    if (!err)
+        cli_set_temp(llq_writer_temp_path(w));
+    cli_hold_signals(0);
+    if (err) {
         rc = cli_lib_error(err);
         goto done;
     }
-    cli_set_temp(llq_writer_temp_path(w));
     for (size_t i = 0; i < llq_n_meta(f); i++) {
         const llq_meta *m = llq_meta_at(f, i);
         if (strncmp(m->key, "quant.", 6) == 0)

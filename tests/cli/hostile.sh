@@ -2,9 +2,10 @@
 # hostile.sh — the hostile checkpoint corpus (tests/make_hostile.py -> tests/fixtures/hostile/, plus the
 # container-level attacks of tests/fixtures/ckpt/bad/). Each file is put where llq-convert looks for a
 # checkpoint (Meta layout: consolidated.00.pth + params.json; safetensors: HF layout, model.safetensors +
-# config.json) and also given to llq-inspect directly. Each must be refused with exit 1 and ONE stderr line
-# naming the problem, within 60 s, executing nothing (every code payload would `touch /tmp/llq-hostile-pwned`)
-# and writing nothing (the output directory stays empty: no output, no temp file; the inputs are unchanged).
+# config.json) and also given directly to llq-inspect --verify (which reads every tensor). Each must be refused
+# with exit 1 and ONE stderr line naming the problem, within 60 s, executing nothing (every code payload would
+# `touch /tmp/llq-hostile-pwned`) and writing nothing (the output directory stays empty: no output, no temp
+# file; the inputs are unchanged).
 . tests/cli/lib.sh
 C=$BUILD/llq-convert
 I=$BUILD/llq-inspect
@@ -28,7 +29,7 @@ hostile() {
     if [ -z "$(ls -A "$d/out")" ]; then _ok "llq-convert wrote nothing for $n"; else _fail "llq-convert wrote nothing for $n ($(ls -A "$d/out"))"; fi
     after=$(cd "$d" && ls -lR . | cksum)
     if [ "$before" = "$after" ]; then _ok "inputs unchanged for $n"; else _fail "inputs unchanged for $n"; fi
-    run timeout 60 "$I" "$f"
+    run timeout 60 "$I" --verify "$f"
     expect_fail_line llq-inspect "." "llq-inspect refuses $n"
     expect_no_file "$MARKER" "llq-inspect executed nothing for $n"
     rm -f "$MARKER"
