@@ -130,12 +130,6 @@ done:
     return err;
 }
 
-static const char *base_name(const char *path)
-{
-    const char *s = strrchr(path, '/');
-    return s ? s + 1 : path;
-}
-
 /* Refuses an output path that is one of the inputs (same inode), even with --force. */
 static int check_not_input(const char *out, const conv_plan *p)
 {
@@ -173,16 +167,16 @@ static int write_meta(llq_writer *w, const conv_plan *p, const llq_tokenizer *to
     uint64_t n = 0;
     int err;
     snprintf(conv, sizeof conv, "llq-convert %s", LLQ_VERSION_STRING);
-    files[n++] = base_name(p->config);
+    files[n++] = conv_base_name(p->config);
     if (p->index)
-        files[n++] = base_name(p->index);
+        files[n++] = conv_base_name(p->index);
     if (tok)
-        files[n++] = base_name(p->tokenizer);
+        files[n++] = conv_base_name(p->tokenizer);
     for (size_t i = 0; i < p->n_files; i++)
-        files[n++] = base_name(p->files[i]);
+        files[n++] = conv_base_name(p->files[i]);
     for (uint64_t i = 0; i < n; i++)
         lens[i] = strlen(files[i]);
-    const char *name = base_name(real ? real : p->dir), *dtype = matrix_dtype(p);
+    const char *name = conv_base_name(real ? real : p->dir), *dtype = matrix_dtype(p);
     const char *layout = p->layout == LLQ_LAYOUT_META ? "meta" : "hf";
     if ((err = llq_hparams_write(w, &p->hp)) || (name[0] && (err = llq_writer_meta_str(w, "general.name", name, strlen(name)))) ||
         (err = llq_writer_meta_str(w, "provenance.converter", conv, strlen(conv))) ||

@@ -87,6 +87,8 @@ static inline uint64_t conv_hf_row(uint64_t r, uint64_t head_dim)
     return h * head_dim + (w & 1) * (head_dim / 2) + w / 2;
 }
 
+/* The part of path after its last '/'. */
+const char *conv_base_name(const char *path);
 /* Reads a whole file of at most max bytes into a NUL-terminated buffer (*out, freed by the caller). */
 int conv_read_file(const char *path, size_t max, char **out, size_t *len);
 

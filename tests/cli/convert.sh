@@ -44,6 +44,18 @@ run $C $M -o $M/consolidated.00.pth --force
 expect_fail_line llq-convert "is an input file" "never writes over an input"
 if [ "$(cksum <$M/consolidated.00.pth)" = "$sum" ]; then _ok "input unchanged"; else _fail "input unchanged"; fi
 
+run $C $M -o "$TMP/o.llq" --layout hf
+expect_fail_line llq-convert "Hugging Face layout needs config.json" "--layout hf on a Meta directory"
+run $C $FIX/ckpt/hf-st -o "$TMP/o.llq" --layout meta
+expect_fail_line llq-convert "Meta layout needs consolidated.NN.pth and params.json" "--layout meta on an HF directory"
+run $C $FIX/ckpt/hf-st/model.safetensors -o "$TMP/ok.llq" --json --quiet
+expect_out '"layout":"hf"' "one HF file with config.json beside it"
+run $C $FIX/ckpt/hf-bin-sharded/pytorch_model.bin.index.json -o "$TMP/ok.llq" --force --json --quiet
+expect_out '"files":2' "an index file names its shards"
+run $C $FIX/ckpt/meta-2 -o "$TMP/ok.llq" --force --json --quiet --dtype f16
+expect_out '"dtype":"f16"' "two Meta shards to f16"
+if ls "$TMP"/*.tmp.* >/dev/null 2>&1; then _fail "no temp file left"; else _ok "no temp file left"; fi
+
 run $C "$TMP/nonexistent" -o "$TMP/o.llq"
 expect_fail_line llq-convert "nonexistent: No such file" "missing source"
 mkdir -p "$TMP/empty" && echo hi >"$TMP/empty/README"
