@@ -52,46 +52,94 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Writes dir/config.json + dir/model.safetensors; returns the tensor bytes, sets *largest. */
-static uint64_t make_checkpoint(const char *dir, const char *dtype, uint64_t *largest)
+static void write_config(const char *dir, int meta)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, meta ? "params.json" : "config.json");
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return;
+    if (meta)
+        fprintf(f, "{\"dim\": %d, \"n_layers\": %d, \"n_heads\": %d, \"vocab_size\": %d, \"hidden_dim\": %d, "
+                   "\"norm_eps\": 1e-05}\n", DIM, LAYERS, HEADS, VOCAB, FFN);
+    else
+        fprintf(f, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": %d, "
+                   "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
+                   "\"vocab_size\": %d, \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": 2048}\n",
+                DIM, FFN, LAYERS, HEADS, VOCAB);
+    fclose(f);
+}
+
+/* Writes a random checkpoint into dir: shards == 0 gives the Hugging Face layout (config.json + model.safetensors),
+ * shards >= 1 Meta's (params.json + consolidated.NN.pth cut as Meta's model parallelism cuts them; the files hold
+ * safetensors bytes, which the readers detect). Returns the tensor bytes, sets *largest (whole tensors). */
+static uint64_t make_checkpoint(const char *dir, const char *dtype, int shards, uint64_t *largest)
 {
     static char names[3 + 9 * LAYERS][96];
     static const char *const hf[9] = {"input_layernorm", "self_attn.q_proj", "self_attn.k_proj",
                                       "self_attn.v_proj", "self_attn.o_proj", "post_attention_layernorm",
                                       "mlp.gate_proj", "mlp.down_proj", "mlp.up_proj"};
+    static const char *const meta[9] = {"attention_norm", "attention.wq", "attention.wk", "attention.wv",
+                                        "attention.wo", "ffn_norm", "feed_forward.w1", "feed_forward.w2",
+                                        "feed_forward.w3"};
+    static const int split[9] = {-1, 0, 0, 0, 1, -1, 0, 1, 0};
     st_tensor t[3 + 9 * LAYERS];
+    int tsplit[3 + 9 * LAYERS];
     size_t n = 0;
     uint64_t total = 0;
     char path[1024];
-    int bf16 = strcmp(dtype, "BF16") == 0;
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return 0;
-    fprintf(f, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": %d, "
-               "\"intermediate_size\": %d, \"num_hidden_layers\": %d, \"num_attention_heads\": %d, "
-               "\"vocab_size\": %d, \"rms_norm_eps\": 1e-05, \"max_position_embeddings\": 2048}\n",
-            DIM, FFN, LAYERS, HEADS, VOCAB);
-    fclose(f);
-    t[n++] = (st_tensor){"model.embed_tokens.weight", dtype, 2, {VOCAB, DIM}, NULL};
+    int bf16 = strcmp(dtype, "BF16") == 0, parts = shards ? shards : 1;
+    write_config(dir, shards > 0);
+    tsplit[n] = 1;
+    t[n++] = (st_tensor){shards ? "tok_embeddings.weight" : "model.embed_tokens.weight", dtype, 2, {VOCAB, DIM}, NULL};
     for (int l = 0; l < LAYERS; l++) {
         for (int k = 0; k < 9; k++) {
-            snprintf(names[n], sizeof names[n], "model.layers.%d.%s.weight", l, hf[k]);
+            if (shards)
+                snprintf(names[n], sizeof names[n], "layers.%d.%s.weight", l, meta[k]);
+            else
+                snprintf(names[n], sizeof names[n], "model.layers.%d.%s.weight", l, hf[k]);
             uint64_t d0 = k == 0 || k == 5 ? DIM : k == 6 || k == 8 ? FFN : DIM, d1 = k == 7 ? FFN : DIM;
+            tsplit[n] = split[k];
             t[n] = (st_tensor){names[n], dtype, k == 0 || k == 5 ? 1 : 2, {d0, k == 0 || k == 5 ? 0 : d1}, NULL};
             n++;
         }
     }
-    t[n++] = (st_tensor){"model.norm.weight", dtype, 1, {DIM, 0}, NULL};
-    t[n++] = (st_tensor){"lm_head.weight", dtype, 2, {VOCAB, DIM}, NULL};
+    tsplit[n] = -1;
+    t[n++] = (st_tensor){shards ? "norm.weight" : "model.norm.weight", dtype, 1, {DIM, 0}, NULL};
+    tsplit[n] = 0;
+    t[n++] = (st_tensor){shards ? "output.weight" : "lm_head.weight", dtype, 2, {VOCAB, DIM}, NULL};
+    static uint8_t ones[DIM * 4]; /* 1-D tensors: the same bytes in every shard (they are replicated) */
+    memset(ones, 0x3f, sizeof ones);
     *largest = 0;
     for (size_t i = 0; i < n; i++) {
+        if (t[i].n_dims == 1)
+            t[i].data = ones;
         total += st_nbytes(&t[i]);
         if (st_nbytes(&t[i]) > *largest)
             *largest = st_nbytes(&t[i]);
+        if (tsplit[i] >= 0 && t[i].n_dims == 2)
+            t[i].dims[tsplit[i]] /= (uint64_t)parts;
     }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    return st_write(path, t, n, fill, &bf16) == 0 ? total : 0;
+    for (int s = 0; s < parts; s++) {
+        if (shards)
+            snprintf(path, sizeof path, "%s/consolidated.%02d.pth", dir, s);
+        else
+            snprintf(path, sizeof path, "%s/model.safetensors", dir);
+        if (st_write(path, t, n, fill, &bf16))
+            return 0;
+    }
+    return total;
+}
+
+static void remove_checkpoint(const char *dir)
+{
+    static const char *const files[] = {"config.json", "params.json", "model.safetensors", "consolidated.00.pth",
+                                        "consolidated.01.pth"};
+    char p[1024];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        unlink(p);
+    }
 }
 
 static double t_streamed;
@@ -197,18 +245,22 @@ int main(void)
         perror("bench_convert: mkdtemp");
         return 1;
     }
-    static const char *const dtypes[2] = {"F32", "BF16"};
-    for (int k = 0; k < 2; k++) {
+    static const struct {
+        const char *dtype;
+        int shards;
+    } ck[3] = {{"F32", 0}, {"BF16", 0}, {"BF16", 2}};
+    for (int k = 0; k < 3; k++) {
         uint64_t largest;
         double t0 = now();
-        uint64_t bytes = make_checkpoint(dir, dtypes[k], &largest);
+        uint64_t bytes = make_checkpoint(dir, ck[k].dtype, ck[k].shards, &largest);
         if (!bytes) {
             perror("bench_convert: writing the checkpoint");
             break;
         }
-        printf("synthetic HF checkpoint (%s, dim %d, %d layers, ffn %d, vocab %d): %.2f GB, largest tensor %.0f MB; "
+        printf("synthetic %s checkpoint (%s, dim %d, %d layers, ffn %d, vocab %d): %.2f GB, largest tensor %.0f MB; "
                "written in %.1f s\n",
-               dtypes[k], DIM, LAYERS, FFN, VOCAB, (double)bytes / 1e9, (double)largest / 1e6, now() - t0);
+               ck[k].shards ? "Meta 2-shard" : "HF safetensors", ck[k].dtype, DIM, LAYERS, FFN, VOCAB,
+               (double)bytes / 1e9, (double)largest / 1e6, now() - t0);
         fflush(stdout);
         if (k == 0) {
             baseline(dir, bytes);
@@ -216,17 +268,14 @@ int main(void)
             run(dir, "f32 -> f32 (warm)", LLQ_CONVERT_KEEP, bytes, largest);
             run(dir, "f32 -> bf16", LLQ_BF16, bytes, largest);
             run(dir, "f32 -> f16", LLQ_F16, bytes, largest);
-        } else {
+        } else if (k == 1) {
             run(dir, "bf16 -> bf16 (warm)", LLQ_CONVERT_KEEP, bytes, largest);
             run(dir, "bf16 -> f32", LLQ_F32, bytes, largest);
+        } else {
+            run(dir, "2 shards bf16 -> bf16", LLQ_CONVERT_KEEP, bytes, largest);
         }
-        char p[1024];
-        snprintf(p, sizeof p, "%s/model.safetensors", dir);
-        unlink(p);
+        remove_checkpoint(dir);
     }
-    char p[1024];
-    snprintf(p, sizeof p, "%s/config.json", dir);
-    unlink(p);
     rmdir(dir);
     return 0;
 }
