@@ -13,7 +13,7 @@ size_t qact_floats(const llq_mat *W)
     uint64_t glen, G;
     llq_group_geometry(W->group, W->cols, &glen, &G);
     uint64_t Kp = glen * G, nb = Kp / 32;
-    return (size_t)(Kp / 4 + 2 * nb + G + 64);
+    return (size_t)(Kp / 2 + 2 * nb + G + 80);
 }
 
 void qact_init(qact *a, const llq_mat *W, float *buf)
@@ -26,6 +26,7 @@ void qact_init(qact *a, const llq_mat *W, float *buf)
     a->d = (float *)(void *)(p + a->Kp);
     a->s = (int32_t *)(void *)(a->d + a->nb);
     a->gs = (float *)(void *)(a->s + a->nb);
+    a->qi = (int8_t *)(((uintptr_t)(a->gs + a->G) + 63) & ~(uintptr_t)63);
 }
 
 /* Group sums gs_g from the block scales and sums: shared by both twins. */

@@ -23,6 +23,9 @@ typedef struct qact {
     float *d;                 /* [nb] block scales */
     int32_t *s;               /* [nb] block sums of q */
     float *gs;                /* [G]  Σ_{b in g} d_b·s_b */
+    int8_t *qi;               /* [Kp] AVX2 only: q with each pair of blocks (2j, 2j+1) stored as
+                               * [first halves of 2j, 2j+1 | second halves of 2j, 2j+1] (matches a 32-byte
+                               * load of two blocks of nibbles split into low and high nibbles) */
 } qact;
 
 /* Floats of scratch a qact for W needs (see qact_init). */

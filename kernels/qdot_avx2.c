@@ -52,6 +52,12 @@ void qact_quantize_avx2(qact *a, const float *x, uint64_t K)
         _mm256_store_si256((__m256i *)(void *)(a->q + k0), _mm256_permutevar8x32_epi32(p, perm));
         a->d[b] = amax / 127.0f;
     }
+    for (uint64_t b = 0; b + 2 <= a->nb; b += 2) { /* pair-interleaved copy for the nibble kernels */
+        __m256i A = _mm256_load_si256((const __m256i *)(const void *)(a->q + 32 * b));
+        __m256i B = _mm256_load_si256((const __m256i *)(const void *)(a->q + 32 * b + 32));
+        _mm256_store_si256((__m256i *)(void *)(a->qi + 32 * b), _mm256_permute2x128_si256(A, B, 0x20));
+        _mm256_store_si256((__m256i *)(void *)(a->qi + 32 * b + 32), _mm256_permute2x128_si256(A, B, 0x31));
+    }
     uint64_t bpg = a->glen / 32;
     for (uint64_t g = 0; g < a->G; g++) { /* same order as qdot.c */
         float t = 0.0f;
@@ -84,8 +90,9 @@ static void block_scales(float *sc, const float *xd, const uint8_t *dp, uint64_t
             sc[i] = xd[b0 + i] * _mm256_cvtss_f32(d);
         return;
     }
+    const unsigned sh = bpg == 1 ? 0 : bpg == 2 ? 1 : 2; /* G > 1: groups of 32, 64 or 128 (no division here) */
     for (; i + 8 <= nbc; i += 8) {
-        uint64_t g0 = (b0 + i) / bpg;
+        uint64_t g0 = (b0 + i) >> sh;
         __m256 d;
         if (bpg == 1) {
             d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(dp + 2 * g0)));
@@ -101,10 +108,26 @@ static void block_scales(float *sc, const float *xd, const uint8_t *dp, uint64_t
         _mm256_storeu_ps(sc + i, _mm256_mul_ps(_mm256_loadu_ps(xd + b0 + i), d));
     }
     for (; i < nbc; i++)
-        sc[i] = xd[b0 + i] * f16at(dp, (b0 + i) / bpg);
+        sc[i] = xd[b0 + i] * f16at(dp, (b0 + i) >> sh);
 }
 
 #define CH 64 /* blocks per scale chunk */
+
+/* Integer sums of two q4 blocks against pair-interleaved activations, as 8 f32 lanes (0-3: first block). */
+static inline __m256 pair(const uint8_t *nib, const int8_t *qi, __m256i m4, __m256i ones)
+{
+    __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)nib);
+    __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
+    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(const void *)qi)),
+                                 _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(const void *)(qi + 32))));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+}
+
+/* [s0 x4, s1 x4] */
+static inline __m256 pair_scale(const float *s)
+{
+    return _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
+}
 
 float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
 {
@@ -131,20 +154,18 @@ float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
                     acc0 = _mm256_fmadd_ps(f, _mm256_broadcast_ss(sc + i), acc0);
             }
         } else {
+            /* two blocks per step: one 32-byte load of nibbles, low nibbles = first halves of both blocks,
+             * high nibbles = second halves, against the pair-interleaved activations; lanes 0-3 hold block i,
+             * lanes 4-7 block i+1, scaled by [sc_i x4, sc_i+1 x4] */
             const uint8_t *nib = row + 16 * b0;
-            for (; i + 2 <= nbc; i += 2) {
-                __m128i r0 = _mm_loadu_si128((const __m128i *)(const void *)(nib + 16 * i));
-                __m128i r1 = _mm_loadu_si128((const __m128i *)(const void *)(nib + 16 * i + 16));
-                __m256i w0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r0, 4), r0), m4);
-                __m256i w1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r1, 4), r1), m4);
-                __m256i p0 = _mm256_maddubs_epi16(w0, _mm256_load_si256((const __m256i *)(const void *)(q + 32 * i)));
-                __m256i p1 =
-                    _mm256_maddubs_epi16(w1, _mm256_load_si256((const __m256i *)(const void *)(q + 32 * i + 32)));
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), _mm256_broadcast_ss(sc + i), acc0);
-                acc1 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p1, ones)), _mm256_broadcast_ss(sc + i + 1),
-                                       acc1);
+            const int8_t *qi = a->qi + 32 * b0;
+            for (; i + 4 <= nbc; i += 4) {
+                acc0 = _mm256_fmadd_ps(pair(nib + 16 * i, qi + 32 * i, m4, ones), pair_scale(sc + i), acc0);
+                acc1 = _mm256_fmadd_ps(pair(nib + 16 * i + 32, qi + 32 * i + 64, m4, ones), pair_scale(sc + i + 2), acc1);
             }
-            for (; i < nbc; i++) {
+            for (; i + 2 <= nbc; i += 2)
+                acc0 = _mm256_fmadd_ps(pair(nib + 16 * i, qi + 32 * i, m4, ones), pair_scale(sc + i), acc0);
+            if (i < nbc) { /* the row's last block when the block count is odd */
                 __m128i r0 = _mm_loadu_si128((const __m128i *)(const void *)(nib + 16 * i));
                 __m256i w0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r0, 4), r0), m4);
                 __m256i p0 = _mm256_maddubs_epi16(w0, _mm256_load_si256((const __m256i *)(const void *)(q + 32 * i)));
