@@ -93,6 +93,12 @@ expect_out '"tokenizer":false' "json: no tokenizer"
 run $C "$TMP/notok" -o "$TMP/o2.llq" --tokenizer $M/tokenizer.model --json
 expect_out '"tokenizer":true' "--tokenizer FILE"
 
+mkdir -p "$TMP/meta-dl/7B" # Meta's downloads: tokenizer.model one level above the shards
+for f in params.json consolidated.00.pth; do ln -s "$ABS/$M/$f" "$TMP/meta-dl/7B/$f"; done
+ln -s "$ABS/$M/tokenizer.model" "$TMP/meta-dl/tokenizer.model"
+run $C "$TMP/meta-dl/7B/" -o "$TMP/dl.llq" --json --quiet
+expect_out '"tokenizer":true' "tokenizer.model found one level up (Meta layout)"
+
 mkdir -p "$TMP/trunc"
 head -c 1000000 $M/consolidated.00.pth >"$TMP/trunc/consolidated.00.pth"
 cp $M/params.json $M/tokenizer.model "$TMP/trunc/"
