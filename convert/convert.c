@@ -223,6 +223,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         goto done;
     if ((err = conv_plan_open(&p, tok ? llq_tokenizer_n_vocab(tok) : 0)))
         goto done;
+    if (o->context_length)
+        p.hp.context_length = o->context_length;
     if (tok && llq_tokenizer_n_vocab(tok) > p.hp.vocab_size) {
         err = llq_err(LLQ_EFORMAT, "%s: %u pieces, more than the model's %u embedding rows", p.tokenizer,
                       llq_tokenizer_n_vocab(tok), p.hp.vocab_size);

@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <json-c/json.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(void)
@@ -30,6 +31,8 @@ static void usage(void)
            "                        f64 becomes f32; 1-D tensors become f32). Rounding is to nearest even.\n"
            "  --tokenizer FILE      tokenizer.model to store instead of the one beside the checkpoint\n"
            "  --no-tokenizer        convert without a tokenizer when none is found\n"
+           "  --context N           store N as the trained context length (llama.context_length) instead of the\n"
+           "                        source's max_seq_len / max_position_embeddings (0 when it has none)\n"
            "  -f, --force           replace OUT if it exists (an input file is never replaced)\n"
            "  --json                print a JSON summary on stdout\n"
            "  -q, --quiet           no progress bar or summary line on stderr\n"
@@ -39,7 +42,7 @@ static void usage(void)
            "Exit status: 0 ok, 1 error (one line on stderr naming the file and the problem), 2 usage error.\n"
            "\n"
            "Examples:\n"
-           "  llq-convert models/pydoc-7m -o pydoc-7m.llq\n"
+           "  llq-convert models/pydoc-7m -o pydoc-7m.llq --context 256\n"
            "  llq-convert llama-2-13b/ -o llama-2-13b.f16.llq --dtype f16\n"
            "  llq-convert Llama-2-7b-hf/model.safetensors.index.json -o llama2-7b.llq --json\n"
            "  llq-convert hf/pytorch_model.bin -o model.llq --force\n");
@@ -101,13 +104,14 @@ static void print_json(const char *out, const llq_convert_report *r)
 
 int main(int argc, char **argv)
 {
-    enum { O_LAYOUT = 256, O_DTYPE, O_TOKENIZER, O_NO_TOKENIZER, O_JSON, O_VERSION };
+    enum { O_LAYOUT = 256, O_DTYPE, O_TOKENIZER, O_NO_TOKENIZER, O_JSON, O_VERSION, O_CONTEXT };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
         {"layout", required_argument, 0, O_LAYOUT},
         {"dtype", required_argument, 0, O_DTYPE},
         {"tokenizer", required_argument, 0, O_TOKENIZER},
         {"no-tokenizer", no_argument, 0, O_NO_TOKENIZER},
+        {"context", required_argument, 0, O_CONTEXT},
         {"force", no_argument, 0, 'f'},
         {"json", no_argument, 0, O_JSON},
         {"quiet", no_argument, 0, 'q'},
@@ -130,6 +134,14 @@ int main(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_TOKENIZER: o.tokenizer = optarg; break;
         case O_NO_TOKENIZER: o.flags |= LLQ_CONVERT_NO_TOKENIZER; break;
+        case O_CONTEXT: {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (!optarg[0] || *end || optarg[0] == '-' || v == 0 || v > (1ul << 24))
+                return cli_usage_error("--context must be a token count in 1..16777216, not '%s'", optarg);
+            o.context_length = (uint32_t)v;
+            break;
+        }
         case O_LAYOUT:
             if (strcmp(optarg, "meta") == 0)
                 o.layout = LLQ_LAYOUT_META;

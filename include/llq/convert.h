@@ -35,6 +35,7 @@ typedef struct llq_convert_opts {
     uint32_t dtype;         /* LLQ_F32 / LLQ_F16 / LLQ_BF16 for every tensor, or LLQ_CONVERT_KEEP */
     unsigned flags;         /* LLQ_CONVERT_* */
     const char *tokenizer;  /* tokenizer.model path; NULL = look beside the checkpoint, then in its parent */
+    uint32_t context_length; /* > 0: llama.context_length to store instead of the source's (0 if it says none) */
     /* Optional: called after each chunk written (bytes of tensor data done / total). */
     void (*progress)(void *ctx, uint64_t done, uint64_t total);
     void *progress_ctx;

@@ -19,6 +19,8 @@ run $C $M -o "$TMP/x.llq" --dtype q4
 expect_rc 2 "quantized --dtype is a usage error"
 run $C $M -o "$TMP/x.llq" --layout gguf
 expect_rc 2 "bad --layout is a usage error"
+run $C $M -o "$TMP/x.llq" --context 0
+expect_rc 2 "--context 0 is a usage error"
 run $C $M -o "$TMP/x.llq" --frobnicate
 expect_rc 2 "unknown option is a usage error"
 
@@ -98,6 +100,9 @@ for f in params.json consolidated.00.pth; do ln -s "$ABS/$M/$f" "$TMP/meta-dl/7B
 ln -s "$ABS/$M/tokenizer.model" "$TMP/meta-dl/tokenizer.model"
 run $C "$TMP/meta-dl/7B/" -o "$TMP/dl.llq" --json --quiet
 expect_out '"tokenizer":true' "tokenizer.model found one level up (Meta layout)"
+expect_out '"context_length":0' "no context length in params.json: 0"
+run $C "$TMP/meta-dl/7B/" -o "$TMP/dl.llq" --json --quiet --force --context 256
+expect_out '"context_length":256' "--context sets llama.context_length"
 
 mkdir -p "$TMP/trunc"
 head -c 1000000 $M/consolidated.00.pth >"$TMP/trunc/consolidated.00.pth"
