@@ -45,8 +45,9 @@ static int run(const char *path, int verify, uint64_t *largest)
     const char *fmt = llq_src_format(s);
     llq_src_close(s);
     double dt = now() - t0;
-    printf("%-12s %-11s %7.0f MB in %6.3f s = %6.0f MB/s%s (%llu)\n", fmt, verify ? "crc on" : "crc off",
-           (double)total / 1e6, dt, (double)total / 1e6 / dt, "", (unsigned long long)(acc & 0xff));
+    printf("%-12s %-9s %7.0f MB in %6.3f s = %6.0f MB/s (%llu)\n", fmt,
+           fmt[0] == 's' ? "(no crc)" : verify ? "crc on" : "crc off", (double)total / 1e6, dt, (double)total / 1e6 / dt,
+           (unsigned long long)(acc & 0xff));
     return 0;
 }
 
