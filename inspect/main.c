@@ -211,8 +211,10 @@ static int view_summary(const llq_file *f)
 {
     llq_hparams hp;
     int hrc = llq_hparams_read(&hp, f);
-    char hperr[256], b1[32], b2[32];
+    char hperr[256], tcheck[256] = "", b1[32], b2[32];
     snprintf(hperr, sizeof hperr, "%s", llq_errmsg());
+    if (!hrc && llq_hparams_check_tensors(&hp, f)) /* every tensor a forward pass needs, with its shape */
+        snprintf(tcheck, sizeof tcheck, "%s", llq_errmsg());
     /* tokenizer size: tokenizer.pieces (docs/FORMAT.md section 6), else the largest array under tokenizer.* */
     const llq_meta *tok = llq_meta_find(f, "tokenizer.pieces");
     if (!tok || tok->type != LLQ_META_ARR) {
@@ -256,6 +258,9 @@ static int view_summary(const llq_file *f)
             json_object_object_add(h, "norm_eps", jnum(hp.norm_eps));
             json_object_object_add(h, "rope_theta", jnum(hp.rope_theta));
             json_object_object_add(s, "hparams", h);
+            json_object_object_add(s, "llama_tensors_ok", json_object_new_boolean(!tcheck[0]));
+            if (tcheck[0])
+                json_object_object_add(s, "llama_tensors_error", json_object_new_string(tcheck));
         } else {
             json_object_object_add(s, "hparams", NULL);
             json_object_object_add(s, "hparams_error", json_object_new_string(hperr));
@@ -292,6 +297,8 @@ static int view_summary(const llq_file *f)
                hp.vocab_size, hp.context_length, (double)hp.norm_eps, (double)hp.rope_theta);
     else
         printf("%-12s (no usable hyper-parameters: %s)\n", "model", hperr);
+    if (!hrc)
+        printf("%-12s %s\n", "", tcheck[0] ? tcheck : "every tensor of the forward pass present, shapes match");
     if (tok)
         printf("%-12s %llu entries (%s)\n", "tokenizer", (unsigned long long)tok->count, tok->key);
     print_group(f, "quant", "quant.");

@@ -1,9 +1,10 @@
 /* mkllq.c — test helper: writes small .llq files through the library for tests/cli/inspect.sh.
  *
- *   mkllq model OUT [--quant q8|q4|q4a GROUP] [--shift X]
+ *   mkllq model OUT [--quant q8|q4|q4a GROUP] [--shift X] [--drop NAME]
  *       a tiny LLaMA (dim 64, 2 layers, 4 heads, 2 kv heads, ffn 80, vocab 50) with tokenizer.* and
  *       provenance.* keys; deterministic pseudo-random weights (+X on every value with --shift); --quant
- *       rounds every 2-D matrix to nearest with the given type and group (0 = per row) and adds quant.* keys.
+ *       rounds every 2-D matrix to nearest with the given type and group (0 = per row) and adds quant.* keys;
+ *       --drop leaves tensor NAME out.
  *   mkllq known OUT
  *       tensors with known statistics: k.sym = [-3, -1, 1, 3], k.outlier = 1000 zeros and one 1000,
  *       k.nan = [1, NaN, 3], k.q4 = q4 g32 row of 40 with scale 0.5 and nibbles k % 16.
@@ -21,6 +22,7 @@
 #include <string.h>
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static const char *drop = "";
 
 static float gauss(void) /* sum of 4 uniforms: roughly normal, deterministic */
 {
@@ -100,6 +102,8 @@ static int add_tensor(llq_writer *w, const char *name, uint32_t nd, uint64_t d0,
     uint64_t dims[2] = {d0, d1}, rows = nd == 2 ? d0 : 1, k = nd == 2 ? d1 : d0, rb;
     uint32_t type = nd == 2 && qtype ? qtype : LLQ_F32;
     uint32_t g = type == LLQ_F32 ? 0 : group;
+    if (!strcmp(name, drop))
+        return 0;
     int rc = llq_row_bytes(&rb, type, g, k);
     float *x = malloc(k * sizeof *x);
     uint8_t *q = malloc(rb);
@@ -239,6 +243,8 @@ int main(int argc, char **argv)
                 return die(1);
             group = (uint32_t)atoi(argv[i + 2]);
             i += 2;
+        } else if (!strcmp(argv[i], "--drop") && i + 1 < argc) {
+            drop = argv[++i];
         } else if (!strcmp(argv[i], "--shift") && i + 1 < argc) {
             shift = strtof(argv[++i], NULL);
         }

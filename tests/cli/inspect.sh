@@ -37,8 +37,13 @@ run $I "$TMP/m.llq"
 expect_rc 0 "summary exits 0"
 expect_out 'dim 64, layers 2, heads 4, kv heads 2, ffn 80, vocab 50' "summary: hyper-parameters"
 expect_out '^tokenizer +50 entries' "summary: tokenizer size"
+expect_out '^ +every tensor of the forward pass present, shapes match$' "summary: canonical tensor set checked"
 expect_out '^tensors +21,' "summary: tensor count"
 expect_out '^bits/weight +32\.0000 overall$' "summary: f32 model is 32 bits/weight, no quantized line"
+$MK model "$TMP/nowk.llq" --drop layers.1.attention.wk.weight
+run $I "$TMP/nowk.llq"
+expect_rc 0 "summary of an incomplete model exits 0"
+expect_out "^ +.*tensor 'layers\.1\.attention\.wk\.weight' is missing" "summary: missing forward-pass tensor named"
 run $I "$TMP/q4.llq" --quiet
 expect_rc 0 "summary of a quantized model"
 expect_out '^quant +method = rtn' "summary: recipe"
@@ -49,7 +54,7 @@ expect_out '4\.6575 in the 15 quantized matrices' "summary: bits per weight of t
 run $I "$TMP/q4.llq" --json
 py 's=j["summary"]
 assert s["hparams"]["dim"]==64 and s["hparams"]["n_kv_heads"]==2 and s["hparams"]["context_length"]==256
-assert s["tokenizer_size"]==50 and s["n_tensors"]==21 and s["quantized_tensors"]==15
+assert s["tokenizer_size"]==50 and s["n_tensors"]==21 and s["quantized_tensors"]==15 and s["llama_tensors_ok"]
 assert abs(s["quantized_bits_per_weight"]-8*34056/58496)<1e-9
 assert s["metadata"]["quant.type"]=="q4" and s["metadata"]["quant.group"]==32
 assert len(s["metadata"]["tokenizer.pieces"])==50 and s["metadata"]["tokenizer.pieces"][3]=="t3"
