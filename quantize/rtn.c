@@ -64,7 +64,7 @@ static void chunk_ref(float *la, float *lb, const float *x, const float *w, floa
 
 static float lanes_ref(const float *s)
 {
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
 }
 
 void rtn_search_ref(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
@@ -201,7 +201,7 @@ static int group_params(float *d, uint8_t *z, const float *x, const float *w, ui
     float best_d = 0.0f;
     int best = 0;
     if (amax > 0.0f && search) {
-        float a[RTN_MAX_CAND], b[RTN_MAX_CAND];
+        float a[RTN_MAX_CAND + 8], b[RTN_MAX_CAND + 8];
         kn->search(a, b, x, w, nch, rest ? xt : NULL, w ? wt : NULL, c.inv, c.lo, c.hi, c.nc);
         /* error Σwx² − a²/b is smallest where a²/b is largest: compare a²·b_best > a_best²·b (b > 0) */
         float ba = 0.0f, bb = 0.0f;

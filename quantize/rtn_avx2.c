@@ -37,17 +37,18 @@ static inline void chunk_w(__m256 *la, __m256 *lb, const float *x, const float *
     *lb = _mm256_add_ps(*lb, _mm256_add_ps(_mm256_add_ps(q[0], q[1]), _mm256_add_ps(q[2], q[3])));
 }
 
-/* ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)) */
-static inline float lanes(__m256 v)
+/* Sums of the 8 lanes of v[0..7], one per output lane: ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
+static inline __m256 reduce8(const __m256 *v)
 {
-    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
-    return _mm_cvtss_f32(_mm_add_ss(s2, _mm_shuffle_ps(s2, s2, 1)));
+    __m256 h0123 = _mm256_hadd_ps(_mm256_hadd_ps(v[0], v[1]), _mm256_hadd_ps(v[2], v[3]));
+    __m256 h4567 = _mm256_hadd_ps(_mm256_hadd_ps(v[4], v[5]), _mm256_hadd_ps(v[6], v[7]));
+    return _mm256_add_ps(_mm256_permute2f128_ps(h0123, h4567, 0x20), _mm256_permute2f128_ps(h0123, h4567, 0x31));
 }
 
 void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
                      const float *wt, const float *inv, const float *lo, const float *hi, int nc)
 {
+    __m256 va[RTN_MAX_CAND + 7], vb[RTN_MAX_CAND + 7];
     for (int i = 0; i < nc; i++) {
         __m256 s = _mm256_set1_ps(inv[i]), l = _mm256_set1_ps(lo[i]), h = _mm256_set1_ps(hi[i]);
         __m256 la = _mm256_setzero_ps(), lb = _mm256_setzero_ps();
@@ -62,8 +63,14 @@ void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_
             if (xt)
                 chunk(&la, &lb, xt, s, l, h);
         }
-        a[i] = lanes(la);
-        b[i] = lanes(lb);
+        va[i] = la;
+        vb[i] = lb;
+    }
+    for (int i = nc; i < (nc + 7) / 8 * 8; i++)
+        va[i] = vb[i] = _mm256_setzero_ps();
+    for (int i = 0; i < nc; i += 8) { /* a, b have room for nc rounded up to 8 */
+        _mm256_storeu_ps(a + i, reduce8(va + i));
+        _mm256_storeu_ps(b + i, reduce8(vb + i));
     }
 }
 
@@ -78,13 +85,12 @@ int rtn_stats_avx2(float *st, const float *x, uint64_t n)
         mn = _mm256_min_ps(v, mn);
         mx = _mm256_max_ps(v, mx);
     }
-    float a[8], b[8];
-    _mm256_storeu_ps(a, mn);
-    _mm256_storeu_ps(b, mx);
-    for (int l = 0; l < 8; l++) {
-        st[0] = a[l] < st[0] ? a[l] : st[0];
-        st[1] = b[l] > st[1] ? b[l] : st[1];
-    }
+    __m128 m4 = _mm_min_ps(_mm256_castps256_ps128(mn), _mm256_extractf128_ps(mn, 1));
+    __m128 x4 = _mm_max_ps(_mm256_castps256_ps128(mx), _mm256_extractf128_ps(mx, 1));
+    m4 = _mm_min_ps(m4, _mm_movehl_ps(m4, m4));
+    x4 = _mm_max_ps(x4, _mm_movehl_ps(x4, x4));
+    st[0] = _mm_cvtss_f32(_mm_min_ss(m4, _mm_shuffle_ps(m4, m4, 1)));
+    st[1] = _mm_cvtss_f32(_mm_max_ss(x4, _mm_shuffle_ps(x4, x4, 1)));
     return !_mm256_testz_si256(bad, bad);
 }
 

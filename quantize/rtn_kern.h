@@ -10,9 +10,10 @@
 
 /* Search sums for nc candidate grids (inv[i] = 1/scale, codes clamped to [lo[i], hi[i]]) over nch chunks of
  * 32 elements x[32·nch] (weights w[32·nch], or NULL = 1) and, if xt != NULL, one more chunk xt (wt):
+ * (a and b have room for nc rounded up to a multiple of 8; the extra entries are scratch)
  *     a[i] = Σ (w_e·x_e)·c_e      b[i] = Σ (w_e·c_e)·c_e      with c_e = round(clamp(x_e·inv[i], lo[i], hi[i])).
  * Order: per lane l = e % 8, each chunk adds (p0 + p1) + (p2 + p3) of its four products of the lane; the lanes
- * are then reduced as ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)). */
+ * are then reduced as ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)). */
 void rtn_search_ref(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,
                     const float *wt, const float *inv, const float *lo, const float *hi, int nc);
 void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_t nch, const float *xt,

@@ -348,7 +348,7 @@ START_TEST(search_avx2_matches_ref)
         return;
     for (int trial = 0; trial < 200; trial++) {
         float x[128], w[128], xt[32], wt[32], inv[RTN_MAX_CAND], lo[RTN_MAX_CAND], hi[RTN_MAX_CAND];
-        float a1[RTN_MAX_CAND], b1[RTN_MAX_CAND], a2[RTN_MAX_CAND], b2[RTN_MAX_CAND];
+        float a1[RTN_MAX_CAND + 8], b1[RTN_MAX_CAND + 8], a2[RTN_MAX_CAND + 8], b2[RTN_MAX_CAND + 8];
         int nc = 1 + trial % RTN_MAX_CAND;
         uint64_t nch = (uint64_t)trial % 5;
         fill(x, 128, 1.0f);
