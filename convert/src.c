@@ -159,8 +159,6 @@ static int src_finish(llq_src *s)
     return err;
 }
 
-static const uint8_t LEGACY_MAGIC[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-
 int llq_src_open(llq_src **out, const char *path)
 {
     *out = NULL;
@@ -197,7 +195,7 @@ int llq_src_open(llq_src **out, const char *path)
     if (b[0] == 'P' && b[1] == 'K' && b[2] == 3 && b[3] == 4) {
         s->format = "torch-zip";
         err = torch_zip_load(s);
-    } else if (b[0] == 0x80 && s->size >= 14 && b[2] == 0x8a && b[3] == 10 && !memcmp(b + 4, LEGACY_MAGIC, 10)) {
+    } else if (torch_legacy_magic(b, s->size)) {
         s->format = "torch-legacy";
         err = torch_legacy_load(s);
     } else if (s->size > 8 && b[8] && strchr("{[ \t\r\n", b[8])) {

@@ -53,6 +53,10 @@ int src_storage_add(llq_src *s, size_t *idx, const char *key, int32_t dtype);
 int src_tensor_add(llq_src *s, const char *name, size_t name_len, uint32_t dtype, uint32_t n_dims,
                    const uint64_t *dims, size_t storage, uint64_t elem_off, const uint64_t *stride);
 
+/* Length of the legacy torch magic-number pickle at the start of b (PROTO n, optional FRAME, LONG1 of the
+ * 10-byte magic, STOP), or 0 if b does not start with it. */
+size_t torch_legacy_magic(const uint8_t *b, uint64_t size);
+
 /* Container readers: fill s from s->map. Messages are not prefixed with the path (src.c does it). */
 int torch_zip_load(llq_src *s);
 int torch_legacy_load(llq_src *s);

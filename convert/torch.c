@@ -315,17 +315,31 @@ static int parse_next(const llq_src *s, uint64_t *pos, pk_ctx **pc, pk_val **roo
     return 0;
 }
 
+static const uint8_t LEGACY_MAGIC[10] = {0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+
+size_t torch_legacy_magic(const uint8_t *b, uint64_t size)
+{
+    size_t p = 0;
+    if (size < 2 || b[0] != 0x80 || b[1] < 2 || b[1] > 5)
+        return 0;
+    p = 2;
+    if (size >= p + 9 && b[p] == 0x95) /* FRAME (protocol 4+) */
+        p += 9;
+    if (size < p + 13 || b[p] != 0x8a || b[p + 1] != 10 || memcmp(b + p + 2, LEGACY_MAGIC, 10) || b[p + 12] != '.')
+        return 0;
+    return p + 13;
+}
+
 int torch_legacy_load(llq_src *s)
 {
     pk_ctx *pc = NULL, *tmp = NULL;
     pk_val *v;
     int64_t x;
     int err = 0;
-    /* 1. magic number: matched on its bytes by src.c (PROTO n, LONG1 10 bytes, STOP) */
-    uint64_t pos = 2 + 2 + 10;
-    if (s->size < pos + 1 || s->map[pos] != '.')
+    /* 1. magic number: matched on its bytes (its LONG1 does not fit the pickle machine's 64-bit integers) */
+    uint64_t pos = torch_legacy_magic(s->map, s->size);
+    if (pos == 0)
         return llq_err(LLQ_EFORMAT, "legacy: malformed magic-number pickle");
-    pos++;
     /* 2. protocol version */
     if ((err = parse_next(s, &pos, &tmp, &v, "protocol")))
         goto done;

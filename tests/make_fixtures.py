@@ -316,6 +316,7 @@ def misc():
     save(views, os.path.join(d, "views.pth"))
     save(views, os.path.join(d, "views_legacy.pth"), _use_new_zipfile_serialization=False)
     save(views, os.path.join(d, "views_proto4.pth"), pickle_protocol=4)
+    save(views, os.path.join(d, "views_legacy_proto4.pth"), _use_new_zipfile_serialization=False, pickle_protocol=4)
     nested = {"model": collections.OrderedDict([("w", base.clone()), ("b", torch.ones(3))]), "step": 5,
               "note": "x", "args": [1, 2], "opt": {"lr": 0.1}}
     save(nested, os.path.join(d, "nested.pth"))

@@ -13,6 +13,7 @@
  * Views (storage offset, shared storages) are honoured; non-contiguous tensors are gathered by llq_src_data.
  * Codes: LLQ_EIO (open/mmap), LLQ_EFORMAT (malformed/truncated), LLQ_ECRC (zip entry CRC, at llq_src_data),
  * LLQ_ELIMIT (a hard cap: zip bomb, pickle caps, safetensors header > 100 MB), LLQ_EUNSAFE, LLQ_EUNSUPPORTED.
+ * One llq_src is not thread-safe (llq_src_data / llq_src_release update it); separate llq_src objects are.
  */
 #ifndef LLQ_CKPT_H
 #define LLQ_CKPT_H

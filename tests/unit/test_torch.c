@@ -22,6 +22,7 @@ START_TEST(views_and_dtypes)
     ck_assert_str_eq(check_refs("misc/views_deflate.pth", NULL), "torch-zip");
     ck_assert_str_eq(check_refs("misc/views_zip64.pth", NULL), "torch-zip");
     ck_assert_str_eq(check_refs("misc/views_legacy.pth", NULL), "torch-legacy");
+    ck_assert_str_eq(check_refs("misc/views_legacy_proto4.pth", NULL), "torch-legacy"); /* FRAME before the magic */
     llq_src *s;
     ck_assert_int_eq(llq_src_open(&s, FIX "misc/views.pth"), 0);
     const llq_src_tensor *t = llq_src_find(s, "scalar");
