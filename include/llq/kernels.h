@@ -90,7 +90,8 @@ void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint
 void llq_mm_dequant_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 /* q8/q4/q4a fast path (kernels/qdot*.c): n == 1 quantizes the activations to int8 per block of 32 and uses
- * integer dot products (maddubs/madd); n > 1 is llq_mm_dequant_avx2. */
+ * integer dot products (maddubs/madd); n > 1 dequantizes tiles with AVX2 (bit-identical to llq_row_to_f32) and
+ * runs the AVX2 f32 GEMM: the same numbers as llq_mm_dequant_avx2. */
 void llq_mm_q_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 
 /* ---- f32 building blocks shared by the forward pass (single-threaded; strides in elements) ---- */

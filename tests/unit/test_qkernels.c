@@ -198,6 +198,30 @@ START_TEST(matmul_registration)
 }
 END_TEST
 
+/* The AVX2 row dequantizer is bit-identical to llq_row_to_f32 (the definition), odd lengths and partial groups. */
+START_TEST(dequant_row_exact)
+{
+    if (!avx2())
+        return;
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t gi = 0; gi < 4; gi++)
+            for (size_t ki = 0; ki < sizeof Ks / sizeof Ks[0]; ki++) {
+                uint64_t K = Ks[ki];
+                llq_mat W;
+                uint8_t *data = make_w(&W, types[ti], groups[gi], 3, K);
+                float *a = malloc(K * 4 + 4), *b = malloc(K * 4 + 4);
+                for (uint64_t r = 0; r < 3; r++) {
+                    a[K] = b[K] = 12345.0f;
+                    llq_row_to_f32(a, data + r * W.row_bytes, types[ti], groups[gi], K);
+                    llq_dequant_row_avx2(b, data + r * W.row_bytes, types[ti], groups[gi], K);
+                    ck_assert_int_eq(memcmp(a, b, K * 4), 0);
+                    ck_assert(b[K] == 12345.0f); /* wrote exactly K floats */
+                }
+                free(a), free(b), free(data);
+            }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("qkernels");
@@ -207,6 +231,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, exact_integer_part);
     tcase_add_test(tc, random_shapes_close);
     tcase_add_test(tc, matmul_registration);
+    tcase_add_test(tc, dequant_row_exact);
     suite_add_tcase(s, tc);
     return s;
 }
