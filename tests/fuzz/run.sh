@@ -11,6 +11,7 @@ for t in "$@"; do
     case $t in
         zip|torch) len=1048576 ;;  # archives: room for a few entries
         tok) len=4096 ;;
+        config) len=16384 ;;
         *) len=65536 ;;
     esac
     mkdir -p "$B/corpus/$t" "$B/artifacts/$t"

@@ -15,6 +15,7 @@
 #include "../fuzz/fuzz_zip.c"
 #include "../fuzz/fuzz_torch.c"
 #include "../fuzz/fuzz_safetensors.c"
+#include "../fuzz/fuzz_config.c"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -29,6 +30,7 @@ static const struct {
     {"zip", fuzz_zip},
     {"torch", fuzz_torch},
     {"safetensors", fuzz_safetensors},
+    {"config", fuzz_config},
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])
 
