@@ -15,7 +15,7 @@
 #define PK_MAX_MEMO 4000000u
 #define PK_MAX_STR (64u << 20)
 #define PK_MAX_OPS 100000000u
-#define PK_MAX_NODES 20000000u
+#define PK_MAX_NODES 4000000u /* ~20 per tensor in torch pickles; ~110 bytes each */
 
 enum pk_kind { PK_NONE, PK_BOOL, PK_INT, PK_FLOAT, PK_STR, PK_BYTES, PK_TUPLE, PK_LIST, PK_DICT, PK_SET,
                PK_GLOBAL, PK_PERSID, PK_CALL };

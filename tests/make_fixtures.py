@@ -59,8 +59,8 @@ def save(obj, path, **kw):
     record_torch(path)
 
 
-def save_st(tensors, path, record=True):
-    """safetensors by hand: u64 header length, JSON header (padded to 8 bytes), data in order."""
+def save_st(tensors, path, record=True, pad=True):
+    """safetensors by hand: u64 header length, JSON header (padded to 8 bytes unless pad=False), data in order."""
     header, blobs, off = {"__metadata__": {"format": "pt"}}, [], 0
     for k, v in tensors.items():
         b = tensor_bytes(v)
@@ -68,7 +68,7 @@ def save_st(tensors, path, record=True):
         blobs.append(b)
         off += len(b)
     h = json.dumps(header, separators=(",", ":")).encode()
-    h += b" " * (-len(h) % 8)
+    h += b" " * ((-len(h) % 8) if pad else (1 - len(h) % 2))  # unpadded: an odd length, data misaligned
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
     if record:
@@ -334,6 +334,7 @@ def misc():
     REFS[rel(p)] = REFS[rel(os.path.join(d, "views.pth"))]
     st = collections.OrderedDict((k, v.contiguous()) for k, v in views.items() if k not in ("row1", "slice", "col2", "t"))
     save_st(st, os.path.join(d, "dtypes.safetensors"))
+    save_st(st, os.path.join(d, "unaligned.safetensors"), pad=False)
 
 
 class Evil:
