@@ -148,3 +148,9 @@ $(BUILD)/bench/quant: bench/quant.c $(BUILD)/libllq.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
 bench: $(BUILD)/bench/quant
+
+# ---- forward-pass benchmark (bench/eval.c; run by `make bench`) ----
+$(BUILD)/bench/eval: bench/eval.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+bench: $(BUILD)/bench/eval

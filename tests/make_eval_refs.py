@@ -3,17 +3,20 @@
 
 Run with Debian's python3-torch: /usr/bin/python3 tests/make_eval_refs.py
 Writes tests/fixtures/eval/:
-  tiny.f32        every tensor as little-endian f32, in this order: tok_embeddings; per layer attention_norm, wq, wk,
-                  wv, wo, ffn_norm, w1, w2, w3; norm; output (canonical Meta names and row order, docs/FORMAT.md)
   tiny_tokens.u32 the N token ids of the test sequence (first is BOS = 1)
   tiny_logits.f32 [N][vocab] logits of the f32 weights, computed in float32 (Meta's reference model code)
   tiny_logits_bf16.f32  the same with every weight rounded to bf16 first
   tiny_nll.txt    total NLL (log-softmax in float64) of positions 0..N-2 predicting 1..N-1, f32 and bf16 weights
+  tiny.llq        the f32 weights (canonical Meta names and q/k row order) as a .llq (written here from docs/FORMAT.md, independently of format/write.c;
+                  no tokenizer), context_length 64
+  bad_heads.llq, bad_missing.llq, bad_shape.llq: micro models (dim 8) with inconsistent metadata
+                  (8 heads of 3 dims), a missing tensor (layers.0.feed_forward.w2.weight), a wrong shape (wk)
 Hyper-parameters (mirrored in test_model.c): dim 64, 2 layers, 4 heads, 2 kv heads, ffn 160, vocab 256,
 norm_eps 1e-5, rope_theta 10000, N = 40.
 """
 import os
 import struct
+import zlib
 
 import torch
 import torch.nn.functional as F
@@ -79,12 +82,56 @@ def nll(logits, tokens):
     return -sum(lp[t, tokens[t + 1]].item() for t in range(len(tokens) - 1))
 
 
+def write_llq(path, hp, tensors):
+    """Minimal .llq writer (docs/FORMAT.md v1.0): f32 tensors, u32/f32/string metadata."""
+    meta = [("general.architecture", 8, b"llama")]
+    for k in ("dim", "n_layers", "n_heads", "n_kv_heads", "ffn_dim", "vocab_size", "context_length"):
+        meta.append(("llama." + k, 1, struct.pack("<I", hp[k])))
+    meta += [("llama.norm_eps", 5, struct.pack("<f", EPS)), ("llama.rope_theta", 5, struct.pack("<f", THETA))]
+    data, table = bytearray(128), []
+    for name, t in tensors:
+        data += bytes(-len(data) % 64)
+        b = t.contiguous().numpy().astype("<f4").tobytes()
+        table.append((name, list(t.shape), zlib.crc32(b), len(data), len(b)))
+        data += b
+    ms = struct.pack("<I", len(meta)) + b"".join(
+        struct.pack("<I", len(k)) + k.encode() + struct.pack("<IQ", ty, len(v)) + v for k, ty, v in meta)
+    tb = b"".join(struct.pack("<I", len(n)) + n.encode() + struct.pack("<II", 0, len(d)) +
+                  b"".join(struct.pack("<Q", x) for x in d) + struct.pack("<IIQQ", 0, c, o, sz)
+                  for n, d, c, o, sz in table)
+    mo, to = len(data), len(data) + len(ms)
+    h = b"\x89LLQ\r\n\x1a\n" + struct.pack("<IIQQQQQIIII", 1, 0, to + len(tb), mo, len(ms), to, len(tb), len(table),
+                                            zlib.crc32(ms), zlib.crc32(tb), 0) + bytes(52)
+    data[:128] = h + struct.pack("<I", zlib.crc32(h))
+    with open(path, "wb") as f:
+        f.write(bytes(data) + ms + tb)
+
+
+def micro(heads=2, drop=None, bad=None):
+    """dim 8, 1 layer, vocab 16 model with one defect."""
+    g = torch.Generator().manual_seed(5)
+    hd = 8 // heads
+    shapes = [("tok_embeddings.weight", (16, 8)), ("layers.0.attention_norm.weight", (8,)),
+              ("layers.0.attention.wq.weight", (8, 8)), ("layers.0.attention.wk.weight", (4, 8)),
+              ("layers.0.attention.wv.weight", (4, 8)), ("layers.0.attention.wo.weight", (8, 8)),
+              ("layers.0.ffn_norm.weight", (8,)), ("layers.0.feed_forward.w1.weight", (16, 8)),
+              ("layers.0.feed_forward.w2.weight", (8, 16)), ("layers.0.feed_forward.w3.weight", (16, 8)),
+              ("norm.weight", (8,)), ("output.weight", (16, 8))]
+    out = []
+    for n, shp in shapes:
+        if n == drop:
+            continue
+        if n == bad:
+            shp = (shp[0] + 1,) + shp[1:]
+        out.append((n, torch.randn(*shp, generator=g)))
+    hp = dict(dim=8, n_layers=1, n_heads=heads, n_kv_heads=heads // 2 if heads % 2 == 0 else heads,
+              ffn_dim=16, vocab_size=16, context_length=32)
+    return hp, out
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     w = weights()
-    with open(os.path.join(OUT, "tiny.f32"), "wb") as f:
-        for _, t in w:
-            f.write(t.contiguous().numpy().astype("<f4").tobytes())
     g = torch.Generator().manual_seed(99)
     tokens = [1] + torch.randint(3, VOCAB, (N - 1,), generator=g).tolist()
     with open(os.path.join(OUT, "tiny_tokens.u32"), "wb") as f:
@@ -97,6 +144,12 @@ def main():
             f.write(lg.contiguous().numpy().astype("<f4").tobytes())
     with open(os.path.join(OUT, "tiny_nll.txt"), "w") as f:
         f.write("%.17g %.17g\n" % (nll(lf, tokens), nll(lb, tokens)))
+    hp = dict(dim=DIM, n_layers=LAYERS, n_heads=HEADS, n_kv_heads=KV_HEADS, ffn_dim=FFN, vocab_size=VOCAB,
+              context_length=64)
+    write_llq(os.path.join(OUT, "tiny.llq"), hp, [(n + ("" if n.endswith(".weight") else ".weight"), t) for n, t in w])
+    write_llq(os.path.join(OUT, "bad_heads.llq"), *micro(heads=3))
+    write_llq(os.path.join(OUT, "bad_missing.llq"), *micro(drop="layers.0.feed_forward.w2.weight"))
+    write_llq(os.path.join(OUT, "bad_shape.llq"), *micro(bad="layers.0.attention.wk.weight"))
 
 
 if __name__ == "__main__":

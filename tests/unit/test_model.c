@@ -33,67 +33,45 @@ static void *slurp(const char *path, size_t *len)
     return b;
 }
 
-/* Writes the fixture's weights as a .llq of type `type` (norms f32) to a fresh temp path; skip names a
- * tensor to leave out, bad_shape one to write with a wrong shape. Returns the path (static buffer). */
+/* Writes the fixture's weights (tiny.llq, f32) as a .llq whose matrices have type `type` (norms stay f32 but are
+ * rounded like the matrices, as the PyTorch reference did) to a fresh temp path; skip names a tensor to leave
+ * out, bad_shape one to write one row short. Returns the path (static buffer). */
 static const char *write_model(uint32_t type, const char *skip, const char *bad_shape, const llq_hparams *hp)
 {
     static char path[64];
     static int seq;
     snprintf(path, sizeof path, "/tmp/llq_test_model_%d_%d.llq", (int)getpid(), seq++);
-    size_t len;
-    float *w = slurp(FIX "tiny.f32", &len), *p = w;
+    llq_file *src;
     llq_writer *wr;
+    ck_assert_int_eq(llq_open(&src, FIX "tiny.llq"), 0);
     ck_assert_int_eq(llq_writer_open(&wr, path, LLQ_W_FORCE), 0);
     ck_assert_int_eq(llq_hparams_write(wr, hp), 0);
-    char names[64][64];
-    uint64_t shapes[64][2];
-    int nd[64], k = 0;
-#define T(name_fmt, l, d0, d1)                                                                                 \
-    do {                                                                                                       \
-        snprintf(names[k], 64, name_fmt, l);                                                                   \
-        shapes[k][0] = d0, shapes[k][1] = d1, nd[k] = d1 ? 2 : 1, k++;                                         \
-    } while (0)
-    T("tok_embeddings.weight%.0d", 0, VOCAB, DIM);
-    for (int l = 0; l < LAYERS; l++) {
-        T("layers.%d.attention_norm.weight", l, DIM, 0);
-        T("layers.%d.attention.wq.weight", l, DIM, DIM);
-        T("layers.%d.attention.wk.weight", l, KV * HD, DIM);
-        T("layers.%d.attention.wv.weight", l, KV * HD, DIM);
-        T("layers.%d.attention.wo.weight", l, DIM, DIM);
-        T("layers.%d.ffn_norm.weight", l, DIM, 0);
-        T("layers.%d.feed_forward.w1.weight", l, FFN, DIM);
-        T("layers.%d.feed_forward.w2.weight", l, DIM, FFN);
-        T("layers.%d.feed_forward.w3.weight", l, FFN, DIM);
-    }
-    T("norm.weight%.0d", 0, DIM, 0);
-    T("output.weight%.0d", 0, VOCAB, DIM);
-#undef T
-    for (int i = 0; i < k; i++) {
-        size_t ne = shapes[i][0] * (nd[i] == 2 ? shapes[i][1] : 1);
-        uint32_t t = nd[i] == 2 ? type : LLQ_F32;
-        if (!(skip && strcmp(skip, names[i]) == 0)) {
-            uint64_t dims[2] = {shapes[i][0], shapes[i][1]};
-            if (bad_shape && strcmp(bad_shape, names[i]) == 0)
-                dims[0] -= 1, ne = dims[0] * (nd[i] == 2 ? dims[1] : 1);
-            void *buf = malloc(ne * 4);
-            for (size_t j = 0; j < ne; j++) {
-                uint16_t h;
-                if (t == LLQ_F32) /* norms of a 16-bit model: rounded like its matrices (as torch did) */
-                    ((float *)buf)[j] = type == LLQ_BF16  ? llq_bf16_to_f32(llq_f32_to_bf16(p[j]))
-                                        : type == LLQ_F16 ? llq_f16_to_f32(llq_f32_to_f16(p[j]))
-                                                          : p[j];
-                else
-                    h = t == LLQ_BF16 ? llq_f32_to_bf16(p[j]) : llq_f32_to_f16(p[j]), ((uint16_t *)buf)[j] = h;
-            }
-            ck_assert_int_eq(llq_writer_add(wr, names[i], t, (uint32_t)nd[i], dims, 0, buf, ne * (t == LLQ_F32 ? 4 : 2)), 0);
-            free(buf);
+    for (size_t i = 0; i < llq_n_tensors(src); i++) {
+        const llq_tensor *t = llq_tensor_at(src, i);
+        if (skip && strcmp(skip, t->name) == 0)
+            continue;
+        uint64_t dims[2] = {t->dims[0], t->n_dims == 2 ? t->dims[1] : 0};
+        uint64_t ne = t->n_elem;
+        if (bad_shape && strcmp(bad_shape, t->name) == 0)
+            dims[0] -= 1, ne -= t->row_len;
+        uint32_t ty = t->n_dims == 2 ? type : LLQ_F32;
+        const float *p = t->data;
+        void *buf = malloc(ne * 4);
+        for (size_t j = 0; j < ne; j++) {
+            float v = type == LLQ_BF16 ? llq_bf16_to_f32(llq_f32_to_bf16(p[j]))
+                      : type == LLQ_F16 ? llq_f16_to_f32(llq_f32_to_f16(p[j]))
+                                        : p[j];
+            if (ty == LLQ_F32)
+                ((float *)buf)[j] = v;
+            else
+                ((uint16_t *)buf)[j] = ty == LLQ_BF16 ? llq_f32_to_bf16(p[j]) : llq_f32_to_f16(p[j]);
         }
-        p += shapes[i][0] * (nd[i] == 2 ? shapes[i][1] : 1);
+        ck_assert_int_eq(llq_writer_add(wr, t->name, ty, t->n_dims, dims, 0, buf, ne * (ty == LLQ_F32 ? 4 : 2)), 0);
+        free(buf);
     }
-    ck_assert(p == w + len / 4);
     ck_assert_int_eq(llq_writer_commit(wr), 0);
     llq_writer_free(wr);
-    free(w);
+    llq_close(src);
     return path;
 }
 

@@ -1,0 +1,197 @@
+/* bench/eval.c — speed of the forward pass on the synthetic 378 M LLaMA of issue 4 (random weights, built in
+ * memory): dim 2048, 8 layers, 16 heads / 4 kv heads, ffn 5632, vocab 4096. Prints perplexity tokens/s (ctx 256)
+ * in f32 and bf16, generation tokens/s, matmul GFLOP/s, and the GB/s of weights streamed while generating beside
+ * the machine's measured read bandwidth. Figures only; nothing is asserted.
+ * Usage: build/bench/eval [threads (default 2)] [windows (default 2)] */
+#include "llq/eval.h"
+#include "llq/model.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
+static float frand(float scale)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return scale * ((float)(rng >> 40) * (1.0f / 8388608.0f) - 1.0f);
+}
+
+/* One weight matrix, f32 and bf16 copies. */
+typedef struct wpair {
+    float *f;
+    uint16_t *b;
+} wpair;
+
+static void make(wpair *w, size_t rows, size_t cols)
+{
+    size_t n = rows * cols;
+    w->f = aligned_alloc(64, n * 4);
+    w->b = aligned_alloc(64, (n * 2 + 63) / 64 * 64);
+    if (!w->f || !w->b) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(1);
+    }
+    float a = sqrtf(3.0f / (float)cols); /* uniform(-a, a): variance 1/cols */
+    for (size_t i = 0; i < n; i++) {
+        w->f[i] = frand(a);
+        w->b[i] = llq_f32_to_bf16(w->f[i]);
+    }
+}
+
+static void set(llq_mat *m, const wpair *w, int bf16, size_t rows, size_t cols)
+{
+    llq_mat_init(m, bf16 ? LLQ_BF16 : LLQ_F32, 0, rows, cols, bf16 ? (const void *)w->b : (const void *)w->f);
+}
+
+/* ---- read bandwidth: threads summing disjoint halves of a 1 GiB buffer ---- */
+struct bw {
+    const uint64_t *p;
+    size_t n;
+    uint64_t sum;
+};
+
+static void *bw_run(void *ud)
+{
+    struct bw *b = ud;
+    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+    for (size_t i = 0; i + 4 <= b->n; i += 4)
+        a0 += b->p[i], a1 += b->p[i + 1], a2 += b->p[i + 2], a3 += b->p[i + 3];
+    b->sum = a0 + a1 + a2 + a3;
+    return NULL;
+}
+
+static double read_bandwidth(int nt)
+{
+    size_t bytes = (size_t)1 << 30, n = bytes / 8;
+    uint64_t *buf = malloc(bytes);
+    if (!buf)
+        return 0;
+    memset(buf, 1, bytes);
+    double best = 0;
+    for (int rep = 0; rep < 3; rep++) {
+        pthread_t th[64];
+        struct bw b[64];
+        double t0 = now();
+        for (int i = 0; i < nt; i++) {
+            b[i] = (struct bw){buf + n / (size_t)nt * (size_t)i, n / (size_t)nt, 0};
+            pthread_create(&th[i], NULL, bw_run, &b[i]);
+        }
+        for (int i = 0; i < nt; i++)
+            pthread_join(th[i], NULL);
+        double gbs = (double)bytes / (now() - t0) / 1e9;
+        best = gbs > best ? gbs : best;
+    }
+    free(buf);
+    return best;
+}
+
+int main(int argc, char **argv)
+{
+    int nt = argc > 1 ? atoi(argv[1]) : 2;
+    size_t windows = argc > 2 ? (size_t)atoi(argv[2]) : 2, ctx = 256;
+    llq_hparams hp = {.arch = "llama", .dim = 2048, .n_layers = 8, .n_heads = 16, .n_kv_heads = 4, .ffn_dim = 5632,
+                      .vocab_size = 4096, .context_length = 2048, .norm_eps = 1e-5f, .rope_theta = 10000.0f};
+    size_t dim = hp.dim, kvd = dim / hp.n_heads * hp.n_kv_heads, ffn = hp.ffn_dim, V = hp.vocab_size;
+    printf("synthetic LLaMA: dim %zu, %u layers, %u/%u heads, ffn %zu, vocab %zu; %d threads, %s kernels\n", dim,
+           hp.n_layers, hp.n_heads, hp.n_kv_heads, ffn, V, nt, llq_kernel_impl_name());
+    double t0 = now();
+    wpair emb, out, L[8][7];
+    make(&emb, V, dim);
+    make(&out, V, dim);
+    size_t shp[7][2] = {{dim, dim}, {kvd, dim}, {kvd, dim}, {dim, dim}, {ffn, dim}, {dim, ffn}, {ffn, dim}};
+    uint64_t params = 2 * V * dim;
+    for (int l = 0; l < 8; l++)
+        for (int i = 0; i < 7; i++) {
+            make(&L[l][i], shp[i][0], shp[i][1]);
+            params += shp[i][0] * shp[i][1];
+        }
+    float *ones = malloc(dim * 4);
+    for (size_t i = 0; i < dim; i++)
+        ones[i] = 1.0f;
+    printf("built %.1f M parameters in %.1f s\n", (double)params / 1e6, now() - t0);
+
+    double bw1 = read_bandwidth(1), bw = read_bandwidth(nt);
+    printf("measured read bandwidth: %.1f GB/s (1 thread), %.1f GB/s (%d threads)\n", bw1, bw, nt);
+
+    /* matmul alone: 256 tokens × w1 (5632 × 2048) */
+    {
+        llq_pool *pool;
+        llq_pool_new(&pool, nt);
+        float *x = malloc(256 * dim * 4), *y = malloc(256 * ffn * 4);
+        for (size_t i = 0; i < 256 * dim; i++)
+            x[i] = frand(1);
+        for (int b = 0; b < 2; b++) {
+            llq_mat W;
+            set(&W, &L[0][4], b, ffn, dim);
+            llq_matmul(y, x, 256, &W, pool);
+            double t = now();
+            int reps = 5;
+            for (int r = 0; r < reps; r++)
+                llq_matmul(y, x, 256, &W, pool);
+            double dt = (now() - t) / reps;
+            printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s\n", b ? "bf16" : "f32 ", 2.0 * 256 * dim * ffn / dt / 1e9);
+        }
+        free(x), free(y);
+        llq_pool_free(pool);
+    }
+
+    uint32_t *tok = malloc(windows * ctx * 4);
+    for (size_t i = 0; i < windows * ctx; i++)
+        tok[i] = (uint32_t)(rng = rng * 6364136223846793005ull + 1442695040888963407ull) % (uint32_t)V;
+    for (int b = 0; b < 2; b++) {
+        llq_model *m;
+        if (llq_model_new(&m, &hp, nt)) {
+            fprintf(stderr, "bench: %s\n", llq_errmsg());
+            return 1;
+        }
+        set(&m->tok_embeddings, &emb, b, V, dim);
+        set(&m->output, &out, b, V, dim);
+        m->norm = ones;
+        for (int l = 0; l < 8; l++) {
+            llq_layer_w *w = &m->layers[l];
+            llq_mat *mats[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
+            for (int i = 0; i < 7; i++)
+                set(mats[i], &L[l][i], b, shp[i][0], shp[i][1]);
+            w->attention_norm = w->ffn_norm = ones;
+        }
+        const char *ty = b ? "bf16" : "f32 ";
+        llq_eval_opts o = {.ctx = ctx};
+        llq_ppl_result r;
+        double t = now();
+        if (llq_eval_ppl(&r, m, tok, windows * ctx, &o, NULL, NULL)) {
+            fprintf(stderr, "bench: %s\n", llq_errmsg());
+            return 1;
+        }
+        double dt = now() - t, tps = (double)(windows * ctx) / dt;
+        printf("ppl %s ctx %zu: %.1f tokens/s (%zu windows in %.2f s; %.1f GFLOP/s in matmuls)\n", ty, ctx, tps,
+               windows, dt, 2.0 * (double)(params - V * dim) * tps / 1e9);
+
+        llq_kv *kv;
+        float *logits = malloc(V * 4);
+        int n_gen = 16;
+        llq_kv_new(&kv, m, 64);
+        llq_model_step(m, kv, tok, 8, logits);
+        t = now();
+        for (int i = 0; i < n_gen; i++)
+            llq_model_step(m, kv, tok + 8 + i, 1, logits);
+        dt = now() - t;
+        double gtps = n_gen / dt, wbytes = (double)(params - V * dim) * (b ? 2 : 4);
+        printf("generate %s: %.2f tokens/s, %.1f GB/s of weights streamed (%.0f %% of %.1f GB/s)\n", ty, gtps,
+               wbytes * gtps / 1e9, 100 * wbytes * gtps / 1e9 / bw, bw);
+        free(logits);
+        llq_kv_free(kv);
+        llq_model_free(m);
+    }
+    return 0;
+}

@@ -1,0 +1,103 @@
+# eval.sh — llq-eval on the tiny PyTorch fixture (tests/make_eval_refs.py), its bad-input handling, and on the
+# demo model models/pydoc-7m (bf16; converted with llq-convert) against REFERENCE.md's perplexity.
+. tests/cli/lib.sh
+E=$BUILD/llq-eval
+F=$FIX/eval
+
+# close A B REL NAME: |A-B| <= REL·|B|
+close() {
+    if awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; if (b < 0) b = -b; exit !(d <= r * b) }'
+    then _ok "$4"; else RC=1; _fail "$4 ($1 vs $2)"; fi
+}
+
+run $E --help
+expect_rc 0 "help"
+expect_out "llq-eval ppl MODEL" "help shows usage"
+run $E --version
+expect_out "llq" "version"
+run $E
+expect_rc 2 "no command is a usage error"
+run $E ppl $F/tiny.llq
+expect_rc 2 "ppl without --text/--tokens"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --kernel slow
+expect_rc 2 "bad --kernel"
+
+# perplexity = exp(PyTorch's total NLL / 39)
+want=$(awk '{ printf "%.12f", exp($1 / 39) }' $F/tiny_nll.txt)
+for k in fast ref; do
+    run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 40 --kernel $k -t 2
+    expect_rc 0 "ppl tiny ($k)"
+    close "$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')" "$want" 1e-5 "ppl tiny equals PyTorch's ($k)"
+done
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json
+expect_json "ppl --json"
+expect_out '"windows":2' "two windows of 20"
+expect_out '"scored":38' "19 scored per window"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --protocol llama.cpp --json
+expect_out '"scored":18' "llama.cpp protocol scores positions 10..18"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 10 --chunks 3 --json
+expect_out '"windows":3' "--chunks"
+run $E drift $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --per-layer
+expect_rc 0 "drift of a model against itself"
+expect_out "KLD mean +0 " "zero KLD"
+expect_out "top-1 same 100.0000" "full agreement"
+expect_out "layer 1 .* 0$" "per-layer error zero"
+expect_out "kernel +fast" "drift names the kernel"
+run $E drift $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json --kernel ref
+expect_json "drift --json"
+expect_out '"kernel":"ref"' "drift --json names the kernel"
+
+# bad input: one line, exit 1
+run $E ppl $F/bad_heads.llq --tokens $F/tiny_tokens.u32
+expect_fail_line llq-eval "not a multiple of llama.n_heads" "inconsistent heads"
+run $E ppl $F/bad_missing.llq --tokens $F/tiny_tokens.u32
+expect_fail_line llq-eval "layers.0.feed_forward.w2.weight' is missing" "missing tensor"
+run $E ppl $F/bad_shape.llq --tokens $F/tiny_tokens.u32
+expect_fail_line llq-eval "wk.weight' has shape" "wrong shape"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 1
+expect_fail_line llq-eval "--ctx 1 is out of range" "--ctx 1"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 65
+expect_fail_line llq-eval "--ctx 65 is out of range" "--ctx beyond the model's context"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 64
+expect_fail_line llq-eval "fewer than one window" "too few tokens"
+head -c 7 $F/tiny_tokens.u32 >"$TMP/odd.u32"
+run $E ppl $F/tiny.llq --tokens "$TMP/odd.u32"
+expect_fail_line llq-eval "not a whole number" "tokens file not a multiple of 4"
+: >"$TMP/empty.u32"
+run $E ppl $F/tiny.llq --tokens "$TMP/empty.u32"
+expect_fail_line llq-eval "no tokens" "empty tokens file"
+printf '\001\000\000\000\000\001\000\000' >"$TMP/big.u32"
+run $E ppl $F/tiny.llq --tokens "$TMP/big.u32" --ctx 2
+expect_fail_line llq-eval "token id 256 .* out of range" "token id >= vocab"
+run $E ppl $F/tiny.llq --text $F/tiny_nll.txt
+expect_fail_line llq-eval "no tokenizer" "text without a tokenizer"
+run $E ppl $TMP/nope.llq --tokens $F/tiny_tokens.u32
+expect_fail_line llq-eval "nope.llq" "missing model file"
+
+# The demo model (always in the repo): bf16 weights, PyTorch's perplexity 50.55702912250382 (REFERENCE.md).
+if [ -x "$BUILD/llq-convert" ]; then
+    M="$TMP/pydoc-7m.llq"
+    run "$BUILD/llq-convert" models/pydoc-7m -o "$M" --quiet
+    expect_rc 0 "convert the demo model"
+    run $E ppl "$M" --text models/pydoc-7m/test.txt --ctx 256 --json
+    expect_rc 0 "ppl of the demo model"
+    expect_out '"tokens":139328' "139328 tokens incl. BOS"
+    expect_out '"windows":544' "544 windows"
+    expect_out '"scored":138720' "138720 scored"
+    close "$(printf '%s\n' "$OUT" | sed -n 's/.*"ppl":\([0-9.]*\).*/\1/p')" 50.55702912250382 1e-4 "demo ppl equals PyTorch's (REFERENCE.md)"
+    run $E ppl "$M" --text models/pydoc-7m/test.txt --ctx 256 --protocol llama.cpp --chunks 40 --quiet
+    expect_rc 0 "llama.cpp protocol on the demo model"
+    : >"$TMP/empty.txt"
+    run $E ppl "$M" --text "$TMP/empty.txt"
+    expect_fail_line llq-eval "empty" "empty text"
+    printf 'def f(x):\n' >"$TMP/short.txt"
+    run $E ppl "$M" --text "$TMP/short.txt"
+    expect_fail_line llq-eval "fewer than one window" "too-short text"
+    run $E generate "$M" --prompt "The list type" -n 12 --temp 0
+    expect_rc 0 "generate (greedy)"
+    expect_out "^The list type." "generate continues the prompt"
+    run $E generate "$M" --prompt "x" -n 300
+    expect_fail_line llq-eval "exceed the model's context" "generate beyond the context"
+else
+    echo "note: build/llq-convert not built; demo-model checks skipped"
+fi
