@@ -199,19 +199,7 @@ static void attn_run(void *ud, int tid, int nt)
         for (size_t i = 0; i < nq; i++) {
             float *s = S + i * L;
             size_t len = a->pos0 + i0 + i + 1; /* causal: keys 0..pos */
-            float mx = -INFINITY;
-            for (size_t j = 0; j < len; j++) {
-                s[j] /= scale;
-                mx = s[j] > mx ? s[j] : mx;
-            }
-            double sum = 0;
-            for (size_t j = 0; j < len; j++) {
-                s[j] = expf(s[j] - mx);
-                sum += s[j];
-            }
-            float inv = (float)(1.0 / sum);
-            for (size_t j = 0; j < len; j++)
-                s[j] *= inv;
+            llq_softmax(s, len, scale);
             for (size_t j = len; j < L; j++)
                 s[j] = 0;
         }
@@ -291,10 +279,7 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
         return err;
     if ((err = llq_matmul(b->h1, b->xn, n, &L->w1, m->pool)) || (err = llq_matmul(b->h3, b->xn, n, &L->w3, m->pool)))
         return err;
-    for (size_t i = 0; i < n * ffn; i++) {
-        float g = b->h1[i];
-        b->h1[i] = g / (1.0f + expf(-g)) * b->h3[i];
-    }
+    llq_silu_mul(b->h1, b->h3, n * ffn);
     if (cb && (err = cb(ud, layer, LLQ_CAP_DOWN, b->h1, n, ffn)))
         return err;
     if ((err = llq_matmul(b->y, b->h1, n, &L->w2, m->pool)))

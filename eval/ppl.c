@@ -10,12 +10,7 @@
 
 double llq_nll(const float *logits, size_t vocab, uint32_t target)
 {
-    double mx = -INFINITY, s = 0;
-    for (size_t i = 0; i < vocab; i++)
-        mx = logits[i] > mx ? logits[i] : mx;
-    for (size_t i = 0; i < vocab; i++)
-        s += exp((double)logits[i] - mx);
-    return mx + log(s) - (double)logits[target];
+    return llq_logsumexp(logits, vocab, NULL) - (double)logits[target];
 }
 
 int llq_eval_plan(size_t *n_windows, const llq_model *m, const uint32_t *tokens, size_t n_tokens,
@@ -149,21 +144,6 @@ struct drift_task {
     size_t n, vocab;
 };
 
-static void log_softmax_stats(const float *l, size_t vocab, double *lse, size_t *argmax)
-{
-    double mx = -INFINITY, s = 0;
-    size_t am = 0;
-    for (size_t i = 0; i < vocab; i++)
-        if (l[i] > mx) {
-            mx = l[i];
-            am = i;
-        }
-    for (size_t i = 0; i < vocab; i++)
-        s += exp((double)l[i] - mx);
-    *lse = mx + log(s);
-    *argmax = am;
-}
-
 static void drift_run(void *ud, int i, int nt)
 {
     struct drift_task *t = ud;
@@ -172,8 +152,8 @@ static void drift_run(void *ud, int i, int nt)
         double zb, zq, kl = 0;
         size_t ab, aq;
         uint32_t y = t->targets[p];
-        log_softmax_stats(lb, t->vocab, &zb, &ab);
-        log_softmax_stats(lq, t->vocab, &zq, &aq);
+        zb = llq_logsumexp(lb, t->vocab, &ab);
+        zq = llq_logsumexp(lq, t->vocab, &aq);
         for (size_t k = 0; k < t->vocab; k++) {
             double a = (double)lb[k] - zb, b = (double)lq[k] - zq;
             kl += exp(a) * (a - b);

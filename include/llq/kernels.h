@@ -112,4 +112,20 @@ void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_
 void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                           size_t rows, size_t cols);
 
+
+/* ---- element-wise helpers (vmath.c; dispatch under llq_kernel_impl, _ref/_avx2 twins) ---- */
+
+/* g[i] = silu(g[i]) · u[i] (SwiGLU), silu(x) = x / (1 + e^-x). */
+void llq_silu_mul(float *g, const float *u, size_t n);
+void llq_silu_mul_ref(float *g, const float *u, size_t n);
+void llq_silu_mul_avx2(float *g, const float *u, size_t n);
+/* In place: s = softmax(s / scale) (max-shifted exp in f32, sum in f64). Returns the max of s / scale. */
+float llq_softmax(float *s, size_t n, float scale);
+float llq_softmax_ref(float *s, size_t n, float scale);
+float llq_softmax_avx2(float *s, size_t n, float scale);
+/* log Σ e^l[i] computed in f64 (max-shifted); *argmax (if not NULL) = first index of the maximum. */
+double llq_logsumexp(const float *l, size_t n, size_t *argmax);
+double llq_logsumexp_ref(const float *l, size_t n, size_t *argmax);
+double llq_logsumexp_avx2(const float *l, size_t n, size_t *argmax);
+
 #endif

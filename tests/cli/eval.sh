@@ -96,8 +96,26 @@ if [ -x "$BUILD/llq-convert" ]; then
     run $E generate "$M" --prompt "The list type" -n 12 --temp 0
     expect_rc 0 "generate (greedy)"
     expect_out "^The list type." "generate continues the prompt"
-    run $E generate "$M" --prompt "x" -n 300
+    run $E generate "$M" --prompt "x" -n 1048576
     expect_fail_line llq-eval "exceed the model's context" "generate beyond the context"
 else
     echo "note: build/llq-convert not built; demo-model checks skipped"
+fi
+
+# ../shared/models/pydoc-7m (CI; ../../shared from a worktree): f32 conversions of the Meta fp32 weights and of the
+# HF layout (bf16 safetensors, fp16 pytorch_model.bin) give REFERENCE.md's perplexities within 1e-4.
+S=""
+for d in ../shared/models/pydoc-7m ../../shared/models/pydoc-7m; do [ -f "$d/REFERENCE.md" ] && S=$d && break; done
+if [ -n "$S" ] && [ -x "$BUILD/llq-convert" ]; then
+    for case in "meta/consolidated.fp32.pth 50.55646353285673" "hf/model.safetensors 50.55702912250382" \
+                "hf/pytorch_model.bin 50.55630126808627"; do
+        set -- $case
+        run "$BUILD/llq-convert" "$S/$1" -o "$TMP/s.llq" --dtype f32 --force --quiet
+        expect_rc 0 "convert $1 to f32"
+        run $E ppl "$TMP/s.llq" --text "$S/data/test.txt" --ctx 256 --quiet --json
+        expect_out '"scored":138720' "$1: 138720 scored"
+        close "$(printf '%s\n' "$OUT" | sed -n 's/.*"ppl":\([0-9.]*\).*/\1/p')" "$2" 1e-4 "$1 (f32): ppl equals PyTorch's"
+    done
+else
+    echo "note: ../shared/models/pydoc-7m absent (or no llq-convert); reference-perplexity checks skipped"
 fi

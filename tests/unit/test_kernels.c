@@ -263,6 +263,45 @@ START_TEST(pool_runs_each_index_once)
 }
 END_TEST
 
+/* vmath: AVX2 exp-based helpers against the libm-based _ref on odd lengths and wide ranges. */
+START_TEST(vmath_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    static const size_t lens[] = {1, 7, 8, 9, 31, 256, 1001, 4096};
+    for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+        size_t n = lens[li];
+        float *a = malloc(n * 4), *b = malloc(n * 4), *u = malloc(n * 4);
+        for (size_t i = 0; i < n; i++) {
+            a[i] = b[i] = 30 * frand(); /* silu over [-30, 30] */
+            u[i] = frand();
+        }
+        llq_silu_mul_ref(a, u, n);
+        llq_silu_mul_avx2(b, u, n);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-6f * (fabsf(a[i]) + 1e-3f), "silu %zu: %g vs %g", i, a[i], b[i]);
+        for (size_t i = 0; i < n; i++)
+            a[i] = b[i] = 40 * frand(); /* scores down to e^-80 after the shift */
+        a[n / 2] = b[n / 2] = -1e30f; /* underflows to 0 */
+        float ma = llq_softmax_ref(a, n, 1.5f), mb = llq_softmax_avx2(b, n, 1.5f);
+        ck_assert(ma == mb);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg(fabsf(a[i] - b[i]) <= 1e-6f * a[i] + 1e-30f, "softmax %zu: %g vs %g", i, a[i], b[i]);
+        for (size_t i = 0; i < n; i++)
+            a[i] = 25 * frand();
+        a[n - 1] = 30;
+        a[0] = -800; /* below f64 exp's range after the shift */
+        size_t ia, ib;
+        double za = llq_logsumexp_ref(a, n, &ia), zb = llq_logsumexp_avx2(a, n, &ib);
+        ck_assert_uint_eq(ia, ib);
+        ck_assert_msg(fabs(za - zb) <= 1e-14 * fabs(za) + 1e-14, "logsumexp n %zu: %.17g vs %.17g", n, za, zb);
+        free(a), free(b), free(u);
+    }
+    float t[3] = {1, 2, 3};
+    ck_assert(fabs(llq_logsumexp_ref(t, 3, NULL) - log(exp(1.0) + exp(2.0) + exp(3.0))) < 1e-15);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("kernels");
@@ -277,6 +316,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, threaded_matmul_matches_kernel);
     tcase_add_test(tc, kernel_table);
     tcase_add_test(tc, pool_runs_each_index_once);
+    tcase_add_test(tc, vmath_simd_matches_ref);
     suite_add_tcase(s, tc);
     return s;
 }
