@@ -12,12 +12,33 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static double now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* CPU seconds used by the whole process (all threads): on a loaded machine, wall-clock figures understate the
+ * code's speed; work / (cpu / threads) is what the same run would take with its threads on idle cores. */
+static double cpu(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l = 0;
+    if (f && fscanf(f, "%lf", &l) == 1)
+        printf("load average %.2f on %ld CPUs%s\n", l, sysconf(_SC_NPROCESSORS_ONLN),
+               l > 1.5 ? " (busy machine: wall-clock figures are low; 'idle-core' figures use CPU time)" : "");
+    if (f)
+        fclose(f);
 }
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
@@ -121,6 +142,7 @@ int main(int argc, char **argv)
         ones[i] = 1.0f;
     printf("built %.1f M parameters in %.1f s\n", (double)params / 1e6, now() - t0);
 
+    loadavg();
     double bw1 = read_bandwidth(1), bw = read_bandwidth(nt);
     printf("measured read bandwidth: %.1f GB/s (1 thread), %.1f GB/s (%d threads)\n", bw1, bw, nt);
 
@@ -135,12 +157,13 @@ int main(int argc, char **argv)
             llq_mat W;
             set(&W, &L[0][4], b, ffn, dim);
             llq_matmul(y, x, 256, &W, pool);
-            double t = now();
+            double t = now(), c = cpu();
             int reps = 5;
             for (int r = 0; r < reps; r++)
                 llq_matmul(y, x, 256, &W, pool);
-            double dt = (now() - t) / reps;
-            printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s\n", b ? "bf16" : "f32 ", 2.0 * 256 * dim * ffn / dt / 1e9);
+            double dt = (now() - t) / reps, dc = (cpu() - c) / reps / nt, fl = 2.0 * 256 * (double)dim * (double)ffn;
+            printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s wall, %.1f GFLOP/s on %d idle cores\n", b ? "bf16" : "f32 ",
+                   fl / dt / 1e9, fl / dc / 1e9, nt);
         }
         free(x), free(y);
         llq_pool_free(pool);
@@ -168,14 +191,15 @@ int main(int argc, char **argv)
         const char *ty = b ? "bf16" : "f32 ";
         llq_eval_opts o = {.ctx = ctx};
         llq_ppl_result r;
-        double t = now();
+        double t = now(), c = cpu();
         if (llq_eval_ppl(&r, m, tok, windows * ctx, &o, NULL, NULL)) {
             fprintf(stderr, "bench: %s\n", llq_errmsg());
             return 1;
         }
-        double dt = now() - t, tps = (double)(windows * ctx) / dt;
-        printf("ppl %s ctx %zu: %.1f tokens/s (%zu windows in %.2f s; %.1f GFLOP/s in matmuls)\n", ty, ctx, tps,
-               windows, dt, 2.0 * (double)(params - V * dim) * tps / 1e9);
+        double dt = now() - t, tps = (double)(windows * ctx) / dt, itps = (double)(windows * ctx) / ((cpu() - c) / nt);
+        printf("ppl %s ctx %zu: %.1f tokens/s wall (%zu windows in %.2f s; %.1f GFLOP/s in matmuls); "
+               "%.1f tokens/s (%.1f GFLOP/s) on %d idle cores\n", ty, ctx, tps, windows, dt,
+               2.0 * (double)(params - V * dim) * tps / 1e9, itps, 2.0 * (double)(params - V * dim) * itps / 1e9, nt);
 
         llq_kv *kv;
         float *logits = malloc(V * 4);
@@ -183,12 +207,15 @@ int main(int argc, char **argv)
         llq_kv_new(&kv, m, 64);
         llq_model_step(m, kv, tok, 8, logits);
         t = now();
+        c = cpu();
         for (int i = 0; i < n_gen; i++)
             llq_model_step(m, kv, tok + 8 + i, 1, logits);
         dt = now() - t;
+        double dcpu = (cpu() - c) / nt;
         double gtps = n_gen / dt, wbytes = (double)(params - V * dim) * (b ? 2 : 4);
-        printf("generate %s: %.2f tokens/s, %.1f GB/s of weights streamed (%.0f %% of %.1f GB/s)\n", ty, gtps,
-               wbytes * gtps / 1e9, 100 * wbytes * gtps / 1e9 / bw, bw);
+        printf("generate %s: %.2f tokens/s, %.1f GB/s of weights streamed (%.0f %% of the %.1f GB/s measured); "
+               "%.2f tokens/s on %d idle cores\n", ty, gtps, wbytes * gtps / 1e9, 100 * wbytes * gtps / 1e9 / bw, bw,
+               n_gen / dcpu, nt);
         free(logits);
         llq_kv_free(kv);
         llq_model_free(m);
