@@ -149,15 +149,12 @@ static void drift_run(void *ud, int i, int nt)
     struct drift_task *t = ud;
     for (size_t p = (size_t)i; p < t->n; p += (size_t)nt) {
         const float *lb = t->lb + p * t->vocab, *lq = t->lq + p * t->vocab;
-        double zb, zq, kl = 0;
+        double zb, zq, kl;
         size_t ab, aq;
         uint32_t y = t->targets[p];
         zb = llq_logsumexp(lb, t->vocab, &ab);
         zq = llq_logsumexp(lq, t->vocab, &aq);
-        for (size_t k = 0; k < t->vocab; k++) {
-            double a = (double)lb[k] - zb, b = (double)lq[k] - zq;
-            kl += exp(a) * (a - b);
-        }
+        kl = llq_kl(lb, zb, lq, zq, t->vocab);
         struct pos_stats *s = &t->st[p];
         s->nll_b = zb - lb[y];
         s->nll_q = zq - lq[y];

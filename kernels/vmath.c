@@ -44,6 +44,16 @@ double llq_logsumexp_ref(const float *l, size_t n, size_t *argmax)
     return mx + log(s);
 }
 
+double llq_kl_ref(const float *lb, double zb, const float *lq, double zq, size_t n)
+{
+    double kl = 0;
+    for (size_t i = 0; i < n; i++) {
+        double a = (double)lb[i] - zb, b = (double)lq[i] - zq;
+        kl += exp(a) * (a - b);
+    }
+    return kl;
+}
+
 static int use_avx2(void)
 {
     return llq_kernel_impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2();
@@ -65,4 +75,9 @@ float llq_softmax(float *s, size_t n, float scale)
 double llq_logsumexp(const float *l, size_t n, size_t *argmax)
 {
     return use_avx2() ? llq_logsumexp_avx2(l, n, argmax) : llq_logsumexp_ref(l, n, argmax);
+}
+
+double llq_kl(const float *lb, double zb, const float *lq, double zq, size_t n)
+{
+    return use_avx2() ? llq_kl_avx2(lb, zb, lq, zq, n) : llq_kl_ref(lb, zb, lq, zq, n);
 }

@@ -132,3 +132,20 @@ double llq_logsumexp_avx2(const float *l, size_t n, size_t *argmax)
         *argmax = am;
     return (double)mx + log(s);
 }
+
+double llq_kl_avx2(const float *lb, double zb, const float *lq, double zq, size_t n)
+{
+    size_t i = 0;
+    __m256d vzb = _mm256_set1_pd(zb), vzq = _mm256_set1_pd(zq), acc = _mm256_setzero_pd();
+    for (; i + 4 <= n; i += 4) {
+        __m256d a = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(lb + i)), vzb);
+        __m256d b = _mm256_sub_pd(_mm256_cvtps_pd(_mm_loadu_ps(lq + i)), vzq);
+        acc = _mm256_fmadd_pd(exp4d(a), _mm256_sub_pd(a, b), acc);
+    }
+    double kl = hsum_pd(acc);
+    for (; i < n; i++) {
+        double a = (double)lb[i] - zb, b = (double)lq[i] - zq;
+        kl += exp(a) * (a - b);
+    }
+    return kl;
+}

@@ -127,5 +127,10 @@ float llq_softmax_avx2(float *s, size_t n, float scale);
 double llq_logsumexp(const float *l, size_t n, size_t *argmax);
 double llq_logsumexp_ref(const float *l, size_t n, size_t *argmax);
 double llq_logsumexp_avx2(const float *l, size_t n, size_t *argmax);
+/* KL(p ‖ q) = Σ p_i (log p_i − log q_i) in f64 from logits: log p = lb − zb, log q = lq − zq (zb, zq the
+ * log-sum-exps). */
+double llq_kl(const float *lb, double zb, const float *lq, double zq, size_t n);
+double llq_kl_ref(const float *lb, double zb, const float *lq, double zq, size_t n);
+double llq_kl_avx2(const float *lb, double zb, const float *lq, double zq, size_t n);
 
 #endif

@@ -295,6 +295,12 @@ START_TEST(vmath_simd_matches_ref)
         double za = llq_logsumexp_ref(a, n, &ia), zb = llq_logsumexp_avx2(a, n, &ib);
         ck_assert_uint_eq(ia, ib);
         ck_assert_msg(fabs(za - zb) <= 1e-14 * fabs(za) + 1e-14, "logsumexp n %zu: %.17g vs %.17g", n, za, zb);
+        for (size_t i = 0; i < n; i++)
+            u[i] = a[i] + 0.3f * frand();
+        double zu = llq_logsumexp_ref(u, n, NULL);
+        double ka = llq_kl_ref(a, za, u, zu, n), kb = llq_kl_avx2(a, za, u, zu, n);
+        ck_assert_msg(ka >= 0 && fabs(ka - kb) <= 1e-12 * ka + 1e-15, "kl n %zu: %.17g vs %.17g", n, ka, kb);
+        ck_assert(llq_kl_ref(a, za, a, za, n) == 0);
         free(a), free(b), free(u);
     }
     float t[3] = {1, 2, 3};
