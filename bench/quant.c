@@ -203,21 +203,28 @@ static void rtn(void)
     free(x), free(q);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    const char *only = argc > 1 ? argv[1] : ""; /* "cache", "stream" or "rtn": one part only */
     if (!llq_cpu_has_avx2()) {
         printf("quant bench: no AVX2 on this CPU, fast kernels not available\n");
         return 0;
     }
-    printf("int8-activation matvec, matrix in cache:\n");
-    in_cache("q4 g32", LLQ_Q4, 32, 1);
-    in_cache("q4 g128", LLQ_Q4, 128, 1);
-    in_cache("q4a g32", LLQ_Q4A, 32, 1);
-    in_cache("q8 g32", LLQ_Q8, 32, 1);
-    in_cache("q4 g32", LLQ_Q4, 32, 0);
-    printf("streaming a large matrix (reference: measured read bandwidth 9.9 GB/s one thread, 17.5 two):\n");
-    streaming();
-    printf("RTN quantization (reference: llama-quantize f32 -> Q4_0 ~940 MB/s on 2 threads):\n");
-    rtn();
+    if (!*only || !strcmp(only, "cache")) {
+        printf("int8-activation matvec, matrix in cache:\n");
+        in_cache("q4 g32", LLQ_Q4, 32, 1);
+        in_cache("q4 g128", LLQ_Q4, 128, 1);
+        in_cache("q4a g32", LLQ_Q4A, 32, 1);
+        in_cache("q8 g32", LLQ_Q8, 32, 1);
+        in_cache("q4 g32", LLQ_Q4, 32, 0);
+    }
+    if (!*only || !strcmp(only, "stream")) {
+        printf("streaming a large matrix (reference: measured read bandwidth 9.9 GB/s one thread, 17.5 two):\n");
+        streaming();
+    }
+    if (!*only || !strcmp(only, "rtn")) {
+        printf("RTN quantization (reference: llama-quantize f32 -> Q4_0 ~940 MB/s on 2 threads):\n");
+        rtn();
+    }
     return 0;
 }
