@@ -273,17 +273,26 @@ static int get_tokens(const args *a, const llq_tokenizer *tok, uint32_t **out, s
     return rc;
 }
 
-static void progress(void *ud, size_t done, size_t total)
-{
-    (void)ud;
-    cli_progress("llq-eval", done, total);
-}
-
 static double now_s(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Progress: windows done, tokens/s, ETA (cli_progress prints the bar and ETA; the label carries the rate). */
+struct prog {
+    size_t ctx;
+    double t0;
+    char label[64]; /* same buffer every call, so cli_progress keeps its clock */
+};
+
+static void progress(void *ud, size_t done, size_t total)
+{
+    struct prog *p = ud;
+    double el = now_s() - p->t0;
+    snprintf(p->label, sizeof p->label, "windows (%.0f tokens/s)", el > 0 ? (double)(done * p->ctx) / el : 0.0);
+    cli_progress(p->label, done, total);
 }
 
 static int setup_opts(llq_eval_opts *o, const args *a, const loaded *L)
@@ -334,7 +343,9 @@ static int cmd_ppl(const args *a)
         goto done;
     setup_opts(&o, a, &L);
     double t0 = now_s();
-    int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, NULL);
+    struct prog pg = {.ctx = o.ctx, .t0 = t0};
+    cli_progress(pg.label, 0, 1); /* starts the clock */
+    int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, &pg);
     double dt = now_s() - t0;
     if (err) {
         rc = cli_lib_error(err);
@@ -390,7 +401,9 @@ static int cmd_drift(const args *a)
         goto done;
     setup_opts(&o, a, &B);
     double t0 = now_s();
-    int err = llq_eval_drift(&r, B.m, Q.m, tokens, n, &o, progress, NULL);
+    struct prog pg = {.ctx = o.ctx, .t0 = t0};
+    cli_progress(pg.label, 0, 1);
+    int err = llq_eval_drift(&r, B.m, Q.m, tokens, n, &o, progress, &pg);
     double dt = now_s() - t0;
     if (err) {
         rc = cli_lib_error(err);
