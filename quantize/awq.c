@@ -5,6 +5,7 @@
 #include "calib_q.h"
 #include "llq/calib.h"
 #include "llq/kernels.h"
+#include "llq/quant.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -101,8 +102,8 @@ int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, c
     size_t G = l.n_groups;
     float *d = malloc(G * sizeof *d), *scratch = malloc(2 * l.glen * sizeof *scratch), *hb = NULL;
     int *z = malloc(G * sizeof *z);
-    int8_t *codes = malloc(cols);
-    if (!d || !scratch || !z || !codes || (h && !(hb = malloc(G * l.glen * l.glen * sizeof *hb)))) {
+    uint8_t *z8 = malloc(G);
+    if (!d || !scratch || !z || !z8 || (h && !(hb = malloc(G * l.glen * l.glen * sizeof *hb)))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (AWQ clip on %zu×%zu)", rows, cols);
         goto done;
     }
@@ -113,11 +114,12 @@ int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, c
         for (size_t g = 0; g < G; g++) {
             size_t k0 = g * l.glen, n = cols - k0 < l.glen ? cols - k0 : l.glen;
             cq_search(&l, wr + k0, n, NULL, hb ? hb + g * l.glen * l.glen : NULL, 1, scratch, &d[g], &z[g]);
+            z8[g] = (uint8_t)z[g];
         }
-        cq_quant_row(&l, wr, d, z, codes, NULL);
-        cq_pack_row(&l, (uint8_t *)out + r * l.row_bytes, codes, d, z);
+        llq_quant_encode_row((uint8_t *)out + r * l.row_bytes, wr, cols, type, group, d,
+                             type == LLQ_Q4A ? z8 : NULL);
     }
 done:
-    free(d), free(scratch), free(z), free(codes), free(hb);
+    free(d), free(scratch), free(z), free(z8), free(hb);
     return err;
 }

@@ -324,7 +324,7 @@ static void fold(const float *s, lin *const *mats, size_t n_mats, float *norm, l
 }
 
 /* AWQ search for the matrices sharing input g; all must be quantized (and prev too when given), else skipped. */
-static int awq_group(run *r, lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
+static int awq_group(lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
 {
     *alpha = -1;
     for (size_t m = 0; m < n_mats; m++)
@@ -348,7 +348,6 @@ static int awq_group(run *r, lin *const *mats, size_t n_mats, float *norm, lin *
     if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20)))
         goto done;
     fold(s, mats, n_mats, norm, prev, g);
-    (void)r;
 done:
     free(s), free(xabs);
     return err;
@@ -428,13 +427,13 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         memcpy(n1, lw->attention_norm, dim * sizeof *n1);
         memcpy(n2, lw->ffn_norm, dim * sizeof *n2);
         lin *qkv[3] = {&l[0], &l[1], &l[2]}, *o[1] = {&l[3]}, *ug[2] = {&l[4], &l[5]}, *down[1] = {&l[6]};
-        if (used[0] && (err = awq_group(r, qkv, 3, n1, NULL, &r->g[0], &a)))
+        if (used[0] && (err = awq_group(qkv, 3, n1, NULL, &r->g[0], &a)))
             goto done;
-        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
+        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(o, 1, NULL, &l[2], &r->g[1], &a)))
             goto done;
-        if (used[2] && (err = awq_group(r, ug, 2, n2, NULL, &r->g[2], &a)))
+        if (used[2] && (err = awq_group(ug, 2, n2, NULL, &r->g[2], &a)))
             goto done;
-        if (used[3] && (err = awq_group(r, down, 1, NULL, &l[5], &r->g[3], &a)))
+        if (used[3] && (err = awq_group(down, 1, NULL, &l[5], &r->g[3], &a)))
             goto done;
         /* res_add takes the vector, even on failure */
         snprintf(nm, sizeof nm, "layers.%d.attention_norm.weight", L);
@@ -499,7 +498,7 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
             goto done;
         }
         memcpy(nw, m->norm, dim * sizeof *nw);
-        if ((err = awq_group(r, mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
+        if ((err = awq_group(mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
             goto done;
         err = res_add(r, "norm.weight", LLQ_F32, 0, 1, dim, nw, dim * 4, 0); /* takes nw, even on failure */
         if (!err)

@@ -114,50 +114,6 @@ void cq_search(const cq_layout *l, const float *x, size_t n, const float *wd, co
     }
 }
 
-void cq_quant_row(const cq_layout *l, const float *x, const float *d, const int *z, int8_t *codes, float *deq)
-{
-    for (size_t g = 0; g < l->n_groups; g++) {
-        size_t k0 = g * l->glen, k1 = k0 + l->glen < l->cols ? k0 + l->glen : l->cols;
-        int zz = l->zfix >= 0 ? l->zfix : z[g];
-        float inv = cq_inv(d[g]);
-        for (size_t k = k0; k < k1; k++) {
-            int c = cq_code(x[k], inv, zz, l->qmin, l->qmax);
-            codes[k] = (int8_t)c;
-            if (deq)
-                deq[k] = d[g] * (float)(c - zz);
-        }
-    }
-}
-
-void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const float *d, const int *z)
-{
-    size_t kp = l->glen * l->n_groups;
-    uint8_t *scales;
-    if (l->type == LLQ_Q8) {
-        memcpy(out, codes, l->cols);
-        memset(out + l->cols, 0, kp - l->cols);
-        scales = out + kp;
-    } else {
-        memset(out, 0, kp / 2);
-        for (size_t k = 0; k < kp; k++) {
-            size_t g = k / l->glen;
-            int zz = l->zfix >= 0 ? l->zfix : z[g];
-            unsigned c = (unsigned)(k < l->cols ? codes[k] : zz) & 15u;
-            size_t chunk = k / 32, i = k % 32;
-            out[16 * chunk + (i & 15)] |= (uint8_t)(i < 16 ? c : c << 4);
-        }
-        scales = out + kp / 2;
-    }
-    for (size_t g = 0; g < l->n_groups; g++) {
-        uint16_t h = llq_f32_to_f16(d[g]);
-        scales[2 * g] = (uint8_t)(h & 0xff);
-        scales[2 * g + 1] = (uint8_t)(h >> 8);
-    }
-    if (l->type == LLQ_Q4A)
-        for (size_t g = 0; g < l->n_groups; g++)
-            scales[2 * l->n_groups + g] = (uint8_t)z[g];
-}
-
 void cq_hblocks(const cq_layout *l, const double *h, float *out)
 {
     for (size_t g = 0; g < l->n_groups; g++) {

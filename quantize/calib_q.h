@@ -1,5 +1,5 @@
-/* calib_q.h — private helpers of GPTQ/AWQ: group geometry, scale search against a (block of) H, code rounding,
- * packing rows into docs/FORMAT.md's q8/q4/q4a layouts. Dequantized value = d·(n − z). */
+/* calib_q.h — private helpers of GPTQ/AWQ: group geometry, scale search against a (block of) H, code rounding
+ * (packing and snapping are quant.h's). Dequantized value = d·(n − z). */
 #ifndef LLQ_CALIB_Q_H
 #define LLQ_CALIB_Q_H
 
@@ -36,12 +36,6 @@ static inline int cq_code(float x, float inv_d, int z, int qmin, int qmax)
     return (int)v;
 }
 static inline float cq_inv(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
-
-/* Writes one row: codes[cols] (q4/q4a: 0..15; q8: -127..127), d[n_groups], z[n_groups] (q4a only). */
-void cq_pack_row(const cq_layout *l, uint8_t *out, const int8_t *codes, const float *d, const int *z);
-
-/* Quantizes x[cols] with given group params to codes and (optionally) dequantized values deq[cols]. */
-void cq_quant_row(const cq_layout *l, const float *x, const float *d, const int *z, int8_t *codes, float *deq);
 
 struct llq_tokenizer;
 /* Reads path (UTF-8 text, at most 2 GiB), tokenizes it without BOS. *ids malloc'd (caller frees), *bytes = size.

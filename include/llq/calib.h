@@ -47,8 +47,8 @@ typedef struct llq_gptq_opts {
 
 /* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_calib_row_bytes bytes),
  * using h (cols×cols, full symmetric XᵀX; not modified). Group scales (and q4a zero points) are chosen on the
- * original weights before the pass (static groups), each minimising the diag(H)-weighted squared error of its
- * group. Columns with H[i][i] = 0 (never activated) quantize to 0. o may be NULL (defaults, act_order on). */
+ * original weights before the pass (static groups) by quant.h's search weighted by diag(H) (llq_quant_scales).
+ * Columns with H[i][i] = 0 (never activated) quantize to 0. o may be NULL (defaults, act_order on). */
 int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type, uint32_t group,
              const llq_gptq_opts *o);
 
