@@ -1,18 +1,49 @@
 #!/bin/sh
-# demo.sh BUILD — runs the pipeline on the shipped demo model with whatever tools exist so far.
+# demo.sh BUILD — the whole pipeline on the shipped demo model (models/pydoc-7m, bf16 Meta checkpoint):
+# convert -> inspect -> quantize (q8, q4 RTN, q4 calibrated) -> drift table. Outputs go to BUILD/demo/.
+# DEMO_CHUNKS (default 64) windows of 256 tokens of the test split are scored; DEMO_CHUNKS=0 scores all 544.
+set -e
 B=${1:-build}
 M=models/pydoc-7m
-OUT=$B/demo
-mkdir -p "$OUT"
-set -e
-for t in convert inspect quantize eval; do
-    [ -x "$B/llq-$t" ] && echo "demo: llq-$t is built" || echo "demo: llq-$t not built yet"
+O=$B/demo
+CHUNKS=${DEMO_CHUNKS:-64}
+mkdir -p "$O"
+T0=$(date +%s)
+step() { printf '\n== %s\n' "$*"; }
+chunks() { [ "$CHUNKS" -gt 0 ] && printf -- '--chunks %s' "$CHUNKS"; }
+
+step "llq-convert $M -o $O/pydoc-7m.llq"
+"$B/llq-convert" "$M" -o "$O/pydoc-7m.llq" --force --quiet
+
+step "llq-inspect $O/pydoc-7m.llq"
+"$B/llq-inspect" "$O/pydoc-7m.llq"
+
+step "llq-quantize: q8 g32, q4 RTN g128, q4 AWQ+GPTQ g128 (calibrated on $M/calib.txt)"
+"$B/llq-quantize" "$O/pydoc-7m.llq" -o "$O/q8.llq" --type q8 --group 32 --force --quiet
+"$B/llq-quantize" "$O/pydoc-7m.llq" -o "$O/q4-rtn.llq" --type q4 --group 128 --force --quiet
+"$B/llq-quantize" "$O/pydoc-7m.llq" -o "$O/q4-awq-gptq.llq" --type q4 --group 128 --method awq+gptq \
+    --calib "$M/calib.txt" --calib-samples 32 --calib-ctx 256 --force --quiet
+
+step "llq-inspect --compare: q4 AWQ+GPTQ against the bf16 original (first 4 tensors)"
+"$B/llq-inspect" "$O/q4-awq-gptq.llq" --compare "$O/pydoc-7m.llq" --filter 'layers.0.attention.w*'
+
+step "llq-eval drift on $M/test.txt (ctx 256$( [ "$CHUNKS" -gt 0 ] && echo ", first $CHUNKS windows"))"
+printf '%-14s %9s %9s %9s %9s %11s\n' model "MB" "ppl" "dppl%" "KLD mean" "top-1 %"
+for q in q8 q4-rtn q4-awq-gptq; do
+    # shellcheck disable=SC2046
+    "$B/llq-eval" drift "$O/pydoc-7m.llq" "$O/$q.llq" --text "$M/test.txt" --ctx 256 $(chunks) --json --quiet \
+        >"$O/$q.drift.json"
+    size=$(wc -c <"$O/$q.llq")
+    python3 - "$O/$q.drift.json" "$q" "$size" <<'EOF' 2>/dev/null || echo "$q: see $O/$q.drift.json"
+import json, sys
+d = json.load(open(sys.argv[1])); 
+v = lambda k: d[k]['value']
+print('%-14s %9.2f %9.3f %9.3f %9.6f %11.2f' % (sys.argv[2], int(sys.argv[3]) / 1e6,
+      v('ppl_quant'), v('dppl_pct'), v('kld_mean'), v('top1_pct')))
+EOF
 done
-if [ -x "$B/llq-convert" ]; then
-    echo "== llq-convert $M -o $OUT/pydoc-7m.llq"
-    "$B/llq-convert" "$M" -o "$OUT/pydoc-7m.llq" --force
-fi
-if [ -x "$B/llq-inspect" ] && [ -f "$OUT/pydoc-7m.llq" ]; then
-    echo "== llq-inspect $OUT/pydoc-7m.llq"
-    "$B/llq-inspect" "$OUT/pydoc-7m.llq"
-fi
+
+step "llq-eval generate (q4 AWQ+GPTQ, greedy)"
+"$B/llq-eval" generate "$O/q4-awq-gptq.llq" --prompt 'The list type' -n 40 --temp 0 --quiet
+echo
+echo "demo: done in $(( $(date +%s) - T0 )) s; files in $O/"
