@@ -4,6 +4,7 @@
 #define LLQ_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 /* Exit codes of every tool. */
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
@@ -35,5 +36,19 @@ void cli_set_temp(const char *path);
 /* hold = 1 defers SIGINT/SIGTERM (blocked), 0 delivers them. Hold across opening the writer until
  * cli_set_temp has the temp path: a signal in between would otherwise leave the new temp file behind. */
 void cli_hold_signals(int hold);
+
+/* A small output file written through a temp file beside `path` ("<path>.tmp.XXXXXX", removed on a signal),
+ * renamed into place by cli_out_commit. cli_out_open refuses an existing path unless force, and (even with
+ * force) a path that is one of inputs[0..n_inputs) (same inode). Every function prints its one-line error and
+ * returns CLI_ERROR; after an error nothing is left behind. cli_out_abort (safe to call twice) removes the temp. */
+typedef struct cli_out {
+    const char *path; /* borrowed */
+    char *tmp;        /* owned until commit / abort */
+    FILE *f;          /* write here */
+    int force_ok;     /* set by open when force was given */
+} cli_out;
+int cli_out_open(cli_out *o, const char *path, int force, const char *const *inputs, int n_inputs);
+int cli_out_commit(cli_out *o);
+void cli_out_abort(cli_out *o);
 
 #endif

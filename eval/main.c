@@ -1,6 +1,7 @@
 /* llq-eval — perplexity of a model, drift between two models, and text generation (docs/TOOLS.md). */
 #include "cli.h"
 #include "llq/eval.h"
+#include "llq/svg.h"
 #include "llq/tokenizer.h"
 
 #include <errno.h>
@@ -14,6 +15,7 @@
 static const char *USAGE =
     "Usage: llq-eval ppl MODEL.llq (--text FILE | --tokens FILE) [options]\n"
     "       llq-eval drift BASE.llq QUANT.llq (--text FILE | --tokens FILE) [options] [--per-layer]\n"
+    "                      [--svg FILE [--force]]\n"
     "       llq-eval generate MODEL.llq --prompt TEXT [-n N] [--temp T] [--seed S]\n"
     "\n"
     "ppl       perplexity of MODEL on a text, with its standard error.\n"
@@ -31,6 +33,9 @@ static const char *USAGE =
     "                      llama.cpp: each window's first token becomes BOS and only its second half is\n"
     "                      scored (llama-perplexity's), so figures sit beside llama.cpp's\n"
     "  --per-layer         (drift) relative error of the hidden state after each layer\n"
+    "  --svg FILE          (drift) also write a chart: per-layer relative error and the distribution of\n"
+    "                      per-position KL divergence (self-contained SVG; temp file, then renamed)\n"
+    "  -f, --force         replace an existing --svg FILE (never one of the inputs)\n"
     "Generation:\n"
     "  --prompt TEXT       prompt (BOS is prepended)\n"
     "  -n N                tokens to generate (default 64)\n"
@@ -46,12 +51,13 @@ static const char *USAGE =
     "Examples:\n"
     "  llq-eval ppl pydoc-7m.llq --text test.txt --ctx 256\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --protocol llama.cpp --json\n"
+    "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --svg drift.svg\n"
     "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n";
 
 typedef struct args {
-    const char *cmd, *model[2], *text, *tokens, *prompt;
+    const char *cmd, *model[2], *text, *tokens, *prompt, *svg;
     long ctx, chunks, n_gen, threads;
-    int protocol, json, per_layer, kernel;
+    int protocol, json, per_layer, kernel, force;
     double temp;
     unsigned long long seed;
 } args;
@@ -146,6 +152,11 @@ static int parse_args(args *a, int argc, char **argv)
             a->json = 1;
         } else if (!strcmp(s, "--per-layer")) {
             a->per_layer = 1;
+        } else if (!strcmp(s, "--svg")) {
+            NEED();
+            a->svg = v;
+        } else if (!strcmp(s, "--force") || !strcmp(s, "-f")) {
+            a->force = 1;
         } else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) {
             cli_quiet = 1;
         } else if (s[0] == '-' && s[1]) {
@@ -168,6 +179,8 @@ static int parse_args(args *a, int argc, char **argv)
         return cli_usage_error("unknown command '%s' (ppl, drift or generate)", a->cmd);
     if (n_pos != want)
         return cli_usage_error("%s takes %d model file%s", a->cmd, want, want > 1 ? "s" : "");
+    if (a->svg && strcmp(a->cmd, "drift"))
+        return cli_usage_error("--svg is an option of drift");
     if (strcmp(a->cmd, "generate")) {
         if (!a->text == !a->tokens)
             return cli_usage_error("give exactly one of --text FILE and --tokens FILE");
@@ -392,7 +405,11 @@ static int cmd_drift(const args *a)
     size_t n = 0;
     llq_eval_opts o;
     llq_drift_result r = {0};
-    int rc = load(&B, a->model[0], (int)a->threads);
+    cli_out svg = {0};
+    const char *inputs[3] = {a->model[0], a->model[1], a->text ? a->text : a->tokens};
+    int rc = a->svg ? cli_out_open(&svg, a->svg, a->force, inputs, 3) : 0;
+    if (!rc)
+        rc = load(&B, a->model[0], (int)a->threads);
     if (!rc)
         rc = load(&Q, a->model[1], (int)a->threads);
     if (!rc)
@@ -400,6 +417,8 @@ static int cmd_drift(const args *a)
     if (rc)
         goto done;
     setup_opts(&o, a, &B);
+    o.per_layer |= a->svg != NULL;
+    o.keep_kld = a->svg != NULL;
     double t0 = now_s();
     struct prog pg = {.ctx = o.ctx, .t0 = t0};
     cli_progress(pg.label, 0, 1);
@@ -408,6 +427,15 @@ static int cmd_drift(const args *a)
     if (err) {
         rc = cli_lib_error(err);
         goto done;
+    }
+    if (a->svg) {
+        if ((err = llq_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
+            rc = cli_error("%s: %s", a->svg, llq_errmsg());
+            goto done;
+        }
+        if ((rc = cli_out_commit(&svg)))
+            goto done;
+        cli_info("wrote %s", a->svg);
     }
     if (a->json) {
         json_object *j = json_object_new_object();
@@ -428,7 +456,7 @@ static int cmd_drift(const args *a)
         jadd_stat(j, "kld_max", r.kld_max);
         jadd_stat(j, "top1_pct", r.top1);
         jadd_stat(j, "rms_dp", r.rms_dp);
-        if (r.layer_relerr) {
+        if (r.layer_relerr && a->per_layer) {
             json_object *arr = json_object_new_array();
             for (uint32_t l = 0; l < r.n_layers; l++)
                 json_object_array_add(arr, json_object_new_double(r.layer_relerr[l]));
@@ -453,10 +481,11 @@ static int cmd_drift(const args *a)
         printf("KLD max    %.6g\n", r.kld_max.v);
         printf("top-1 same %.4f %% ± %.4f %%\n", r.top1.v, r.top1.se);
         printf("RMS Δp     %.6f ± %.6f\n", r.rms_dp.v, r.rms_dp.se);
-        for (uint32_t l = 0; r.layer_relerr && l < r.n_layers; l++)
+        for (uint32_t l = 0; r.layer_relerr && a->per_layer && l < r.n_layers; l++)
             printf("layer %-4u relative error of the hidden state %.6g\n", l, r.layer_relerr[l]);
     }
 done:
+    cli_out_abort(&svg);
     llq_drift_result_free(&r);
     free(tokens);
     unload(&Q);

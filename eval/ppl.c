@@ -186,7 +186,9 @@ void llq_drift_result_free(llq_drift_result *r)
 {
     if (r) {
         free(r->layer_relerr);
+        free(r->kld);
         r->layer_relerr = NULL;
+        r->kld = NULL;
     }
 }
 
@@ -279,6 +281,10 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
         for (uint32_t l = 0; l < nl; l++)
             dsum[l] = bsum[l] > 0 ? sqrt(dsum[l] / bsum[l]) : 0;
         dsum = NULL;
+    }
+    if (o->keep_kld) {
+        out->kld = kld; /* sorted above */
+        kld = NULL;
     }
 done:
     free(xb), free(xq), free(lb), free(lq), free(win), free(st), free(kld), free(dsum), free(bsum);

@@ -21,6 +21,7 @@ typedef struct llq_eval_opts {
     int protocol;      /* enum llq_protocol */
     uint32_t bos;      /* BOS id for LLQ_PROTO_LLAMACPP */
     int per_layer;     /* drift: also the per-layer relative error of the hidden state */
+    int keep_kld;      /* drift: return every position's KL divergence (llq_drift_result.kld) */
 } llq_eval_opts;
 
 /* Called after each window (done of total); may be NULL. */
@@ -58,6 +59,8 @@ typedef struct llq_drift_result {
     uint32_t n_layers;
     double *layer_relerr;               /* per_layer: [n_layers] sqrt(Σ‖x_q − x_b‖² / Σ‖x_b‖²) after each layer,
                                            over all tokens; owned by the result (llq_drift_result_free) */
+    double *kld;                        /* keep_kld: [n_scored] KL divergence per position, sorted ascending;
+                                           owned by the result (llq_drift_result_free) */
 } llq_drift_result;
 
 /* Runs base and quant (same vocab and dim) on the same windows in one pass. */
