@@ -31,7 +31,9 @@ static const char USAGE[] =
     "                     or --keep 'layers.0.*=q8'\n"
     "Method:\n"
     "  --method M         rtn (default): round to nearest, per-group scale (and zero point) searched to\n"
-    "                     minimise the squared error; awq, gptq, awq+gptq: calibrated (need --calib)\n"
+    "                     minimise the squared error; awq, gptq, awq+gptq: calibrated (need --calib);\n"
+    "                     best: the most accurate combination measured (docs/QUANTIZATION.md), now\n"
+    "                     awq+gptq (recorded as quant.method = awq+gptq)\n"
     "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set\n"
     "  --calib-samples N  windows taken from it (default 128)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
@@ -55,7 +57,8 @@ static const char USAGE[] =
     "  llq-quantize model.llq -o model-q4.llq --type q4 --group 128\n"
     "  llq-quantize model.llq -o model-q4a.llq --type q4a --group 64 --keep 'output.weight=q4a:32'\n"
     "  llq-quantize model.llq -o model-awq.llq --type q4 --group 128 --method awq --calib calib.txt\n"
-    "  llq-quantize model.llq -o model-gptq.llq --method awq+gptq --calib calib.txt --calib-samples 64 --json\n";
+    "  llq-quantize model.llq -o model-gptq.llq --method awq+gptq --calib calib.txt --calib-samples 64 --json\n"
+    "  llq-quantize model.llq -o model-best.llq --type q4 --group 128 --method best --calib calib.txt\n";
 
 typedef struct opts {
     const char *in, *out, *calib;
@@ -490,8 +493,11 @@ int main(int argc, char **argv)
         o.methods = LLQ_CALIB_GPTQ;
     else if (strcmp(o.method_name, "awq+gptq") == 0)
         o.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
-    else {
-        rc = cli_usage_error("--method must be rtn, awq, gptq or awq+gptq, not '%s'", o.method_name);
+    else if (strcmp(o.method_name, "best") == 0) { /* alias: the best row of docs/QUANTIZATION.md */
+        o.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
+        o.method_name = "awq+gptq";
+    } else {
+        rc = cli_usage_error("--method must be rtn, awq, gptq, awq+gptq or best, not '%s'", o.method_name);
         goto usage;
     }
     if (o.methods && !o.calib) {
@@ -499,7 +505,7 @@ int main(int argc, char **argv)
         goto usage;
     }
     if (!o.methods && (o.calib || calib_opts)) {
-        rc = cli_usage_error("--calib options need --method awq, gptq or awq+gptq");
+        rc = cli_usage_error("--calib options need --method awq, gptq, awq+gptq or best");
         goto usage;
     }
     if (!o.search && o.methods) {

@@ -35,6 +35,10 @@ run $Q "$TMP/m.llq" -o "$TMP/x.llq" --group 48
 expect_rc 2 "group 48: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method awq
 expect_rc 2 "awq without --calib: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method best
+expect_rc 2 "best without --calib: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method worst --calib models/pydoc-7m/calib.txt
+expect_rc 2 "unknown --method: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --calib models/pydoc-7m/calib.txt
 expect_rc 2 "--calib with rtn: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --keep 'output.weight'
@@ -150,6 +154,18 @@ if [ -f "$D/consolidated.00.pth" ] && [ -x "$BUILD/llq-convert" ]; then
     run $E drift "$TMP/demo.llq" "$TMP/demo-q8.llq" --text "$D/test.txt" --ctx 256 --chunks 4 --json --quiet
     py 'assert j["kld_mean"]["value"] < 1e-4 and j["top1_pct"]["value"] > 98 and abs(j["dppl_pct"]["value"]) < 0.2' \
         "demo model q8 g32: KLD < 1e-4, top-1 > 98 %, |dppl| < 0.2 % (4 windows)"
+    # --method best = awq+gptq, recorded as such (few short windows, only layer 0's q/k/v quantized: fast)
+    run $Q "$TMP/demo.llq" -o "$TMP/demo-best.llq" --type q4 --group 128 --method best --calib "$D/calib.txt" \
+        --calib-samples 2 --calib-ctx 32 --keep '*.weight=bf16' --keep 'layers.0.attention.w[qkv].weight=q4' -t 1 --quiet
+    expect_rc 0 "demo model: --method best exits 0"
+    run $I "$TMP/demo-best.llq" --tensors --json
+    py 't={x["name"]:x for x in j["tensors"]}
+assert [n for n,x in t.items() if x["type"]=="q4"]==["layers.0.attention.wq.weight","layers.0.attention.wk.weight","layers.0.attention.wv.weight"]' \
+        "demo model: --method best quantized the three matrices of the policy"
+    run $I "$TMP/demo-best.llq" --json
+    py 'm=j["summary"]["metadata"]
+assert m["quant.method"]=="awq+gptq" and m["quant.calib.samples"]==2 and m["quant.calib.ctx"]==32 and m["quant.calib.file"]=="calib.txt"' \
+        "demo model: --method best records quant.method = awq+gptq and the calibration"
     run $Q "$TMP/demo.llq" -o "$TMP/demo-q4.llq" --type q4 --group 32 --quiet
     for k in fast ref; do
         run $E generate "$TMP/demo-q4.llq" --prompt 'The list type' -n 12 --temp 0 --kernel $k --quiet
