@@ -84,8 +84,24 @@ size_t llq_mm_scratch_need(const llq_mat *W)
     return LLQ_MM_TILE * (size_t)W->cols + 8192;
 }
 
+static _Thread_local float *xbuf;
+static _Thread_local size_t xbuf_cap;
+
+float *llq_mm_xbuf(size_t n)
+{
+    if (n > xbuf_cap) {
+        free(xbuf);
+        xbuf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        xbuf_cap = xbuf ? n : 0;
+    }
+    return xbuf;
+}
+
 void llq_mm_scratch_release(void)
 {
+    free(xbuf);
+    xbuf = NULL;
+    xbuf_cap = 0;
     free(scratch);
     scratch = NULL;
     scratch_cap = 0;
@@ -111,7 +127,7 @@ static void mm_run(void *ud, int i, int nt)
         r1 = t->W->rows;
     if (r0 >= r1)
         return;
-    if (!llq_mm_scratch(llq_mm_scratch_need(t->W))) {
+    if (!llq_mm_scratch(llq_mm_scratch_need(t->W)) || !llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)) {
         __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
         return;
     }
@@ -138,7 +154,7 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
 void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                   size_t rows, size_t cols)
 {
-    if (fast(llq_kernel_impl))
+    if (fast(llq_kernel_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))) /* else ref: same numbers, no buffer */
         llq_gemm_f32_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
     else
         llq_gemm_f32_ref(y, ldy, x, ldx, n, w, ldw, rows, cols);
@@ -147,7 +163,7 @@ void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, co
 void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                      size_t rows, size_t cols)
 {
-    if (fast(llq_kernel_impl))
+    if (fast(llq_kernel_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)))
         llq_gemm_f32_nn_avx2(y, ldy, x, ldx, n, v, ldv, rows, cols);
     else
         llq_gemm_f32_nn_ref(y, ldy, x, ldx, n, v, ldv, rows, cols);

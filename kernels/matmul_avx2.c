@@ -8,22 +8,30 @@
  * One or two tokens (generation) use a streaming matvec: 4 rows at a time straight from the mapping. */
 #include "llq/format.h"
 #include "llq/kernels.h"
+#include "qdot.h"
 
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
 
-#define KC 384 /* inputs per panel: P is 24 KB (L1); measured best of 128..768 here */
+#define KC 256 /* inputs per block: the weight panel P[KC][16] is 16 KB (L1) */
 #define NR 16  /* weight rows per panel */
 #define MR 6   /* tokens per register tile */
+#define NC 256 /* weight rows per chunk: the chunk's outputs (n × NC floats) stay in L2 across the k blocks */
+#define XPAD 16 /* floats added to the copied activation rows' stride: no 4 KB aliasing between the tile's rows */
+#define MB 264  /* tokens per block (a multiple of MR): a ctx-256 window is one block */
+_Static_assert(LLQ_MM_XBUF_FLOATS >= MB * (KC + XPAD), "activation buffer too small");
 
-enum { SRC_F32, SRC_F16, SRC_BF16, SRC_F32_T };
+enum { SRC_F32, SRC_F16, SRC_BF16, SRC_F32_T, SRC_Q };
 
-/* Where weight element (r, k) lives: rows of ld bytes (SRC_F32_T: v[k*ld/4 + r], i.e. Wᵀ stored). */
+/* Where weight element (r, k) lives: rows of ld bytes (SRC_F32_T: v[k*ld/4 + r], i.e. Wᵀ stored; SRC_Q: rows of
+ * a q8/q4/q4a matrix of K columns, dequantized while packing). */
 typedef struct src {
     const uint8_t *base;
     size_t ld;
     int kind;
+    uint32_t qtype, group;
+    uint64_t K;
 } src;
 
 static inline __m256 load8(const src *s, size_t r, size_t k)
@@ -78,9 +86,56 @@ static inline void transpose8(__m256 r[8])
     r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
-/* P[k][j] = W(r0 + j, k0 + k) for j < nr (0 for nr <= j < 16), k < kc. */
-static void pack(float *P, const src *s, size_t r0, size_t nr, size_t k0, size_t kc)
+/* out[k - k0] = element k of one q8/q4/q4a row of K columns, for k0 <= k < k1 (k0 a multiple of 32); exactly
+ * llq_row_to_f32's numbers: one f32 multiply d·(n − z) per element. */
+void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K, uint64_t k0,
+                            uint64_t k1)
 {
+    uint64_t glen, G;
+    llq_group_geometry(group, K, &glen, &G);
+    uint64_t Kp = glen * G;
+    const uint8_t *dp = row + (type == LLQ_Q8 ? Kp : Kp / 2), *zp = dp + 2 * G;
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    for (uint64_t k = k0; k < k1; k += 32) {
+        uint64_t g = k / glen;
+        uint16_t h;
+        memcpy(&h, dp + 2 * g, 2);
+        __m256 d = _mm256_set1_ps(_cvtsh_ss(h));
+        __m128i c0, c1; /* the 32 codes in element order, as bytes */
+        __m256i zv = _mm256_set1_epi32(type == LLQ_Q8 ? 0 : type == LLQ_Q4 ? 8 : zp[g]);
+        if (type == LLQ_Q8) {
+            c0 = _mm_loadu_si128((const __m128i *)(const void *)(row + k));
+            c1 = _mm_loadu_si128((const __m128i *)(const void *)(row + k + 16));
+        } else {
+            __m128i raw = _mm_loadu_si128((const __m128i *)(const void *)(row + k / 2));
+            c0 = _mm_and_si128(raw, m4);
+            c1 = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
+        }
+        float tmp[32];
+        float *o = k + 32 <= k1 ? out + (k - k0) : tmp;
+        for (int j = 0; j < 2; j++) {
+            __m128i c = j ? c1 : c0;
+            __m256i lo = type == LLQ_Q8 ? _mm256_cvtepi8_epi32(c) : _mm256_cvtepu8_epi32(c);
+            __m256i hi = type == LLQ_Q8 ? _mm256_cvtepi8_epi32(_mm_srli_si128(c, 8))
+                                        : _mm256_cvtepu8_epi32(_mm_srli_si128(c, 8));
+            _mm256_storeu_ps(o + 16 * j, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(lo, zv))));
+            _mm256_storeu_ps(o + 16 * j + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(hi, zv))));
+        }
+        if (o == tmp)
+            memcpy(out + (k - k0), tmp, (size_t)(k1 - k) * sizeof *out);
+    }
+}
+
+/* P[k][j] = W(r0 + j, k0 + k) for j < nr (0 for nr <= j < 16), k < kc. q is 16 × KC floats of scratch. */
+static void pack(float *P, float *q, const src *s, size_t r0, size_t nr, size_t k0, size_t kc)
+{
+    if (s->kind == SRC_Q) { /* dequantize the 16 row pieces, then transpose them as f32 */
+        for (size_t j = 0; j < nr; j++)
+            llq_dequant_range_avx2(q + j * KC, s->base + (r0 + j) * s->ld, s->qtype, s->group, s->K, k0, k0 + kc);
+        src f = {(const uint8_t *)q, KC * sizeof(float), SRC_F32, 0, 0, 0};
+        pack(P, NULL, &f, 0, nr, 0, kc);
+        return;
+    }
     if (s->kind == SRC_F32_T) {
         for (size_t k = 0; k < kc; k++) {
             const float *v = (const float *)(const void *)(s->base + (k0 + k) * s->ld) + r0;
@@ -116,8 +171,32 @@ static void pack(float *P, const src *s, size_t r0, size_t nr, size_t k0, size_t
     }
 }
 
-/* c[6][16] = Σ_k x[i*ldx + k] · P[k][j] over kc inputs. */
-static inline void tile6x16(float *c, const float *x, size_t ldx, const float *P, size_t kc)
+/* Brings the weight bytes of rows r0..r0+nr, inputs k0..k0+kc into L2 (the hardware prefetcher does not follow
+ * 16 rows a page apart). */
+static void prefetch_panel(const src *s, size_t r0, size_t nr, size_t k0, size_t kc)
+{
+    size_t b0, b1; /* byte range within each row */
+    if (s->kind == SRC_F32_T)
+        return; /* small transposed operands (attention) are already cached */
+    if (s->kind == SRC_Q) {
+        b0 = s->qtype == LLQ_Q8 ? k0 : k0 / 2;
+        b1 = s->qtype == LLQ_Q8 ? k0 + kc : (k0 + kc + 1) / 2;
+    } else {
+        size_t es = s->kind == SRC_F32 ? 4 : 2;
+        b0 = k0 * es;
+        b1 = (k0 + kc) * es;
+    }
+    for (size_t j = 0; j < nr; j++) {
+        const char *p = (const char *)s->base + (r0 + j) * s->ld;
+        for (size_t b = b0 & ~(size_t)63; b < b1; b += 64)
+            _mm_prefetch(p + b, _MM_HINT_T1);
+    }
+}
+
+/* The register tile: for i < 6, j < 16: c(i, j) = Σ_k x[i*ldx + k] · P[k][j], then y[i*ldy + j] = c (acc == 0)
+ * or += c (acc == 1), for i < mr, j < nr only. The x rows beyond mr must be readable (zeros). */
+static inline void tile(float *y, size_t ldy, size_t mr, size_t nr, int acc, const float *x, size_t ldx,
+                        const float *P, size_t kc)
 {
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -143,62 +222,66 @@ static inline void tile6x16(float *c, const float *x, size_t ldx, const float *P
         c50 = _mm256_fmadd_ps(a, b0, c50);
         c51 = _mm256_fmadd_ps(a, b1, c51);
     }
-    _mm256_storeu_ps(c + 0, c00);
-    _mm256_storeu_ps(c + 8, c01);
-    _mm256_storeu_ps(c + 16, c10);
-    _mm256_storeu_ps(c + 24, c11);
-    _mm256_storeu_ps(c + 32, c20);
-    _mm256_storeu_ps(c + 40, c21);
-    _mm256_storeu_ps(c + 48, c30);
-    _mm256_storeu_ps(c + 56, c31);
-    _mm256_storeu_ps(c + 64, c40);
-    _mm256_storeu_ps(c + 72, c41);
-    _mm256_storeu_ps(c + 80, c50);
-    _mm256_storeu_ps(c + 88, c51);
+    __m256 c[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+    if (nr == NR) {
+        for (size_t i = 0; i < mr; i++) {
+            float *yr = y + i * ldy;
+            __m256 v0 = c[i][0], v1 = c[i][1];
+            if (acc) {
+                v0 = _mm256_add_ps(v0, _mm256_loadu_ps(yr));
+                v1 = _mm256_add_ps(v1, _mm256_loadu_ps(yr + 8));
+            }
+            _mm256_storeu_ps(yr, v0);
+            _mm256_storeu_ps(yr + 8, v1);
+        }
+        return;
+    }
+    float t[NR];
+    for (size_t i = 0; i < mr; i++) {
+        _mm256_storeu_ps(t, c[i][0]);
+        _mm256_storeu_ps(t + 8, c[i][1]);
+        for (size_t j = 0; j < nr; j++)
+            y[i * ldy + j] = acc ? y[i * ldy + j] + t[j] : t[j];
+    }
 }
 
-/* y[t*ldy + r] = Σ_k x[t*ldx + k] · W(r, k) for t < n, r < rows, k < cols. */
+/* y[t*ldy + r] = Σ_k x[t*ldx + k] · W(r, k) for t < n, r < rows, k < cols.
+ * Loops: chunks of NC weight rows (their outputs stay in L2) › blocks of MB tokens › blocks of KC inputs, whose
+ * activations are copied to the thread's xbuf at a padded stride › panels of 16 rows packed into P (L1), the
+ * next one prefetched › 6-token register tiles. */
 static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const src *s, size_t rows,
                         size_t cols)
 {
     _Alignas(32) float P[KC * NR];
-    _Alignas(32) float xpad[MR * KC];
-    float c[MR * NR];
-    if (cols == 0) {
+    _Alignas(32) float q[NR * KC];
+    const size_t ldb = KC + XPAD;
+    float *xb = llq_mm_xbuf(LLQ_MM_XBUF_FLOATS);
+    if (!xb || cols == 0) { /* no buffer (llq_matmul reserves it first, so only direct callers see this): NaN */
         for (size_t t = 0; t < n; t++)
-            memset(y + t * ldy, 0, rows * sizeof(float));
+            for (size_t r = 0; r < rows; r++)
+                y[t * ldy + r] = xb ? 0.0f : NAN;
         return;
     }
-    for (size_t k0 = 0; k0 < cols; k0 += KC) {
-        size_t kc = cols - k0 < KC ? cols - k0 : KC;
-        for (size_t r = 0; r < rows; r += NR) {
-            size_t nr = rows - r < NR ? rows - r : NR;
-            pack(P, s, r, nr, k0, kc);
-            for (size_t t = 0; t < n; t += MR) {
-                size_t mr = n - t < MR ? n - t : MR;
-                if (mr == MR) {
-                    tile6x16(c, x + t * ldx + k0, ldx, P, kc);
-                } else { /* last tokens: zero-padded copy */
-                    memset(xpad, 0, sizeof xpad);
-                    for (size_t i = 0; i < mr; i++)
-                        memcpy(xpad + i * KC, x + (t + i) * ldx + k0, kc * sizeof(float));
-                    tile6x16(c, xpad, KC, P, kc);
+    for (size_t rc = 0; rc < rows; rc += NC) {
+        size_t rce = rows - rc < NC ? rows : rc + NC;
+        for (size_t t0 = 0; t0 < n; t0 += MB) {
+            size_t tn = n - t0 < MB ? n - t0 : MB, tnp = (tn + MR - 1) / MR * MR;
+            for (size_t k0 = 0; k0 < cols; k0 += KC) {
+                size_t kc = cols - k0 < KC ? cols - k0 : KC;
+                for (size_t t = 0; t < tnp; t++) {
+                    if (t < tn)
+                        memcpy(xb + t * ldb, x + (t0 + t) * ldx + k0, kc * sizeof(float));
+                    else
+                        memset(xb + t * ldb, 0, kc * sizeof(float));
                 }
-                for (size_t i = 0; i < mr; i++) {
-                    float *yr = y + (t + i) * ldy + r;
-                    const float *cr = c + i * NR;
-                    if (nr == NR) {
-                        __m256 v0 = _mm256_loadu_ps(cr), v1 = _mm256_loadu_ps(cr + 8);
-                        if (k0) {
-                            v0 = _mm256_add_ps(v0, _mm256_loadu_ps(yr));
-                            v1 = _mm256_add_ps(v1, _mm256_loadu_ps(yr + 8));
-                        }
-                        _mm256_storeu_ps(yr, v0);
-                        _mm256_storeu_ps(yr + 8, v1);
-                    } else {
-                        for (size_t j = 0; j < nr; j++)
-                            yr[j] = k0 ? yr[j] + cr[j] : cr[j];
-                    }
+                for (size_t r = rc; r < rce; r += NR) {
+                    size_t nr = rce - r < NR ? rce - r : NR;
+                    pack(P, q, s, r, nr, k0, kc);
+                    if (r + NR < rce) /* the next panel's weights, towards L2 while this one computes */
+                        prefetch_panel(s, r + NR, rce - r - NR < NR ? rce - r - NR : NR, k0, kc);
+                    for (size_t t = 0; t < tn; t += MR)
+                        tile(y + (t0 + t) * ldy + r, ldy, tn - t < MR ? tn - t : MR, nr, k0 > 0, xb + t * ldb, ldb,
+                             P, kc);
                 }
             }
         }
@@ -267,7 +350,7 @@ static void run(float *y, size_t ldy, const float *x, size_t ldx, size_t n, cons
 
 static void mm(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1, int kind)
 {
-    src s = {(const uint8_t *)W->data + r0 * W->row_bytes, W->row_bytes, kind};
+    src s = {(const uint8_t *)W->data + r0 * W->row_bytes, W->row_bytes, kind, 0, 0, 0};
     run(y + r0, W->rows, x, W->cols, n, &s, r1 - r0, W->cols);
 }
 
@@ -286,30 +369,18 @@ void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint
     mm(y, x, n, W, r0, r1, SRC_BF16);
 }
 
-/* Tiles of LLQ_MM_TILE rows dequantized to f32 in the thread's scratch, then the f32 kernel over all tokens. */
+/* q8/q4/q4a: each 16-row × KC panel dequantized straight into the packed panel, then the f32 tiles over all n
+ * tokens (weight-only semantics: the numbers of llq_mm_dequant_ref, up to f32 summation order). */
 void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
-    float *w = llq_mm_scratch(LLQ_MM_TILE * W->cols);
-    for (uint64_t r = r0; r < r1; r += LLQ_MM_TILE) {
-        uint64_t nr = r1 - r < LLQ_MM_TILE ? r1 - r : LLQ_MM_TILE;
-        if (!w) {
-            for (size_t t = 0; t < n; t++)
-                for (uint64_t j = 0; j < nr; j++)
-                    y[t * W->rows + r + j] = NAN;
-            continue;
-        }
-        for (uint64_t j = 0; j < nr; j++)
-            llq_row_to_f32(w + j * W->cols, (const uint8_t *)W->data + (r + j) * W->row_bytes, W->type, W->group,
-                           W->cols);
-        src s = {(const uint8_t *)w, W->cols * sizeof(float), SRC_F32};
-        run(y + r, W->rows, x, W->cols, n, &s, nr, W->cols);
-    }
+    src s = {(const uint8_t *)W->data + r0 * W->row_bytes, W->row_bytes, SRC_Q, W->type, W->group, W->cols};
+    gemm_packed(y + r0, W->rows, x, W->cols, n, &s, r1 - r0, W->cols);
 }
 
 void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                        size_t rows, size_t cols)
 {
-    src s = {(const uint8_t *)w, ldw * sizeof(float), SRC_F32};
+    src s = {(const uint8_t *)w, ldw * sizeof(float), SRC_F32, 0, 0, 0};
     run(y, ldy, x, ldx, n, &s, rows, cols);
 }
 
@@ -333,6 +404,6 @@ void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size
         }
         return;
     }
-    src s = {(const uint8_t *)v, ldv * sizeof(float), SRC_F32_T};
+    src s = {(const uint8_t *)v, ldv * sizeof(float), SRC_F32_T, 0, 0, 0};
     gemm_packed(y, ldy, x, ldx, n, &s, rows, cols);
 }

@@ -46,5 +46,8 @@ void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint
 
 /* out[K]: one row of W's q type dequantized, bit-identical to llq_row_to_f32 (AVX2). */
 void llq_dequant_row_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K);
+/* out[k - k0] = element k of the row for k0 <= k < k1, k0 a multiple of 32 (same numbers; matmul_avx2.c). */
+void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K, uint64_t k0,
+                            uint64_t k1);
 
 #endif

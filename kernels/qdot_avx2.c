@@ -212,57 +212,16 @@ void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint
 /* out[K] = the row dequantized exactly as llq_row_to_f32 does (one f32 multiply d·(n − z) per element). */
 void llq_dequant_row_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K)
 {
-    uint64_t glen, G;
-    llq_group_geometry(group, K, &glen, &G);
-    uint64_t Kp = glen * G;
-    const uint8_t *dp = row + (type == LLQ_Q8 ? Kp : Kp / 2), *zp = dp + 2 * G;
-    const __m128i m4 = _mm_set1_epi8(0x0f);
-    for (uint64_t k0 = 0; k0 < K; k0 += 32) {
-        uint64_t g = k0 / glen;
-        __m256 d = _mm256_set1_ps(f16at(dp, g));
-        __m128i c0, c1; /* the 32 codes in element order, as bytes */
-        __m256i zv = _mm256_set1_epi32(type == LLQ_Q8 ? 0 : type == LLQ_Q4 ? 8 : zp[g]);
-        if (type == LLQ_Q8) {
-            c0 = _mm_loadu_si128((const __m128i *)(const void *)(row + k0));
-            c1 = _mm_loadu_si128((const __m128i *)(const void *)(row + k0 + 16));
-        } else {
-            __m128i raw = _mm_loadu_si128((const __m128i *)(const void *)(row + k0 / 2));
-            c0 = _mm_and_si128(raw, m4);
-            c1 = _mm_and_si128(_mm_srli_epi16(raw, 4), m4);
-        }
-        float tmp[32];
-        float *o = k0 + 32 <= K ? out + k0 : tmp;
-        for (int h = 0; h < 2; h++) {
-            __m128i c = h ? c1 : c0;
-            __m256i lo = type == LLQ_Q8 ? _mm256_cvtepi8_epi32(c) : _mm256_cvtepu8_epi32(c);
-            __m256i hi = type == LLQ_Q8 ? _mm256_cvtepi8_epi32(_mm_srli_si128(c, 8)) : _mm256_cvtepu8_epi32(_mm_srli_si128(c, 8));
-            _mm256_storeu_ps(o + 16 * h, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(lo, zv))));
-            _mm256_storeu_ps(o + 16 * h + 8, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_sub_epi32(hi, zv))));
-        }
-        if (o == tmp)
-            memcpy(out + k0, tmp, (size_t)(K - k0) * sizeof *out);
-    }
+    llq_dequant_range_avx2(out, row, type, group, K, 0, K);
 }
 
-/* The fast kernels registered in kernels/matmul.c: one token → int8 activations; a window → tiles of
- * LLQ_MM_TILE rows dequantized once (AVX2, bit-identical to llq_row_to_f32) and the AVX2 f32 GEMM over all n
- * tokens (weight-only semantics, the same numbers as llq_mm_dequant_avx2). */
+/* The fast kernels registered in kernels/matmul.c: one token → int8 activations; a window → the packed f32
+ * GEMM of matmul_avx2.c, each weight panel dequantized once (AVX2, bit-identical to llq_row_to_f32) and used
+ * by all n tokens (weight-only semantics, the same numbers as llq_mm_dequant_avx2). */
 void llq_mm_q_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
-    if (n == 1) {
+    if (n == 1)
         llq_mv_q_avx2(y, x, W, r0, r1);
-        return;
-    }
-    float *w = llq_mm_scratch(LLQ_MM_TILE * W->cols);
-    if (!w) {
-        llq_mm_dequant_avx2(y, x, n, W, r0, r1); /* reports the failure as eval's kernel does */
-        return;
-    }
-    for (uint64_t r = r0; r < r1; r += LLQ_MM_TILE) {
-        uint64_t nr = r1 - r < LLQ_MM_TILE ? r1 - r : LLQ_MM_TILE;
-        for (uint64_t j = 0; j < nr; j++)
-            llq_dequant_row_avx2(w + j * W->cols, (const uint8_t *)W->data + (r + j) * W->row_bytes, W->type,
-                                 W->group, W->cols);
-        llq_gemm_f32_avx2(y + r, W->rows, x, W->cols, n, w, W->cols, nr, W->cols);
-    }
+    else
+        llq_mm_dequant_avx2(y, x, n, W, r0, r1);
 }

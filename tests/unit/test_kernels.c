@@ -44,14 +44,18 @@ static void *make_weights(uint32_t type, uint32_t group, size_t rows, size_t col
                 break;
             }
         }
-        if (type == LLQ_Q8) { /* random int8 values, then f16 scales */
+        if (type == LLQ_Q8 || type == LLQ_Q4 || type == LLQ_Q4A) { /* random codes, f16 scales, zero points */
             uint64_t g, G;
             llq_group_geometry(group, cols, &g, &G);
-            for (uint64_t k = 0; k < G * g; k++)
-                row[k] = (uint8_t)(int8_t)(k < cols ? (int)(frand() * 127) : 0);
+            uint64_t cb = type == LLQ_Q8 ? G * g : G * g / 2;
+            for (uint64_t k = 0; k < cb; k++)
+                row[k] = type == LLQ_Q8 ? (uint8_t)(int8_t)(k < cols ? (int)(frand() * 127) : 0)
+                                        : (uint8_t)(rng >> (k % 56)) ^ (uint8_t)(frand() * 255);
             for (uint64_t j = 0; j < G; j++) {
                 uint16_t s = llq_f32_to_f16(0.01f + 0.01f * fabsf(frand()));
-                memcpy(row + G * g + 2 * j, &s, 2);
+                memcpy(row + cb + 2 * j, &s, 2);
+                if (type == LLQ_Q4A)
+                    row[cb + 2 * G + j] = (uint8_t)((rng >> 20) & 15);
             }
         }
     }
@@ -80,7 +84,9 @@ static void compare_type(uint32_t type, uint32_t group, llq_mm_kernel ref, llq_m
     static const size_t shapes[][3] = {/* n, rows, cols */
                                        {1, 1, 1},     {1, 7, 13},    {2, 33, 100},   {3, 16, 8},
                                        {5, 17, 257},  {6, 48, 256},  {7, 35, 513},   {13, 64, 300},
-                                       {1, 100, 1000}, {20, 19, 37}, {64, 129, 520}, {2, 5, 3}};
+                                       {1, 100, 1000}, {20, 19, 37}, {64, 129, 520}, {2, 5, 3},
+                                       /* several row chunks (256), token blocks (264) and input blocks (256) */
+                                       {271, 300, 600}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         size_t n = shapes[i][0], rows = shapes[i][1], cols = shapes[i][2];
         llq_mat W;
@@ -140,6 +146,10 @@ START_TEST(dequant_simd_matches_ref)
         return;
     compare_type(LLQ_Q8, 32, llq_mm_dequant_ref, llq_mm_dequant_avx2);
     compare_type(LLQ_Q8, 0, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+    compare_type(LLQ_Q4, 32, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+    compare_type(LLQ_Q4, 128, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+    compare_type(LLQ_Q4A, 64, llq_mm_dequant_ref, llq_mm_dequant_avx2);
+    compare_type(LLQ_Q4A, 0, llq_mm_dequant_ref, llq_mm_dequant_avx2);
 }
 END_TEST
 
