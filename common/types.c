@@ -1,8 +1,7 @@
-/* types.c — tensor type names, f16/bf16 conversions, CRC-32. */
+/* types.c — tensor type names, f16/bf16 conversions. */
 #include "llq/llq.h"
 
 #include <string.h>
-#include <zlib.h>
 
 static const struct {
     uint32_t type;
@@ -100,16 +99,4 @@ uint16_t llq_f32_to_bf16(float f)
         return (uint16_t)((u >> 16) | 0x40);
     u += 0x7fff + ((u >> 16) & 1);
     return (uint16_t)(u >> 16);
-}
-
-uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n)
-{
-    const unsigned char *p = data;
-    while (n > 0) {
-        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
-        crc = (uint32_t)crc32(crc, p, chunk);
-        p += chunk;
-        n -= chunk;
-    }
-    return crc;
 }

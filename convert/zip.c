@@ -328,7 +328,7 @@ int zip_read(const zip_archive *z, const zip_entry *e, int check_crc, const void
         data = buf;
     }
     if (check_crc) {
-        uint32_t c = zip_crc32(0, data, e->usize);
+        uint32_t c = llq_crc32(0, data, e->usize);
         if (c != e->crc) {
             err = llq_err(LLQ_ECRC, "zip: entry '%s': CRC-32 %08x does not match the recorded %08x", e->name, c, e->crc);
             goto done;

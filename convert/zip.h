@@ -45,7 +45,4 @@ const zip_entry *zip_find(const zip_archive *z, const char *name);
  * (an entry inflating past its declared size is refused). check_crc: verify the CRC-32 (LLQ_ECRC). */
 int zip_read(const zip_archive *z, const zip_entry *e, int check_crc, const void **out, void **owned);
 
-/* CRC-32 as llq_crc32 (zlib), ~10x faster with PCLMUL (run-time check; llq_crc32 otherwise). crc32_clmul.c */
-uint32_t zip_crc32(uint32_t crc, const void *data, uint64_t n);
-
 #endif

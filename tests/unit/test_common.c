@@ -1,6 +1,7 @@
 /* test_common.c — error messages, type names, f16/bf16 conversions, CRC. */
 #include <check.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llq/llq.h"
@@ -77,6 +78,43 @@ START_TEST(crc32_known_value)
 }
 END_TEST
 
+/* llq_crc32 (PCLMUL when the CPU has it) against llq_crc32_ref (zlib): every length 0..600 at every alignment
+ * 0..15 with varied start values, random lengths/offsets up to 1 MiB, and one buffer fed in random pieces. */
+START_TEST(crc32_fast_matches_reference)
+{
+    size_t n = (1u << 20) + 200;
+    unsigned char *b = malloc(n);
+    ck_assert_ptr_nonnull(b);
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (size_t i = 0; i < n; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        b[i] = (unsigned char)(x >> 32);
+    }
+    for (size_t len = 0; len <= 600; len++)
+        for (size_t off = 0; off < 16; off++) {
+            uint32_t c0 = (uint32_t)(len * 2654435761u + off);
+            ck_assert_uint_eq(llq_crc32(c0, b + off, len), llq_crc32_ref(c0, b + off, len));
+        }
+    for (int k = 0; k < 200; k++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t off = (size_t)(x % 64), len = (size_t)((x >> 8) % (k < 100 ? 4096 : (1u << 20)));
+        ck_assert_uint_eq(llq_crc32((uint32_t)x, b + off, len), llq_crc32_ref((uint32_t)x, b + off, len));
+    }
+    uint32_t c = 0;
+    for (size_t pos = 0; pos < n;) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t len = (size_t)(x % 100000);
+        if (len > n - pos)
+            len = n - pos;
+        c = llq_crc32(c, b + pos, len);
+        pos += len;
+    }
+    ck_assert_uint_eq(c, llq_crc32_ref(0, b, n));
+    ck_assert_uint_eq(llq_crc32_ref(0, "123456789", 9), 0xcbf43926u);
+    free(b);
+}
+END_TEST
+
 START_TEST(checked_arith)
 {
     uint64_t r;
@@ -96,6 +134,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, f16_rounding);
     tcase_add_test(tc, bf16_rounding);
     tcase_add_test(tc, crc32_known_value);
+    tcase_add_test(tc, crc32_fast_matches_reference);
     tcase_add_test(tc, checked_arith);
     suite_add_tcase(s, tc);
     return s;

@@ -1,13 +1,13 @@
-/* crc32_clmul.c — CRC-32 (zlib's, reflected polynomial 0xEDB88320) by carry-less multiplication folding
- * (PCLMULQDQ, after Gopal et al., "Fast CRC computation for generic polynomials using PCLMULQDQ", Intel 2009):
- * four 128-bit lanes folded 64 bytes at a time, then folded to one lane, reduced to 64 bits and Barrett-reduced
- * to 32. Used when the CPU has PCLMUL + SSE4.1 (checked at run time); llq_crc32 (zlib) is the reference and
- * handles short inputs and tails. */
-#include "zip.h"
-
+/* crc32.c — CRC-32 (zlib's, reflected polynomial 0xEDB88320), the one implementation every reader and the
+ * writer use. llq_crc32_ref is zlib's crc32 (the reference, and the fallback). llq_crc32 folds by carry-less
+ * multiplication (PCLMULQDQ, after Gopal et al., "Fast CRC computation for generic polynomials using PCLMULQDQ",
+ * Intel 2009): four 128-bit lanes folded 64 bytes at a time, then folded to one lane, reduced to 64 bits and
+ * Barrett-reduced to 32. Used when the CPU has PCLMUL + SSE4.1 (checked at run time) and n >= 64; the
+ * reference handles short inputs and the tail. */
 #include "llq/llq.h"
 
 #include <immintrin.h>
+#include <zlib.h>
 
 #define CLMUL __attribute__((target("pclmul,sse4.1")))
 
@@ -56,19 +56,32 @@ CLMUL static uint32_t crc_clmul(uint32_t crc, const uint8_t *p, uint64_t n)
     return (uint32_t)_mm_extract_epi32(_mm_xor_si128(x, t), 1);
 }
 
-uint32_t zip_crc32(uint32_t crc, const void *data, uint64_t n)
+uint32_t llq_crc32_ref(uint32_t crc, const void *data, uint64_t n)
 {
-    static int have = -1;
-    if (have < 0) {
-        __builtin_cpu_init();
-        have = __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    const unsigned char *p = data;
+    while (n > 0) {
+        uInt chunk = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        crc = (uint32_t)crc32(crc, p, chunk);
+        p += chunk;
+        n -= chunk;
     }
+    return crc;
+}
+
+static int have_clmul(void)
+{
+    __builtin_cpu_init(); /* idempotent; needed when called before constructors have run */
+    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+}
+
+uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n)
+{
     const uint8_t *p = data;
-    if (have && n >= 64) {
+    if (n >= 64 && have_clmul()) {
         uint64_t bulk = n & ~(uint64_t)15;
         crc = ~crc_clmul(~crc, p, bulk);
         p += bulk;
         n -= bulk;
     }
-    return llq_crc32(crc, p, n);
+    return llq_crc32_ref(crc, p, n);
 }
