@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #define BUF_SIZE (4u << 20)
+#define DIRECT (256u << 10) /* out(): pieces this large bypass the buffer */
+#define PIECE (1u << 20)    /* llq_writer_write: CRC then write() per piece, so write() copies from cache */
 #define MAX_ENTRIES 1000000u
 
 static const uint8_t MAGIC[8] = {0x89, 'L', 'L', 'Q', '\r', '\n', 0x1a, '\n'};
@@ -77,15 +79,17 @@ static int flush(llq_writer *w)
     return rc;
 }
 
+/* Small pieces are gathered in the buffer; pieces of DIRECT bytes or more go to write() straight from the caller's
+ * memory (e.g. a mapped checkpoint), without a copy into the buffer. */
 static int out(llq_writer *w, const void *data, size_t n)
 {
     if (n == 0)
         return LLQ_OK;
-    if (w->buf_len + n > BUF_SIZE) {
+    if (n >= DIRECT || w->buf_len + n > BUF_SIZE) {
         int rc = flush(w);
         if (rc)
             return rc;
-        if (n >= BUF_SIZE) {
+        if (n >= DIRECT) {
             w->pos += n;
             return write_all(w, data, n);
         }
@@ -392,9 +396,14 @@ int llq_writer_write(llq_writer *w, const void *data, size_t n)
         return fail(w, llq_err(LLQ_EINVAL, "%s: tensor '%s': %llu more bytes written than its %llu", w->path,
                                e->name, (unsigned long long)(w->written + n - e->size),
                                (unsigned long long)e->size));
-    e->crc = llq_crc32(e->crc, data, n);
-    w->written += n;
-    rc = out(w, data, n);
+    for (const uint8_t *p = data; n && !rc;) {
+        size_t k = n < PIECE ? n : PIECE;
+        e->crc = llq_crc32(e->crc, p, k);
+        rc = out(w, p, k);
+        w->written += k;
+        p += k;
+        n -= k;
+    }
     return rc;
 }
 
