@@ -76,7 +76,7 @@ int cli_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s --help'.\n", tool_name);
+    fprintf(stderr, " (see %s --help)\n", tool_name);
     return CLI_USAGE;
 }
 
@@ -108,6 +108,7 @@ void cli_progress(const char *what, uint64_t done, uint64_t total)
 {
     static double t0, last;
     static const char *cur;
+    static int drawn;
     if (cli_quiet || !isatty(STDERR_FILENO) || total == 0)
         return;
     double t = now_s();
@@ -115,10 +116,14 @@ void cli_progress(const char *what, uint64_t done, uint64_t total)
         cur = what;
         t0 = t;
         last = 0;
+        drawn = 0;
     }
+    if (t - t0 < 1.0 && !drawn)
+        return; /* work shorter than a second gets no bar */
     if (done < total && t - last < 0.1)
         return;
     last = t;
+    drawn = 1;
     double frac = (double)done / (double)total, el = t - t0;
     double eta = frac > 0 ? el / frac - el : 0;
     int w = 30, fill = (int)(frac * w);

@@ -18,7 +18,7 @@ const char *cli_tool(void);
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty); returns CLI_ERROR. */
 int cli_lib_error(int code);
-/* Prints "tool: message\nTry 'tool --help'.\n"; returns CLI_USAGE. */
+/* Prints the one line "tool: message (see tool --help)\n"; returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
@@ -28,7 +28,8 @@ extern int cli_quiet;
 /* Informational line on stderr unless quiet. */
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Progress bar with ETA on stderr, only if stderr is a terminal and not quiet. Call with done == total to finish. */
+/* Progress bar with ETA on stderr, only if stderr is a terminal and not quiet, and only once the work (since
+ * done == 0 or a new `what`) has taken a second. Call with done == total to finish. */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 /* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */

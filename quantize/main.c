@@ -41,11 +41,11 @@ static const char USAGE[] =
     "  --no-search        rtn with plain absmax scales (for comparison)\n"
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
-    "  --force            replace an existing output file\n"
+    "  -f, --force        replace an existing output file (never the input)\n"
     "  -t, --threads N    threads (default: all CPUs)\n"
     "  --json             machine-readable report on stdout\n"
-    "  --quiet            no progress or informational lines on stderr\n"
-    "  --help             this text\n"
+    "  -q, --quiet        no progress or informational lines on stderr\n"
+    "  -h, --help         this text\n"
     "  --version          print the version\n"
     "\n"
     "Refused (exit 1, one line on stderr, no output file): an input tensor that is already quantized, NaN or\n"
@@ -432,7 +432,8 @@ int main(int argc, char **argv)
     int ch;
     if (!rules)
         return cli_error("out of memory");
-    while ((ch = getopt_long(argc, argv, "o:t:hq", lo, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's */
+    while ((ch = getopt_long(argc, argv, ":o:t:fhq", lo, NULL)) != -1) {
         switch (ch) {
         case 'o': o.out = optarg; break;
         case 'T': type_s = optarg; break;
@@ -465,7 +466,8 @@ int main(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
-        default: rc = cli_usage_error("unknown option"); goto usage;
+        case ':': rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); goto usage;
+        default: rc = cli_usage_error("unknown option '%s'", argv[optind - 1]); goto usage;
         }
     }
     if (optind != argc - 1) {
