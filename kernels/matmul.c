@@ -108,30 +108,34 @@ void llq_mm_scratch_release(void)
 }
 
 /* ---- threaded matmul ---- */
+/* Threads take slices of `chunk` rows from a shared counter until none is left, so a thread that runs slower
+ * (a busy sibling core, an interrupt) does not hold up the others at the join. */
 struct mm_task {
     float *y;
     const float *x;
     size_t n;
     const llq_mat *W;
     llq_mm_kernel k;
-    uint64_t chunk; /* rows per thread, a multiple of 16 */
+    uint64_t chunk; /* rows per slice, a multiple of 16 */
+    uint64_t next;  /* next slice to take (atomic) */
     int failed;
 };
 
 static void mm_run(void *ud, int i, int nt)
 {
-    (void)nt;
+    (void)i, (void)nt;
     struct mm_task *t = ud;
-    uint64_t r0 = (uint64_t)i * t->chunk, r1 = r0 + t->chunk;
-    if (r1 > t->W->rows)
-        r1 = t->W->rows;
-    if (r0 >= r1)
-        return;
     if (!llq_mm_scratch(llq_mm_scratch_need(t->W)) || !llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)) {
         __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
         return;
     }
-    t->k(t->y, t->x, t->n, t->W, r0, r1);
+    for (;;) {
+        uint64_t r0 = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED) * t->chunk;
+        if (r0 >= t->W->rows)
+            break;
+        uint64_t r1 = t->W->rows - r0 < t->chunk ? t->W->rows : r0 + t->chunk;
+        t->k(t->y, t->x, t->n, t->W, r0, r1);
+    }
 }
 
 int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *pool)
@@ -141,9 +145,13 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
         return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W->type);
     if (n == 0 || W->rows == 0)
         return LLQ_OK;
-    int nt = llq_pool_size(pool);
-    uint64_t chunk = (W->rows + (uint64_t)nt - 1) / (uint64_t)nt;
+    /* windows: slices of at most 256 rows, at least 4 per thread; one token: 2 per thread (each kernel call
+     * quantizes the activations once) */
+    uint64_t nt = (uint64_t)llq_pool_size(pool), per = n <= 2 ? 2 : 4;
+    uint64_t chunk = (W->rows + nt * per - 1) / (nt * per);
     chunk = (chunk + 15) / 16 * 16;
+    if (n > 2 && chunk > 256)
+        chunk = 256;
     struct mm_task t = {.y = y, .x = x, .n = n, .W = W, .k = k, .chunk = chunk};
     llq_pool_run(pool, mm_run, &t);
     if (t.failed)
