@@ -2,8 +2,9 @@
  *
  * One operation carries nearly all of a LLaMA forward pass: y = x · Wᵀ, with x a batch of n activation rows
  * (f32) and W a weight matrix stored [rows = outputs, cols = inputs] in the file's type (f32, f16, bf16, q8, q4,
- * q4a; docs/FORMAT.md). llq_matmul cuts W's rows into slices that the pool's threads take in turn, and calls, for each slice, the
- * kernel registered for W's type (llq_mm_select). A new weight type is one kernel, not a new forward pass.
+ * q4a; docs/FORMAT.md). llq_matmul cuts W's rows into slices that the pool's threads take in turn, and calls,
+ * for each slice, the kernel registered for W's type (llq_mm_select). A new weight type is one kernel, not a new
+ * forward pass.
  *
  * Two implementations per type: "ref" (scalar C, the definition) and "fast" (AVX2/FMA/F16C, chosen only when
  * the CPU has them). llq_kernel_impl picks one for the whole process; tests compare the two.
