@@ -14,12 +14,21 @@
 #include <math.h>
 #include <string.h>
 
-#define KC 256 /* inputs per block: the weight panel P[KC][16] is 16 KB (L1) */
+#ifndef KC
+#define KC 256
+#endif /* inputs per block: the weight panel P[KC][16] is 16 KB (L1) */
+#ifndef PFH
+#define PFH _MM_HINT_T1
+#endif
 #define NR 16  /* weight rows per panel */
 #define MR 6   /* tokens per register tile */
-#define NC 256 /* weight rows per chunk: the chunk's outputs (n × NC floats) stay in L2 across the k blocks */
+#ifndef NC
+#define NC 256
+#endif /* weight rows per chunk: the chunk's outputs (n × NC floats) stay in L2 across the k blocks */
 #define XPAD 16 /* floats added to the copied activation rows' stride: no 4 KB aliasing between the tile's rows */
-#define MB 264  /* tokens per block (a multiple of MR): a ctx-256 window is one block */
+#ifndef MB
+#define MB 264
+#endif  /* tokens per block (a multiple of MR): a ctx-256 window is one block */
 _Static_assert(LLQ_MM_XBUF_FLOATS >= MB * (KC + XPAD), "activation buffer too small");
 
 enum { SRC_F32, SRC_F16, SRC_BF16, SRC_F32_T, SRC_Q };
@@ -126,6 +135,44 @@ void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint3
     }
 }
 
+/* 8 consecutive weights of one row at p (2- or 4-byte elements), as f32. */
+static inline __attribute__((always_inline)) __m256 ld8(const uint8_t *p, int kind)
+{
+    __m128i h = kind == SRC_F32 ? _mm_setzero_si128() : _mm_loadu_si128((const __m128i *)(const void *)p);
+    if (kind == SRC_F16)
+        return _mm256_cvtph_ps(h);
+    if (kind == SRC_BF16)
+        return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+    return _mm256_loadu_ps((const float *)(const void *)p);
+}
+
+/* P[k][j] = W(r0 + j, k0 + k) for all 16 rows, k < k8 (a multiple of 8); kind a constant after inlining. */
+static inline __attribute__((always_inline)) void pack16(float *P, const src *s, size_t r0, size_t k0, size_t k8,
+                                                         int kind)
+{
+    size_t es = kind == SRC_F32 ? 4 : 2;
+    for (size_t j0 = 0; j0 < NR; j0 += 8) {
+        const uint8_t *p0 = s->base + (r0 + j0) * s->ld + k0 * es;
+        size_t ld = s->ld;
+        for (size_t k = 0; k < k8; k += 8) {
+            const uint8_t *p = p0 + k * es;
+            __m256 r[8] = {ld8(p, kind),          ld8(p + ld, kind),     ld8(p + 2 * ld, kind),
+                           ld8(p + 3 * ld, kind), ld8(p + 4 * ld, kind), ld8(p + 5 * ld, kind),
+                           ld8(p + 6 * ld, kind), ld8(p + 7 * ld, kind)};
+            transpose8(r);
+            float *d = P + k * NR + j0;
+            _mm256_store_ps(d, r[0]);
+            _mm256_store_ps(d + NR, r[1]);
+            _mm256_store_ps(d + 2 * NR, r[2]);
+            _mm256_store_ps(d + 3 * NR, r[3]);
+            _mm256_store_ps(d + 4 * NR, r[4]);
+            _mm256_store_ps(d + 5 * NR, r[5]);
+            _mm256_store_ps(d + 6 * NR, r[6]);
+            _mm256_store_ps(d + 7 * NR, r[7]);
+        }
+    }
+}
+
 /* P[k][j] = W(r0 + j, k0 + k) for j < nr (0 for nr <= j < 16), k < kc. q is 16 × KC floats of scratch. */
 static void pack(float *P, float *q, const src *s, size_t r0, size_t nr, size_t k0, size_t kc)
 {
@@ -150,6 +197,23 @@ static void pack(float *P, float *q, const src *s, size_t r0, size_t nr, size_t 
         return;
     }
     size_t k8 = kc & ~(size_t)7;
+    if (nr == NR) { /* the common case, one specialised loop per kind */
+        switch (s->kind) {
+        case SRC_F16:
+            pack16(P, s, r0, k0, k8, SRC_F16);
+            break;
+        case SRC_BF16:
+            pack16(P, s, r0, k0, k8, SRC_BF16);
+            break;
+        default:
+            pack16(P, s, r0, k0, k8, SRC_F32);
+            break;
+        }
+        for (size_t k = k8; k < kc; k++)
+            for (size_t j = 0; j < NR; j++)
+                P[k * NR + j] = load1(s, r0 + j, k0 + k);
+        return;
+    }
     for (size_t j0 = 0; j0 < NR; j0 += 8) {
         if (j0 + 8 <= nr) {
             for (size_t k = 0; k < k8; k += 8) {
@@ -189,7 +253,7 @@ static void prefetch_panel(const src *s, size_t r0, size_t nr, size_t k0, size_t
     for (size_t j = 0; j < nr; j++) {
         const char *p = (const char *)s->base + (r0 + j) * s->ld;
         for (size_t b = b0 & ~(size_t)63; b < b1; b += 64)
-            _mm_prefetch(p + b, _MM_HINT_T1);
+            _mm_prefetch(p + b, PFH);
     }
 }
 
