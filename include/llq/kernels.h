@@ -77,8 +77,8 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl);
 float *llq_mm_scratch(size_t n);
 size_t llq_mm_scratch_need(const llq_mat *W); /* LLQ_MM_TILE * cols + 8192 */
 void llq_mm_scratch_release(void);
-/* A second per-thread buffer (same ownership rules; freed by llq_mm_scratch_release) for the activations and
- * partial outputs of the windowed AVX2 GEMM: it asks for LLQ_MM_XBUF_FLOATS, which llq_matmul reserves first. */
+/* A second per-thread buffer (same ownership rules; freed by llq_mm_scratch_release) for the activations the
+ * windowed AVX2 GEMM copies: it asks for LLQ_MM_XBUF_FLOATS, which llq_matmul reserves first. */
 float *llq_mm_xbuf(size_t n);
 #define LLQ_MM_XBUF_FLOATS (264 * 272)
 #define LLQ_MM_TILE 32
