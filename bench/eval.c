@@ -1,10 +1,12 @@
 /* bench/eval.c — speed of the forward pass on the synthetic 378 M LLaMA of issue 4 (random weights, built in
  * memory): dim 2048, 8 layers, 16 heads / 4 kv heads, ffn 5632, vocab 4096. Prints perplexity tokens/s (ctx 256)
- * in f32 and bf16, generation tokens/s, matmul GFLOP/s, and the GB/s of weights streamed while generating beside
- * the machine's measured read bandwidth. Figures only; nothing is asserted.
+ * in f32, bf16 and q4 g32 (output head q8 g32, as llq-quantize's default policy), generation tokens/s, matmul
+ * GFLOP/s, and the GB/s of weights streamed while generating beside the machine's measured read bandwidth.
+ * Figures only; nothing is asserted.
  * Usage: build/bench/eval [threads (default 2)] [windows (default 2)] */
 #include "llq/eval.h"
 #include "llq/model.h"
+#include "llq/quant.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -48,10 +50,11 @@ static float frand(float scale)
     return scale * ((float)(rng >> 40) * (1.0f / 8388608.0f) - 1.0f);
 }
 
-/* One weight matrix, f32 and bf16 copies. */
+/* One weight matrix: f32 and bf16 copies, and a q4 g32 (q8 g32 for the output head) copy made on demand. */
 typedef struct wpair {
     float *f;
     uint16_t *b;
+    void *q;
 } wpair;
 
 static void make(wpair *w, size_t rows, size_t cols)
@@ -70,9 +73,26 @@ static void make(wpair *w, size_t rows, size_t cols)
     }
 }
 
-static void set(llq_mat *m, const wpair *w, int bf16, size_t rows, size_t cols)
+enum { F32, BF16, Q4 };
+static const char *const kind_name[] = {"f32 ", "bf16", "q4  "};
+
+/* m = w in the given kind (Q4: q4 g32, or q8 g32 when head is set — llq-quantize's default policy). */
+static void set(llq_mat *m, wpair *w, int kind, size_t rows, size_t cols, int head)
 {
-    llq_mat_init(m, bf16 ? LLQ_BF16 : LLQ_F32, 0, rows, cols, bf16 ? (const void *)w->b : (const void *)w->f);
+    if (kind != Q4) {
+        llq_mat_init(m, kind ? LLQ_BF16 : LLQ_F32, 0, rows, cols, kind ? (const void *)w->b : (const void *)w->f);
+        return;
+    }
+    uint32_t type = head ? LLQ_Q8 : LLQ_Q4;
+    llq_mat_init(m, type, 32, rows, cols, NULL);
+    if (!w->q) {
+        w->q = malloc(rows * m->row_bytes);
+        if (!w->q || llq_quantize_tensor(w->q, w->f, rows, cols, type, 32, NULL, 0)) {
+            fprintf(stderr, "bench: cannot quantize (%s)\n", w->q ? llq_errmsg() : "out of memory");
+            exit(1);
+        }
+    }
+    m->data = w->q;
 }
 
 /* ---- read bandwidth: threads summing disjoint halves of a 1 GiB buffer ---- */
@@ -153,16 +173,16 @@ int main(int argc, char **argv)
         float *x = malloc(256 * dim * 4), *y = malloc(256 * ffn * 4);
         for (size_t i = 0; i < 256 * dim; i++)
             x[i] = frand(1);
-        for (int b = 0; b < 2; b++) {
+        for (int b = 0; b < 3; b++) {
             llq_mat W;
-            set(&W, &L[0][4], b, ffn, dim);
+            set(&W, &L[0][4], b, ffn, dim, 0);
             llq_matmul(y, x, 256, &W, pool);
             double t = now(), c = cpu();
             int reps = 5;
             for (int r = 0; r < reps; r++)
                 llq_matmul(y, x, 256, &W, pool);
             double dt = (now() - t) / reps, dc = (cpu() - c) / reps / nt, fl = 2.0 * 256 * (double)dim * (double)ffn;
-            printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s wall, %.1f GFLOP/s on %d idle cores\n", b ? "bf16" : "f32 ",
+            printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s wall, %.1f GFLOP/s on %d idle cores\n", kind_name[b],
                    fl / dt / 1e9, fl / dc / 1e9, nt);
         }
         free(x), free(y);
@@ -172,23 +192,30 @@ int main(int argc, char **argv)
     uint32_t *tok = malloc(windows * ctx * 4);
     for (size_t i = 0; i < windows * ctx; i++)
         tok[i] = (uint32_t)(rng = rng * 6364136223846793005ull + 1442695040888963407ull) % (uint32_t)V;
-    for (int b = 0; b < 2; b++) {
+    for (int b = 0; b < 3; b++) {
         llq_model *m;
         if (llq_model_new(&m, &hp, nt)) {
             fprintf(stderr, "bench: %s\n", llq_errmsg());
             return 1;
         }
-        set(&m->tok_embeddings, &emb, b, V, dim);
-        set(&m->output, &out, b, V, dim);
+        double tq = now();
+        set(&m->tok_embeddings, &emb, b == BF16, V, dim, 0);
+        set(&m->output, &out, b, V, dim, 1);
+        uint64_t wbytes = m->output.rows * m->output.row_bytes; /* weights read per token, embeddings aside */
         m->norm = ones;
         for (int l = 0; l < 8; l++) {
             llq_layer_w *w = &m->layers[l];
             llq_mat *mats[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
-            for (int i = 0; i < 7; i++)
-                set(mats[i], &L[l][i], b, shp[i][0], shp[i][1]);
+            for (int i = 0; i < 7; i++) {
+                set(mats[i], &L[l][i], b, shp[i][0], shp[i][1], 0);
+                wbytes += mats[i]->rows * mats[i]->row_bytes;
+            }
             w->attention_norm = w->ffn_norm = ones;
         }
-        const char *ty = b ? "bf16" : "f32 ";
+        const char *ty = kind_name[b];
+        if (b == Q4)
+            printf("quantized the layers to q4 g32 and the output head to q8 g32 (RTN) in %.1f s: %.2f GB\n",
+                   now() - tq, (double)wbytes / 1e9);
         llq_eval_opts o = {.ctx = ctx};
         llq_ppl_result r;
         double t = now(), c = cpu();
@@ -212,10 +239,10 @@ int main(int argc, char **argv)
             llq_model_step(m, kv, tok + 8 + i, 1, logits);
         dt = now() - t;
         double dcpu = (cpu() - c) / nt;
-        double gtps = n_gen / dt, wbytes = (double)(params - V * dim) * (b ? 2 : 4);
+        double gtps = n_gen / dt;
         printf("generate %s: %.2f tokens/s, %.1f GB/s of weights streamed (%.0f %% of the %.1f GB/s measured); "
-               "%.2f tokens/s on %d idle cores\n", ty, gtps, wbytes * gtps / 1e9, 100 * wbytes * gtps / 1e9 / bw, bw,
-               n_gen / dcpu, nt);
+               "%.2f tokens/s on %d idle cores\n", ty, gtps, (double)wbytes * gtps / 1e9,
+               100 * (double)wbytes * gtps / 1e9 / bw, bw, n_gen / dcpu, nt);
         free(logits);
         llq_kv_free(kv);
         llq_model_free(m);
