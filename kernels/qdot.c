@@ -13,7 +13,7 @@ size_t qact_floats(const llq_mat *W)
     uint64_t glen, G;
     llq_group_geometry(W->group, W->cols, &glen, &G);
     uint64_t Kp = glen * G, nb = Kp / 32;
-    return (size_t)(Kp / 2 + 2 * nb + G + 80);
+    return (size_t)(Kp / 2 + 4 * nb + G + 112);
 }
 
 void qact_init(qact *a, const llq_mat *W, float *buf)
@@ -27,6 +27,8 @@ void qact_init(qact *a, const llq_mat *W, float *buf)
     a->s = (int32_t *)(void *)(a->d + a->nb);
     a->gs = (float *)(void *)(a->s + a->nb);
     a->qi = (int8_t *)(((uintptr_t)(a->gs + a->G) + 63) & ~(uintptr_t)63);
+    a->dq = (float *)(void *)(a->qi + a->Kp);
+    a->sq = (int32_t *)(void *)(a->dq + a->nb);
 }
 
 /* Group sums gs_g from the block scales and sums: shared by both twins. */

@@ -9,7 +9,7 @@
  * codes; q4/q4a: nibbles 0..15) and zz_g the zero point (q8: 0, q4: 8, q4a: z_g):
  *     y = Σ_g d_g · Σ_{b in g} xd_b · (S_b − zz_g · xs_b)
  * The reference evaluates exactly that (integer part exact, then f32). The AVX2 twin computes the same
- * integers S_b (bit-exact) and sums Σ_b (xd_b·d_g)·S_b − Σ_g d_g·zz_g·gs_g in another f32 order. */
+ * integers S_b − zz_g·xs_b (bit-exact) and sums Σ_b (xd_b·d_g)·(S_b − zz_g·xs_b) in another f32 order. */
 #ifndef LLQ_QDOT_H
 #define LLQ_QDOT_H
 
@@ -26,6 +26,9 @@ typedef struct qact {
     int8_t *qi;               /* [Kp] AVX2 only: q with each pair of blocks (2j, 2j+1) stored as
                                * [first halves of 2j, 2j+1 | second halves of 2j, 2j+1] (matches a 32-byte
                                * load of two blocks of nibbles split into low and high nibbles) */
+    float *dq;                /* [nb] AVX2 only: d with each full run of 8 blocks in the order 0 2 4 6 1 3 5 7
+                               * (the lane order of the nibble kernel's block sums), the rest in block order */
+    int32_t *sq;              /* [nb] AVX2 only: s in the same order */
 } qact;
 
 /* Floats of scratch a qact for W needs (see qact_init). */

@@ -60,6 +60,15 @@ void qact_quantize_avx2(qact *a, const float *x, uint64_t K)
         _mm256_store_si256((__m256i *)(void *)(a->qi + 32 * b), _mm256_permute2x128_si256(A, B, 0x20));
         _mm256_store_si256((__m256i *)(void *)(a->qi + 32 * b + 32), _mm256_permute2x128_si256(A, B, 0x31));
     }
+    const __m256i order = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    uint64_t b8 = 0;
+    for (; b8 + 8 <= a->nb; b8 += 8) { /* the lane order of the nibble kernel's block sums */
+        _mm256_storeu_ps(a->dq + b8, _mm256_permutevar8x32_ps(_mm256_loadu_ps(a->d + b8), order));
+        _mm256_storeu_si256((__m256i *)(void *)(a->sq + b8),
+                            _mm256_permutevar8x32_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(a->s + b8)), order));
+    }
+    for (; b8 < a->nb; b8++)
+        a->dq[b8] = a->d[b8], a->sq[b8] = a->s[b8];
     uint64_t bpg = a->glen / 32;
     for (uint64_t g = 0; g < a->G; g++) { /* same order as qdot.c */
         float t = 0.0f;
@@ -78,118 +87,115 @@ static inline float f16at(const uint8_t *dp, uint64_t g)
     return _cvtsh_ss(h);
 }
 
-/* Per-block combined scales sc[i] = xd[b0+i] · d[(b0+i)/bpg] for nbc blocks; b0 a multiple of 8, bpg = blocks
- * per group (1, 2, 4, or all blocks of the row when G == 1). Reads only the scales that exist. */
-static void block_scales(float *sc, const float *xd, const uint8_t *dp, uint64_t b0, uint64_t nbc, uint64_t bpg,
-                         uint64_t G)
+/* n bytes at p (n = 1, 2, 4, 8 or 16) in the low bytes of an xmm register; reads nothing beyond p + n. */
+static inline __m128i load_n(const uint8_t *p, uint64_t n)
 {
-    uint64_t i = 0;
-    if (G == 1) {
-        __m256 d = _mm256_set1_ps(f16at(dp, 0));
-        for (; i + 8 <= nbc; i += 8)
-            _mm256_storeu_ps(sc + i, _mm256_mul_ps(_mm256_loadu_ps(xd + b0 + i), d));
-        for (; i < nbc; i++)
-            sc[i] = xd[b0 + i] * _mm256_cvtss_f32(d);
-        return;
-    }
-    const unsigned sh = bpg == 1 ? 0 : bpg == 2 ? 1 : 2; /* G > 1: groups of 32, 64 or 128 (no division here) */
-    for (; i + 8 <= nbc; i += 8) {
-        uint64_t g0 = (b0 + i) >> sh;
-        __m256 d;
-        if (bpg == 1) {
-            d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(dp + 2 * g0)));
-        } else if (bpg == 2) {
-            __m128 d4 = _mm_cvtph_ps(_mm_loadl_epi64((const __m128i *)(const void *)(dp + 2 * g0)));
-            d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d4), _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3));
-        } else {
-            int32_t two;
-            memcpy(&two, dp + 2 * g0, 4);
-            __m128 d2 = _mm_cvtph_ps(_mm_cvtsi32_si128(two));
-            d = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(d2), _mm256_setr_epi32(0, 0, 0, 0, 1, 1, 1, 1));
-        }
-        _mm256_storeu_ps(sc + i, _mm256_mul_ps(_mm256_loadu_ps(xd + b0 + i), d));
-    }
-    for (; i < nbc; i++)
-        sc[i] = xd[b0 + i] * f16at(dp, (b0 + i) >> sh);
+    if (n == 16)
+        return _mm_loadu_si128((const __m128i *)(const void *)p);
+    if (n == 8)
+        return _mm_loadl_epi64((const __m128i *)(const void *)p);
+    int32_t v = 0;
+    memcpy(&v, p, (size_t)n);
+    return _mm_cvtsi32_si128(v);
 }
 
-#define CH 64 /* blocks per scale chunk */
-
-/* Integer sums of two q4 blocks against pair-interleaved activations, as 8 f32 lanes (0-3: first block). */
-static inline __m256 pair(const uint8_t *nib, const int8_t *qi, __m256i m4, __m256i ones)
+/* Integer sums of two q4 blocks against pair-interleaved activations: 8 int32 lanes, 0-3 partial sums of the
+ * first block, 4-7 of the second. */
+static inline __m256i pair(const uint8_t *nib, const int8_t *qi, __m256i m4, __m256i ones)
 {
     __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)nib);
     __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
     __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(const void *)qi)),
                                  _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(const void *)(qi + 32))));
-    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
+    return _mm256_madd_epi16(p, ones);
 }
 
-/* [s0 x4, s1 x4] */
-static inline __m256 pair_scale(const float *s)
+/* Integer sums of one q8 block: 8 int32 lanes of partial sums. */
+static inline __m256i blk8(const int8_t *w, const int8_t *q, __m256i ones)
 {
-    return _mm256_set_m128(_mm_broadcast_ss(s + 1), _mm_broadcast_ss(s));
+    __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)w);
+    __m256i xv = _mm256_load_si256((const __m256i *)(const void *)q);
+    return _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv)), ones);
+}
+
+/* One block's exact integer sum S_b (the slow path for the last nb % 8 blocks of a row). */
+static int32_t block_sum(const uint8_t *row, const qact *a, uint32_t type, uint64_t b, __m256i m4, __m256i ones)
+{
+    __m256i p;
+    if (type == LLQ_Q8) {
+        p = blk8((const int8_t *)row + 32 * b, a->q + 32 * b, ones);
+    } else {
+        __m128i r0 = _mm_loadu_si128((const __m128i *)(const void *)(row + 16 * b));
+        __m256i w0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r0, 4), r0), m4);
+        p = _mm256_madd_epi16(_mm256_maddubs_epi16(w0, _mm256_load_si256((const __m256i *)(const void *)(a->q + 32 * b))), ones);
+    }
+    return hsum_i32(p);
+}
+
+/* The main loop takes 8 blocks per step and leaves their integer sums S_b in one vector, one lane per block:
+ *   q4/q4a: 4 pairs of blocks (one 32-byte load of nibbles each: low nibbles = first halves of both blocks, high
+ *           nibbles = second halves, against the pair-interleaved activations qi), reduced by a hadd tree; the
+ *           lanes hold blocks 0 2 4 6 | 1 3 5 7 (the order of a->dq, a->sq);
+ *   q8:     8 single blocks, a hadd tree and one add of the 128-bit halves; lanes in block order (a->d, a->s).
+ * The zero point enters as an integer (S_b − zz_g·xs_b), then one convert and one FMA by xd_b·d_g. The weight
+ * scales (and q4a zero points) of the step are 8/bpg consecutive groups (or the row's one group), spread over
+ * the lanes by one permutation `gi` (group index of each lane). */
+static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row, const qact *a, uint32_t type,
+                                                              const uint8_t *dp, const uint8_t *zp)
+{
+    const uint64_t bpg = a->glen / 32, nb8 = a->nb & ~(uint64_t)7;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const uint64_t ng = a->G == 1 ? 1 : 8 / bpg, gstep = a->G == 1 ? 0 : ng; /* groups per step */
+    const unsigned sh = bpg == 1 ? 0 : bpg == 2 ? 1 : 2;
+    const __m256i blk = type == LLQ_Q8 ? _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7) : _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+    const __m256i gi = a->G == 1 ? _mm256_setzero_si256() : _mm256_srli_epi32(blk, (int)sh); /* lane -> group */
+    const float *xd = type == LLQ_Q8 ? a->d : a->dq;
+    const int32_t *xs = type == LLQ_Q8 ? a->s : a->sq;
+    __m256 acc = _mm256_setzero_ps();
+    uint64_t g0 = 0;
+    for (uint64_t b = 0; b < nb8; b += 8, g0 += gstep) {
+        __m256i S;
+        if (type == LLQ_Q8) {
+            const int8_t *w = (const int8_t *)row + 32 * b, *q = a->q + 32 * b;
+            __m256i h0 = _mm256_hadd_epi32(blk8(w, q, ones), blk8(w + 32, q + 32, ones));
+            __m256i h1 = _mm256_hadd_epi32(blk8(w + 64, q + 64, ones), blk8(w + 96, q + 96, ones));
+            __m256i h2 = _mm256_hadd_epi32(blk8(w + 128, q + 128, ones), blk8(w + 160, q + 160, ones));
+            __m256i h3 = _mm256_hadd_epi32(blk8(w + 192, q + 192, ones), blk8(w + 224, q + 224, ones));
+            __m256i x = _mm256_hadd_epi32(h0, h1), y = _mm256_hadd_epi32(h2, h3); /* halves of blocks 0-3 | 4-7 */
+            S = _mm256_add_epi32(_mm256_permute2x128_si256(x, y, 0x20), _mm256_permute2x128_si256(x, y, 0x31));
+        } else {
+            const uint8_t *n = row + 16 * b;
+            const int8_t *v = a->qi + 32 * b;
+            __m256i h0 = _mm256_hadd_epi32(pair(n, v, m4, ones), pair(n + 32, v + 64, m4, ones));
+            __m256i h1 = _mm256_hadd_epi32(pair(n + 64, v + 128, m4, ones), pair(n + 96, v + 192, m4, ones));
+            S = _mm256_hadd_epi32(h0, h1);
+            __m256i s = _mm256_loadu_si256((const __m256i *)(const void *)(xs + b));
+            if (type == LLQ_Q4)
+                S = _mm256_sub_epi32(S, _mm256_slli_epi32(s, 3));
+            else {
+                __m256i z = _mm256_permutevar8x32_epi32(_mm256_cvtepu8_epi32(load_n(zp + g0, ng)), gi);
+                S = _mm256_sub_epi32(S, _mm256_mullo_epi32(z, s));
+            }
+        }
+        __m256 d = _mm256_permutevar8x32_ps(_mm256_cvtph_ps(load_n(dp + 2 * g0, 2 * ng)), gi);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(S), _mm256_mul_ps(d, _mm256_loadu_ps(xd + b)), acc);
+    }
+    return acc;
 }
 
 float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
 {
-    const uint64_t bpg = a->glen / 32;
+    const uint64_t bpg = a->glen / 32, nb8 = a->nb & ~(uint64_t)7;
     const uint8_t *dp = row + (type == LLQ_Q8 ? a->Kp : a->Kp / 2), *zp = dp + 2 * a->G;
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
-    float sc[CH];
-    for (uint64_t b0 = 0; b0 < a->nb; b0 += CH) {
-        uint64_t nbc = a->nb - b0 < CH ? a->nb - b0 : CH;
-        block_scales(sc, a->d, dp, b0, nbc, bpg, a->G);
-        const int8_t *q = a->q + 32 * b0;
-        uint64_t i = 0;
-        if (type == LLQ_Q8) {
-            const int8_t *w = (const int8_t *)row + 32 * b0;
-            for (; i < nbc; i++) {
-                __m256i wv = _mm256_loadu_si256((const __m256i *)(const void *)(w + 32 * i));
-                __m256i xv = _mm256_load_si256((const __m256i *)(const void *)(q + 32 * i));
-                __m256i p = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(xv, wv));
-                __m256 f = _mm256_cvtepi32_ps(_mm256_madd_epi16(p, ones));
-                if (i & 1)
-                    acc1 = _mm256_fmadd_ps(f, _mm256_broadcast_ss(sc + i), acc1);
-                else
-                    acc0 = _mm256_fmadd_ps(f, _mm256_broadcast_ss(sc + i), acc0);
-            }
-        } else {
-            /* two blocks per step: one 32-byte load of nibbles, low nibbles = first halves of both blocks,
-             * high nibbles = second halves, against the pair-interleaved activations; lanes 0-3 hold block i,
-             * lanes 4-7 block i+1, scaled by [sc_i x4, sc_i+1 x4] */
-            const uint8_t *nib = row + 16 * b0;
-            const int8_t *qi = a->qi + 32 * b0;
-            for (; i + 4 <= nbc; i += 4) {
-                acc0 = _mm256_fmadd_ps(pair(nib + 16 * i, qi + 32 * i, m4, ones), pair_scale(sc + i), acc0);
-                acc1 = _mm256_fmadd_ps(pair(nib + 16 * i + 32, qi + 32 * i + 64, m4, ones), pair_scale(sc + i + 2), acc1);
-            }
-            for (; i + 2 <= nbc; i += 2)
-                acc0 = _mm256_fmadd_ps(pair(nib + 16 * i, qi + 32 * i, m4, ones), pair_scale(sc + i), acc0);
-            if (i < nbc) { /* the row's last block when the block count is odd */
-                __m128i r0 = _mm_loadu_si128((const __m128i *)(const void *)(nib + 16 * i));
-                __m256i w0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(r0, 4), r0), m4);
-                __m256i p0 = _mm256_maddubs_epi16(w0, _mm256_load_si256((const __m256i *)(const void *)(q + 32 * i)));
-                acc0 = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_madd_epi16(p0, ones)), _mm256_broadcast_ss(sc + i), acc0);
-            }
-        }
-    }
-    float y = hsum(_mm256_add_ps(acc0, acc1));
-    if (type != LLQ_Q8) { /* the zero points: Σ_g d_g · zz_g · gs_g */
-        __m256 offv = _mm256_setzero_ps();
-        uint64_t g = 0;
-        for (; g + 8 <= a->G; g += 8) {
-            __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(dp + 2 * g)));
-            __m256 z = type == LLQ_Q4 ? _mm256_set1_ps(8.0f)
-                                      : _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(
-                                            _mm_loadl_epi64((const __m128i *)(const void *)(zp + g))));
-            offv = _mm256_fmadd_ps(_mm256_mul_ps(d, z), _mm256_loadu_ps(a->gs + g), offv);
-        }
-        float off = hsum(offv);
-        for (; g < a->G; g++)
-            off += f16at(dp, g) * (float)(type == LLQ_Q4 ? 8 : zp[g]) * a->gs[g];
-        y -= off;
+    __m256 acc = type == LLQ_Q4 ? main_loop(row, a, LLQ_Q4, dp, zp)
+               : type == LLQ_Q4A ? main_loop(row, a, LLQ_Q4A, dp, zp) : main_loop(row, a, LLQ_Q8, dp, zp);
+    float y = hsum(acc);
+    for (uint64_t b = nb8; b < a->nb; b++) { /* the last nb % 8 blocks */
+        uint64_t g = b / bpg;
+        int32_t zz = type == LLQ_Q8 ? 0 : type == LLQ_Q4 ? 8 : zp[g];
+        int32_t S = block_sum(row, a, type, b, m4, ones) - zz * a->s[b];
+        y += a->d[b] * f16at(dp, g) * (float)S;
     }
     return y;
 }

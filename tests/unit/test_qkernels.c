@@ -23,7 +23,7 @@ static float unif(void) { return (float)u32() / 4294967296.0f * 2.0f - 1.0f; }
 
 static const uint32_t types[] = {LLQ_Q8, LLQ_Q4, LLQ_Q4A};
 static const uint32_t groups[] = {32, 64, 128, 0};
-static const uint64_t Ks[] = {1, 7, 31, 32, 33, 64, 100, 255, 256, 257, 1000};
+static const uint64_t Ks[] = {1, 7, 31, 32, 33, 64, 100, 255, 256, 257, 1000, 2085};
 
 static int avx2(void) { return llq_cpu_has_avx2(); }
 
