@@ -140,6 +140,8 @@ static int32_t block_sum(const uint8_t *row, const qact *a, uint32_t type, uint6
  * The zero point enters as an integer (S_b − zz_g·xs_b), then one convert and one FMA by xd_b·d_g. The weight
  * scales (and q4a zero points) of the step are 8/bpg consecutive groups (or the row's one group), spread over
  * the lanes by one permutation `gi` (group index of each lane). */
+#define PF_AHEAD 1024 /* software prefetch distance of the weight rows (bytes; never faults past the end) */
+
 static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row, const qact *a, uint32_t type,
                                                               const uint8_t *dp, const uint8_t *zp)
 {
@@ -157,6 +159,8 @@ static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row
         __m256i S;
         if (type == LLQ_Q8) {
             const int8_t *w = (const int8_t *)row + 32 * b, *q = a->q + 32 * b;
+            for (int l = 0; l < 4; l++)
+                _mm_prefetch((const char *)w + PF_AHEAD + 64 * l, _MM_HINT_T0);
             __m256i h0 = _mm256_hadd_epi32(blk8(w, q, ones), blk8(w + 32, q + 32, ones));
             __m256i h1 = _mm256_hadd_epi32(blk8(w + 64, q + 64, ones), blk8(w + 96, q + 96, ones));
             __m256i h2 = _mm256_hadd_epi32(blk8(w + 128, q + 128, ones), blk8(w + 160, q + 160, ones));
@@ -166,6 +170,8 @@ static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row
         } else {
             const uint8_t *n = row + 16 * b;
             const int8_t *v = a->qi + 32 * b;
+            _mm_prefetch((const char *)n + PF_AHEAD, _MM_HINT_T0); /* the weight stream, PF_AHEAD bytes on */
+            _mm_prefetch((const char *)n + PF_AHEAD + 64, _MM_HINT_T0);
             __m256i h0 = _mm256_hadd_epi32(pair(n, v, m4, ones), pair(n + 32, v + 64, m4, ones));
             __m256i h1 = _mm256_hadd_epi32(pair(n + 64, v + 128, m4, ones), pair(n + 96, v + 192, m4, ones));
             S = _mm256_hadd_epi32(h0, h1);
