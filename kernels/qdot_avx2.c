@@ -142,13 +142,14 @@ static int32_t block_sum(const uint8_t *row, const qact *a, uint32_t type, uint6
  * the lanes by one permutation `gi` (group index of each lane). */
 #define PF_AHEAD 1024 /* software prefetch distance of the weight rows (bytes; never faults past the end) */
 
+/* ng: weight groups per step of 8 blocks (8, 4, 2; 1 = the row's single group), a constant in each copy */
 static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row, const qact *a, uint32_t type,
-                                                              const uint8_t *dp, const uint8_t *zp)
+                                                              const uint8_t *dp, const uint8_t *zp, uint64_t ng)
 {
-    const uint64_t bpg = a->glen / 32, nb8 = a->nb & ~(uint64_t)7;
+    const uint64_t nb8 = a->nb & ~(uint64_t)7;
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    const uint64_t ng = a->G == 1 ? 1 : 8 / bpg, gstep = a->G == 1 ? 0 : ng; /* groups per step */
-    const unsigned sh = bpg == 1 ? 0 : bpg == 2 ? 1 : 2;
+    const uint64_t gstep = a->G == 1 ? 0 : ng;
+    const unsigned sh = ng == 8 ? 0 : ng == 4 ? 1 : 2;
     const __m256i blk = type == LLQ_Q8 ? _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7) : _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
     const __m256i gi = a->G == 1 ? _mm256_setzero_si256() : _mm256_srli_epi32(blk, (int)sh); /* lane -> group */
     const float *xd = type == LLQ_Q8 ? a->d : a->dq;
@@ -194,8 +195,11 @@ float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
     const uint64_t bpg = a->glen / 32, nb8 = a->nb & ~(uint64_t)7;
     const uint8_t *dp = row + (type == LLQ_Q8 ? a->Kp : a->Kp / 2), *zp = dp + 2 * a->G;
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc = type == LLQ_Q4 ? main_loop(row, a, LLQ_Q4, dp, zp)
-               : type == LLQ_Q4A ? main_loop(row, a, LLQ_Q4A, dp, zp) : main_loop(row, a, LLQ_Q8, dp, zp);
+    const uint64_t ng = a->G == 1 ? 1 : 8 / bpg;
+#define LOOPS(T) (ng == 8 ? main_loop(row, a, T, dp, zp, 8) : ng == 4 ? main_loop(row, a, T, dp, zp, 4) \
+                  : ng == 2 ? main_loop(row, a, T, dp, zp, 2) : main_loop(row, a, T, dp, zp, 1))
+    __m256 acc = type == LLQ_Q4 ? LOOPS(LLQ_Q4) : type == LLQ_Q4A ? LOOPS(LLQ_Q4A) : LOOPS(LLQ_Q8);
+#undef LOOPS
     float y = hsum(acc);
     for (uint64_t b = nb8; b < a->nb; b++) { /* the last nb % 8 blocks */
         uint64_t g = b / bpg;
