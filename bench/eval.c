@@ -60,6 +60,7 @@ typedef struct wpair {
 static void make(wpair *w, size_t rows, size_t cols)
 {
     size_t n = rows * cols;
+    w->q = NULL;
     w->f = aligned_alloc(64, n * 4);
     w->b = aligned_alloc(64, (n * 2 + 63) / 64 * 64);
     if (!w->f || !w->b) {
