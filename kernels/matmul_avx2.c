@@ -265,6 +265,7 @@ static inline void tile(float *y, size_t ldy, size_t mr, size_t nr, int acc, con
     __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
     const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx, *x4 = x + 4 * ldx, *x5 = x + 5 * ldx;
+    _Pragma("GCC unroll 4") /* fewer loop uops: they compete with the FMAs, and with a hyperthread sibling */
     for (size_t k = 0; k < kc; k++) {
         __m256 b0 = _mm256_load_ps(P + k * NR), b1 = _mm256_load_ps(P + k * NR + 8), a;
         a = _mm256_broadcast_ss(x0 + k);
