@@ -1,5 +1,6 @@
-/* svg.c — the drift chart (include/llq/svg.h): headline figures, per-layer relative error as bars, and a
- * histogram of per-position KL divergence on a log-x axis. Plain SVG 1.1: rects, lines, text; generic fonts. */
+/* svg.c — the charts of include/llq/svg.h: the drift chart (headline figures, per-layer relative error as bars,
+ * a histogram of per-position KL divergence on a log-x axis) and a horizontal log-x bar chart (per-tensor error).
+ * Plain SVG 1.1: rects, lines, text; generic fonts. */
 #include "llq/svg.h"
 
 #include <errno.h>
@@ -188,6 +189,67 @@ static void kld_panel(FILE *f, const llq_drift_result *r, double y0, double y1)
                  below, lo);
         text(f, PX1, y1 + 52, "end", "font-size=\"11\" fill=\"#666\"", b);
     }
+}
+
+int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *axis, size_t n,
+                 const char *const *labels, const double *values)
+{
+    char b[64];
+    if (n == 0)
+        return llq_err(LLQ_EINVAL, "bar chart: no values");
+    size_t longest = 0;
+    double vmax = 0, vmin = INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(labels[i]);
+        longest = l > longest ? l : longest;
+        if (isfinite(values[i]) && values[i] > 0) {
+            vmax = values[i] > vmax ? values[i] : vmax;
+            vmin = values[i] < vmin ? values[i] : vmin;
+        }
+    }
+    int hi = vmax > 0 ? (int)ceil(log10(vmax)) : 0, lo = vmax > 0 ? (int)floor(log10(vmin)) : -1;
+    if (lo < hi - LLQ_SVG_KLD_DECADES)
+        lo = hi - LLQ_SVG_KLD_DECADES;
+    if (lo >= hi)
+        lo = hi - 1;
+    double x0 = 20 + 6.6 * (double)(longest > 60 ? 60 : longest), x1 = x0 + 600, row = 16, y0 = 100;
+    double y1 = y0 + row * (double)n, width = x1 + 80, height = y1 + 60, span = hi - lo;
+    fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+               "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+               "font-family=\"sans-serif\">\n",
+            width, height, width, height);
+    fprintf(f, "<rect x=\"0\" y=\"0\" width=\"%.0f\" height=\"%.0f\" fill=\"#fff\"/>\n", width, height);
+    text(f, 20, 30, "start", "font-size=\"18\" font-weight=\"bold\"", title);
+    text(f, 20, 52, "start", "font-size=\"12\" fill=\"#444\"", subtitle);
+    for (int e = lo; e <= hi; e++) {
+        double x = x0 + (x1 - x0) * (e - lo) / span;
+        fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", x, y0 - 4, x, y1);
+        snprintf(b, sizeof b, "1e%d", e);
+        text(f, x, y0 - 10, "middle", "font-size=\"11\"", b);
+        text(f, x, y1 + 16, "middle", "font-size=\"11\"", b);
+    }
+    text(f, (x0 + x1) / 2, 76, "middle", "font-size=\"12\"", axis);
+    for (size_t i = 0; i < n; i++) {
+        double v = values[i], y = y0 + row * (double)i, w = 0;
+        if (isfinite(v) && v > 0) {
+            double t = (log10(v) - lo) / span;
+            w = (x1 - x0) * (t < 0 ? 0 : t > 1 ? 1 : t);
+        }
+        fprintf(f, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\" font-family=\"monospace\">",
+                x0 - 6, y + 11);
+        esc(f, labels[i]);
+        fprintf(f, "</text>\n<rect class=\"bar\" x=\"%.1f\" y=\"%.1f\" width=\"%.2f\" height=\"%.1f\" fill=\"#4878b0\">",
+                x0, y + 2, fin(w), row - 4);
+        fputs("<title>", f);
+        esc(f, labels[i]);
+        fprintf(f, ": %s</title></rect>\n", num(b, 'g', 4, v));
+        text(f, x0 + fin(w) + 4, y + 11, "start", "font-size=\"10\" fill=\"#444\"",
+             isfinite(v) && v > 0 ? b : isfinite(v) ? "0" : "n/a");
+    }
+    fputs("</svg>\n", f);
+    if (fflush(f) != 0 || ferror(f))
+        return llq_err(LLQ_EIO, "bar chart: write failed: %s", strerror(errno ? errno : EIO));
+    return 0;
 }
 
 int llq_svg_drift(FILE *f, const char *base, const char *quant, const llq_drift_result *r)

@@ -4,6 +4,7 @@
 #include "llq/format.h"
 #include "llq/hparams.h"
 #include "llq/inspect.h"
+#include "llq/svg.h"
 
 #include <fnmatch.h>
 #include <getopt.h>
@@ -37,6 +38,9 @@ static const char USAGE[] =
     "\n"
     "Options:\n"
     "  --filter GLOB      only tensors whose name matches GLOB (fnmatch, e.g. 'layers.*.attention.w?.weight')\n"
+    "  --svg FILE         (with --compare) also write a chart of the relative error of each tensor\n"
+    "                     (self-contained SVG, log scale; temp file, then renamed)\n"
+    "  --force            replace an existing --svg FILE (never an input)\n"
     "  --json             machine-readable output on stdout (one JSON object with a key per view)\n"
     "  -q, --quiet        no progress or informational lines on stderr\n"
     "  -h, --help         this text\n"
@@ -49,6 +53,7 @@ static const char USAGE[] =
     "  llq-inspect model.llq --tensors --filter 'layers.0.*'\n"
     "  llq-inspect model-q4.llq --stats --json > stats.json\n"
     "  llq-inspect model-q4.llq --compare model.llq --filter '*.w2.weight'\n"
+    "  llq-inspect model-q4.llq --compare model.llq --svg tensors.svg\n"
     "  llq-inspect model.llq --verify\n"
     "  llq-inspect consolidated.00.pth --stats --filter 'layers.0.*'\n"
     "  llq-inspect model.llq --compare consolidated.00.pth   # conversion check (Meta names)\n";
@@ -57,12 +62,13 @@ enum { V_TENSORS = 1, V_STATS = 2, V_COMPARE = 4, V_VERIFY = 8 };
 
 typedef struct opts {
     unsigned views;
-    int json;
-    const char *filter, *ref, *file;
+    int json, force;
+    const char *filter, *ref, *file, *svg;
 } opts;
 
 static const opts *O;
 static json_object *J; /* root JSON object, when --json */
+static cli_out svg_out; /* --svg: the chart's temp file */
 
 static int selected(const char *name)
 {
@@ -524,6 +530,13 @@ static int view_compare(llq_any *a)
     memset(&total, 0, sizeof total);
     size_t n_ok = 0, n_bad = 0, n_missing = 0, n_sel = n_selected(a), done = 0;
     int w = name_width(a, 5);
+    const char **names = O->svg ? calloc(n_sel + 1, sizeof *names) : NULL; /* --svg: relative error per tensor */
+    double *relerr = O->svg ? calloc(n_sel + 1, sizeof *relerr) : NULL;
+    if (O->svg && (!names || !relerr)) {
+        free(names), free(relerr), llq_any_close(ref);
+        json_object_put(arr), json_object_put(missing);
+        return cli_error("out of memory");
+    }
     if (!J)
         printf("%-*s  %-4s %-4s %12s %12s %9s %10s\n", w, "name", "type", "ref", "rmse", "max_abs", "sqnr_db", "cosine");
     for (size_t i = 0; i < llq_any_count(a); i++) {
@@ -553,8 +566,13 @@ static int view_compare(llq_any *a)
             json_object_put(arr);
             json_object_put(missing);
             llq_any_close(ref);
+            free(names), free(relerr);
             return cli_lib_error(rc);
         } else {
+            if (names) {
+                names[n_ok] = t->name;
+                relerr[n_ok] = c.ss_ref > 0 ? sqrt(c.sse / c.ss_ref) : c.sse > 0 ? INFINITY : 0;
+            }
             n_ok++;
             total.n += c.n;
             total.sse += c.sse;
@@ -600,8 +618,20 @@ static int view_compare(llq_any *a)
                total.sqnr_db, total.cosine);
         printf("%zu tensors compared, %zu shape mismatches, %zu missing on one side\n", n_ok, n_bad, n_missing);
     }
+    int ret = CLI_OK;
+    if (O->svg) {
+        char sub[1200];
+        snprintf(sub, sizeof sub, "%s against %s: %zu tensors; total relative error %.4g (SQNR %.2f dB)", O->file,
+                 O->ref, n_ok, total.ss_ref > 0 ? sqrt(total.sse / total.ss_ref) : 0.0, total.sqnr_db);
+        if (n_ok == 0)
+            ret = cli_error("%s: no tensor compared; no chart written", O->svg);
+        else if ((rc = llq_svg_bars(svg_out.f, "Relative error per tensor", sub,
+                                    "sqrt(sum (x - ref)^2 / sum ref^2), log scale", n_ok, names, relerr)))
+            ret = cli_error("%s: %s", O->svg, llq_errmsg());
+    }
+    free(names), free(relerr);
     llq_any_close(ref);
-    return CLI_OK;
+    return ret;
 }
 
 /* ---- --verify ---- */
@@ -659,7 +689,8 @@ int main(int argc, char **argv)
         {"compare", required_argument, NULL, 'c'}, {"verify", no_argument, NULL, 'v'},
         {"filter", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'}, {"svg", required_argument, NULL, 'g'},
+        {"force", no_argument, NULL, 'F'}, {NULL, 0, NULL, 0},
     };
     opts o = {0};
     int c;
@@ -671,12 +702,14 @@ int main(int argc, char **argv)
         case 'c': o.views |= V_COMPARE; o.ref = optarg; break;
         case 'v': o.views |= V_VERIFY; break;
         case 'f': o.filter = optarg; break;
+        case 'g': o.svg = optarg; break;
+        case 'F': o.force = 1; break;
         case 'j': o.json = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         case 'V': cli_version(); return CLI_OK;
         default: /* '?': unknown option, or --compare / --filter without an argument */
-            if (optopt == 'c' || optopt == 'f')
+            if (optopt == 'c' || optopt == 'f' || optopt == 'g')
                 return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
             return cli_usage_error("unknown option '%s'", argv[optind - 1]);
         }
@@ -685,13 +718,21 @@ int main(int argc, char **argv)
         return cli_usage_error(optind == argc ? "missing FILE" : "exactly one FILE expected");
     o.file = argv[optind];
     O = &o;
+    if (o.svg && !(o.views & V_COMPARE))
+        return cli_usage_error("--svg needs --compare REF");
+    const char *inputs[2] = {o.file, o.ref};
+    if (o.svg && cli_out_open(&svg_out, o.svg, o.force, inputs, 2))
+        return CLI_ERROR;
 
     llq_any *a;
     int rc = llq_any_open(&a, o.file);
-    if (rc)
+    if (rc) {
+        cli_out_abort(&svg_out);
         return cli_lib_error(rc);
+    }
     if (o.filter && !n_selected(a)) {
         llq_any_close(a);
+        cli_out_abort(&svg_out);
         return cli_error("%s: no tensor matches '%s'", o.file, o.filter);
     }
     if (o.json) {
@@ -717,5 +758,8 @@ int main(int argc, char **argv)
         json_object_put(J);
     }
     llq_any_close(a);
+    if (!ret && o.svg)
+        ret = cli_out_commit(&svg_out);
+    cli_out_abort(&svg_out);
     return ret ? ret : vret;
 }

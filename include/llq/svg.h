@@ -21,4 +21,12 @@
  * Does not close f. Returns 0, LLQ_EINVAL (no per-position KL) or LLQ_EIO (a write to f failed). */
 int llq_svg_drift(FILE *f, const char *base, const char *quant, const llq_drift_result *r);
 
+/* A horizontal bar chart on a log-x axis (at most LLQ_SVG_KLD_DECADES decades below the largest value; smaller
+ * positive values are drawn at the axis minimum): one <rect class="bar"> per value, labelled labels[i]; values
+ * <= 0 or not finite get an empty bar and the label "0" / "n/a". title / subtitle / axis are shown as given
+ * (XML-escaped). Used by llq-inspect --compare --svg for the per-tensor relative error. Does not close f.
+ * Returns 0, LLQ_EINVAL (n == 0) or LLQ_EIO (a write to f failed). */
+int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *axis, size_t n,
+                 const char *const *labels, const double *values);
+
 #endif

@@ -57,3 +57,26 @@ run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --svg $TMP/p.svg
 expect_rc 2 "--svg only with drift"
 run $E drift $F/tiny.llq $TMP/q4.llq --tokens $F/tiny_tokens.u32 --svg
 expect_rc 2 "--svg needs a value"
+
+# llq-inspect --compare --svg: the relative error of every compared tensor
+I=$BUILD/llq-inspect
+run $I $TMP/q4.llq --compare $F/tiny.llq --svg $TMP/t.svg
+expect_rc 0 "inspect --compare --svg"
+expect_file "$TMP/t.svg" "the tensor chart exists"
+n=$(printf '%s\n' "$OUT" | sed -n 's/^\([0-9]*\) tensors compared.*/\1/p')
+if [ -n "$n" ] && [ "$(grep -c 'class="bar"' $TMP/t.svg)" -eq "$n" ]; then _ok "one bar per compared tensor ($n)"
+else _fail "one bar per compared tensor"; fi
+if grep -q 'layers.0.attention.wq.weight' $TMP/t.svg && tail -1 $TMP/t.svg | grep -q '^</svg>$'; then _ok "tensor chart names the tensors"
+else _fail "tensor chart names the tensors"; fi
+run $I $TMP/q4.llq --compare $F/tiny.llq --svg $TMP/t.svg
+expect_fail_line llq-inspect "already exists" "tensor chart refused without --force"
+run $I $TMP/q4.llq --compare $F/tiny.llq --svg $TMP/t.svg --force --filter 'layers.0.*'
+expect_rc 0 "tensor chart replaced with --force"
+run $I $TMP/q4.llq --svg $TMP/t2.svg
+expect_rc 2 "inspect --svg needs --compare"
+run $I $TMP/q4.llq --compare $TMP/nope.llq --svg $TMP/t2.svg
+expect_fail_line llq-inspect "nope.llq" "missing reference with --svg"
+expect_no_file "$TMP/t2.svg" "no tensor chart after an error"
+run $I $TMP/q4.llq --compare $F/tiny.llq --svg $TMP/q4.llq --force
+expect_fail_line llq-inspect "one of the inputs" "inspect never writes the chart over an input"
+no_temp "no temp file after the inspect cases"

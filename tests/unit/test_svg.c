@@ -259,6 +259,34 @@ START_TEST(test_errors)
 }
 END_TEST
 
+START_TEST(test_bars)
+{
+    const char *labels[] = {"a.weight", "b<&>", "zero", "nan", "tiny"};
+    double v[] = {0.05, 0.1, 0, NAN, 1e-20};
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    ck_assert_int_eq(llq_svg_bars(f, "Relative error per tensor", "x & y", "axis", 5, labels, v), 0);
+    fclose(f);
+    ck_assert(well_formed(buf));
+    ck_assert(numbers_finite(buf));
+    ck_assert_int_eq(count(buf, "class=\"bar\""), 5);
+    ck_assert_ptr_nonnull(strstr(buf, "b&lt;&amp;&gt;"));
+    ck_assert_ptr_nonnull(strstr(buf, ">a.weight: 0.05<"));
+    ck_assert_ptr_nonnull(strstr(buf, ">n/a<"));
+    /* the axis: 1e-1 (the largest value's decade) down 8 decades, not to the tiny value's 1e-20 */
+    ck_assert_ptr_nonnull(strstr(buf, "\"middle\" font-size=\"11\">1e-1<"));
+    ck_assert_ptr_nonnull(strstr(buf, "\"middle\" font-size=\"11\">1e-9<"));
+    ck_assert_ptr_null(strstr(buf, "\"middle\" font-size=\"11\">1e-10<"));
+    ck_assert_ptr_null(strstr(buf, "\"middle\" font-size=\"11\">1e0<"));
+    free(buf);
+    f = open_memstream(&buf, &len);
+    ck_assert_int_eq(llq_svg_bars(f, "t", "s", "a", 0, labels, v), LLQ_EINVAL);
+    fclose(f);
+    free(buf);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("svg");
@@ -268,6 +296,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, test_no_layers_zero_kl_nan);
     tcase_add_test(tc, test_escaping);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_bars);
     suite_add_tcase(s, tc);
     return s;
 }
