@@ -22,15 +22,16 @@ typedef struct kern {
                    const float *, const float *, const float *, int);
     int (*stats)(float *, const float *, uint64_t);
     void (*encode32)(uint8_t *, const float *, float, float, float, float, int);
+    uint32_t (*beats)(uint32_t *, const float *, const float *, int);
 } kern;
 
 static kern pick_kern(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (__builtin_cpu_supports("avx2"))
-        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2};
+        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2, rtn_beats_avx2};
 #endif
-    return (kern){rtn_search_ref, rtn_stats_ref, rtn_encode32_ref};
+    return (kern){rtn_search_ref, rtn_stats_ref, rtn_encode32_ref, rtn_beats_ref};
 }
 
 static float rnd(float v)
@@ -108,6 +109,32 @@ void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float h
             dst[i] = (uint8_t)(c[i] | c[16 + i] << 4);
 }
 
+uint32_t rtn_beats_ref(uint32_t *m, const float *a, const float *b, int nc)
+{
+    uint32_t valid = 0;
+    for (int w = 0; w < nc; w++) {
+        m[w] = 0;
+        for (int i = 0; i < nc; i++)
+            m[w] |= (uint32_t)(a[i] * a[i] * b[w] > a[w] * a[w] * b[i]) << i;
+        valid |= (uint32_t)(b[w] > 0.0f) << w;
+    }
+    return valid;
+}
+
+/* The candidate a sequential scan keeps: "i takes over when b_i > 0 and (nothing kept yet or
+ * a_i²·b_w > a_w²·b_i)", w the one kept. From the pairwise bits it jumps straight from one kept candidate to the
+ * next, the first after it that beats it (no chain of dependent float compares). -1 when no b_i > 0. */
+static int pick_best(const kern *kn, const float *a, const float *b, int nc)
+{
+    uint32_t m[RTN_MAX_CAND], valid = kn->beats(m, a, b, nc), next;
+    if (!valid)
+        return -1;
+    int w = __builtin_ctz(valid);
+    while ((next = m[w] & valid & (~1u << w)) != 0)
+        w = __builtin_ctz(next);
+    return w;
+}
+
 static void geometry(uint32_t group, uint64_t K, uint64_t *glen, uint64_t *ng)
 {
     uint64_t g = group ? group : (K + 31) / 32 * 32;
@@ -163,15 +190,18 @@ static void make_cands(cand *c, uint32_t type, float amax, float m, float mn, fl
         for (int i = 0; i < 8; i++)
             add_cand(c, (7.25f + 0.35f * (float)i) * r, -8.0f, 7.0f);
     } else { /* q4a: scale from the range (shrunk up to 15 %), zero point keeping the min end, the max end, or centred */
-        float r = mx - mn;
-        for (int i = 0; i < (search ? 4 : 1); i++) {
-            float d = r * (1.0f - 0.05f * (float)i) / 15.0f, inv = 1.0f / d;
-            float zs[3] = {rnd(-mn * inv), 15.0f - rnd(mx * inv), rnd((-mn - 0.5f * (r - 15.0f * d)) * inv)};
-            for (int k = 0; k < (i ? 3 : 1); k++) {
-                float z = clampf(zs[k], 0.0f, 15.0f);
-                add_cand(c, inv, -z, 15.0f - z);
-            }
+        /* the four shrink factors side by side, branch-free: the compiler makes one vector of each step */
+        float r = mx - mn, inv[4], z[3][4];
+        for (int i = 0; i < 4; i++) {
+            float d = r * (1.0f - 0.05f * (float)i) / 15.0f;
+            inv[i] = 1.0f / d;
+            z[0][i] = clampf(rnd(-mn * inv[i]), 0.0f, 15.0f);
+            z[1][i] = clampf(15.0f - rnd(mx * inv[i]), 0.0f, 15.0f);
+            z[2][i] = clampf(rnd((-mn - 0.5f * (r - 15.0f * d)) * inv[i]), 0.0f, 15.0f);
         }
+        for (int i = 0; i < (search ? 4 : 1); i++)
+            for (int k = 0; k < (i ? 3 : 1); k++)
+                add_cand(c, inv[i], -z[k][i], 15.0f - z[k][i]);
     }
 }
 
@@ -204,15 +234,9 @@ static int group_params(float *d, uint8_t *z, const float *x, const float *w, ui
         float a[RTN_MAX_CAND + 8], b[RTN_MAX_CAND + 8];
         kn->search(a, b, x, w, nch, rest ? xt : NULL, w ? wt : NULL, c.inv, c.lo, c.hi, c.nc);
         /* error Σwx² − a²/b is smallest where a²/b is largest: compare a²·b_best > a_best²·b (b > 0) */
-        float ba = 0.0f, bb = 0.0f;
-        for (int i = 0; i < c.nc; i++) {
-            if (b[i] > 0.0f && (bb == 0.0f || a[i] * a[i] * bb > ba * ba * b[i])) {
-                ba = a[i];
-                bb = b[i];
-                best = i;
-            }
-        }
-        best_d = bb > 0.0f ? ba / bb : 0.0f;
+        int k = pick_best(kn, a, b, c.nc);
+        best = k < 0 ? 0 : k;
+        best_d = k < 0 ? 0.0f : a[k] / b[k];
     } else if (amax > 0.0f) {
         best_d = 1.0f / c.inv[0];
     }

@@ -74,6 +74,26 @@ void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_
     }
 }
 
+uint32_t rtn_beats_avx2(uint32_t *m, const float *a, const float *b, int nc)
+{
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i in0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc), lane), in1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nc - 8), lane);
+    __m256 a0 = _mm256_maskload_ps(a, in0), b0 = _mm256_maskload_ps(b, in0), q0 = _mm256_mul_ps(a0, a0);
+    __m256 a1 = _mm256_maskload_ps(a + 8, in1), b1 = _mm256_maskload_ps(b + 8, in1), q1 = _mm256_mul_ps(a1, a1);
+    uint32_t all = nc >= 32 ? ~0u : (1u << nc) - 1;
+    for (int w = 0; w < nc; w++) {
+        __m256 bw = _mm256_set1_ps(b[w]), qw = _mm256_set1_ps(a[w] * a[w]);
+        uint32_t k = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_mul_ps(q0, bw), _mm256_mul_ps(qw, b0), _CMP_GT_OQ));
+        if (nc > 8)
+            k |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_mul_ps(q1, bw), _mm256_mul_ps(qw, b1), _CMP_GT_OQ)) << 8;
+        m[w] = k & all;
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    uint32_t valid = (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(b0, zero, _CMP_GT_OQ)) |
+                     (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(b1, zero, _CMP_GT_OQ)) << 8;
+    return valid & all;
+}
+
 int rtn_stats_avx2(float *st, const float *x, uint64_t n)
 {
     __m256 mn = _mm256_set1_ps(st[0]), mx = _mm256_set1_ps(st[1]);

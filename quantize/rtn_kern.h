@@ -24,6 +24,12 @@ void rtn_search_avx2(float *a, float *b, const float *x, const float *w, uint64_
 int rtn_stats_ref(float *st, const float *x, uint64_t n);
 int rtn_stats_avx2(float *st, const float *x, uint64_t n);
 
+/* Pairwise comparison of nc <= RTN_MAX_CAND candidates' sums a, b (as rtn_search leaves them): bit i of m[w] is
+ * set when a_i²·b_w > a_w²·b_i, computed in f32 as (a_i·a_i)·b_w > (a_w·a_w)·b_i (i.e. i has the smaller error,
+ * tested the way a sequential scan holding w would). Returns the mask of candidates with b_i > 0. */
+uint32_t rtn_beats_ref(uint32_t *m, const float *a, const float *b, int nc);
+uint32_t rtn_beats_avx2(uint32_t *m, const float *a, const float *b, int nc);
+
 /* Codes of a 32-element chunk: c_e = round(clamp(x_e·inv, lo, hi)) + zz. q8 (nib = 0): dst[e] = (int8)c_e;
  * q4/q4a (nib = 1): dst[i] = c_i | c_{16+i} << 4 for i < 16. */
 void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
