@@ -121,14 +121,11 @@ uint32_t rtn_beats_ref(uint32_t *m, const float *a, const float *b, int nc)
     return valid;
 }
 
-/* The candidate a sequential scan keeps: "i takes over when b_i > 0 and (nothing kept yet or
- * a_i²·b_w > a_w²·b_i)", w the one kept. From the pairwise bits it jumps straight from one kept candidate to the
- * next, the first after it that beats it (no chain of dependent float compares). -1 when no b_i > 0. */
-static int pick_best(const kern *kn, const float *a, const float *b, int nc)
+int rtn_pick(const uint32_t *m, uint32_t valid)
 {
-    uint32_t m[RTN_MAX_CAND], valid = kn->beats(m, a, b, nc), next;
     if (!valid)
         return -1;
+    uint32_t next;
     int w = __builtin_ctz(valid);
     while ((next = m[w] & valid & (~1u << w)) != 0)
         w = __builtin_ctz(next);
@@ -234,7 +231,8 @@ static int group_params(float *d, uint8_t *z, const float *x, const float *w, ui
         float a[RTN_MAX_CAND + 8], b[RTN_MAX_CAND + 8];
         kn->search(a, b, x, w, nch, rest ? xt : NULL, w ? wt : NULL, c.inv, c.lo, c.hi, c.nc);
         /* error Σwx² − a²/b is smallest where a²/b is largest: compare a²·b_best > a_best²·b (b > 0) */
-        int k = pick_best(kn, a, b, c.nc);
+        uint32_t bits[RTN_MAX_CAND], valid = kn->beats(bits, a, b, c.nc);
+        int k = rtn_pick(bits, valid);
         best = k < 0 ? 0 : k;
         best_d = k < 0 ? 0.0f : a[k] / b[k];
     } else if (amax > 0.0f) {

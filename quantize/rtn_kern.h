@@ -30,6 +30,11 @@ int rtn_stats_avx2(float *st, const float *x, uint64_t n);
 uint32_t rtn_beats_ref(uint32_t *m, const float *a, const float *b, int nc);
 uint32_t rtn_beats_avx2(uint32_t *m, const float *a, const float *b, int nc);
 
+/* The candidate a sequential scan keeps — "i takes over when b_i > 0 and (nothing kept yet, or i beats the kept
+ * one)" — from the bits of rtn_beats (m, valid): jumps straight from one kept candidate to the first later one
+ * that beats it, with no chain of dependent float compares. -1 when valid is 0. (quantize/rtn.c) */
+int rtn_pick(const uint32_t *m, uint32_t valid);
+
 /* Codes of a 32-element chunk: c_e = round(clamp(x_e·inv, lo, hi)) + zz. q8 (nib = 0): dst[e] = (int8)c_e;
  * q4/q4a (nib = 1): dst[i] = c_i | c_{16+i} << 4 for i < 16. */
 void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
