@@ -36,14 +36,18 @@ static int flush(stream *s)
     return err;
 }
 
+static int same_type(uint32_t src_dtype, uint32_t out_type)
+{
+    return (src_dtype == LLQ_SRC_F32 && out_type == LLQ_F32) || (src_dtype == LLQ_SRC_F16 && out_type == LLQ_F16) ||
+           (src_dtype == LLQ_SRC_BF16 && out_type == LLQ_BF16);
+}
+
 /* Appends n source elements (converted) to the tensor being written. */
 static int emit(stream *s, const uint8_t *src, uint32_t src_dtype, uint64_t n)
 {
     size_t isz = llq_src_dtype_size(src_dtype), osz = conv_type_size(s->out_type);
     int err = 0;
-    int same = (src_dtype == LLQ_SRC_F32 && s->out_type == LLQ_F32) || (src_dtype == LLQ_SRC_F16 && s->out_type == LLQ_F16) ||
-               (src_dtype == LLQ_SRC_BF16 && s->out_type == LLQ_BF16);
-    if (same && n * osz >= CHUNK / 4) {
+    if (same_type(src_dtype, s->out_type) && n * osz >= CHUNK / 4) {
         /* same type, large: straight from the mapping, in CHUNK pieces for the progress bar */
         if ((err = flush(s)))
             return err;
@@ -74,12 +78,13 @@ static int emit(stream *s, const uint8_t *src, uint32_t src_dtype, uint64_t n)
 static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t *bytes_in)
 {
     const uint8_t **data = calloc(t->n_pieces, sizeof *data);
-    int err = 0;
-    uint32_t got = 0;
+    int err = 0, pending = 0;
+    uint32_t got = 0, want_crc = 0;
     size_t isz = llq_src_dtype_size(t->src_dtype);
     uint64_t rows = t->n_dims == 2 ? t->dims[0] : 1, cols = t->n_dims == 2 ? t->dims[1] : t->dims[0];
     if (!data)
         return llq_err(LLQ_ENOMEM, "out of memory");
+    s->out_type = conv_out_type(s->o->dtype, t->src_dtype, t->n_dims);
     for (; got < t->n_pieces; got++) {
         conv_piece c = t->pieces[got];
         const llq_src_tensor *st = llq_src_at(p->srcs[c.file], c.index);
@@ -90,7 +95,12 @@ static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t 
                           (unsigned long long)st->nbytes, (unsigned long long)st->n_elem);
             goto done;
         }
-        if ((err = llq_src_data(p->srcs[c.file], c.index, &d)))
+        /* bytes copied unchanged from one whole zip entry: its CRC is checked against the output's, one pass */
+        if (t->n_pieces == 1 && !t->permute_heads && same_type(t->src_dtype, s->out_type))
+            err = llq_src_data_pending(p->srcs[c.file], c.index, &d, &pending, &want_crc);
+        else
+            err = llq_src_data(p->srcs[c.file], c.index, &d);
+        if (err)
             goto done;
         data[got] = d;
         *bytes_in += st->nbytes;
@@ -101,7 +111,6 @@ static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t 
             goto done;
         }
     }
-    s->out_type = conv_out_type(s->o->dtype, t->src_dtype, t->n_dims);
     if ((err = llq_writer_begin(s->w, t->name, s->out_type, t->n_dims, t->dims, 0)))
         goto done;
     if (t->permute_heads) {
@@ -123,6 +132,8 @@ static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t 
         err = flush(s);
     if (!err)
         err = llq_writer_end(s->w);
+    if (!err && pending)
+        err = llq_src_check(p->srcs[t->pieces[0].file], t->pieces[0].index, llq_writer_last_crc(s->w));
 done:
     for (uint32_t k = 0; k < got; k++)
         llq_src_release(p->srcs[t->pieces[k].file], t->pieces[k].index);

@@ -422,6 +422,11 @@ int llq_writer_end(llq_writer *w)
     return LLQ_OK;
 }
 
+uint32_t llq_writer_last_crc(const llq_writer *w)
+{
+    return w->n_tensors ? w->tensors[w->n_tensors - 1].crc : 0;
+}
+
 int llq_writer_add(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
                    uint32_t group, const void *data, size_t size)
 {

@@ -75,8 +75,16 @@ const llq_src_tensor *llq_src_find(const llq_src *s, const char *name); /* NULL 
  * then one buffer of t->nbytes (plus, for deflated entries, the inflated storage while it is read). */
 int llq_src_data(llq_src *s, size_t i, const void **out);
 /* Zip entry CRC verification in llq_src_data: on (1, the default) or off (0). The check reads each storage
- * once more (zlib's CRC-32 runs at ~0.5 GB/s here): tools may offer turning it off for speed. */
+ * once more (CRC-32 with PCLMUL, several GB/s): tools may offer turning it off for speed. */
 void llq_src_set_verify(llq_src *s, int on);
+/* As llq_src_data, except when tensor i is exactly one whole stored (uncompressed) zip entry whose CRC is still
+ * to be checked: then the bytes come back unchecked, *crc is the entry's recorded CRC-32 and *pending = 1, and
+ * the caller, which reads every byte once anyway (e.g. copying them unchanged to an output whose CRC it
+ * computes), must pass that CRC to llq_src_check before trusting the bytes. Otherwise *pending = 0. */
+int llq_src_data_pending(llq_src *s, size_t i, const void **out, int *pending, uint32_t *crc);
+/* Completes a pending check of tensor i (see llq_src_data_pending): LLQ_ECRC, with llq_src_data's message, if
+ * crc (the CRC-32 of all its bytes) differs from the recorded one; else marks the storage verified. */
+int llq_src_check(llq_src *s, size_t i, uint32_t crc);
 /* Frees the buffer of tensor i, or drops its mapped pages from the resident set (MADV_DONTNEED: they stay
  * in the page cache), so RSS stays near one tensor while a whole model streams through. */
 void llq_src_release(llq_src *s, size_t i);

@@ -139,6 +139,8 @@ int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_
                      uint32_t group);
 int llq_writer_write(llq_writer *w, const void *data, size_t n);
 int llq_writer_end(llq_writer *w);
+/* CRC-32 of the data of the last tensor written (as stored in the table); 0 before the first. */
+uint32_t llq_writer_last_crc(const llq_writer *w);
 /* One-shot: begin + write(size) + end. */
 int llq_writer_add(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
                    uint32_t group, const void *data, size_t size);

@@ -76,6 +76,46 @@ START_TEST(hostile_files)
 }
 END_TEST
 
+/* llq_src_data_pending hands out whole stored entries unchecked; llq_src_check with the CRC of their bytes
+ * refuses the corrupted entry of bad/zip_crc.pth (same message as llq_src_data) and accepts every entry of a
+ * good file, which llq_src_data then serves without checking again. */
+static int check_all_pending(const char *path, int *n_pending)
+{
+    llq_src *s;
+    int err = llq_src_open(&s, path);
+    *n_pending = 0;
+    for (size_t i = 0; !err && i < llq_src_count(s); i++) {
+        const void *p;
+        int pending = -1;
+        uint32_t crc;
+        err = llq_src_data_pending(s, i, &p, &pending, &crc);
+        ck_assert(err || pending == 0 || pending == 1);
+        if (!err && pending) {
+            ++*n_pending;
+            err = llq_src_check(s, i, llq_crc32(0, p, llq_src_at(s, i)->nbytes));
+            if (!err) {
+                llq_src_release(s, i);
+                ck_assert_int_eq(llq_src_data(s, i, &p), 0);
+            }
+        }
+        llq_src_release(s, i);
+    }
+    llq_src_close(s);
+    return err;
+}
+
+START_TEST(pending_crc_check)
+{
+    int n;
+    ck_assert_int_eq(check_all_pending(FIX "bad/zip_crc.pth", &n), LLQ_ECRC);
+    ck_assert_int_ge(n, 1);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "zip_crc.pth: zip: entry"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "does not match the recorded"));
+    ck_assert_int_eq(check_all_pending(FIX "meta-1/consolidated.00.pth", &n), 0);
+    ck_assert_int_ge(n, 1);
+}
+END_TEST
+
 /* Prefixes of a legacy file and of a torch zip: refused, never a crash. */
 START_TEST(truncated_everywhere)
 {
@@ -149,6 +189,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, views_and_dtypes);
     tcase_add_test(tc, state_dict_shapes);
     tcase_add_test(tc, hostile_files);
+    tcase_add_test(tc, pending_crc_check);
     tcase_add_test(tc, truncated_everywhere);
     tcase_add_test(tc, flipped_everywhere);
     suite_add_tcase(s, tc);
