@@ -7,8 +7,11 @@
  * of the child: what an idle core does), the split between streaming the data and committing (fsync + rename),
  * peak RSS against the bound 2 x largest tensor + 64 MB, and the load average when it started. The same-dtype
  * runs are the target (>= 1000 MB/s wall, summed up at the end); dtype-changing runs are for information.
+ * When tests/make_fixtures.py --bench has made a real torch zip checkpoint ($LLQ_BENCH_DATA, default
+ * build/bench-data), it is converted too (its zip CRCs checked in the same pass as the copy).
  * Everything it writes is removed at the end. Figures only: never fails on speed. */
 #include "../tests/unit/st_write.h"
+#include "llq/ckpt.h"
 #include "llq/convert.h"
 
 #include <stdio.h>
@@ -156,6 +159,8 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 }
 
 /* Converts in a child; prints one line; returns MB/s wall and sets *per_cpu (MB per CPU-second), or -1. */
+static const char *out_dir; /* where the .llq goes: the temp directory */
+
 static double run(const char *dir, const char *label, uint32_t dtype, uint64_t src_bytes, uint64_t largest,
                   double *per_cpu)
 {
@@ -163,7 +168,7 @@ static double run(const char *dir, const char *label, uint32_t dtype, uint64_t s
     int fds[2];
     double load[3] = {-1, -1, -1};
     getloadavg(load, 3);
-    snprintf(out, sizeof out, "%s/bench.llq", dir);
+    snprintf(out, sizeof out, "%s/bench.llq", out_dir);
     if (pipe(fds))
         return -1;
     pid_t pid = fork();
@@ -243,6 +248,31 @@ static void baseline(const char *dir, uint64_t n)
            (double)n / 1e6 / (now() - t0));
 }
 
+/* A real torch zip, when tests/make_fixtures.py --bench made one ($LLQ_BENCH_DATA, default build/bench-data):
+ * Meta consolidated.00.pth, f32, 1.03 GB, stored zip entries (their CRC checked in the same pass as the copy). */
+static void pth_checkpoint(void)
+{
+    const char *bd = getenv("LLQ_BENCH_DATA") ? getenv("LLQ_BENCH_DATA") : "build/bench-data";
+    char dir[1024], path[1100];
+    llq_src *s;
+    snprintf(dir, sizeof dir, "%s/meta", bd);
+    snprintf(path, sizeof path, "%s/consolidated.00.pth", dir);
+    if (access(path, R_OK) != 0 || llq_src_open(&s, path) != 0) {
+        printf("torch zip checkpoint: skipped, no %s (make it: /usr/bin/python3 tests/make_fixtures.py --bench %s)\n",
+               path, bd);
+        return;
+    }
+    uint64_t total = 0, largest = 0;
+    for (size_t i = 0; i < llq_src_count(s); i++) {
+        total += llq_src_at(s, i)->nbytes;
+        largest = llq_src_at(s, i)->nbytes > largest ? llq_src_at(s, i)->nbytes : largest;
+    }
+    llq_src_close(s);
+    printf("torch zip checkpoint %s: %.2f GB, largest tensor %.0f MB\n", path, (double)total / 1e9, (double)largest / 1e6);
+    double dummy;
+    run(dir, "f32 -> f32, Meta .pth (zip)", LLQ_CONVERT_KEEP, total, largest, &dummy);
+}
+
 static const char *loadavg(void)
 {
     static char s[64];
@@ -264,6 +294,7 @@ int main(void)
         perror("bench_convert: mkdtemp");
         return 1;
     }
+    out_dir = dir;
     static const struct {
         const char *dtype;
         int shards, layers;
@@ -301,6 +332,7 @@ int main(void)
         }
         remove_checkpoint(dir);
     }
+    pth_checkpoint();
     printf("same-dtype conversion, target >= 1000 MB/s wall (warm cache): f32 %.0f, bf16 %.0f, f16 %.0f MB/s wall; "
            "%.0f, %.0f, %.0f MB per CPU-second; load average now %s\n",
            wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], loadavg());
