@@ -80,3 +80,15 @@ expect_no_file "$TMP/t2.svg" "no tensor chart after an error"
 run $I $TMP/q4.llq --compare $F/tiny.llq --svg $TMP/q4.llq --force
 expect_fail_line llq-inspect "one of the inputs" "inspect never writes the chart over an input"
 no_temp "no temp file after the inspect cases"
+
+# SIGINT during a drift with --svg: the temp chart is removed, no chart appears
+$BUILD/llq-convert models/pydoc-7m -o $TMP/demo.llq --quiet
+mkdir -p $TMP/sig
+$E drift $TMP/demo.llq $TMP/demo.llq --text models/pydoc-7m/test.txt --ctx 256 --chunks 400 --svg $TMP/sig/d.svg \
+    -q >/dev/null 2>&1 &
+pid=$!
+i=0; while [ $i -lt 100 ] && ! ls $TMP/sig | grep -q '\.tmp\.'; do sleep 0.1; i=$((i + 1)); done
+if ls $TMP/sig | grep -q '\.tmp\.'; then _ok "temp chart exists while the drift runs"; else _fail "temp chart exists while the drift runs"; fi
+kill -INT $pid; wait $pid; RC=$?
+if [ $RC -ne 0 ] && [ -z "$(ls $TMP/sig)" ]; then _ok "SIGINT leaves neither the chart nor its temp file"
+else _fail "SIGINT leaves neither the chart nor its temp file ($(ls $TMP/sig))"; fi
