@@ -188,9 +188,12 @@ static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, p
         err = llq_writer_begin(w, t->name, p.type, t->n_dims, t->dims, p.group);
     if (err)
         goto done;
-    x = malloc(chunk * K * sizeof *x);
+    /* f32 rows are quantized in place from the mapping (no copy); other types are decoded into x */
+    int direct = t->type == LLQ_F32 && (uintptr_t)t->data % sizeof(float) == 0 && t->row_bytes == K * 4;
+    if (!direct)
+        x = malloc(chunk * K * sizeof *x);
     q = malloc(chunk * rb);
-    if (!x || !q) {
+    if ((!direct && !x) || !q) {
         err = llq_err(LLQ_ENOMEM, "out of memory for %llu rows of '%s'", (unsigned long long)chunk, t->name);
         goto done;
     }
@@ -198,18 +201,22 @@ static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, p
     for (uint64_t r0 = 0; r0 < t->n_rows; r0 += chunk) {
         uint64_t nr = t->n_rows - r0 < chunk ? t->n_rows - r0 : chunk;
         const uint8_t *src = (const uint8_t *)t->data + r0 * t->row_bytes;
-        for (uint64_t r = 0; r < nr; r++)
-            llq_row_to_f32(x + r * K, src + r * t->row_bytes, t->type, t->group, K);
-        llq_drop_pages(f, src, nr * t->row_bytes);
+        const float *xs = (const float *)(const void *)src;
+        if (!direct) {
+            for (uint64_t r = 0; r < nr; r++)
+                llq_row_to_f32(x + r * K, src + r * t->row_bytes, t->type, t->group, K);
+            llq_drop_pages(f, src, nr * t->row_bytes);
+            xs = x;
+        }
         if (llq_type_is_quant(p.type)) {
             struct timespec a, b;
             clock_gettime(CLOCK_MONOTONIC, &a);
-            err = llq_quantize_tensor(q, x, nr, K, p.type, p.group, &qo, o->threads);
+            err = llq_quantize_tensor(q, xs, nr, K, p.type, p.group, &qo, o->threads);
             clock_gettime(CLOCK_MONOTONIC, &b);
             *qsec += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
             *qbytes += nr * K * 4;
             for (uint64_t r = 0; err && r < nr; r++) { /* name the first bad row of the tensor */
-                int e = llq_quantize_row(q, x + r * K, K, p.type, p.group, &qo);
+                int e = llq_quantize_row(q, xs + r * K, K, p.type, p.group, &qo);
                 if (e) {
                     char msg[300];
                     snprintf(msg, sizeof msg, "%s", llq_errmsg());
@@ -220,8 +227,10 @@ static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, p
             if (err)
                 goto done;
         } else {
-            encode_plain(q, x, nr * K, p.type);
+            encode_plain(q, xs, nr * K, p.type);
         }
+        if (direct)
+            llq_drop_pages(f, src, nr * t->row_bytes);
         if ((err = llq_writer_write(w, q, nr * rb)))
             goto done;
     }

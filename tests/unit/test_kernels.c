@@ -17,6 +17,12 @@ static float frand(void) /* uniform in [-1, 1) */
     return (float)((rng >> 40) * (1.0 / 8388608.0)) - 1.0f;
 }
 
+static uint8_t rbyte(void) /* uniform random byte */
+{
+    frand();
+    return (uint8_t)(rng >> 32);
+}
+
 /* Random weight bytes of the given type; rows × cols. */
 static void *make_weights(uint32_t type, uint32_t group, size_t rows, size_t cols, llq_mat *W)
 {
@@ -50,7 +56,7 @@ static void *make_weights(uint32_t type, uint32_t group, size_t rows, size_t col
             uint64_t cb = type == LLQ_Q8 ? G * g : G * g / 2;
             for (uint64_t k = 0; k < cb; k++)
                 row[k] = type == LLQ_Q8 ? (uint8_t)(int8_t)(k < cols ? (int)(frand() * 127) : 0)
-                                        : (uint8_t)(rng >> (k % 56)) ^ (uint8_t)(frand() * 255);
+                                        : rbyte();
             for (uint64_t j = 0; j < G; j++) {
                 uint16_t s = llq_f32_to_f16(0.01f + 0.01f * fabsf(frand()));
                 memcpy(row + cb + 2 * j, &s, 2);
