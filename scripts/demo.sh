@@ -32,7 +32,7 @@ printf '%-14s %9s %9s %9s %9s %11s\n' model "MB" "ppl" "dppl%" "KLD mean" "top-1
 for q in q8 q4-rtn q4-awq-gptq; do
     # shellcheck disable=SC2046
     "$B/llq-eval" drift "$O/pydoc-7m.llq" "$O/$q.llq" --text "$M/test.txt" --ctx 256 $(chunks) --json --quiet \
-        >"$O/$q.drift.json"
+        --svg "$O/$q.drift.svg" --force >"$O/$q.drift.json"
     size=$(wc -c <"$O/$q.llq")
     python3 - "$O/$q.drift.json" "$q" "$size" <<'EOF' 2>/dev/null || echo "$q: see $O/$q.drift.json"
 import json, sys
@@ -42,6 +42,8 @@ print('%-14s %9.2f %9.3f %9.3f %9.6f %11.2f' % (sys.argv[2], int(sys.argv[3]) / 
       v('ppl_quant'), v('dppl_pct'), v('kld_mean'), v('top1_pct')))
 EOF
 done
+
+echo "charts (per-layer error, KL distribution): $O/*.drift.svg — open one in a browser"
 
 step "llq-eval generate (q4 AWQ+GPTQ, greedy)"
 "$B/llq-eval" generate "$O/q4-awq-gptq.llq" --prompt 'The list type' -n 40 --temp 0 --quiet
