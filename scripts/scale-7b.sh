@@ -5,16 +5,16 @@
 awk '
 BEGIN {
     # ---- inputs (README.md "Inputs" table) ----
-    conv     = 0.97e9  # llq-convert bf16 -> bf16, bytes per CPU-second (docs/TOOLS.md, bench/convert.c)
+    conv     = 1.2e9   # llq-convert bf16 -> bf16, bytes/s wall on the idle VM, low end (docs/TOOLS.md, bench/convert.c)
     disk     = 166e6   # llq-convert onto the VM disk (ext4), bytes/s (docs/TOOLS.md)
-    rtn_q8   = 505e6   # RTN q8 g32, f32 bytes per CPU-second, low end (docs/QUANTIZATION.md, bench/quant.c)
-    rtn_q4   = 931e6   # RTN q4 g128, f32 bytes per CPU-second, low end (docs/QUANTIZATION.md)
+    rtn_q8   = 517e6   # RTN q8 g32, f32 bytes/s on 1 thread, idle VM (docs/QUANTIZATION.md, bench/quant.c)
+    rtn_q4   = 736e6   # RTN q4 g128, f32 bytes/s on 1 thread, idle VM (docs/QUANTIZATION.md)
     cores    = 2       # RTN splits rows evenly over the threads
-    H1 = 63.2; G1 = 49.3; A1 = 56.8  # one 4096x4096 matrix, 65,536 tokens, 1 thread: X^T X, GPTQ, AWQ (s; bench_calib)
+    H1 = 24.4; G1 = 46.3; A1 = 41.9  # one 4096x4096 matrix, 65,536 tokens, 1 thread, idle: X^T X, GPTQ, AWQ (s; bench_calib)
     tok      = 128 * 256              # default calibration tokens (--calib-samples 128 --calib-ctx 256)
-    ppl378   = 85.8    # bench/eval.c bf16 ppl tokens/s on 2 idle cores, 378 M synthetic shape
+    ppl378   = 110     # bench/eval.c bf16 ppl tokens/s wall, 2 threads, idle VM, median of 6 runs, 378 M synthetic shape
     P378     = 377.5e6 - 4096 * 2048  # its parameters in matmuls (all but the embedding lookup)
-    bw       = 17.5e9 * 0.78          # 2-thread read bandwidth x the bf16 generation efficiency measured
+    bw       = 17.5e9 * 0.88          # 2-thread read bandwidth x the bf16 generation efficiency (idle median)
     chunks   = 40 * 512               # drift / ppl on 40 windows of 512 tokens
     split("7B 8B", name, " ")
     dimv["7B"] = 4096; ffn["7B"] = 11008; kv["7B"] = 4096; voc["7B"] = 32000
