@@ -142,14 +142,18 @@ struct rd {
 static void *rd_run(void *ud)
 {
     struct rd *r = ud;
-    uint64_t s[8] = {0};
-    for (uint64_t i = 0; i + 64 <= r->n; i += 64)
-        for (int j = 0; j < 8; j++) {
-            uint64_t v;
-            memcpy(&v, r->p + i + 8 * j, 8);
-            s[j] += v;
-        }
-    r->sum = s[0] + s[1] + s[2] + s[3] + s[4] + s[5] + s[6] + s[7];
+    __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0; /* 16-byte loads, prefetched 1 KB ahead like the
+                                                                     * kernels: the best plain read found here */
+    for (uint64_t i = 0; i + 64 <= r->n; i += 64) {
+        const __m128i *v = (const __m128i *)(const void *)(r->p + i);
+        _mm_prefetch((const char *)(r->p + i) + 1024, _MM_HINT_T0);
+        s0 = _mm_add_epi64(s0, _mm_loadu_si128(v));
+        s1 = _mm_add_epi64(s1, _mm_loadu_si128(v + 1));
+        s2 = _mm_add_epi64(s2, _mm_loadu_si128(v + 2));
+        s3 = _mm_add_epi64(s3, _mm_loadu_si128(v + 3));
+    }
+    __m128i s = _mm_add_epi64(_mm_add_epi64(s0, s1), _mm_add_epi64(s2, s3));
+    r->sum = (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
     return NULL;
 }
 
@@ -211,6 +215,25 @@ static void streaming(void)
     free(d), free(x), free(y);
 }
 
+/* plain read of a list of matrices: thread i of nt reads its 1/nt share of the rows of each in turn */
+struct rd_all {
+    const llq_mat *const *m;
+    int n, i, nt;
+    uint64_t sum;
+};
+
+static void *rd_all_run(void *ud)
+{
+    struct rd_all *r = ud;
+    for (int j = 0; j < r->n; j++) {
+        uint64_t bytes = r->m[j]->rows * r->m[j]->row_bytes, part = bytes / (uint64_t)r->nt / 64 * 64;
+        struct rd one = {(const uint8_t *)r->m[j]->data + part * (uint64_t)r->i, part, 0};
+        rd_run(&one);
+        r->sum += one.sum;
+    }
+    return NULL;
+}
+
 /* Generation with q4 g32 weights on the synthetic 378 M shape of bench/eval.c (dim 2048, 8 layers, 16/4 heads,
  * ffn 5632, vocab 4096): random codes, scales giving each weight variance ≈ 1/cols. One token at a time after
  * an 8-token prompt, so every matrix runs the int8-activation matvec. */
@@ -260,10 +283,21 @@ static void generate(int nt)
     uint32_t tok[40];
     for (int i = 0; i < 40; i++)
         tok[i] = u32() % (uint32_t)V;
-    /* read bandwidth over the weights themselves (every matrix once, 208 MB: far more than the L3), same threads */
-    double rt = 0;
-    for (int i = 0; i < nall; i++)
-        rt += read_time(all[i]->data, all[i]->rows * all[i]->row_bytes, nt);
+    /* read bandwidth over the weights themselves (every matrix once, 208 MB: far more than the L3): nt threads
+     * started once, each reading its share of every matrix in turn, best of 3 */
+    double rt = 1e30;
+    for (int t = 0; t < 3; t++) {
+        struct rd_all ra[2];
+        pthread_t th[2];
+        double t1 = now();
+        for (int i = 0; i < nt; i++) {
+            ra[i] = (struct rd_all){all, nall, i, nt, 0};
+            pthread_create(&th[i], NULL, rd_all_run, &ra[i]);
+        }
+        for (int i = 0; i < nt; i++)
+            pthread_join(th[i], NULL);
+        rt = now() - t1 < rt ? now() - t1 : rt;
+    }
     double rb = streamed / rt / 1e9;
     if (llq_kv_new(&kv, m, 64) || llq_model_step(m, kv, tok, 8, logits)) {
         printf("  (generation failed: %s)\n", llq_errmsg());

@@ -1,9 +1,19 @@
-/* pool.c — a fixed set of worker threads that run one task at a time (fork/join), for matmuls and attention. */
+/* pool.c — a fixed set of worker threads that run one task at a time (fork/join), for matmuls and attention.
+ *
+ * Generating one token runs ~8 short tasks per layer (tens of microseconds each), so waking a sleeping thread
+ * for every task (a futex, and in a VM an inter-processor interrupt through the hypervisor) would cost as much
+ * as the work. Workers therefore poll for the next task for SPIN_NS after finishing one, and the caller polls
+ * for the workers' completion, before either sleeps on its condition variable. A pool that stays idle costs
+ * SPIN_NS of CPU per thread and then nothing. */
 #include "llq/kernels.h"
 
+#include <immintrin.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
+
+#define SPIN_NS 200000 /* 0.2 ms */
 
 void llq_mm_scratch_release(void);
 
@@ -12,9 +22,9 @@ struct llq_pool {
     pthread_t *th;         /* n - 1 workers */
     pthread_mutex_t mu;
     pthread_cond_t start, done;
-    unsigned long gen;     /* bumped for every run */
-    int pending;           /* workers still running the current task */
-    int stop;
+    unsigned long gen;     /* bumped for every run (written under mu, read atomically by spinning workers) */
+    int pending;           /* workers still running the current task (atomic) */
+    int stop;              /* written under mu, read atomically */
     llq_task_fn fn;
     void *ud;
 };
@@ -24,28 +34,49 @@ struct worker_arg {
     int i;
 };
 
+static uint64_t now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Polls until *v != old or SPIN_NS pass; returns whether it changed. */
+static int spin_ul(const unsigned long *v, unsigned long old, const int *stop)
+{
+    uint64_t t0 = now_ns();
+    for (unsigned k = 1;; k++) {
+        if (__atomic_load_n(v, __ATOMIC_ACQUIRE) != old || __atomic_load_n(stop, __ATOMIC_RELAXED))
+            return 1;
+        _mm_pause();
+        if (k % 64 == 0 && now_ns() - t0 > SPIN_NS)
+            return 0;
+    }
+}
+
 static void *worker(void *arg)
 {
     llq_pool *p = ((struct worker_arg *)arg)->p;
     int i = ((struct worker_arg *)arg)->i;
     free(arg);
     unsigned long seen = 0;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (p->gen == seen && !p->stop)
-            pthread_cond_wait(&p->start, &p->mu);
-        if (p->stop)
+        if (!spin_ul(&p->gen, seen, &p->stop)) {
+            pthread_mutex_lock(&p->mu);
+            while (p->gen == seen && !p->stop)
+                pthread_cond_wait(&p->start, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+        }
+        if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
             break;
-        seen = p->gen;
-        llq_task_fn fn = p->fn;
-        void *ud = p->ud;
-        pthread_mutex_unlock(&p->mu);
-        fn(ud, i, p->n);
-        pthread_mutex_lock(&p->mu);
-        if (--p->pending == 0)
+        seen = __atomic_load_n(&p->gen, __ATOMIC_ACQUIRE); /* fn and ud were written before gen */
+        p->fn(p->ud, i, p->n);
+        if (__atomic_sub_fetch(&p->pending, 1, __ATOMIC_ACQ_REL) == 0) {
+            pthread_mutex_lock(&p->mu); /* the caller may be asleep on done */
             pthread_cond_signal(&p->done);
+            pthread_mutex_unlock(&p->mu);
+        }
     }
-    pthread_mutex_unlock(&p->mu);
     llq_mm_scratch_release();
     return NULL;
 }
@@ -88,7 +119,7 @@ void llq_pool_free(llq_pool *p)
     if (!p)
         return;
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
     pthread_cond_broadcast(&p->start);
     pthread_mutex_unlock(&p->mu);
     for (int i = 1; i < p->n; i++)
@@ -114,13 +145,20 @@ void llq_pool_run(llq_pool *p, llq_task_fn fn, void *ud)
     pthread_mutex_lock(&p->mu);
     p->fn = fn;
     p->ud = ud;
-    p->pending = p->n - 1;
-    p->gen++;
-    pthread_cond_broadcast(&p->start);
+    __atomic_store_n(&p->pending, p->n - 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&p->gen, 1, __ATOMIC_RELEASE); /* publishes fn, ud, pending to spinning workers */
+    pthread_cond_broadcast(&p->start);                /* and wakes the sleeping ones */
     pthread_mutex_unlock(&p->mu);
     fn(ud, 0, p->n);
-    pthread_mutex_lock(&p->mu);
-    while (p->pending > 0)
-        pthread_cond_wait(&p->done, &p->mu);
-    pthread_mutex_unlock(&p->mu);
+    uint64_t t0 = now_ns();
+    for (unsigned k = 1; __atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0; k++) {
+        _mm_pause();
+        if (k % 64 == 0 && now_ns() - t0 > SPIN_NS) {
+            pthread_mutex_lock(&p->mu);
+            while (__atomic_load_n(&p->pending, __ATOMIC_ACQUIRE) > 0)
+                pthread_cond_wait(&p->done, &p->mu);
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+    }
 }
