@@ -251,9 +251,9 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     rmsnorm(b->xn, x, L->attention_norm, n, dim, hp->norm_eps);
     if (cb && (err = cb(ud, layer, LLQ_CAP_QKV, b->xn, n, dim)))
         return err;
-    if ((err = llq_matmul(b->q, b->xn, n, &L->wq, m->pool)) ||
-        (err = llq_matmul(kc + (size_t)pos0 * kv_dim, b->xn, n, &L->wk, m->pool)) ||
-        (err = llq_matmul(vc + (size_t)pos0 * kv_dim, b->xn, n, &L->wv, m->pool)))
+    float *qkv_y[3] = {b->q, kc + (size_t)pos0 * kv_dim, vc + (size_t)pos0 * kv_dim};
+    const llq_mat *qkv_w[3] = {&L->wq, &L->wk, &L->wv};
+    if ((err = llq_matmul_n(qkv_y, b->xn, n, qkv_w, 3, m->pool)))
         return err;
     rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, pos0, b->freq);
     rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, pos0, b->freq);
@@ -277,7 +277,9 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     rmsnorm(b->xn, x, L->ffn_norm, n, dim, hp->norm_eps);
     if (cb && (err = cb(ud, layer, LLQ_CAP_UPGATE, b->xn, n, dim)))
         return err;
-    if ((err = llq_matmul(b->h1, b->xn, n, &L->w1, m->pool)) || (err = llq_matmul(b->h3, b->xn, n, &L->w3, m->pool)))
+    float *up_y[2] = {b->h1, b->h3};
+    const llq_mat *up_w[2] = {&L->w1, &L->w3};
+    if ((err = llq_matmul_n(up_y, b->xn, n, up_w, 2, m->pool)))
         return err;
     llq_silu_mul(b->h1, b->h3, n * ffn);
     if (cb && (err = cb(ud, layer, LLQ_CAP_DOWN, b->h1, n, ffn)))

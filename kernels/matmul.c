@@ -2,6 +2,7 @@
  * the thread pool, and per-thread kernel scratch. */
 #include "llq/format.h"
 #include "llq/kernels.h"
+#include "qdot.h"
 
 #include <cpuid.h>
 #include <stdlib.h>
@@ -97,8 +98,24 @@ float *llq_mm_xbuf(size_t n)
     return xbuf;
 }
 
+static _Thread_local float *qbuf; /* the int8 activations of one-token q matmuls */
+static _Thread_local size_t qbuf_cap;
+
+static float *qact_buf(size_t n)
+{
+    if (n > qbuf_cap) {
+        free(qbuf);
+        qbuf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        qbuf_cap = qbuf ? n : 0;
+    }
+    return qbuf;
+}
+
 void llq_mm_scratch_release(void)
 {
+    free(qbuf);
+    qbuf = NULL;
+    qbuf_cap = 0;
     free(xbuf);
     xbuf = NULL;
     xbuf_cap = 0;
@@ -108,55 +125,102 @@ void llq_mm_scratch_release(void)
 }
 
 /* ---- threaded matmul ---- */
-/* Threads take slices of `chunk` rows from a shared counter until none is left, so a thread that runs slower
- * (a busy sibling core, an interrupt) does not hold up the others at the join. */
+#ifndef SLICE1
+#define SLICE1 64 /* rows per slice for one token */
+#endif
+
+/* Threads take slices of rows (of all the matrices of one call, in order) from a shared counter until none is
+ * left, so a thread that runs slower (a busy sibling core, an interrupt) does not hold up the others at the
+ * join. */
 struct mm_task {
-    float *y;
     const float *x;
     size_t n;
-    const llq_mat *W;
-    llq_mm_kernel k;
-    uint64_t chunk; /* rows per slice, a multiple of 16 */
-    uint64_t next;  /* next slice to take (atomic) */
+    int count;
+    float *y[LLQ_MM_MAX];
+    const llq_mat *W[LLQ_MM_MAX];
+    llq_mm_kernel k[LLQ_MM_MAX];
+    uint64_t chunk[LLQ_MM_MAX];     /* rows per slice, a multiple of 16 */
+    uint64_t first[LLQ_MM_MAX + 1]; /* index of each matrix's first slice; first[count] = all slices */
+    uint64_t next;                  /* next slice to take (atomic) */
     int failed;
 };
+
+/* One slice: matrix j, rows r0..r1-1. One token on a q type with the fast kernels quantizes the activations
+ * once per thread and call (again only when a matrix with another group size comes). */
+static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, uint32_t *a_group)
+{
+    const llq_mat *W = t->W[j];
+    if (t->n == 1 && t->k[j] == llq_mm_q_avx2) {
+        if (*a_group != W->group) {
+            float *buf = qact_buf(qact_floats(W));
+            if (!buf)
+                return -1;
+            qact_init(a, W, buf);
+            qact_quantize_avx2(a, t->x, W->cols);
+            *a_group = W->group;
+        }
+        llq_mv_q_rows_avx2(t->y[j], a, W, r0, r1);
+        return 0;
+    }
+    if (!llq_mm_scratch(llq_mm_scratch_need(W)) || !llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))
+        return -1;
+    t->k[j](t->y[j], t->x, t->n, W, r0, r1);
+    return 0;
+}
 
 static void mm_run(void *ud, int i, int nt)
 {
     (void)i, (void)nt;
     struct mm_task *t = ud;
-    if (!llq_mm_scratch(llq_mm_scratch_need(t->W)) || !llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)) {
-        __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    qact a;
+    uint32_t a_group = UINT32_MAX; /* no activations quantized yet (no group size is UINT32_MAX) */
     for (;;) {
-        uint64_t r0 = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED) * t->chunk;
-        if (r0 >= t->W->rows)
+        uint64_t s = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
+        if (s >= t->first[t->count])
             break;
-        uint64_t r1 = t->W->rows - r0 < t->chunk ? t->W->rows : r0 + t->chunk;
-        t->k(t->y, t->x, t->n, t->W, r0, r1);
+        int j = 0;
+        while (s >= t->first[j + 1])
+            j++;
+        uint64_t r0 = (s - t->first[j]) * t->chunk[j], rows = t->W[j]->rows;
+        if (slice(t, j, r0, rows - r0 < t->chunk[j] ? rows : r0 + t->chunk[j], &a, &a_group)) {
+            __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
+            break;
+        }
     }
+}
+
+int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool)
+{
+    if (count < 1 || count > LLQ_MM_MAX)
+        return llq_err(LLQ_EINVAL, "llq_matmul_n: %d matrices (1 to %d)", count, LLQ_MM_MAX);
+    struct mm_task t = {.x = x, .n = n, .count = count};
+    /* windows: slices of at most 256 rows, at least 4 per thread; one token: at most SLICE1 rows, at least 2
+     * per thread (small slices keep the threads finishing together) */
+    uint64_t nt = (uint64_t)llq_pool_size(pool), per = n <= 2 ? 2 : 4, cap = n == 1 ? SLICE1 : 256;
+    for (int j = 0; j < count; j++) {
+        if (W[j]->cols != W[0]->cols)
+            return llq_err(LLQ_EINVAL, "llq_matmul_n: matrices of %llu and %llu columns",
+                           (unsigned long long)W[0]->cols, (unsigned long long)W[j]->cols);
+        if (!(t.k[j] = llq_mm_select(W[j]->type, llq_kernel_impl)))
+            return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W[j]->type);
+        uint64_t chunk = (W[j]->rows + nt * per - 1) / (nt * per);
+        chunk = (chunk + 15) / 16 * 16;
+        t.chunk[j] = chunk < 16 ? 16 : chunk > cap ? cap : chunk;
+        t.y[j] = y[j];
+        t.W[j] = W[j];
+        t.first[j + 1] = t.first[j] + (n ? (W[j]->rows + t.chunk[j] - 1) / t.chunk[j] : 0);
+    }
+    if (t.first[count] == 0)
+        return LLQ_OK;
+    llq_pool_run(pool, mm_run, &t);
+    if (t.failed)
+        return llq_err(LLQ_ENOMEM, "out of memory (matmul scratch, %llu columns)", (unsigned long long)W[0]->cols);
+    return LLQ_OK;
 }
 
 int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *pool)
 {
-    llq_mm_kernel k = llq_mm_select(W->type, llq_kernel_impl);
-    if (!k)
-        return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W->type);
-    if (n == 0 || W->rows == 0)
-        return LLQ_OK;
-    /* windows: slices of at most 256 rows, at least 4 per thread; one token: 2 per thread (each kernel call
-     * quantizes the activations once) */
-    uint64_t nt = (uint64_t)llq_pool_size(pool), per = n <= 2 ? 2 : 4;
-    uint64_t chunk = (W->rows + nt * per - 1) / (nt * per);
-    chunk = (chunk + 15) / 16 * 16;
-    if (n > 2 && chunk > 256)
-        chunk = 256;
-    struct mm_task t = {.y = y, .x = x, .n = n, .W = W, .k = k, .chunk = chunk};
-    llq_pool_run(pool, mm_run, &t);
-    if (t.failed)
-        return llq_err(LLQ_ENOMEM, "out of memory (matmul scratch, %llu columns)", (unsigned long long)W->cols);
-    return LLQ_OK;
+    return llq_matmul_n(&y, x, n, &W, 1, pool);
 }
 
 void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,

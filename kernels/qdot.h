@@ -46,6 +46,8 @@ float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type);
 /* y[r] = W[r] · x for r0 <= r < r1 (one token), int8 activations. Scratch from llq_mm_scratch. */
 void llq_mv_q_ref(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
 void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* The same for activations already quantized in a (the threaded matmul quantizes once per thread, not per slice). */
+void llq_mv_q_rows_avx2(float *y, const qact *a, const llq_mat *W, uint64_t r0, uint64_t r1);
 
 /* out[K]: one row of W's q type dequantized, bit-identical to llq_row_to_f32 (AVX2). */
 void llq_dequant_row_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K);

@@ -213,6 +213,12 @@ float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
     return y;
 }
 
+void llq_mv_q_rows_avx2(float *y, const qact *a, const llq_mat *W, uint64_t r0, uint64_t r1)
+{
+    for (uint64_t r = r0; r < r1; r++)
+        y[r] = qdot_avx2((const uint8_t *)W->data + r * W->row_bytes, a, W->type);
+}
+
 void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
     float *buf = llq_mm_scratch(qact_floats(W));
@@ -224,8 +230,7 @@ void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint
     }
     qact_init(&a, W, buf);
     qact_quantize_avx2(&a, x, W->cols);
-    for (uint64_t r = r0; r < r1; r++)
-        y[r] = qdot_avx2((const uint8_t *)W->data + r * W->row_bytes, &a, W->type);
+    llq_mv_q_rows_avx2(y, &a, W, r0, r1);
 }
 
 /* out[K] = the row dequantized exactly as llq_row_to_f32 does (one f32 multiply d·(n − z) per element). */

@@ -49,6 +49,12 @@ void llq_pool_run(llq_pool *p, llq_task_fn fn, void *ud);
  * Returns LLQ_EUNSUPPORTED if no kernel exists for W's type, LLQ_ENOMEM, or 0. */
 int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *pool);
 
+/* y[j] = x · W[j]ᵀ for j < count (1..LLQ_MM_MAX matrices of the same number of columns, e.g. wq/wk/wv), in one
+ * run of the pool: the threads share the row slices of all the matrices, so there is one join, not count.
+ * Same errors as llq_matmul, and LLQ_EINVAL for a bad count or mismatched columns. */
+#define LLQ_MM_MAX 4
+int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool);
+
 /* A kernel computes rows r0..r1-1 of y for all n tokens: y[t*W->rows + r] = Σ_k x[t*W->cols + k] · W[r][k].
  * Kernels must be thread-safe (several threads call one kernel on disjoint row ranges) and must not allocate
  * more than small per-call scratch (stack or thread-local). */

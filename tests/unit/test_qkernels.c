@@ -198,6 +198,46 @@ START_TEST(matmul_registration)
 }
 END_TEST
 
+/* llq_matmul_n: several matrices in one pool run (mixed types and group sizes, so a thread re-quantizes the
+ * activations between them) give exactly what separate llq_matmul calls give, for one token and a window, on
+ * 1 and 2 threads; bad counts and mismatched columns are errors. */
+START_TEST(matmul_n_same_as_separate)
+{
+    llq_kernel_set_impl(LLQ_KERNEL_FAST);
+    uint64_t K = 300, rows[4] = {200, 40, 72, 17};
+    uint32_t ty[4] = {LLQ_Q4, LLQ_Q8, LLQ_Q4A, LLQ_Q4}, gr[4] = {32, 128, 64, 32};
+    llq_mat W[4];
+    uint8_t *data[4];
+    float *x = malloc(5 * K * 4), *y1[4], *y2[4];
+    for (int j = 0; j < 4; j++) {
+        data[j] = make_w(&W[j], ty[j], gr[j], rows[j], K);
+        y1[j] = malloc(5 * rows[j] * 4), y2[j] = malloc(5 * rows[j] * 4);
+    }
+    for (uint64_t i = 0; i < 5 * K; i++)
+        x[i] = unif();
+    const llq_mat *Wp[4] = {&W[0], &W[1], &W[2], &W[3]};
+    for (int nt = 1; nt <= 2; nt++) {
+        llq_pool *p = NULL;
+        ck_assert_int_eq(llq_pool_new(&p, nt), 0);
+        for (size_t n = 1; n <= 5; n += 4) {
+            for (int j = 0; j < 4; j++)
+                ck_assert_int_eq(llq_matmul(y1[j], x, n, &W[j], p), 0);
+            ck_assert_int_eq(llq_matmul_n(y2, x, n, Wp, 4, p), 0);
+            for (int j = 0; j < 4; j++)
+                ck_assert_msg(memcmp(y1[j], y2[j], n * rows[j] * 4) == 0, "matrix %d, n %zu, %d threads", j, n, nt);
+        }
+        llq_pool_free(p);
+    }
+    ck_assert_int_eq(llq_matmul_n(y2, x, 1, Wp, 0, NULL), LLQ_EINVAL);
+    ck_assert_int_eq(llq_matmul_n(y2, x, 1, Wp, LLQ_MM_MAX + 1, NULL), LLQ_EINVAL);
+    W[1].cols = K - 1;
+    ck_assert_int_eq(llq_matmul_n(y2, x, 1, Wp, 2, NULL), LLQ_EINVAL);
+    for (int j = 0; j < 4; j++)
+        free(data[j]), free(y1[j]), free(y2[j]);
+    free(x);
+}
+END_TEST
+
 /* The AVX2 row dequantizer is bit-identical to llq_row_to_f32 (the definition), odd lengths and partial groups. */
 START_TEST(dequant_row_exact)
 {
@@ -231,6 +271,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, exact_integer_part);
     tcase_add_test(tc, random_shapes_close);
     tcase_add_test(tc, matmul_registration);
+    tcase_add_test(tc, matmul_n_same_as_separate);
     tcase_add_test(tc, dequant_row_exact);
     suite_add_tcase(s, tc);
     return s;
