@@ -23,15 +23,18 @@ typedef struct kern {
     int (*stats)(float *, const float *, uint64_t);
     void (*encode32)(uint8_t *, const float *, float, float, float, float, int);
     uint32_t (*beats)(uint32_t *, const float *, const float *, int);
+    int (*scales8)(float *, uint8_t *, const float *, uint64_t, uint32_t);
 } kern;
+
+static const kern kern_ref = {rtn_search_ref, rtn_stats_ref, rtn_encode32_ref, rtn_beats_ref, rtn_scales8_ref};
 
 static kern pick_kern(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    if (__builtin_cpu_supports("avx2"))
-        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2, rtn_beats_avx2};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
+        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2, rtn_beats_avx2, rtn_scales8_avx2};
 #endif
-    return (kern){rtn_search_ref, rtn_stats_ref, rtn_encode32_ref, rtn_beats_ref};
+    return kern_ref;
 }
 
 static float rnd(float v)
@@ -175,8 +178,11 @@ static void make_cands(cand *c, uint32_t type, float amax, float m, float mn, fl
         return;
     }
     if (type == LLQ_Q8) { /* clipping the largest value by up to 1.5 % */
-        for (int i = 0; i < (search ? 4 : 1); i++)
-            add_cand(c, 127.0f / amax * (1.0f + 0.005f * (float)i), -127.0f, 127.0f);
+        for (int i = 0; i < (search ? 4 : 1); i++) {
+            float f = 0.005f * (float)i; /* products and sums in separate statements: never contracted to FMA */
+            f = 1.0f + f;
+            add_cand(c, 127.0f / amax * f, -127.0f, 127.0f);
+        }
     } else if (type == LLQ_Q4) {
         /* the largest-magnitude value goes to the −8 side, which reaches one level further: m → −t, t ∈ 7.25..9.7 */
         if (!search) {
@@ -184,17 +190,23 @@ static void make_cands(cand *c, uint32_t type, float amax, float m, float mn, fl
             return;
         }
         float r = -1.0f / m;
-        for (int i = 0; i < 8; i++)
-            add_cand(c, (7.25f + 0.35f * (float)i) * r, -8.0f, 7.0f);
+        for (int i = 0; i < 8; i++) {
+            float f = 0.35f * (float)i;
+            f = 7.25f + f;
+            add_cand(c, f * r, -8.0f, 7.0f);
+        }
     } else { /* q4a: scale from the range (shrunk up to 15 %), zero point keeping the min end, the max end, or centred */
         /* the four shrink factors side by side, branch-free: the compiler makes one vector of each step */
         float r = mx - mn, inv[4], z[3][4];
         for (int i = 0; i < 4; i++) {
-            float d = r * (1.0f - 0.05f * (float)i) / 15.0f;
+            float f = 0.05f * (float)i;
+            f = 1.0f - f;
+            float d = r * f / 15.0f, span = 15.0f * d;
+            span = 0.5f * (r - span);
             inv[i] = 1.0f / d;
             z[0][i] = clampf(rnd(-mn * inv[i]), 0.0f, 15.0f);
             z[1][i] = clampf(15.0f - rnd(mx * inv[i]), 0.0f, 15.0f);
-            z[2][i] = clampf(rnd((-mn - 0.5f * (r - 15.0f * d)) * inv[i]), 0.0f, 15.0f);
+            z[2][i] = clampf(rnd((-mn - span) * inv[i]), 0.0f, 15.0f);
         }
         for (int i = 0; i < (search ? 4 : 1); i++)
             for (int k = 0; k < (i ? 3 : 1); k++)
@@ -244,6 +256,14 @@ static int group_params(float *d, uint8_t *z, const float *x, const float *w, ui
     return 0;
 }
 
+int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type)
+{
+    int bad = 0;
+    for (int g = 0; g < 8; g++)
+        bad |= group_params(&d[g], &z[g], x + (uint64_t)g * 32 * nch, NULL, 32 * nch, type, 1, &kern_ref) << g;
+    return bad;
+}
+
 static int check_imp(const float *imp, uint64_t K)
 {
     for (uint64_t k = 0; k < K; k++)
@@ -281,8 +301,24 @@ int llq_quant_scales(float *d, uint8_t *z, const float *x, uint64_t K, uint32_t 
     geometry(group, K, &glen, &ng);
     int search = o ? o->search : 1;
     kern kn = pick_kern();
+    /* whole groups of at most 128 without weights: 8 at a time (a batch with a NaN/Inf goes the slow way, which
+     * names the first bad column) */
+    int by8 = search && !(o && o->imp) && group != 0;
+    uint8_t zs[8];
     for (uint64_t j = 0; j < ng; j++) {
         uint64_t k0 = j * glen, n = K - k0 < glen ? K - k0 : glen;
+        if (by8 && (j + 8) * glen <= K && kn.scales8(&d[j], zs, x + k0, glen / 32, type) == 0) {
+            for (int g = 0; g < 8; g++) {
+                if (z)
+                    z[j + (uint64_t)g] = zs[g];
+                if (isinf(d[j + (uint64_t)g]))
+                    return llq_err(LLQ_EINVAL, "weights at columns %llu..%llu too large for an f16 scale",
+                                   (unsigned long long)(k0 + (uint64_t)g * glen),
+                                   (unsigned long long)(k0 + (uint64_t)g * glen + glen - 1));
+            }
+            j += 7;
+            continue;
+        }
         const float *w = o && o->imp ? o->imp + k0 : NULL;
         if (w && all_zero(w, n))
             w = NULL;

@@ -1,5 +1,7 @@
-/* rtn_avx2.c — AVX2 twin of rtn_acc32_ref (quantize/rtn_kern.h): same operations, same order, no FMA. */
+/* rtn_avx2.c — AVX2 twins of the RTN loops (quantize/rtn_kern.h): same operations, same order, no FMA. */
 #include "rtn_kern.h"
+
+#include "llq/llq.h"
 
 #include <immintrin.h>
 #include <stddef.h>
@@ -134,4 +136,176 @@ void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float 
     __m128i lo16 = _mm256_castsi256_si128(p8), hi16 = _mm256_extracti128_si256(p8, 1);
     __m128i packed = _mm_or_si128(lo16, _mm_slli_epi16(hi16, 4));
     _mm_storeu_si128((__m128i *)(void *)dst, packed);
+}
+
+/* ---- 8 groups side by side, one per lane (rtn_scales8) ---- */
+
+static inline __m256 rnd8(__m256 v) /* (v + MAGIC) − MAGIC, as rtn.c's rnd */
+{
+    const __m256 m = _mm256_set1_ps(12582912.0f);
+    return _mm256_sub_ps(_mm256_add_ps(v, m), m);
+}
+
+static inline __m256 neg8(__m256 v)
+{
+    return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
+}
+
+static inline __m256 clamp8(__m256 v, __m256 lo, __m256 hi) /* rtn.c's clampf: v > lo ? v : lo, then < hi */
+{
+    return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+}
+
+/* t[k] = column k of the 8×8 block whose row g is x + g·stride */
+static inline void transpose8(__m256 *t, const float *x, uint64_t stride)
+{
+    __m256 r[8], u[8], s[8];
+    for (int g = 0; g < 8; g++)
+        r[g] = _mm256_loadu_ps(x + (uint64_t)g * stride);
+    for (int g = 0; g < 8; g += 2) {
+        u[g] = _mm256_unpacklo_ps(r[g], r[g + 1]);
+        u[g + 1] = _mm256_unpackhi_ps(r[g], r[g + 1]);
+    }
+    for (int g = 0; g < 8; g += 4) {
+        s[g] = _mm256_shuffle_ps(u[g], u[g + 2], 0x44);
+        s[g + 1] = _mm256_shuffle_ps(u[g], u[g + 2], 0xee);
+        s[g + 2] = _mm256_shuffle_ps(u[g + 1], u[g + 3], 0x44);
+        s[g + 3] = _mm256_shuffle_ps(u[g + 1], u[g + 3], 0xee);
+    }
+    for (int k = 0; k < 4; k++) {
+        t[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
+        t[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
+    }
+}
+
+/* ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)), lane-wise */
+static inline __m256 tree8(const __m256 *v)
+{
+    return _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(v[0], v[1]), _mm256_add_ps(v[2], v[3])),
+                         _mm256_add_ps(_mm256_add_ps(v[4], v[5]), _mm256_add_ps(v[6], v[7])));
+}
+
+/* rtn_search_ref's a and b of one candidate grid (s, l, h) for the 8 groups of the columns t[32·nch]: lane l of
+ * the scalar loop is k here, the chunk order and the final reduction are the same. */
+static inline void sums8(__m256 *a, __m256 *b, const __m256 *t, uint64_t nch, __m256 s, __m256 l, __m256 h)
+{
+    __m256 la[8], lb[8];
+    for (int k = 0; k < 8; k++) {
+        __m256 sa = _mm256_setzero_ps(), sb = _mm256_setzero_ps();
+        for (uint64_t ch = 0; ch < nch; ch++) {
+            const __m256 *u = t + 32 * ch + k;
+            __m256 c0 = codes(u[0], s, l, h), c1 = codes(u[8], s, l, h), c2 = codes(u[16], s, l, h),
+                   c3 = codes(u[24], s, l, h);
+            __m256 p01 = _mm256_add_ps(_mm256_mul_ps(u[0], c0), _mm256_mul_ps(u[8], c1));
+            __m256 p23 = _mm256_add_ps(_mm256_mul_ps(u[16], c2), _mm256_mul_ps(u[24], c3));
+            __m256 q01 = _mm256_add_ps(_mm256_mul_ps(c0, c0), _mm256_mul_ps(c1, c1));
+            __m256 q23 = _mm256_add_ps(_mm256_mul_ps(c2, c2), _mm256_mul_ps(c3, c3));
+            sa = _mm256_add_ps(sa, _mm256_add_ps(p01, p23));
+            sb = _mm256_add_ps(sb, _mm256_add_ps(q01, q23));
+        }
+        la[k] = sa;
+        lb[k] = sb;
+    }
+    *a = tree8(la);
+    *b = tree8(lb);
+}
+
+/* Candidate grids of rtn.c's make_cands (search on), lane-wise; the factors are computed in separate
+ * statements so that no compiler contracts them. Returns the count. zc: the zero point of each (q4a). */
+static int cands8(__m256 *inv, __m256 *lo, __m256 *hi, __m256 *zc, uint32_t type, __m256 amax, __m256 m,
+                  __m256 mn, __m256 mx)
+{
+    int nc = 0;
+    const __m256 zero = _mm256_setzero_ps(), f15 = _mm256_set1_ps(15.0f);
+    if (type == LLQ_Q8) {
+        __m256 r = _mm256_div_ps(_mm256_set1_ps(127.0f), amax);
+        for (int i = 0; i < 4; i++, nc++) {
+            float f = 0.005f * (float)i;
+            f = 1.0f + f;
+            inv[nc] = _mm256_mul_ps(r, _mm256_set1_ps(f));
+            lo[nc] = _mm256_set1_ps(-127.0f);
+            hi[nc] = _mm256_set1_ps(127.0f);
+            zc[nc] = zero;
+        }
+    } else if (type == LLQ_Q4) {
+        __m256 r = _mm256_div_ps(_mm256_set1_ps(-1.0f), m);
+        for (int i = 0; i < 8; i++, nc++) {
+            float f = 0.35f * (float)i;
+            f = 7.25f + f;
+            inv[nc] = _mm256_mul_ps(_mm256_set1_ps(f), r);
+            lo[nc] = _mm256_set1_ps(-8.0f);
+            hi[nc] = _mm256_set1_ps(7.0f);
+            zc[nc] = zero;
+        }
+    } else {
+        __m256 r = _mm256_sub_ps(mx, mn), nmn = neg8(mn);
+        for (int i = 0; i < 4; i++) {
+            float f = 0.05f * (float)i;
+            f = 1.0f - f;
+            __m256 d = _mm256_div_ps(_mm256_mul_ps(r, _mm256_set1_ps(f)), f15);
+            __m256 iv = _mm256_div_ps(_mm256_set1_ps(1.0f), d), z[3];
+            z[0] = clamp8(rnd8(_mm256_mul_ps(nmn, iv)), zero, f15);
+            z[1] = clamp8(_mm256_sub_ps(f15, rnd8(_mm256_mul_ps(mx, iv))), zero, f15);
+            __m256 half = _mm256_mul_ps(_mm256_set1_ps(0.5f), _mm256_sub_ps(r, _mm256_mul_ps(f15, d)));
+            z[2] = clamp8(rnd8(_mm256_mul_ps(_mm256_sub_ps(nmn, half), iv)), zero, f15);
+            for (int k = 0; k < (i ? 3 : 1); k++, nc++) {
+                inv[nc] = iv;
+                lo[nc] = neg8(z[k]);
+                hi[nc] = _mm256_sub_ps(f15, z[k]);
+                zc[nc] = z[k];
+            }
+        }
+    }
+    return nc;
+}
+
+int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type)
+{
+    uint64_t glen = 32 * nch;
+    __m256 t[128];
+    const __m256 zero = _mm256_setzero_ps();
+    const __m256i expm = _mm256_set1_epi32(0x7f800000);
+    __m256 mn = zero, mx = zero;
+    __m256i bad = _mm256_setzero_si256();
+    for (uint64_t e = 0; e < glen; e += 8) {
+        transpose8(t + e, x + e, glen);
+        for (int k = 0; k < 8; k++) {
+            __m256 v = t[e + k];
+            bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), expm), expm));
+            mn = _mm256_min_ps(v, mn);
+            mx = _mm256_max_ps(v, mx);
+        }
+    }
+    int badmask = _mm256_movemask_ps(_mm256_castsi256_ps(bad));
+    if (badmask)
+        return badmask;
+    /* amax = mx >= -mn ? mx : -mn, m = mx >= -mn ? mx : mn */
+    __m256 nmn = neg8(mn), ge = _mm256_cmp_ps(mx, nmn, _CMP_GE_OQ);
+    __m256 amax = _mm256_blendv_ps(nmn, mx, ge), m = _mm256_blendv_ps(mn, mx, ge);
+    __m256 inv[RTN_MAX_CAND], lo[RTN_MAX_CAND], hi[RTN_MAX_CAND], zc[RTN_MAX_CAND];
+    int nc = cands8(inv, lo, hi, zc, type, amax, m, mn, mx);
+    /* rtn_pick's sequential scan: i takes over when b_i > 0 and (none kept, or (a_i·a_i)·b_w > (a_w·a_w)·b_i) */
+    __m256 none = _mm256_castsi256_ps(_mm256_set1_epi32(-1)), ba = zero, bb = zero, bq = zero, bz = zero;
+    for (int i = 0; i < nc; i++) {
+        __m256 a, b;
+        sums8(&a, &b, t, nch, inv[i], lo[i], hi[i]);
+        __m256 beats = _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(a, a), bb), _mm256_mul_ps(bq, b), _CMP_GT_OQ);
+        __m256 take = _mm256_and_ps(_mm256_cmp_ps(b, zero, _CMP_GT_OQ), _mm256_or_ps(none, beats));
+        ba = _mm256_blendv_ps(ba, a, take);
+        bb = _mm256_blendv_ps(bb, b, take);
+        bq = _mm256_mul_ps(ba, ba);
+        bz = _mm256_blendv_ps(bz, zc[i], take);
+        none = _mm256_andnot_ps(take, none);
+    }
+    /* best_d = a/b of the kept one, 0 if none (then z is candidate 0's); all 0 for an all-zero group */
+    __m256 nz = _mm256_cmp_ps(amax, zero, _CMP_GT_OQ);
+    __m256 dv = _mm256_and_ps(_mm256_andnot_ps(none, _mm256_div_ps(ba, bb)), nz);
+    __m256 zv = _mm256_and_ps(_mm256_blendv_ps(bz, zc[0], none), nz);
+    dv = _mm256_cvtph_ps(_mm256_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    _mm256_storeu_ps(d, dv);
+    float zf[8];
+    _mm256_storeu_ps(zf, zv);
+    for (int g = 0; g < 8; g++)
+        z[g] = (uint8_t)zf[g];
+    return 0;
 }

@@ -40,4 +40,11 @@ int rtn_pick(const uint32_t *m, uint32_t valid);
 void rtn_encode32_ref(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
 void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib);
 
+/* Scales of 8 whole groups side by side: group g = x[g·32·nch .. (g+1)·32·nch) (1 <= nch <= 4, contiguous, no
+ * importance weights, search on). d[g] (f16-exact) and z[g] (q4a zero point, else 0) are exactly what the
+ * one-group path of rtn.c gives (rtn_scales8_ref runs it on each group; the AVX2 twin keeps one group per
+ * lane: same operations, same order). Returns the mask of groups holding a NaN/Inf (then d, z unspecified). */
+int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
+int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
+
 #endif

@@ -2,6 +2,7 @@
  * dequantizer written from docs/FORMAT.md, search quality vs absmax, weights, threads, bad input, and the
  * scalar/AVX2 twins of the search loop. */
 #include <check.h>
+#include <immintrin.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -401,6 +402,91 @@ START_TEST(stats_encode_avx2_match_ref)
 }
 END_TEST
 
+/* 8 groups side by side: the AVX2 kernel gives the bits of the one-group path (rtn_scales8_ref) for every type
+ * and group length, on groups that are random, all zero, one-signed, constant, tiny (subnormal scales), large
+ * (scales that overflow f16) or huge (sums that overflow f32), and the same NaN/Inf mask. */
+static void odd_group(float *x, int n, int kind)
+{
+    float s = (float)(0.01 + urand());
+    for (int i = 0; i < n; i++) {
+        float v = s * grand();
+        switch (kind) {
+        case 1: v = 0.0f; break;
+        case 2: v = fabsf(v); break;
+        case 3: v = -fabsf(v); break;
+        case 4: v = s; break;
+        case 5: v = i == n / 3 ? -s : 0.0f; break;
+        case 6: v *= 1e-41f; break;
+        case 7: v *= 3e5f; break;
+        case 8: v = (i % 2 ? 1 : -1) * 3e38f; break;
+        case 9: v = (float)(int)(16 * urand()) * 0.125f; break; /* exact grid values: ties */
+        default: break;
+        }
+        x[i] = v;
+    }
+}
+
+START_TEST(scales8_avx2_matches_ref)
+{
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+        return;
+    static float x[8 * 128];
+    for (int trial = 0; trial < 600; trial++) {
+        uint64_t nch = 1 + (uint64_t)trial % 4;
+        int n = (int)(32 * nch);
+        uint32_t type = types[(trial / 4) % 3];
+        for (int g = 0; g < 8; g++)
+            odd_group(x + g * n, n, (int)(urand() < 0.5 ? 0 : urand() * 10));
+        if (trial % 17 == 5)
+            x[(int)(urand() * 8 * n)] = trial % 2 ? NAN : -INFINITY;
+        float d1[8], d2[8];
+        uint8_t z1[8], z2[8];
+        int m1 = rtn_scales8_ref(d1, z1, x, nch, type), m2 = rtn_scales8_avx2(d2, z2, x, nch, type);
+        ck_assert_int_eq(m1, m2);
+        ck_assert_int_eq(m1 != 0, trial % 17 == 5);
+        if (m1)
+            continue;
+        ck_assert_int_eq(memcmp(d1, d2, sizeof d1), 0);
+        ck_assert_int_eq(memcmp(z1, z2, sizeof z1), 0);
+    }
+}
+END_TEST
+
+/* The AVX2 path rounds scales to f16 with F16C: the same bits as llq_f32_to_f16 (and back) on every f32 class —
+ * a stride through all bit patterns, and every f16 rounding boundary ±1 ulp (ties to even, subnormals,
+ * overflow to inf, NaN). */
+__attribute__((target("avx2,f16c"))) static int f16c_differs(uint32_t u)
+{
+    float f;
+    memcpy(&f, &u, 4);
+    uint16_t h = (uint16_t)_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), _MM_FROUND_TO_NEAREST_INT), 0);
+    float back = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(h))), ref = llq_f16_to_f32(llq_f32_to_f16(f));
+    return h != llq_f32_to_f16(f) || memcmp(&back, &ref, 4) != 0;
+}
+
+START_TEST(f16c_matches_f32_to_f16)
+{
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+        return;
+    uint64_t bad = 0;
+    for (uint64_t u = 0; u < (1ull << 32); u += 509)
+        bad += (uint64_t)f16c_differs((uint32_t)u);
+    for (uint32_t h = 0; h < 0x10000; h++) { /* the midpoint above each f16 value, and its neighbours */
+        float v = llq_f16_to_f32((uint16_t)h);
+        uint32_t u;
+        memcpy(&u, &v, 4);
+        uint32_t exp = (h >> 10) & 31, mid = exp ? u + (1u << 12) : 0;
+        if (!exp) { /* subnormal f16: the midpoint is v + 2^-25 */
+            float m = v + (h & 0x8000 ? -1.0f : 1.0f) * 0x1p-25f;
+            memcpy(&mid, &m, 4);
+        }
+        for (int dlt = -2; dlt <= 2; dlt++)
+            bad += (uint64_t)f16c_differs(mid + (uint32_t)dlt) + (uint64_t)f16c_differs(u + (uint32_t)dlt);
+    }
+    ck_assert_uint_eq(bad, 0);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -417,6 +503,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, building_blocks_agree);
     tcase_add_test(tc, search_avx2_matches_ref);
     tcase_add_test(tc, stats_encode_avx2_match_ref);
+    tcase_add_test(tc, scales8_avx2_matches_ref);
+    tcase_add_test(tc, f16c_matches_f32_to_f16);
     suite_add_tcase(s, tc);
     return s;
 }
