@@ -156,26 +156,29 @@ static inline __m256 clamp8(__m256 v, __m256 lo, __m256 hi) /* rtn.c's clampf: v
     return _mm256_min_ps(_mm256_max_ps(v, lo), hi);
 }
 
-/* t[k] = column k of the 8×8 block whose row g is x + g·stride */
+/* t[k] = column k of the 8×8 block whose row g is x + g·stride (unrolled by hand: at -O2 the compiler keeps
+ * the loops and goes through memory) */
 static inline void transpose8(__m256 *t, const float *x, uint64_t stride)
 {
-    __m256 r[8], u[8], s[8];
-    for (int g = 0; g < 8; g++)
-        r[g] = _mm256_loadu_ps(x + (uint64_t)g * stride);
-    for (int g = 0; g < 8; g += 2) {
-        u[g] = _mm256_unpacklo_ps(r[g], r[g + 1]);
-        u[g + 1] = _mm256_unpackhi_ps(r[g], r[g + 1]);
-    }
-    for (int g = 0; g < 8; g += 4) {
-        s[g] = _mm256_shuffle_ps(u[g], u[g + 2], 0x44);
-        s[g + 1] = _mm256_shuffle_ps(u[g], u[g + 2], 0xee);
-        s[g + 2] = _mm256_shuffle_ps(u[g + 1], u[g + 3], 0x44);
-        s[g + 3] = _mm256_shuffle_ps(u[g + 1], u[g + 3], 0xee);
-    }
-    for (int k = 0; k < 4; k++) {
-        t[k] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x20);
-        t[k + 4] = _mm256_permute2f128_ps(s[k], s[k + 4], 0x31);
-    }
+    __m256 r0 = _mm256_loadu_ps(x), r1 = _mm256_loadu_ps(x + stride), r2 = _mm256_loadu_ps(x + 2 * stride),
+           r3 = _mm256_loadu_ps(x + 3 * stride), r4 = _mm256_loadu_ps(x + 4 * stride),
+           r5 = _mm256_loadu_ps(x + 5 * stride), r6 = _mm256_loadu_ps(x + 6 * stride),
+           r7 = _mm256_loadu_ps(x + 7 * stride);
+    __m256 u0 = _mm256_unpacklo_ps(r0, r1), u1 = _mm256_unpackhi_ps(r0, r1), u2 = _mm256_unpacklo_ps(r2, r3),
+           u3 = _mm256_unpackhi_ps(r2, r3), u4 = _mm256_unpacklo_ps(r4, r5), u5 = _mm256_unpackhi_ps(r4, r5),
+           u6 = _mm256_unpacklo_ps(r6, r7), u7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 s0 = _mm256_shuffle_ps(u0, u2, 0x44), s1 = _mm256_shuffle_ps(u0, u2, 0xee),
+           s2 = _mm256_shuffle_ps(u1, u3, 0x44), s3 = _mm256_shuffle_ps(u1, u3, 0xee),
+           s4 = _mm256_shuffle_ps(u4, u6, 0x44), s5 = _mm256_shuffle_ps(u4, u6, 0xee),
+           s6 = _mm256_shuffle_ps(u5, u7, 0x44), s7 = _mm256_shuffle_ps(u5, u7, 0xee);
+    t[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+    t[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+    t[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+    t[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+    t[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+    t[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+    t[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+    t[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
 /* ((v0 + v1) + (v2 + v3)) + ((v4 + v5) + (v6 + v7)), lane-wise */
@@ -268,6 +271,8 @@ int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_
     __m256 mn = zero, mx = zero;
     __m256i bad = _mm256_setzero_si256();
     for (uint64_t e = 0; e < glen; e += 8) {
+        for (int g = 0; g < 8; g++) /* the next 8 groups, while this batch computes */
+            _mm_prefetch((const char *)(x + 8 * glen + (uint64_t)g * glen + e), _MM_HINT_T0);
         transpose8(t + e, x + e, glen);
         for (int k = 0; k < 8; k++) {
             __m256 v = t[e + k];
