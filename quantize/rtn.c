@@ -24,15 +24,18 @@ typedef struct kern {
     void (*encode32)(uint8_t *, const float *, float, float, float, float, int);
     uint32_t (*beats)(uint32_t *, const float *, const float *, int);
     int (*scales8)(float *, uint8_t *, const float *, uint64_t, uint32_t);
+    void (*encode8)(uint8_t *, uint16_t *, const float *, uint64_t, const float *, const uint8_t *, uint32_t);
 } kern;
 
-static const kern kern_ref = {rtn_search_ref, rtn_stats_ref, rtn_encode32_ref, rtn_beats_ref, rtn_scales8_ref};
+static const kern kern_ref = {rtn_search_ref, rtn_stats_ref,   rtn_encode32_ref,
+                              rtn_beats_ref,  rtn_scales8_ref, rtn_encode8_ref};
 
 static kern pick_kern(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
-        return (kern){rtn_search_avx2, rtn_stats_avx2, rtn_encode32_avx2, rtn_beats_avx2, rtn_scales8_avx2};
+        return (kern){rtn_search_avx2, rtn_stats_avx2,   rtn_encode32_avx2,
+                      rtn_beats_avx2,  rtn_scales8_avx2, rtn_encode8_avx2};
 #endif
     return kern_ref;
 }
@@ -344,6 +347,28 @@ float llq_quant_snap(float x, uint32_t type, float d, uint8_t z)
     return d * rnd(clampf(x * (1.0f / d), lo, hi));
 }
 
+/* The grid of a group with scale d (zero point z for q4a): 1/d (0 for d = 0), code range, code offset. */
+static void grid(float *inv, float *lo, float *hi, float *zz, uint32_t type, float d, uint8_t z)
+{
+    *inv = d != 0.0f ? 1.0f / d : 0.0f;
+    *lo = code_lo(type, z);
+    *hi = type == LLQ_Q8 ? 127.0f : *lo + 15.0f;
+    *zz = type != LLQ_Q8 ? -*lo : 0.0f;
+}
+
+void rtn_encode8_ref(uint8_t *dst, uint16_t *h, const float *x, uint64_t nch, const float *d, const uint8_t *z,
+                     uint32_t type)
+{
+    int nib = type != LLQ_Q8;
+    for (int g = 0; g < 8; g++) {
+        float inv, lo, hi, zz;
+        grid(&inv, &lo, &hi, &zz, type, d[g], z ? z[g] : 0);
+        h[g] = llq_f32_to_f16(d[g]);
+        for (uint64_t ch = 0; ch < nch; ch++, x += 32, dst += nib ? 16 : 32)
+            rtn_encode32_ref(dst, x, inv, lo, hi, zz, nib);
+    }
+}
+
 void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group, const float *d,
                           const uint8_t *z)
 {
@@ -355,13 +380,22 @@ void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, 
     kern kn = pick_kern();
     static const float zeros[32];
     for (uint64_t j = 0; j < ng; j++) {
+        if (group != 0 && (j + 8) * glen <= K) { /* 8 whole groups at once */
+            uint16_t h[8];
+            kn.encode8(q + (nib ? j * glen / 2 : j * glen), h, x + j * glen, glen / 32, d + j, z ? z + j : NULL,
+                       type);
+            memcpy(scales + 2 * j, h, sizeof h);
+            if (type == LLQ_Q4A)
+                memcpy(scales + 2 * ng + j, z + j, 8);
+            j += 7;
+            continue;
+        }
         uint16_t h = llq_f32_to_f16(d[j]);
         memcpy(scales + 2 * j, &h, 2);
         if (type == LLQ_Q4A)
             scales[2 * ng + j] = z[j];
-        float inv = d[j] != 0.0f ? 1.0f / d[j] : 0.0f;
-        uint8_t zj = z ? z[j] : 0;
-        float lo = code_lo(type, zj), hi = type == LLQ_Q8 ? 127.0f : lo + 15.0f, zz = nib ? -lo : 0.0f;
+        float inv, lo, hi, zz;
+        grid(&inv, &lo, &hi, &zz, type, d[j], z ? z[j] : 0);
         for (uint64_t k = j * glen; k < (j + 1) * glen; k += 32) {
             uint8_t *out = q + (nib ? k / 2 : k);
             if (k + 32 <= K) {

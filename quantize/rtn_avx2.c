@@ -116,9 +116,14 @@ int rtn_stats_avx2(float *st, const float *x, uint64_t n)
     return !_mm256_testz_si256(bad, bad);
 }
 
-void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib)
+static inline __m256 neg8(__m256 v)
 {
-    __m256 s = _mm256_set1_ps(inv), l = _mm256_set1_ps(lo), h = _mm256_set1_ps(hi), z = _mm256_set1_ps(zz);
+    return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
+}
+
+/* codes of the 32 elements at x (see rtn_encode32_ref) */
+static inline void enc32(uint8_t *dst, const float *x, __m256 s, __m256 l, __m256 h, __m256 z, int nib)
+{
     __m256i c[4];
     for (int v = 0; v < 4; v++) {
         __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * v), s), l), h);
@@ -138,17 +143,51 @@ void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float 
     _mm_storeu_si128((__m128i *)(void *)dst, packed);
 }
 
+void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float hi, float zz, int nib)
+{
+    enc32(dst, x, _mm256_set1_ps(inv), _mm256_set1_ps(lo), _mm256_set1_ps(hi), _mm256_set1_ps(zz), nib);
+}
+
+void rtn_encode8_avx2(uint8_t *dst, uint16_t *h, const float *x, uint64_t nch, const float *d, const uint8_t *z,
+                      uint32_t type)
+{
+    /* rtn.c's grid() for the 8 groups: inv = d != 0 ? 1/d : 0, lo = -127 / -8 / -z, hi, zz = -lo (q4, q4a) */
+    int nib = type != LLQ_Q8;
+    __m256 dv = _mm256_loadu_ps(d), lo, hi, zz;
+    _mm_storeu_si128((__m128i *)(void *)h, _mm256_cvtps_ph(dv, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    __m256 inv = _mm256_and_ps(_mm256_div_ps(_mm256_set1_ps(1.0f), dv),
+                               _mm256_cmp_ps(dv, _mm256_setzero_ps(), _CMP_NEQ_UQ));
+    if (type == LLQ_Q8) {
+        lo = _mm256_set1_ps(-127.0f), hi = _mm256_set1_ps(127.0f), zz = _mm256_setzero_ps();
+    } else {
+        if (type == LLQ_Q4) {
+            lo = _mm256_set1_ps(-8.0f);
+        } else {
+            __m128i z8 = _mm_loadl_epi64((const __m128i *)(const void *)z);
+            lo = neg8(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(z8)));
+        }
+        hi = _mm256_add_ps(lo, _mm256_set1_ps(15.0f));
+        zz = neg8(lo);
+    }
+    float fi[8], fl[8], fh[8], fz[8];
+    _mm256_storeu_ps(fi, inv);
+    _mm256_storeu_ps(fl, lo);
+    _mm256_storeu_ps(fh, hi);
+    _mm256_storeu_ps(fz, zz);
+    for (int g = 0; g < 8; g++) {
+        __m256 s = _mm256_set1_ps(fi[g]), l = _mm256_set1_ps(fl[g]), u = _mm256_set1_ps(fh[g]),
+               o = _mm256_set1_ps(fz[g]);
+        for (uint64_t ch = 0; ch < nch; ch++, x += 32, dst += nib ? 16 : 32)
+            enc32(dst, x, s, l, u, o, nib);
+    }
+}
+
 /* ---- 8 groups side by side, one per lane (rtn_scales8) ---- */
 
 static inline __m256 rnd8(__m256 v) /* (v + MAGIC) − MAGIC, as rtn.c's rnd */
 {
     const __m256 m = _mm256_set1_ps(12582912.0f);
     return _mm256_sub_ps(_mm256_add_ps(v, m), m);
-}
-
-static inline __m256 neg8(__m256 v)
-{
-    return _mm256_xor_ps(v, _mm256_set1_ps(-0.0f));
 }
 
 static inline __m256 clamp8(__m256 v, __m256 lo, __m256 hi) /* rtn.c's clampf: v > lo ? v : lo, then < hi */

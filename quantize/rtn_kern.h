@@ -47,4 +47,12 @@ void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float 
 int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
 int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
 
+/* Codes of 8 whole groups of 32·nch (1 <= nch <= 4) at x with scales d[8] (f16-exact) and zero points z[8]
+ * (q4a; NULL otherwise), as llq_quant_encode_row writes them group by group (dst: the groups' codes, one after
+ * the other); h[g] = llq_f32_to_f16(d[g]). */
+void rtn_encode8_ref(uint8_t *dst, uint16_t *h, const float *x, uint64_t nch, const float *d, const uint8_t *z,
+                     uint32_t type);
+void rtn_encode8_avx2(uint8_t *dst, uint16_t *h, const float *x, uint64_t nch, const float *d, const uint8_t *z,
+                      uint32_t type);
+
 #endif

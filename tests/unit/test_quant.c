@@ -487,6 +487,38 @@ START_TEST(f16c_matches_f32_to_f16)
 }
 END_TEST
 
+/* The 8-group encoder: the bytes and f16 scales of the group-by-group one, for scales of both signs, zero,
+ * tiny and huge, and every zero point. */
+START_TEST(encode8_avx2_matches_ref)
+{
+    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+        return;
+    static float x[8 * 128];
+    for (int trial = 0; trial < 400; trial++) {
+        uint64_t nch = 1 + (uint64_t)trial % 4;
+        uint32_t type = types[(trial / 4) % 3];
+        fill(x, 8 * 32 * nch, 1.0f);
+        float d[8];
+        uint8_t z[8], e1[8 * 128], e2[8 * 128];
+        uint16_t h1[8], h2[8];
+        for (int g = 0; g < 8; g++) {
+            float v = (float)(urand() * (type == LLQ_Q8 ? 0.05 : 0.5)) * (urand() < 0.2 ? -1.0f : 1.0f);
+            int kind = (int)(urand() * 8);
+            v = kind == 0 ? 0.0f : kind == 1 ? v * 1e-6f : kind == 2 ? v * 1e4f : v;
+            d[g] = llq_f16_to_f32(llq_f32_to_f16(v));
+            z[g] = (uint8_t)(urand() * 16);
+        }
+        memset(e1, 0xa5, sizeof e1);
+        memset(e2, 0xa5, sizeof e2);
+        const uint8_t *zp = type == LLQ_Q4A ? z : NULL;
+        rtn_encode8_ref(e1, h1, x, nch, d, zp, type);
+        rtn_encode8_avx2(e2, h2, x, nch, d, zp, type);
+        ck_assert_int_eq(memcmp(e1, e2, sizeof e1), 0);
+        ck_assert_int_eq(memcmp(h1, h2, sizeof h1), 0);
+    }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -505,6 +537,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, stats_encode_avx2_match_ref);
     tcase_add_test(tc, scales8_avx2_matches_ref);
     tcase_add_test(tc, f16c_matches_f32_to_f16);
+    tcase_add_test(tc, encode8_avx2_matches_ref);
     suite_add_tcase(s, tc);
     return s;
 }
