@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -445,30 +446,47 @@ done:
     return err;
 }
 
-/* ---- whole tensors, split by rows over threads ---- */
+/* ---- whole tensors: threads take chunks of rows from a shared counter (the CPUs may be unequally fast) ---- */
 
 typedef struct job {
     uint8_t *dst;
     const float *x;
-    uint64_t r0, r1, K, row_bytes;
+    uint64_t rows, K, row_bytes, chunk;
     uint32_t type, group;
     const llq_quant_opts *o;
+    atomic_uint_fast64_t next; /* first row not handed out yet */
+    atomic_int failed;
+} job;
+
+typedef struct part {
+    job *jb;
     int err;
     uint64_t bad_row;
     char msg[256];
-} job;
+} part;
 
-static void *run_job(void *arg)
+/* Chunks are handed out in row order and a thread finishes its chunk unless that chunk fails, so when the
+ * threads stop taking chunks after a failure every row below the lowest bad row has been quantized: the lowest
+ * bad row over all parts is the first bad row of the tensor, whatever the timing. */
+static void *run_part(void *arg)
 {
-    job *jb = arg;
-    for (uint64_t r = jb->r0; r < jb->r1; r++) {
-        int err = llq_quantize_row(jb->dst + (r - jb->r0) * jb->row_bytes, jb->x + (r - jb->r0) * jb->K, jb->K,
-                                   jb->type, jb->group, jb->o);
-        if (err) {
-            jb->err = err;
-            jb->bad_row = r;
-            snprintf(jb->msg, sizeof jb->msg, "%s", llq_errmsg());
+    part *p = arg;
+    job *jb = p->jb;
+    while (!atomic_load(&jb->failed)) {
+        uint64_t r0 = atomic_fetch_add(&jb->next, jb->chunk);
+        if (r0 >= jb->rows)
             break;
+        uint64_t r1 = jb->rows - r0 < jb->chunk ? jb->rows : r0 + jb->chunk;
+        for (uint64_t r = r0; r < r1; r++) {
+            int err = llq_quantize_row(jb->dst + r * jb->row_bytes, jb->x + r * jb->K, jb->K, jb->type, jb->group,
+                                       jb->o);
+            if (err) {
+                p->err = err;
+                p->bad_row = r;
+                snprintf(p->msg, sizeof p->msg, "%s", llq_errmsg());
+                atomic_store(&jb->failed, 1);
+                return NULL;
+            }
         }
     }
     return NULL;
@@ -491,24 +509,29 @@ int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, ui
         n_threads = 64;
     if ((uint64_t)n_threads > rows)
         n_threads = rows ? (int)rows : 1;
-    job jobs[64];
+    /* about 64 chunks per thread: a slow CPU holds up the end by one small chunk at most */
+    uint64_t per = 64 * (uint64_t)n_threads, chunk = (rows + per - 1) / per;
+    job jb = {(uint8_t *)dst, x, rows, K, row_bytes, chunk ? chunk : 1, type, group, o, 0, 0};
+    part parts[64];
     pthread_t tid[64];
     int started[64] = {0};
     for (int t = 0; t < n_threads; t++) {
-        uint64_t r0 = rows * (uint64_t)t / (uint64_t)n_threads, r1 = rows * (uint64_t)(t + 1) / (uint64_t)n_threads;
-        jobs[t] = (job){(uint8_t *)dst + r0 * row_bytes, x + r0 * K, r0, r1, K, row_bytes, type, group, o, 0, 0, ""};
-        if (t > 0 && pthread_create(&tid[t], NULL, run_job, &jobs[t]) == 0)
-            started[t] = 1;
+        parts[t] = (part){&jb, 0, 0, ""};
+        if (t > 0 && pthread_create(&tid[t], NULL, run_part, &parts[t]) == 0)
+            started[t] = 1; /* a thread that cannot start leaves its share to the others */
     }
-    run_job(&jobs[0]);
-    for (int t = 1; t < n_threads; t++) {
-        if (started[t])
+    run_part(&parts[0]);
+    uint64_t bad_row = UINT64_MAX;
+    int first = -1;
+    for (int t = 0; t < n_threads; t++) {
+        if (t > 0 && started[t])
             pthread_join(tid[t], NULL);
-        else
-            run_job(&jobs[t]); /* thread creation failed: do its share here */
+        if (parts[t].err && parts[t].bad_row < bad_row) {
+            bad_row = parts[t].bad_row;
+            first = t;
+        }
     }
-    for (int t = 0; t < n_threads; t++)
-        if (jobs[t].err)
-            return llq_err(jobs[t].err, "row %llu: %s", (unsigned long long)jobs[t].bad_row, jobs[t].msg);
+    if (first >= 0)
+        return llq_err(parts[first].err, "row %llu: %s", (unsigned long long)bad_row, parts[first].msg);
     return LLQ_OK;
 }
