@@ -3,6 +3,7 @@
  * Per group: candidate grids (scale, and for q4a zero point) around the range of the values; for each, the
  * codes c are rounded, and the least-squares scale for those codes d* = Σwxc / Σwc² gives the error
  * Σwx² − (Σwxc)²/Σwc². The best candidate's d* is rounded to f16 and the group re-encoded with it. */
+#include "llq/kernels.h"
 #include "llq/quant.h"
 
 #include "rtn_kern.h"
@@ -34,7 +35,7 @@ static const kern kern_ref = {rtn_search_ref, rtn_stats_ref,   rtn_encode32_ref,
 static kern pick_kern(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c"))
+    if (llq_cpu_has_avx2()) /* avx2, fma and f16c */
         return (kern){rtn_search_avx2, rtn_stats_avx2,   rtn_encode32_avx2,
                       rtn_beats_avx2,  rtn_scales8_avx2, rtn_encode8_avx2};
 #endif

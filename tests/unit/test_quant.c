@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "llq/format.h"
+#include "llq/kernels.h"
 #include "llq/quant.h"
 #include "../../quantize/rtn_kern.h"
 
@@ -433,7 +434,7 @@ static void odd_group(float *x, int n, int kind)
 
 START_TEST(scales8_avx2_matches_ref)
 {
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+    if (!llq_cpu_has_avx2()) /* avx2, fma, f16c */
         return;
     static float x[8 * 128];
     for (int trial = 0; trial < 600; trial++) {
@@ -471,7 +472,7 @@ __attribute__((target("avx2,f16c"))) static int f16c_differs(uint32_t u)
 
 START_TEST(f16c_matches_f32_to_f16)
 {
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+    if (!llq_cpu_has_avx2()) /* avx2, fma, f16c */
         return;
     uint64_t bad = 0;
     for (uint64_t u = 0; u < (1ull << 32); u += 509)
@@ -496,7 +497,7 @@ END_TEST
  * tiny and huge, and every zero point. */
 START_TEST(encode8_avx2_matches_ref)
 {
-    if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("f16c"))
+    if (!llq_cpu_has_avx2()) /* avx2, fma, f16c */
         return;
     static float x[8 * 128];
     for (int trial = 0; trial < 400; trial++) {
