@@ -29,7 +29,8 @@
 #ifndef MB
 #define MB 264
 #endif  /* tokens per block (a multiple of MR): a ctx-256 window is one block */
-_Static_assert(LLQ_MM_XBUF_FLOATS >= MB * (KC + XPAD), "activation buffer too small");
+#define YPAD 16 /* the same for the chunk's outputs, accumulated in the thread's buffer before going to y */
+_Static_assert(LLQ_MM_XBUF_FLOATS >= MB * (KC + XPAD) + MB * (NC + YPAD), "activation buffer too small");
 
 enum { SRC_F32, SRC_F16, SRC_BF16, SRC_F32_T, SRC_Q };
 
@@ -313,14 +314,15 @@ static inline void tile(float *y, size_t ldy, size_t mr, size_t nr, int acc, con
 /* y[t*ldy + r] = Σ_k x[t*ldx + k] · W(r, k) for t < n, r < rows, k < cols.
  * Loops: chunks of NC weight rows (their outputs stay in L2) › blocks of MB tokens › blocks of KC inputs, whose
  * activations are copied to the thread's xbuf at a padded stride › panels of 16 rows packed into P (L1), the
- * next one prefetched › 6-token register tiles. */
+ * next one prefetched › 6-token register tiles, whose sums go to the chunk's outputs yb (xbuf's second part, also
+ * at a padded stride) and from there to y once per chunk. */
 static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const src *s, size_t rows,
                         size_t cols)
 {
     _Alignas(32) float P[KC * NR];
     _Alignas(32) float q[NR * KC];
-    const size_t ldb = KC + XPAD;
-    float *xb = llq_mm_xbuf(LLQ_MM_XBUF_FLOATS);
+    const size_t ldb = KC + XPAD, ldc = NC + YPAD;
+    float *xb = llq_mm_xbuf(LLQ_MM_XBUF_FLOATS), *yb = xb + MB * ldb;
     if (!xb || cols == 0) { /* no buffer (llq_matmul reserves it first, so only direct callers see this): NaN */
         for (size_t t = 0; t < n; t++)
             for (size_t r = 0; r < rows; r++)
@@ -345,10 +347,12 @@ static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t
                     if (r + NR < rce) /* the next panel's weights, towards L2 while this one computes */
                         prefetch_panel(s, r + NR, rce - r - NR < NR ? rce - r - NR : NR, k0, kc);
                     for (size_t t = 0; t < tn; t += MR)
-                        tile(y + (t0 + t) * ldy + r, ldy, tn - t < MR ? tn - t : MR, nr, k0 > 0, xb + t * ldb, ldb,
+                        tile(yb + t * ldc + (r - rc), ldc, tn - t < MR ? tn - t : MR, nr, k0 > 0, xb + t * ldb, ldb,
                              P, kc);
                 }
             }
+            for (size_t t = 0; t < tn; t++) /* y's rows are often a power of two apart: sums stay in yb until here */
+                memcpy(y + (t0 + t) * ldy + rc, yb + t * ldc, (rce - rc) * sizeof(float));
         }
     }
 }

@@ -84,9 +84,10 @@ float *llq_mm_scratch(size_t n);
 size_t llq_mm_scratch_need(const llq_mat *W); /* LLQ_MM_TILE * cols + 8192 */
 void llq_mm_scratch_release(void);
 /* A second per-thread buffer (same ownership rules; freed by llq_mm_scratch_release) for the activations the
- * windowed AVX2 GEMM copies: it asks for LLQ_MM_XBUF_FLOATS, which llq_matmul reserves first. */
+ * windowed AVX2 GEMM copies and the output sums it accumulates: it asks for LLQ_MM_XBUF_FLOATS, which
+ * llq_matmul reserves first. */
 float *llq_mm_xbuf(size_t n);
-#define LLQ_MM_XBUF_FLOATS (264 * 272)
+#define LLQ_MM_XBUF_FLOATS (2 * 264 * 272)
 #define LLQ_MM_TILE 32
 
 /* ---- kernels (one per type × implementation; the _avx2 ones only after llq_cpu_has_avx2()) ---- */
