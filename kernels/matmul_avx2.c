@@ -29,6 +29,9 @@
 #ifndef MB
 #define MB 264
 #endif  /* tokens per block (a multiple of MR): a ctx-256 window is one block */
+#ifndef XPF
+#define XPF 4 /* activation rows prefetched ahead while copying */
+#endif
 #define YPAD 16 /* the same for the chunk's outputs, accumulated in the thread's buffer before going to y */
 _Static_assert(LLQ_MM_XBUF_FLOATS >= MB * (KC + XPAD) + MB * (NC + YPAD), "activation buffer too small");
 
@@ -311,6 +314,23 @@ static inline void tile(float *y, size_t ldy, size_t mr, size_t nr, int acc, con
     }
 }
 
+/* d[t*ldd + k] = x[t*ldx + k] for t < n, k < kc: rows a few ahead prefetched (each row is a separate stream
+ * the hardware prefetcher would start late on). */
+static void copy_rows(float *d, size_t ldd, const float *x, size_t ldx, size_t n, size_t kc)
+{
+    size_t k8 = kc & ~(size_t)7;
+    for (size_t t = 0; t < n; t++) {
+        const float *xt = x + t * ldx;
+        if (t + XPF < n)
+            for (size_t k = 0; k < kc; k += 16)
+                _mm_prefetch((const char *)(xt + XPF * ldx + k), _MM_HINT_T0);
+        for (size_t k = 0; k < k8; k += 8)
+            _mm256_store_ps(d + t * ldd + k, _mm256_loadu_ps(xt + k));
+        for (size_t k = k8; k < kc; k++)
+            d[t * ldd + k] = xt[k];
+    }
+}
+
 /* y[t*ldy + r] = Σ_k x[t*ldx + k] · W(r, k) for t < n, r < rows, k < cols.
  * Loops: chunks of NC weight rows (their outputs stay in L2) › blocks of MB tokens › blocks of KC inputs, whose
  * activations are copied to the thread's xbuf at a padded stride › panels of 16 rows packed into P (L1), the
@@ -335,12 +355,9 @@ static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t
             size_t tn = n - t0 < MB ? n - t0 : MB, tnp = (tn + MR - 1) / MR * MR;
             for (size_t k0 = 0; k0 < cols; k0 += KC) {
                 size_t kc = cols - k0 < KC ? cols - k0 : KC;
-                for (size_t t = 0; t < tnp; t++) {
-                    if (t < tn)
-                        memcpy(xb + t * ldb, x + (t0 + t) * ldx + k0, kc * sizeof(float));
-                    else
-                        memset(xb + t * ldb, 0, kc * sizeof(float));
-                }
+                copy_rows(xb, ldb, x + t0 * ldx + k0, ldx, tn, kc);
+                for (size_t t = tn; t < tnp; t++)
+                    memset(xb + t * ldb, 0, kc * sizeof(float));
                 for (size_t r = rc; r < rce; r += NR) {
                     size_t nr = rce - r < NR ? rce - r : NR;
                     pack(P, q, s, r, nr, k0, kc);
