@@ -7,6 +7,7 @@
 #include "llq/eval.h"
 #include "llq/model.h"
 #include "llq/quant.h"
+#include "readbw.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -96,42 +97,19 @@ static void set(llq_mat *m, wpair *w, int kind, size_t rows, size_t cols, int he
     m->data = w->q;
 }
 
-/* ---- read bandwidth: threads summing disjoint halves of a 1 GiB buffer ---- */
-struct bw {
-    const uint64_t *p;
-    size_t n;
-    uint64_t sum;
-};
-
-static void *bw_run(void *ud)
-{
-    struct bw *b = ud;
-    uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
-    for (size_t i = 0; i + 4 <= b->n; i += 4)
-        a0 += b->p[i], a1 += b->p[i + 1], a2 += b->p[i + 2], a3 += b->p[i + 3];
-    b->sum = a0 + a1 + a2 + a3;
-    return NULL;
-}
-
+/* ---- read bandwidth: threads reading disjoint shares of a 1 GiB buffer (readbw.h) ---- */
 static double read_bandwidth(int nt)
 {
-    size_t bytes = (size_t)1 << 30, n = bytes / 8;
-    uint64_t *buf = malloc(bytes);
+    size_t bytes = (size_t)1 << 30;
+    uint8_t *buf = malloc(bytes);
     if (!buf)
         return 0;
     memset(buf, 1, bytes);
+    llq_mat whole = {.type = LLQ_Q8, .rows = 1, .cols = bytes, .row_bytes = bytes, .data = buf};
+    const llq_mat *one = &whole;
     double best = 0;
     for (int rep = 0; rep < 3; rep++) {
-        pthread_t th[64];
-        struct bw b[64];
-        double t0 = now();
-        for (int i = 0; i < nt; i++) {
-            b[i] = (struct bw){buf + n / (size_t)nt * (size_t)i, n / (size_t)nt, 0};
-            pthread_create(&th[i], NULL, bw_run, &b[i]);
-        }
-        for (int i = 0; i < nt; i++)
-            pthread_join(th[i], NULL);
-        double gbs = (double)bytes / (now() - t0) / 1e9;
+        double gbs = (double)bytes / rb_read_mats(&one, 1, nt) / 1e9;
         best = gbs > best ? gbs : best;
     }
     free(buf);
@@ -231,19 +209,19 @@ int main(int argc, char **argv)
 
         llq_kv *kv;
         float *logits = malloc(V * 4);
-        int n_gen = 16;
+        const llq_mat *mats[1 + 8 * 7];
+        int nm = 0;
+        mats[nm++] = &m->output;
+        for (int l = 0; l < 8; l++) {
+            const llq_layer_w *w = &m->layers[l];
+            const llq_mat *lm[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
+            for (int i = 0; i < 7; i++)
+                mats[nm++] = lm[i];
+        }
         llq_kv_new(&kv, m, 64);
         llq_model_step(m, kv, tok, 8, logits);
-        t = now();
-        c = cpu();
-        for (int i = 0; i < n_gen; i++)
-            llq_model_step(m, kv, tok + 8 + i, 1, logits);
-        dt = now() - t;
-        double dcpu = (cpu() - c) / nt;
-        double gtps = n_gen / dt;
-        printf("generate %s: %.2f tokens/s, %.1f GB/s of weights streamed (%.0f %% of the %.1f GB/s measured); "
-               "%.2f tokens/s on %d idle cores\n", ty, gtps, (double)wbytes * gtps / 1e9,
-               100 * (double)wbytes * gtps / 1e9 / bw, bw, n_gen / dcpu, nt);
+        if (!rb_generate(m, kv, tok + 8, logits, mats, nm, (double)wbytes, nt, ty))
+            fprintf(stderr, "bench: %s\n", llq_errmsg());
         free(logits);
         llq_kv_free(kv);
         llq_model_free(m);

@@ -11,6 +11,7 @@
 #include "llq/model.h"
 #include "llq/quant.h"
 #include "../kernels/qdot.h"
+#include "readbw.h"
 
 #include <math.h>
 #include <pthread.h>
@@ -135,45 +136,14 @@ static double in_cache(const char *what, uint32_t type, uint32_t group, int fast
     return best * 1e9 / blocks;
 }
 
-/* plain read of n bytes (8 independent 64-bit sums per thread, each thread its own slice), seconds */
-struct rd {
-    const uint8_t *p;
-    uint64_t n, sum;
-};
-
-static void *rd_run(void *ud)
-{
-    struct rd *r = ud;
-    __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0; /* 16-byte loads, prefetched 1 KB ahead like the
-                                                                     * kernels: the best plain read found here */
-    for (uint64_t i = 0; i + 64 <= r->n; i += 64) {
-        const __m128i *v = (const __m128i *)(const void *)(r->p + i);
-        _mm_prefetch((const char *)(r->p + i) + 1024, _MM_HINT_T0);
-        s0 = _mm_add_epi64(s0, _mm_loadu_si128(v));
-        s1 = _mm_add_epi64(s1, _mm_loadu_si128(v + 1));
-        s2 = _mm_add_epi64(s2, _mm_loadu_si128(v + 2));
-        s3 = _mm_add_epi64(s3, _mm_loadu_si128(v + 3));
-    }
-    __m128i s = _mm_add_epi64(_mm_add_epi64(s0, s1), _mm_add_epi64(s2, s3));
-    r->sum = (uint64_t)_mm_cvtsi128_si64(s) + (uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(s, s));
-    return NULL;
-}
-
+/* Seconds for nt threads to read p[n] once (each a contiguous 1/nt share), best of 3. */
 static double read_time(const uint8_t *p, uint64_t n, int nt)
 {
+    llq_mat whole = {.type = LLQ_Q8, .rows = 1, .cols = n, .row_bytes = n, .data = p};
+    const llq_mat *one = &whole;
     double best = 1e30;
     for (int t = 0; t < 3; t++) {
-        pthread_t th[2];
-        struct rd r[2];
-        uint64_t part = n / (uint64_t)nt / 64 * 64;
-        double t0 = now();
-        for (int i = 0; i < nt; i++) {
-            r[i] = (struct rd){p + part * (uint64_t)i, part, 0};
-            pthread_create(&th[i], NULL, rd_run, &r[i]);
-        }
-        for (int i = 0; i < nt; i++)
-            pthread_join(th[i], NULL);
-        double dt = now() - t0;
+        double dt = rb_read_mats(&one, 1, nt);
         best = dt < best ? dt : best;
     }
     return best;
@@ -215,25 +185,6 @@ static void streaming(void)
         llq_pool_free(pool);
     }
     free(d), free(x), free(y);
-}
-
-/* plain read of a list of matrices: thread i of nt reads its 1/nt share of the rows of each in turn */
-struct rd_all {
-    const llq_mat *const *m;
-    int n, i, nt;
-    uint64_t sum;
-};
-
-static void *rd_all_run(void *ud)
-{
-    struct rd_all *r = ud;
-    for (int j = 0; j < r->n; j++) {
-        uint64_t bytes = r->m[j]->rows * r->m[j]->row_bytes, part = bytes / (uint64_t)r->nt / 64 * 64;
-        struct rd one = {(const uint8_t *)r->m[j]->data + part * (uint64_t)r->i, part, 0};
-        rd_run(&one);
-        r->sum += one.sum;
-    }
-    return NULL;
 }
 
 /* Generation with q4 g32 weights on the synthetic 378 M shape of bench/eval.c (dim 2048, 8 layers, 16/4 heads,
@@ -289,43 +240,10 @@ static void generate(int nt)
         printf("  (generation failed: %s)\n", llq_errmsg());
         goto done;
     }
-    /* The host's bandwidth drifts from minute to minute, so the reference is measured in the same rounds: each
-     * round reads all the weights once (nt threads, each its share of every matrix in turn: 208 MB, far more
-     * than the L3) and generates 4 tokens. Figures: the totals, and the median over rounds of the ratio. */
-    enum { ROUNDS = 8, PER = 4 };
-    double gen_t = 0, read_t = 0, gen_c = 0, ratio[ROUNDS];
-    for (int k = 0; k < ROUNDS; k++) {
-        struct rd_all ra[2];
-        pthread_t th[2];
-        double t1 = now();
-        for (int i = 0; i < nt; i++) {
-            ra[i] = (struct rd_all){all, nall, i, nt, 0};
-            pthread_create(&th[i], NULL, rd_all_run, &ra[i]);
-        }
-        for (int i = 0; i < nt; i++)
-            pthread_join(th[i], NULL);
-        double rt = now() - t1, t0 = now(), c0 = proc_cpu();
-        for (int i = 0; i < PER; i++)
-            if (llq_model_step(m, kv, tok + 8 + (k * PER + i) % 32, 1, logits)) {
-                printf("  (generation failed: %s)\n", llq_errmsg());
-                goto done;
-            }
-        double gt = now() - t0;
-        gen_c += proc_cpu() - c0, gen_t += gt, read_t += rt;
-        ratio[k] = rt / (gt / PER); /* bytes/s while generating over bytes/s of the plain read */
-        for (int j = k; j > 0 && ratio[j] < ratio[j - 1]; j--) {
-            double tmp = ratio[j];
-            ratio[j] = ratio[j - 1], ratio[j - 1] = tmp;
-        }
-    }
-    double tps = ROUNDS * PER / gen_t, rb = ROUNDS * streamed / read_t / 1e9;
-    printf("  q4 g32, %.1f M parameters, %.1f MB of weights per token, %d thread%s: %.2f tokens/s wall = %.2f GB/s "
-           "of weights; %.2f tokens/s on %d idle cores (CPU time)\n", params / 1e6, streamed / 1e6, nt,
-           nt > 1 ? "s" : "", tps, streamed * tps / 1e9, ROUNDS * PER / (gen_c / nt), nt);
-    printf("  plain read of the same weights, %d thread%s, in the same %d rounds: %.2f GB/s; generation used %.0f %% "
-           "of it (median of the rounds %.0f %%, range %.0f-%.0f %%; target 90 %%)\n", nt, nt > 1 ? "s" : "", ROUNDS,
-           rb, 100 * streamed * tps / 1e9 / rb, 50 * (ratio[ROUNDS / 2 - 1] + ratio[ROUNDS / 2]), 100 * ratio[0],
-           100 * ratio[ROUNDS - 1]);
+    char label[64];
+    snprintf(label, sizeof label, "q4 g32 (%.1f M parameters, %d threads)", params / 1e6, nt);
+    if (!rb_generate(m, kv, tok + 8, logits, all, nall, streamed, nt, label))
+        printf("  (generation failed: %s)\n", llq_errmsg());
 done:
     llq_kv_free(kv);
     llq_model_free(m);
