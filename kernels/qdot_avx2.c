@@ -99,15 +99,14 @@ static inline __m128i load_n(const uint8_t *p, uint64_t n)
     return _mm_cvtsi32_si128(v);
 }
 
-/* Integer sums of two q4 blocks against pair-interleaved activations: 8 int32 lanes, 0-3 partial sums of the
- * first block, 4-7 of the second. */
-static inline __m256i pair(const uint8_t *nib, const int8_t *qi, __m256i m4, __m256i ones)
+/* Products of two q4 blocks against pair-interleaved activations, summed in 16 int16 lanes: 0-7 partial sums of
+ * the first block, 8-15 of the second, each |v| <= 2·2·15·127 = 7620. */
+static inline __m256i pair16(const uint8_t *nib, const int8_t *qi, __m256i m4)
 {
     __m256i raw = _mm256_loadu_si256((const __m256i *)(const void *)nib);
     __m256i lo = _mm256_and_si256(raw, m4), hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
-    __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(const void *)qi)),
-                                 _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(const void *)(qi + 32))));
-    return _mm256_madd_epi16(p, ones);
+    return _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_load_si256((const __m256i *)(const void *)qi)),
+                            _mm256_maddubs_epi16(hi, _mm256_load_si256((const __m256i *)(const void *)(qi + 32))));
 }
 
 /* Integer sums of one q8 block: 8 int32 lanes of partial sums. */
@@ -176,8 +175,9 @@ static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row
             const int8_t *v = a->qi + 32 * b;
             _mm_prefetch((const char *)n + PF_AHEAD, _MM_HINT_T0); /* the weight stream, PF_AHEAD bytes on */
             _mm_prefetch((const char *)n + PF_AHEAD + 64, _MM_HINT_T0);
-            __m256i h0 = _mm256_hadd_epi32(pair(n, v, m4, ones), pair(n + 32, v + 64, m4, ones));
-            __m256i h1 = _mm256_hadd_epi32(pair(n + 64, v + 128, m4, ones), pair(n + 96, v + 192, m4, ones));
+            /* int16 pair sums of two pairs (|v| <= 15240, no wrap), widened by one madd per two pairs */
+            __m256i h0 = _mm256_madd_epi16(_mm256_hadd_epi16(pair16(n, v, m4), pair16(n + 32, v + 64, m4)), ones);
+            __m256i h1 = _mm256_madd_epi16(_mm256_hadd_epi16(pair16(n + 64, v + 128, m4), pair16(n + 96, v + 192, m4)), ones);
             S = _mm256_hadd_epi32(h0, h1);
             __m256i s = _mm256_loadu_si256((const __m256i *)(const void *)(xs + b));
             if (type == LLQ_Q4)
