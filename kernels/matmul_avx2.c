@@ -254,10 +254,20 @@ static void prefetch_panel(const src *s, size_t r0, size_t nr, size_t k0, size_t
         b0 = k0 * es;
         b1 = (k0 + kc) * es;
     }
+    uint64_t glen = 0, G = 0, sc = 0; /* q types: the scales of the block's groups (f16 at sc + 2g) too */
+    if (s->kind == SRC_Q) {
+        llq_group_geometry(s->group, s->K, &glen, &G);
+        sc = s->qtype == LLQ_Q8 ? glen * G : glen * G / 2;
+    }
     for (size_t j = 0; j < nr; j++) {
         const char *p = (const char *)s->base + (r0 + j) * s->ld;
         for (size_t b = b0 & ~(size_t)63; b < b1; b += 64)
             _mm_prefetch(p + b, PFH);
+        if (G) {
+            _mm_prefetch(p + sc + 2 * (k0 / glen), PFH);
+            if (s->qtype == LLQ_Q4A)
+                _mm_prefetch(p + sc + 2 * G + k0 / glen, PFH);
+        }
     }
 }
 

@@ -238,6 +238,35 @@ START_TEST(matmul_n_same_as_separate)
 }
 END_TEST
 
+/* The window GEMM's dequantized panels are exact: with one-hot activations (token t selects input k_t) each
+ * output is one weight, W[r][k_t] · 1, which must equal llq_row_to_f32's value (full panels of 16 rows and
+ * whole 32-input blocks take the in-register path, the 7-row rest and the 12-input tail the other). */
+START_TEST(window_dequant_exact)
+{
+    if (!avx2())
+        return;
+    llq_kernel_set_impl(LLQ_KERNEL_FAST);
+    const uint64_t rows = 39, K = 556, n = 8, ks[8] = {0, 15, 20, 31, 40, 255, 275, 555}; /* every 8-input quarter of a block, and the tail */
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t gi = 0; gi < 4; gi++) {
+            llq_mat W;
+            uint8_t *data = make_w(&W, types[ti], groups[gi], rows, K);
+            float *x = calloc(n * K, 4), *y = malloc(n * rows * 4), *w = malloc(K * 4);
+            for (uint64_t t = 0; t < n; t++)
+                x[t * K + ks[t]] = 1.0f;
+            ck_assert_int_eq(llq_matmul(y, x, n, &W, NULL), 0);
+            for (uint64_t r = 0; r < rows; r++) {
+                llq_row_to_f32(w, data + r * W.row_bytes, types[ti], groups[gi], K);
+                for (uint64_t t = 0; t < n; t++)
+                    ck_assert_msg(y[t * rows + r] == w[ks[t]], "type %u group %u row %llu input %llu: %g vs %g",
+                                  types[ti], groups[gi], (unsigned long long)r, (unsigned long long)ks[t],
+                                  (double)y[t * rows + r], (double)w[ks[t]]);
+            }
+            free(x), free(y), free(w), free(data);
+        }
+}
+END_TEST
+
 /* The AVX2 row dequantizer is bit-identical to llq_row_to_f32 (the definition), odd lengths and partial groups. */
 START_TEST(dequant_row_exact)
 {
@@ -272,6 +301,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, random_shapes_close);
     tcase_add_test(tc, matmul_registration);
     tcase_add_test(tc, matmul_n_same_as_separate);
+    tcase_add_test(tc, window_dequant_exact);
     tcase_add_test(tc, dequant_row_exact);
     suite_add_tcase(s, tc);
     return s;
