@@ -228,7 +228,7 @@ static inline __m256 tree8(const __m256 *v)
 }
 
 /* rtn_search_ref's a and b of one candidate grid (s, l, h) for the 8 groups of the columns t[32·nch]: lane l of
- * the scalar loop is k here, the chunk order and the final reduction are the same. */
+ * the scalar loop is k here, the chunk order and the final reduction are the same (b: exact, see rtn_kern.h). */
 static inline void sums8(__m256 *a, __m256 *b, const __m256 *t, uint64_t nch, __m256 s, __m256 l, __m256 h)
 {
     __m256 la[8], lb[8];
@@ -240,10 +240,10 @@ static inline void sums8(__m256 *a, __m256 *b, const __m256 *t, uint64_t nch, __
                    c3 = codes(u[24], s, l, h);
             __m256 p01 = _mm256_add_ps(_mm256_mul_ps(u[0], c0), _mm256_mul_ps(u[8], c1));
             __m256 p23 = _mm256_add_ps(_mm256_mul_ps(u[16], c2), _mm256_mul_ps(u[24], c3));
-            __m256 q01 = _mm256_add_ps(_mm256_mul_ps(c0, c0), _mm256_mul_ps(c1, c1));
-            __m256 q23 = _mm256_add_ps(_mm256_mul_ps(c2, c2), _mm256_mul_ps(c3, c3));
             sa = _mm256_add_ps(sa, _mm256_add_ps(p01, p23));
-            sb = _mm256_add_ps(sb, _mm256_add_ps(q01, q23));
+            /* b = Σc² is a sum of integers below 2^24 (|c| <= 127, at most 128 terms): exact in any order */
+            sb = _mm256_fmadd_ps(c3, c3, _mm256_fmadd_ps(c2, c2, sb));
+            sb = _mm256_fmadd_ps(c1, c1, _mm256_fmadd_ps(c0, c0, sb));
         }
         la[k] = sa;
         lb[k] = sb;

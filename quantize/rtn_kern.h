@@ -1,6 +1,8 @@
 /* rtn_kern.h — internal: the inner loops of RTN quantization (quantize/rtn.c), scalar and AVX2 twins.
  * Both twins use the same operations in the same order (no FMA, sums in 8 lanes reduced the same way), so
- * their results are bit-identical and a quantized file does not depend on the CPU that made it. */
+ * their results are bit-identical and a quantized file does not depend on the CPU that made it. One exception,
+ * exact too: rtn_scales8_avx2 adds the unweighted b = Σc² with FMA in its own order, since every term and partial
+ * sum is an integer below 2^24 (|c| <= 127, at most 128 terms) and so every step is exact. */
 #ifndef LLQ_RTN_KERN_H
 #define LLQ_RTN_KERN_H
 
