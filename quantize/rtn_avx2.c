@@ -332,7 +332,10 @@ int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_
     __m256 none = _mm256_castsi256_ps(_mm256_set1_epi32(-1)), ba = zero, bb = zero, bq = zero, bz = zero;
     for (int i = 0; i < nc; i++) {
         __m256 a, b;
-        sums8(&a, &b, t, nch, inv[i], lo[i], hi[i]);
+        if (nch == 1) /* g32: the chunk loop unrolled away */
+            sums8(&a, &b, t, 1, inv[i], lo[i], hi[i]);
+        else
+            sums8(&a, &b, t, nch, inv[i], lo[i], hi[i]);
         __m256 beats = _mm256_cmp_ps(_mm256_mul_ps(_mm256_mul_ps(a, a), bb), _mm256_mul_ps(bq, b), _CMP_GT_OQ);
         __m256 take = _mm256_and_ps(_mm256_cmp_ps(b, zero, _CMP_GT_OQ), _mm256_or_ps(none, beats));
         ba = _mm256_blendv_ps(ba, a, take);
