@@ -25,7 +25,7 @@ typedef struct kern {
     int (*stats)(float *, const float *, uint64_t);
     void (*encode32)(uint8_t *, const float *, float, float, float, float, int);
     uint32_t (*beats)(uint32_t *, const float *, const float *, int);
-    int (*scales8)(float *, uint8_t *, const float *, uint64_t, uint32_t);
+    int (*scales8)(float *, uint8_t *, const float *, uint64_t, uint32_t, const float *);
     void (*encode8)(uint8_t *, uint16_t *, const float *, uint64_t, const float *, const uint8_t *, uint32_t);
 } kern;
 
@@ -261,8 +261,9 @@ static int group_params(float *d, uint8_t *z, const float *x, const float *w, ui
     return 0;
 }
 
-int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type)
+int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type, const float *next)
 {
+    (void)next;
     int bad = 0;
     for (int g = 0; g < 8; g++)
         bad |= group_params(&d[g], &z[g], x + (uint64_t)g * 32 * nch, NULL, 32 * nch, type, 1, &kern_ref) << g;
@@ -312,7 +313,8 @@ int llq_quant_scales(float *d, uint8_t *z, const float *x, uint64_t K, uint32_t 
     uint8_t zs[8];
     for (uint64_t j = 0; j < ng; j++) {
         uint64_t k0 = j * glen, n = K - k0 < glen ? K - k0 : glen;
-        if (by8 && (j + 8) * glen <= K && kn.scales8(&d[j], zs, x + k0, glen / 32, type) == 0) {
+        const float *next = (j + 16) * glen <= K ? x + k0 + 8 * glen : NULL;
+        if (by8 && (j + 8) * glen <= K && kn.scales8(&d[j], zs, x + k0, glen / 32, type, next) == 0) {
             for (int g = 0; g < 8; g++) {
                 if (z)
                     z[j + (uint64_t)g] = zs[g];

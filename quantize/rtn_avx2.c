@@ -301,7 +301,7 @@ static int cands8(__m256 *inv, __m256 *lo, __m256 *hi, __m256 *zc, uint32_t type
     return nc;
 }
 
-int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type)
+int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type, const float *next)
 {
     uint64_t glen = 32 * nch;
     __m256 t[128];
@@ -310,8 +310,8 @@ int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_
     __m256 mn = zero, mx = zero;
     __m256i bad = _mm256_setzero_si256();
     for (uint64_t e = 0; e < glen; e += 8) {
-        for (int g = 0; g < 8; g++) /* the next 8 groups, while this batch computes */
-            _mm_prefetch((const char *)(x + 8 * glen + (uint64_t)g * glen + e), _MM_HINT_T0);
+        for (int g = 0; next && g < 8; g++) /* the next 8 groups, while this batch computes */
+            _mm_prefetch((const char *)(next + (uint64_t)g * glen + e), _MM_HINT_T0);
         transpose8(t + e, x + e, glen);
         for (int k = 0; k < 8; k++) {
             __m256 v = t[e + k];

@@ -45,9 +45,10 @@ void rtn_encode32_avx2(uint8_t *dst, const float *x, float inv, float lo, float 
 /* Scales of 8 whole groups side by side: group g = x[g·32·nch .. (g+1)·32·nch) (1 <= nch <= 4, contiguous, no
  * importance weights, search on). d[g] (f16-exact) and z[g] (q4a zero point, else 0) are exactly what the
  * one-group path of rtn.c gives (rtn_scales8_ref runs it on each group; the AVX2 twin keeps one group per
- * lane: same operations, same order). Returns the mask of groups holding a NaN/Inf (then d, z unspecified). */
-int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
-int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type);
+ * lane: same operations, same order). next: the 8 groups the caller passes next, prefetched meanwhile (or
+ * NULL; a hint only). Returns the mask of groups holding a NaN/Inf (then d, z unspecified). */
+int rtn_scales8_ref(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type, const float *next);
+int rtn_scales8_avx2(float *d, uint8_t *z, const float *x, uint64_t nch, uint32_t type, const float *next);
 
 /* Codes of 8 whole groups of 32·nch (1 <= nch <= 4) at x with scales d[8] (f16-exact) and zero points z[8]
  * (q4a; NULL otherwise), as llq_quant_encode_row writes them group by group (dst: the groups' codes, one after

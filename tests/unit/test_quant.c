@@ -447,7 +447,7 @@ START_TEST(scales8_avx2_matches_ref)
             x[(int)(urand() * 8 * n)] = trial % 2 ? NAN : -INFINITY;
         float d1[8], d2[8];
         uint8_t z1[8], z2[8];
-        int m1 = rtn_scales8_ref(d1, z1, x, nch, type), m2 = rtn_scales8_avx2(d2, z2, x, nch, type);
+        int m1 = rtn_scales8_ref(d1, z1, x, nch, type, NULL), m2 = rtn_scales8_avx2(d2, z2, x, nch, type, x);
         ck_assert_int_eq(m1, m2);
         ck_assert_int_eq(m1 != 0, trial % 17 == 5);
         if (m1)
