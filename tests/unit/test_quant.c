@@ -4,6 +4,7 @@
 #include <check.h>
 #include <immintrin.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -525,6 +526,44 @@ START_TEST(encode8_avx2_matches_ref)
 }
 END_TEST
 
+/* A long row goes 8 groups at a time where it can: its scales equal those of each group quantized on its own
+ * (one group per call: never batched), and a bad value inside a batch is still reported by its column. */
+START_TEST(scales_batched_row)
+{
+    static float x[4 * 8 * 128 + 128 + 17], d1[40], d2[40];
+    static uint8_t z1[40], z2[40];
+    const uint32_t gs[] = {32, 64, 128};
+    for (size_t ti = 0; ti < 3; ti++)
+        for (size_t gi = 0; gi < 3; gi++) {
+            uint64_t g = gs[gi], K = 3 * 8 * g + g + 17, G = (K + g - 1) / g;
+            fill(x, K, 0.05f);
+            for (uint64_t k = 5 * g; k < 6 * g; k++) /* an all-zero group inside a batch */
+                x[k] = 0.0f;
+            ck_assert_int_eq(llq_quant_scales(d1, z1, x, K, types[ti], (uint32_t)g, NULL), 0);
+            for (uint64_t j = 0; j < G; j++) {
+                uint64_t n = K - j * g < g ? K - j * g : g;
+                ck_assert_int_eq(llq_quant_scales(&d2[j], &z2[j], x + j * g, n, types[ti], (uint32_t)g, NULL), 0);
+            }
+            ck_assert_int_eq(memcmp(d1, d2, G * sizeof *d1), 0);
+            if (types[ti] == LLQ_Q4A)
+                ck_assert_int_eq(memcmp(z1, z2, G), 0);
+            uint64_t col = 4 * g + 1 + gi; /* in group 4 of the first batch */
+            x[col] = NAN;
+            x[col + 2] = -INFINITY;
+            ck_assert_int_eq(llq_quant_scales(d1, z1, x, K, types[ti], (uint32_t)g, NULL), LLQ_EINVAL);
+            char want[128];
+            snprintf(want, sizeof want, "NaN weight at column %llu", (unsigned long long)col);
+            ck_assert_str_eq(llq_errmsg(), want);
+            x[col] = x[col + 2] = 0.5f;
+            x[9 * g + 3] = 3e9f; /* group 9 (second batch): its scale overflows f16 */
+            ck_assert_int_eq(llq_quant_scales(d1, z1, x, K, types[ti], (uint32_t)g, NULL), LLQ_EINVAL);
+            snprintf(want, sizeof want, "weights at columns %llu..%llu too large for an f16 scale",
+                     (unsigned long long)(9 * g), (unsigned long long)(10 * g - 1));
+            ck_assert_str_eq(llq_errmsg(), want);
+        }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -544,6 +583,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, scales8_avx2_matches_ref);
     tcase_add_test(tc, f16c_matches_f32_to_f16);
     tcase_add_test(tc, encode8_avx2_matches_ref);
+    tcase_add_test(tc, scales_batched_row);
     suite_add_tcase(s, tc);
     return s;
 }
