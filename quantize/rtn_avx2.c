@@ -240,7 +240,9 @@ static inline void sums8(__m256 *a, __m256 *b, const __m256 *t, uint64_t nch, __
                    c3 = codes(u[24], s, l, h);
             __m256 p01 = _mm256_add_ps(_mm256_mul_ps(u[0], c0), _mm256_mul_ps(u[8], c1));
             __m256 p23 = _mm256_add_ps(_mm256_mul_ps(u[16], c2), _mm256_mul_ps(u[24], c3));
-            sa = _mm256_add_ps(sa, _mm256_add_ps(p01, p23));
+            /* the scalar loop starts from 0: 0 + p differs from p only for p = -0, which the + 0 after the
+             * lane sum below gives back (a sum is a signed zero only if it is zero, and then +0 either way) */
+            sa = ch ? _mm256_add_ps(sa, _mm256_add_ps(p01, p23)) : _mm256_add_ps(p01, p23);
             /* b = Σc² is a sum of integers below 2^24 (|c| <= 127, at most 128 terms): exact in any order */
             sb = _mm256_fmadd_ps(c3, c3, _mm256_fmadd_ps(c2, c2, sb));
             sb = _mm256_fmadd_ps(c1, c1, _mm256_fmadd_ps(c0, c0, sb));
@@ -248,7 +250,7 @@ static inline void sums8(__m256 *a, __m256 *b, const __m256 *t, uint64_t nch, __
         la[k] = sa;
         lb[k] = sb;
     }
-    *a = tree8(la);
+    *a = _mm256_add_ps(tree8(la), _mm256_setzero_ps());
     *b = tree8(lb);
 }
 
