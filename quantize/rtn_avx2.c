@@ -124,11 +124,12 @@ static inline __m256 neg8(__m256 v)
 /* codes of the 32 elements at x (see rtn_encode32_ref) */
 static inline void enc32(uint8_t *dst, const float *x, __m256 s, __m256 l, __m256 h, __m256 z, int nib)
 {
-    __m256i c[4];
+    /* round(t) + z with t in [lo, hi] and z a small integer: the integer conversion rounds to nearest even (the
+     * default mode, which rtn.c's rnd assumes too), then z is added as an integer */
+    __m256i c[4], zi = _mm256_cvttps_epi32(z);
     for (int v = 0; v < 4; v++) {
         __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(x + 8 * v), s), l), h);
-        t = _mm256_add_ps(_mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), z);
-        c[v] = _mm256_cvttps_epi32(t);
+        c[v] = _mm256_add_epi32(_mm256_cvtps_epi32(t), zi);
     }
     /* int32 -> int16 -> int8 with saturation (values fit), then undo the lane interleave of the packs */
     __m256i p16a = _mm256_packs_epi32(c[0], c[1]), p16b = _mm256_packs_epi32(c[2], c[3]);
