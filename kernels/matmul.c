@@ -168,8 +168,8 @@ static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, ui
     return 0;
 }
 
-/* One token streams the weights: the first 2 KB of the slice some thread takes next, towards the caches (the
- * kernels prefetch 2 KB ahead within a slice; a slice's start would otherwise wait on memory). */
+/* One token streams the weights: the start of the slice some thread takes next, towards the caches (the kernels
+ * prefetch QDOT_PF_AHEAD bytes ahead within a slice; a slice's start would otherwise wait on memory). */
 static void prefetch_slice(const struct mm_task *t, uint64_t s)
 {
     if (s >= t->first[t->count])
@@ -178,7 +178,7 @@ static void prefetch_slice(const struct mm_task *t, uint64_t s)
     while (s >= t->first[j + 1])
         j++;
     const char *p = (const char *)t->W[j]->data + (s - t->first[j]) * t->chunk[j] * t->W[j]->row_bytes;
-    for (int b = 0; b < 2048; b += 64)
+    for (int b = 0; b < QDOT_PF_AHEAD; b += 64)
         __builtin_prefetch(p + b, 0, 2);
 }
 

@@ -139,10 +139,7 @@ static int32_t block_sum(const uint8_t *row, const qact *a, uint32_t type, uint6
  * The zero point enters as an integer (S_b − zz_g·xs_b), then one convert and one FMA by xd_b·d_g. The weight
  * scales (and q4a zero points) of the step are 8/bpg consecutive groups (or the row's one group), spread over
  * the lanes by one permutation `gi` (group index of each lane). */
-#ifndef PF_AHEAD
-#define PF_AHEAD 2048
-#endif
-/* software prefetch distance of the weight rows (bytes; never faults past the end) */
+#define PF_AHEAD QDOT_PF_AHEAD /* software prefetch distance of the weight rows (qdot.h) */
 
 /* ng: weight groups per step of 8 blocks (8, 4, 2; 1 = the row's single group), a constant in each copy */
 static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row, const qact *a, uint32_t type,
