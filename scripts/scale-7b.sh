@@ -7,14 +7,14 @@ BEGIN {
     # ---- inputs (README.md "Inputs" table) ----
     conv     = 1.2e9   # llq-convert bf16 -> bf16, bytes/s wall on the idle VM, low end (docs/TOOLS.md, bench/convert.c)
     disk     = 166e6   # llq-convert onto the VM disk (ext4), bytes/s (docs/TOOLS.md)
-    rtn_q8   = 517e6   # RTN q8 g32, f32 bytes/s on 1 thread, idle VM (docs/QUANTIZATION.md, bench/quant.c)
-    rtn_q4   = 736e6   # RTN q4 g128, f32 bytes/s on 1 thread, idle VM (docs/QUANTIZATION.md)
-    cores    = 2       # RTN splits rows evenly over the threads
+    rtn_q8   = 2140e6  # RTN q8 g32, f32 bytes/s on 1 thread, quiet VM, low end (docs/QUANTIZATION.md, bench/quant.c)
+    rtn_q4   = 1399e6  # RTN q4 g128, f32 bytes/s on 1 thread, quiet VM, low end (docs/QUANTIZATION.md)
+    cores    = 2       # RTN threads take chunks of rows from a shared counter
     H1 = 24.4; G1 = 46.3; A1 = 41.9  # one 4096x4096 matrix, 65,536 tokens, 1 thread, idle: X^T X, GPTQ, AWQ (s; bench_calib)
     tok      = 128 * 256              # default calibration tokens (--calib-samples 128 --calib-ctx 256)
-    ppl378   = 110     # bench/eval.c bf16 ppl tokens/s wall, 2 threads, idle VM, median of 6 runs, 378 M synthetic shape
+    ppl378   = 158     # bench/eval.c bf16 ppl tokens/s wall, 2 threads, quiet VM, median of 3 runs (127-163), 378 M shape
     P378     = 377.5e6 - 4096 * 2048  # its parameters in matmuls (all but the embedding lookup)
-    bw       = 17.5e9 * 0.88          # 2-thread read bandwidth x the bf16 generation efficiency (idle median)
+    bw       = 17.5e9 * 0.90          # 2-thread read bandwidth (issue 4) x the bf16 generation efficiency (90-94 % of a same-round read)
     chunks   = 40 * 512               # drift / ppl on 40 windows of 512 tokens
     split("7B 8B", name, " ")
     dimv["7B"] = 4096; ffn["7B"] = 11008; kv["7B"] = 4096; voc["7B"] = 32000
