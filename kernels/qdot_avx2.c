@@ -190,30 +190,52 @@ static inline __attribute__((always_inline)) __m256 main_loop(const uint8_t *row
     return acc;
 }
 
-float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
+/* y[i] = row i · x for n rows of rb bytes from row0; the type and groups-per-step dispatch happens once per call
+ * (ng and type are constants in each inlined copy), the loop constants once per row. */
+static inline __attribute__((always_inline)) void rows(float *y, const uint8_t *row0, uint64_t rb, uint64_t n,
+                                                       const qact *a, uint32_t type, uint64_t ng)
 {
     const uint64_t bpg = a->glen / 32, nb8 = a->nb & ~(uint64_t)7;
-    const uint8_t *dp = row + (type == LLQ_Q8 ? a->Kp : a->Kp / 2), *zp = dp + 2 * a->G;
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    const uint64_t ng = a->G == 1 ? 1 : 8 / bpg;
-#define LOOPS(T) (ng == 8 ? main_loop(row, a, T, dp, zp, 8) : ng == 4 ? main_loop(row, a, T, dp, zp, 4) \
-                  : ng == 2 ? main_loop(row, a, T, dp, zp, 2) : main_loop(row, a, T, dp, zp, 1))
-    __m256 acc = type == LLQ_Q4 ? LOOPS(LLQ_Q4) : type == LLQ_Q4A ? LOOPS(LLQ_Q4A) : LOOPS(LLQ_Q8);
-#undef LOOPS
-    float y = hsum(acc);
-    for (uint64_t b = nb8; b < a->nb; b++) { /* the last nb % 8 blocks */
-        uint64_t g = b / bpg;
-        int32_t zz = type == LLQ_Q8 ? 0 : type == LLQ_Q4 ? 8 : zp[g];
-        int32_t S = block_sum(row, a, type, b, m4, ones) - zz * a->s[b];
-        y += a->d[b] * f16at(dp, g) * (float)S;
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *row = row0 + i * rb;
+        const uint8_t *dp = row + (type == LLQ_Q8 ? a->Kp : a->Kp / 2), *zp = dp + 2 * a->G;
+        float t = hsum(main_loop(row, a, type, dp, zp, ng));
+        for (uint64_t b = nb8; b < a->nb; b++) { /* the last nb % 8 blocks */
+            uint64_t g = b / bpg;
+            int32_t zz = type == LLQ_Q8 ? 0 : type == LLQ_Q4 ? 8 : zp[g];
+            int32_t S = block_sum(row, a, type, b, m4, ones) - zz * a->s[b];
+            t += a->d[b] * f16at(dp, g) * (float)S;
+        }
+        y[i] = t;
     }
+}
+
+static void dot_rows(float *y, const uint8_t *row0, uint64_t rb, uint64_t n, const qact *a, uint32_t type)
+{
+    const uint64_t ng = a->G == 1 ? 1 : 8 / (a->glen / 32);
+#define NG(T) (ng == 8 ? rows(y, row0, rb, n, a, T, 8) : ng == 4 ? rows(y, row0, rb, n, a, T, 4) \
+               : ng == 2 ? rows(y, row0, rb, n, a, T, 2) : rows(y, row0, rb, n, a, T, 1))
+    if (type == LLQ_Q4)
+        NG(LLQ_Q4);
+    else if (type == LLQ_Q4A)
+        NG(LLQ_Q4A);
+    else
+        NG(LLQ_Q8);
+#undef NG
+}
+
+float qdot_avx2(const uint8_t *row, const qact *a, uint32_t type)
+{
+    float y;
+    dot_rows(&y, row, 0, 1, a, type);
     return y;
 }
 
 void llq_mv_q_rows_avx2(float *y, const qact *a, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
-    for (uint64_t r = r0; r < r1; r++)
-        y[r] = qdot_avx2((const uint8_t *)W->data + r * W->row_bytes, a, W->type);
+    if (r1 > r0)
+        dot_rows(y + r0, (const uint8_t *)W->data + r0 * W->row_bytes, W->row_bytes, r1 - r0, a, W->type);
 }
 
 void llq_mv_q_avx2(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1)
