@@ -1,9 +1,10 @@
 /* readbw.h — the plain-read reference of the benchmarks (bench/quant.c, bench/eval.c), included by each.
  *
- * "Read bandwidth" is measured the way the kernels read weights: 16-byte loads with a software prefetch 1 KB
- * ahead, which is the fastest plain read found on this machine (a scalar loop without prefetch reads up to
- * ~25 % slower, and a share of that would flatter the kernels). Generation is compared with it in the same
- * rounds, because the host's bandwidth drifts from minute to minute. */
+ * "Read bandwidth" is measured the way the kernels read weights: 16-byte loads with a software prefetch 4 KB
+ * ahead, the fastest plain read found on this machine (prefetch 0 / 1 / 2 / 4 / 8 KB ahead, same minute: 4 KB
+ * about 5 % above 1 KB; a scalar loop without prefetch reads up to ~25 % slower, and a share of that would
+ * flatter the kernels). Generation is compared with it in the same rounds, because the host's bandwidth drifts
+ * from minute to minute. */
 #ifndef LLQ_BENCH_READBW_H
 #define LLQ_BENCH_READBW_H
 
@@ -37,7 +38,7 @@ static uint64_t rb_span(const uint8_t *p, uint64_t n)
     __m128i s0 = _mm_setzero_si128(), s1 = s0, s2 = s0, s3 = s0;
     for (uint64_t i = 0; i + 64 <= n; i += 64) {
         const __m128i *v = (const __m128i *)(const void *)(p + i);
-        _mm_prefetch((const char *)(p + i) + 1024, _MM_HINT_T0);
+        _mm_prefetch((const char *)(p + i) + 4096, _MM_HINT_T0);
         s0 = _mm_add_epi64(s0, _mm_loadu_si128(v));
         s1 = _mm_add_epi64(s1, _mm_loadu_si128(v + 1));
         s2 = _mm_add_epi64(s2, _mm_loadu_si128(v + 2));
