@@ -62,8 +62,8 @@ static void make(wpair *w, size_t rows, size_t cols)
 {
     size_t n = rows * cols;
     w->q = NULL;
-    w->f = aligned_alloc(64, n * 4);
-    w->b = aligned_alloc(64, (n * 2 + 63) / 64 * 64);
+    w->f = llq_bigmem_alloc(n * 4); /* as llq-eval's default --load read holds weights (never freed here) */
+    w->b = llq_bigmem_alloc(n * 2);
     if (!w->f || !w->b) {
         fprintf(stderr, "bench: out of memory\n");
         exit(1);
@@ -88,7 +88,7 @@ static void set(llq_mat *m, wpair *w, int kind, size_t rows, size_t cols, int he
     uint32_t type = head ? LLQ_Q8 : LLQ_Q4;
     llq_mat_init(m, type, 32, rows, cols, NULL);
     if (!w->q) {
-        w->q = malloc(rows * m->row_bytes);
+        w->q = llq_bigmem_alloc(rows * m->row_bytes);
         if (!w->q || llq_quantize_tensor(w->q, w->f, rows, cols, type, 32, NULL, 0)) {
             fprintf(stderr, "bench: cannot quantize (%s)\n", w->q ? llq_errmsg() : "out of memory");
             exit(1);

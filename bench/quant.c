@@ -58,7 +58,7 @@ static uint8_t *rand_mat_s(llq_mat *W, uint32_t type, uint32_t group, uint64_t r
 {
     if (llq_mat_init(W, type, group, rows, K, NULL))
         return NULL;
-    uint8_t *d = aligned_alloc(64, (rows * W->row_bytes + 63) / 64 * 64);
+    uint8_t *d = llq_bigmem_alloc(rows * W->row_bytes); /* as llq-eval's default --load read holds weights */
     if (!d)
         return NULL;
     uint64_t glen, G;
@@ -83,6 +83,11 @@ static uint8_t *rand_mat_s(llq_mat *W, uint32_t type, uint32_t group, uint64_t r
     }
     W->data = d;
     return d;
+}
+
+static void free_mat(const llq_mat *W, uint8_t *d)
+{
+    llq_bigmem_free(d, W->rows * W->row_bytes);
 }
 
 static uint8_t *rand_mat(llq_mat *W, uint32_t type, uint32_t group, uint64_t rows, uint64_t K)
@@ -132,7 +137,7 @@ static double in_cache(const char *what, uint32_t type, uint32_t group, int fast
     printf("  %-10s %-4s %6.2f ns (thread CPU time) = %5.2f cycles at 2.5 GHz / 32 weights; %6.2f TSC cycles wall  (%u x %u, %.0f KB)\n",
            what, fast ? "fast" : "ref", best * 1e9 / blocks, best * 2.5e9 / blocks, bestc / blocks, (unsigned)rows, (unsigned)K,
            (double)(rows * W.row_bytes) / 1024.0);
-    free(d), free(x), free(y);
+    free_mat(&W, d), free(x), free(y);
     return best * 1e9 / blocks;
 }
 
@@ -184,7 +189,7 @@ static void streaming(void)
                bytes / best / 1e9, 100 * bytes / best / 1e9 / rbw[nt], rbw[nt], best * 1e3);
         llq_pool_free(pool);
     }
-    free(d), free(x), free(y);
+    free_mat(&W, d), free(x), free(y);
 }
 
 /* Generation with q4 g32 weights on the synthetic 378 M shape of bench/eval.c (dim 2048, 8 layers, 16/4 heads,
@@ -199,6 +204,7 @@ static void generate(int nt)
     llq_model *m = NULL;
     llq_kv *kv = NULL;
     uint8_t *blobs[2 + 8 * 7] = {0};
+    const llq_mat *owner[2 + 8 * 7]; /* the matrix of each blob */
     const llq_mat *all[1 + 8 * 7]; /* the matrices streamed per token */
     int nblob = 0, nall = 0;
     float *ones = malloc(dim * 4), *logits = malloc(V * 4);
@@ -213,6 +219,7 @@ static void generate(int nt)
         llq_layer_w *w = &m->layers[l];
         llq_mat *mats[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
         for (int i = 0; i < 7; i++) {
+            owner[nblob] = mats[i];
             if (!(blobs[nblob++] = rand_mat_s(mats[i], LLQ_Q4, 32, shp[i][0], shp[i][1], 0.043f / sqrtf((float)shp[i][1])))) {
                 printf("  (no memory for the q4 model)\n");
                 goto done;
@@ -223,6 +230,7 @@ static void generate(int nt)
         }
         w->attention_norm = w->ffn_norm = ones;
     }
+    owner[nblob] = &m->tok_embeddings, owner[nblob + 1] = &m->output;
     if (!(blobs[nblob++] = rand_mat_s(&m->tok_embeddings, LLQ_Q4, 32, V, dim, 0.01f)) ||
         !(blobs[nblob++] = rand_mat_s(&m->output, LLQ_Q4, 32, V, dim, 0.043f / sqrtf((float)dim)))) {
         printf("  (no memory for the q4 model)\n");
@@ -248,7 +256,7 @@ done:
     llq_kv_free(kv);
     llq_model_free(m);
     for (int i = 0; i < nblob; i++)
-        free(blobs[i]);
+        free_mat(owner[i], blobs[i]);
     free(ones), free(logits);
 }
 

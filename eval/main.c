@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 static const char *USAGE =
     "Usage: llq-eval ppl MODEL.llq (--text FILE | --tokens FILE) [options]\n"
@@ -44,6 +45,9 @@ static const char *USAGE =
     "Common:\n"
     "  -t, --threads N     threads (default: all CPUs)\n"
     "  --kernel ref|fast   matmul kernels: scalar reference, or AVX2 (default fast, when the CPU has it)\n"
+    "  --load auto|read|mmap  read: copy each model file into memory on huge pages (faster weight streaming,\n"
+    "                      costs the file's size in RAM); mmap: map it from the page cache; auto (default):\n"
+    "                      read when the file takes at most half of the available memory, else mmap\n"
     "  --json              machine-readable result on stdout\n"
     "  -q, --quiet         no progress or informational lines\n"
     "  -h, --help          this text\n"
@@ -57,10 +61,12 @@ static const char *USAGE =
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --svg drift.svg\n"
     "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n";
 
+enum { LOAD_AUTO, LOAD_READ, LOAD_MMAP };
+
 typedef struct args {
     const char *cmd, *model[2], *text, *tokens, *prompt, *svg;
     long ctx, chunks, n_gen, threads;
-    int protocol, json, per_layer, kernel, force;
+    int protocol, json, per_layer, kernel, force, load;
     double temp;
     unsigned long long seed;
 } args;
@@ -151,6 +157,16 @@ static int parse_args(args *a, int argc, char **argv)
                 a->kernel = LLQ_KERNEL_FAST;
             else
                 return cli_usage_error("--kernel expects ref or fast, got '%s'", v);
+        } else if (!strcmp(s, "--load")) {
+            NEED();
+            if (!strcmp(v, "auto"))
+                a->load = LOAD_AUTO;
+            else if (!strcmp(v, "read"))
+                a->load = LOAD_READ;
+            else if (!strcmp(v, "mmap"))
+                a->load = LOAD_MMAP;
+            else
+                return cli_usage_error("--load expects auto, read or mmap, got '%s'", v);
         } else if (!strcmp(s, "--json")) {
             a->json = 1;
         } else if (!strcmp(s, "--per-layer")) {
@@ -233,9 +249,35 @@ typedef struct loaded {
     llq_tokenizer *tok; /* NULL if the file has none */
 } loaded;
 
-static int load(loaded *L, const char *path, int threads)
+/* MemAvailable of /proc/meminfo in bytes; 0 if unknown. */
+static unsigned long long mem_available(void)
 {
-    int err = llq_open(&L->f, path);
+    unsigned long long kb = 0;
+    char line[256];
+    FILE *fp = fopen("/proc/meminfo", "r");
+    if (!fp)
+        return 0;
+    while (fgets(line, sizeof line, fp))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            break;
+    fclose(fp);
+    return kb * 1024;
+}
+
+/* --load: LOAD_READ or LOAD_MMAP for path (auto: read when the file fits in half the available memory). */
+static int load_mode(const char *path, int mode)
+{
+    struct stat st;
+    if (mode != LOAD_AUTO)
+        return mode;
+    if (stat(path, &st) != 0) /* llq_open reports the problem */
+        return LOAD_MMAP;
+    return (unsigned long long)st.st_size <= mem_available() / 2 ? LOAD_READ : LOAD_MMAP;
+}
+
+static int load(loaded *L, const char *path, int threads, int mode)
+{
+    int err = llq_open_flags(&L->f, path, load_mode(path, mode) == LOAD_READ ? LLQ_OPEN_READ : 0);
     if (!err)
         err = llq_model_open(&L->m, L->f, threads);
     if (err)
@@ -352,7 +394,7 @@ static int cmd_ppl(const args *a)
     size_t n = 0;
     llq_eval_opts o;
     llq_ppl_result r;
-    int rc = load(&L, a->model[0], (int)a->threads);
+    int rc = load(&L, a->model[0], (int)a->threads, a->load);
     if (!rc)
         rc = get_tokens(a, L.tok, &tokens, &n);
     if (rc)
@@ -412,9 +454,9 @@ static int cmd_drift(const args *a)
     const char *inputs[3] = {a->model[0], a->model[1], a->text ? a->text : a->tokens};
     int rc = a->svg ? cli_out_open(&svg, a->svg, a->force, inputs, 3) : 0;
     if (!rc)
-        rc = load(&B, a->model[0], (int)a->threads);
+        rc = load(&B, a->model[0], (int)a->threads, a->load);
     if (!rc)
-        rc = load(&Q, a->model[1], (int)a->threads);
+        rc = load(&Q, a->model[1], (int)a->threads, a->load);
     if (!rc)
         rc = get_tokens(a, B.tok, &tokens, &n);
     if (rc)
@@ -532,7 +574,7 @@ static int cmd_generate(const args *a)
     llq_kv *kv = NULL;
     float *logits = NULL;
     double *probs = NULL;
-    int rc = load(&L, a->model[0], (int)a->threads), err = 0;
+    int rc = load(&L, a->model[0], (int)a->threads, a->load), err = 0;
     if (rc)
         goto done;
     if (!L.tok) {

@@ -1,5 +1,5 @@
-/* read.c — llq_open: mmap a .llq file and validate every byte the reader will use
- * (docs/FORMAT.md section 7) before returning it. Errors name the file. */
+/* read.c — llq_open: mmap a .llq file (or read it into huge-page memory, LLQ_OPEN_READ) and validate every
+ * byte the reader will use (docs/FORMAT.md section 7) before returning it. Errors name the file. */
 #include "llq/format.h"
 
 #include <errno.h>
@@ -33,6 +33,7 @@ struct llq_file {
     size_t n_meta;
     struct name_idx *meta_by_key;    /* sorted by key */
     long page;
+    int in_memory; /* map is llq_bigmem memory holding a copy of the file (LLQ_OPEN_READ) */
 };
 
 static uint32_t rd32(const uint8_t *p)
@@ -462,7 +463,30 @@ static int parse(llq_file *f)
     return build_indices(f);
 }
 
-int llq_open(llq_file **out, const char *path)
+/* The whole file (f->size bytes) from fd into huge-page memory. */
+static int read_all(llq_file *f, int fd)
+{
+    uint8_t *m = llq_bigmem_alloc((size_t)f->size);
+    uint64_t got = 0;
+    if (!m)
+        return llq_err(LLQ_ENOMEM, "out of memory (%llu bytes for the file)", (unsigned long long)f->size);
+    f->map = m;
+    f->in_memory = 1;
+    while (got < f->size) {
+        uint64_t want = f->size - got < (1u << 30) ? f->size - got : (1u << 30);
+        ssize_t r = read(fd, m + got, (size_t)want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return llq_err(LLQ_EIO, "read: %s", strerror(errno));
+        if (r == 0)
+            return llq_err(LLQ_EIO, "read: the file shrank while it was read");
+        got += (uint64_t)r;
+    }
+    return LLQ_OK;
+}
+
+int llq_open_flags(llq_file **out, const char *path, unsigned flags)
 {
     int rc = LLQ_OK, fd = -1;
     *out = NULL;
@@ -483,7 +507,16 @@ int llq_open(llq_file **out, const char *path)
         goto done;
     }
     f->size = (uint64_t)st.st_size;
-    if (f->size > 0) {
+    if (f->size > SIZE_MAX / 2) {
+        rc = llq_err(LLQ_ELIMIT, "%s: %llu bytes do not fit in memory", path, (unsigned long long)f->size);
+        goto done;
+    }
+    if (f->size > 0 && (flags & LLQ_OPEN_READ)) {
+        if ((rc = read_all(f, fd))) {
+            llq_err_prefix(rc, path);
+            goto done;
+        }
+    } else if (f->size > 0) {
         void *m = mmap(NULL, (size_t)f->size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED) {
             rc = llq_err(LLQ_EIO, "%s: mmap: %s", path, strerror(errno));
@@ -508,6 +541,11 @@ done:
     return LLQ_OK;
 }
 
+int llq_open(llq_file **out, const char *path)
+{
+    return llq_open_flags(out, path, 0);
+}
+
 void llq_close(llq_file *f)
 {
     if (!f)
@@ -522,7 +560,9 @@ void llq_close(llq_file *f)
     free(f->meta);
     free(f->tensor_by_name);
     free(f->meta_by_key);
-    if (f->map)
+    if (f->in_memory)
+        llq_bigmem_free((void *)(uintptr_t)f->map, (size_t)f->size);
+    else if (f->map)
         munmap((void *)f->map, (size_t)f->size);
     free(f->path);
     free(f);
@@ -576,6 +616,8 @@ int llq_verify_tensor(const llq_file *f, const llq_tensor *t)
 
 void llq_drop_pages(const llq_file *f, const void *p, uint64_t n)
 {
+    if (f->in_memory)
+        return; /* not page cache: dropping would lose the only copy */
     uintptr_t pg = (uintptr_t)f->page, a = (uintptr_t)p, b = a + n;
     a = (a + pg - 1) / pg * pg; /* only whole pages inside [p, p+n) */
     b = b / pg * pg;

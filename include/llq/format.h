@@ -1,8 +1,9 @@
 /* format.h — reading and writing .llq files (byte layout: docs/FORMAT.md).
  *
- * Reader: llq_open mmaps a file read-only and validates the header, metadata, tensor table and
- * every offset/size against the file size (with overflow checks) before returning. Tensor data is
- * used in place (64-byte aligned). CRCs are checked only on request (llq_verify_tensor).
+ * Reader: llq_open mmaps a file read-only (llq_open_flags can read it into memory instead) and validates
+ * the header, metadata, tensor table and every offset/size against the file size (with overflow checks)
+ * before returning. Tensor data is used in place (64-byte aligned). CRCs are checked only on request
+ * (llq_verify_tensor).
  *
  * Writer: streams tensor data into a temp file beside the target ("<path>.tmp.XXXXXX");
  * llq_writer_commit appends metadata + tensor table, rewrites the header, fsyncs and renames.
@@ -76,8 +77,13 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
 /* ---- reader ---- */
 typedef struct llq_file llq_file;
 
-/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file. */
+/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file.
+ * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
+ * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
+ * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
+enum { LLQ_OPEN_READ = 1 };
 int llq_open(llq_file **out, const char *path);
+int llq_open_flags(llq_file **out, const char *path, unsigned flags);
 void llq_close(llq_file *f);
 
 const char *llq_file_path(const llq_file *f);
@@ -90,7 +96,7 @@ const llq_tensor *llq_tensor_find(const llq_file *f, const char *name); /* NULL 
 /* Recomputes the CRC of t's data: 0, or LLQ_ECRC naming the tensor. Drops the pages it read (llq_drop_pages). */
 int llq_verify_tensor(const llq_file *f, const llq_tensor *t);
 /* Hint: the whole pages inside [p, p+n) of f's mapping are not needed any more (madvise MADV_DONTNEED;
- * they are re-read from the page cache on the next access). Lets a streaming pass over a multi-GB file keep
+ * they are re-read from the page cache on the next access; nothing for a file opened with LLQ_OPEN_READ). Lets a streaming pass over a multi-GB file keep
  * its resident set near one tensor. p must point into f's mapping. */
 void llq_drop_pages(const llq_file *f, const void *p, uint64_t n);
 

@@ -48,6 +48,13 @@ const char *llq_errmsg(void);
 /* Short name for an error code, e.g. "format error". Never NULL. */
 const char *llq_strerror(int code);
 
+/* ---- large buffers (weights) ----
+ * llq_bigmem_alloc: n bytes of zeroed anonymous memory, 2 MiB aligned and advised for transparent huge pages
+ * (fewer TLB misses when weights are streamed); NULL if n == 0 or the mapping fails. Owned by the caller,
+ * released with llq_bigmem_free(p, n) (the same n; p may be NULL). */
+void *llq_bigmem_alloc(size_t n);
+void llq_bigmem_free(void *p, size_t n);
+
 /* ---- tensor types (values are stored in files: explicit, only appended) ---- */
 enum llq_type {
     LLQ_F32 = 0,

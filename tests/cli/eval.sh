@@ -34,6 +34,13 @@ for k in fast ref; do
     expect_rc 0 "ppl tiny ($k)"
     close "$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')" "$want" 1e-5 "ppl tiny equals PyTorch's ($k)"
 done
+for l in read mmap auto; do
+    run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 40 --load $l
+    expect_rc 0 "ppl tiny (--load $l)"
+    close "$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')" "$want" 1e-5 "ppl tiny equals PyTorch's (--load $l)"
+done
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --load copy
+expect_rc 2 "bad --load"
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json
 expect_json "ppl --json"
 expect_out '"windows":2' "two windows of 20"

@@ -124,6 +124,27 @@ START_TEST(checked_arith)
 }
 END_TEST
 
+START_TEST(bigmem_aligned_zeroed_writable)
+{
+    ck_assert_ptr_null(llq_bigmem_alloc(0));
+    ck_assert_ptr_null(llq_bigmem_alloc(SIZE_MAX - 100)); /* the size with its slack overflows */
+    size_t sizes[] = {1, 4096, (2u << 20) - 1, 2u << 20, (5u << 20) + 12345};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        size_t n = sizes[i];
+        unsigned char *p = llq_bigmem_alloc(n);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % (2u << 20), 0);
+        for (size_t k = 0; k < n; k += 997)
+            ck_assert_uint_eq(p[k], 0);
+        ck_assert_uint_eq(p[n - 1], 0);
+        memset(p, 0xa5, n);
+        ck_assert_uint_eq(p[n - 1], 0xa5);
+        llq_bigmem_free(p, n);
+    }
+    llq_bigmem_free(NULL, 10);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("common");
@@ -136,6 +157,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, crc32_known_value);
     tcase_add_test(tc, crc32_fast_matches_reference);
     tcase_add_test(tc, checked_arith);
+    tcase_add_test(tc, bigmem_aligned_zeroed_writable);
     suite_add_tcase(s, tc);
     return s;
 }
