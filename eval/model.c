@@ -137,9 +137,14 @@ static void rmsnorm(float *out, const float *x, const float *w, size_t n, size_t
 {
     for (size_t t = 0; t < n; t++) {
         const float *xt = x + t * dim;
-        double ss = 0;
-        for (size_t i = 0; i < dim; i++)
-            ss += (double)xt[i] * xt[i];
+        double s4[4] = {0, 0, 0, 0}; /* four chains: a one-token step is otherwise bound by the add latency */
+        size_t k = 0;
+        for (; k + 4 <= dim; k += 4)
+            for (int j = 0; j < 4; j++)
+                s4[j] += (double)xt[k + j] * xt[k + j];
+        for (; k < dim; k++)
+            s4[0] += (double)xt[k] * xt[k];
+        double ss = (s4[0] + s4[1]) + (s4[2] + s4[3]);
         float r = 1.0f / sqrtf((float)(ss / (double)dim) + eps);
         for (size_t i = 0; i < dim; i++)
             out[t * dim + i] = (xt[i] * r) * w[i];
@@ -147,19 +152,30 @@ static void rmsnorm(float *out, const float *x, const float *w, size_t n, size_t
 }
 
 /* Rotates the pairs (2i, 2i+1) of every head of v[n][n_heads*hd] by pos·freq[i] (freq[i] = theta^(-2i/hd)),
- * pos = pos0 + t. */
-static void rope(float *v, size_t n, size_t ld, uint32_t n_heads, uint32_t hd, uint32_t pos0, const float *freq)
+ * pos = pos0 + t; cs[t][i] = {cos, sin} of that angle (rope_table). */
+static void rope(float *v, size_t n, size_t ld, uint32_t n_heads, uint32_t hd, const float *cs)
 {
-    for (size_t t = 0; t < n; t++) {
-        float pos = (float)(pos0 + t);
+    for (size_t t = 0; t < n; t++)
         for (uint32_t i = 0; i < hd / 2; i++) {
-            float a = pos * freq[i], c = cosf(a), s = sinf(a);
+            float c = cs[(t * (hd / 2) + i) * 2], s = cs[(t * (hd / 2) + i) * 2 + 1];
             for (uint32_t h = 0; h < n_heads; h++) {
                 float *p = v + t * ld + (size_t)h * hd + 2 * i;
                 float x0 = p[0], x1 = p[1];
                 p[0] = x0 * c - x1 * s;
                 p[1] = x0 * s + x1 * c;
             }
+        }
+}
+
+/* cs[t][i] = {cosf, sinf} of (pos0 + t)·freq[i]: computed once per step, used by every layer's q and k. */
+static void rope_table(float *cs, size_t n, uint32_t hd, uint32_t pos0, const float *freq)
+{
+    for (size_t t = 0; t < n; t++) {
+        float pos = (float)(pos0 + t);
+        for (uint32_t i = 0; i < hd / 2; i++) {
+            float a = pos * freq[i];
+            cs[(t * (hd / 2) + i) * 2] = cosf(a);
+            cs[(t * (hd / 2) + i) * 2 + 1] = sinf(a);
         }
     }
 }
@@ -210,11 +226,13 @@ static void attn_run(void *ud, int tid, int nt)
 /* Per-call buffers of one block. */
 struct bufs {
     float *xn, *q, *att, *y, *h1, *h3, *freq;
+    float *cs;       /* [n][hd/2][2] rotary cos/sin of positions cs_pos0.. */
+    uint32_t cs_pos0; /* UINT32_MAX: cs not filled yet */
 };
 
 static void bufs_free(struct bufs *b)
 {
-    free(b->xn), free(b->q), free(b->att), free(b->y), free(b->h1), free(b->h3), free(b->freq);
+    free(b->xn), free(b->q), free(b->att), free(b->y), free(b->h1), free(b->h3), free(b->freq), free(b->cs);
 }
 
 static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
@@ -228,7 +246,9 @@ static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
     b->h1 = xmalloc_f(n * ffn);
     b->h3 = xmalloc_f(n * ffn);
     b->freq = xmalloc_f(hd / 2);
-    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq) {
+    b->cs = xmalloc_f(n * hd);
+    b->cs_pos0 = UINT32_MAX;
+    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs) {
         bufs_free(b);
         return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
     }
@@ -255,8 +275,12 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     const llq_mat *qkv_w[3] = {&L->wq, &L->wk, &L->wv};
     if ((err = llq_matmul_n(qkv_y, b->xn, n, qkv_w, 3, m->pool)))
         return err;
-    rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, pos0, b->freq);
-    rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, pos0, b->freq);
+    if (b->cs_pos0 != pos0) {
+        rope_table(b->cs, n, (uint32_t)hd, pos0, b->freq);
+        b->cs_pos0 = pos0;
+    }
+    rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, b->cs);
+    rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, b->cs);
 
     int nt = llq_pool_size(m->pool);
     size_t L_all = pos0 + n;
