@@ -9,6 +9,7 @@
 #include <string.h>
 
 #define QB 64 /* queries per attention task */
+#define SCRATCH_ROWS(group) ((group) > QB ? (group) : QB) /* score rows per thread: QB queries, or one group */
 
 static void *xmalloc_f(size_t n_floats)
 {
@@ -185,7 +186,7 @@ struct attn_task {
     const float *q;  /* [n][q_dim] */
     const float *kc, *vc; /* [pos0+n][kv_dim] */
     float *out;      /* [n][q_dim] */
-    float *scratch;  /* per thread QB × L */
+    float *scratch;  /* per thread SCRATCH_ROWS × L */
     size_t n;
     uint32_t pos0;
     int next;        /* next task index (atomic) */
@@ -200,12 +201,17 @@ static void attn_run(void *ud, int tid, int nt)
     uint32_t hd = hp->dim / hp->n_heads, q_dim = hp->dim, kv_dim = hd * hp->n_kv_heads;
     uint32_t group = hp->n_heads / hp->n_kv_heads;
     size_t L_all = a->pos0 + a->n, n_qb = (a->n + QB - 1) / QB;
-    float *S = a->scratch + (size_t)tid * QB * L_all;
+    float *S = a->scratch + (size_t)tid * SCRATCH_ROWS(group) * L_all;
     float scale = sqrtf((float)hd);
     for (;;) {
         int task = __atomic_fetch_add(&a->next, 1, __ATOMIC_RELAXED);
         if (task >= a->n_tasks)
             break;
+        if (a->n == 1) { /* one query (generation): task = kv head, its group of query heads in one pass */
+            size_t g = (size_t)task, o = g * group * hd;
+            llq_attn_one(a->out + o, a->q + o, a->kc + g * hd, a->vc + g * hd, kv_dim, L_all, hd, group, scale, S);
+            continue;
+        }
         uint32_t h = (uint32_t)((size_t)task / n_qb);
         size_t i0 = ((size_t)task % n_qb) * QB, nq = a->n - i0 < QB ? a->n - i0 : QB;
         size_t L = a->pos0 + i0 + nq; /* keys the last query of the block sees */
@@ -284,10 +290,11 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
 
     int nt = llq_pool_size(m->pool);
     size_t L_all = pos0 + n;
-    if (!(S = xmalloc_f((size_t)nt * QB * L_all)))
+    if (!(S = xmalloc_f((size_t)nt * SCRATCH_ROWS(hp->n_heads / hp->n_kv_heads) * L_all)))
         return llq_err(LLQ_ENOMEM, "out of memory (attention scores, %zu keys)", L_all);
     struct attn_task at = {.m = m, .q = b->q, .kc = kc, .vc = vc, .out = b->att, .scratch = S, .n = n,
-                           .pos0 = pos0, .n_tasks = (int)(hp->n_heads * ((n + QB - 1) / QB))};
+                           .pos0 = pos0,
+                           .n_tasks = (int)(n == 1 ? hp->n_kv_heads : hp->n_heads * ((n + QB - 1) / QB))};
     llq_pool_run(m->pool, attn_run, &at);
     free(S);
 

@@ -125,6 +125,18 @@ void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size
                           size_t rows, size_t cols);
 
 
+/* Attention of one query position over L cached positions, for one kv head and the G query heads sharing it:
+ * for h < G, out[h*hd + d] = Σ_j p_h[j] · v[j*ldkv + d] with p_h = softmax((q_h · k_j) / scale) (llq_softmax),
+ * q_h = q + h*hd, k_j = k + j*ldkv. s: scratch of G·L floats (holds p on return). out, q: G·hd floats.
+ * kernels/attn.c: _ref is the per-head path (llq_gemm_f32, llq_softmax, llq_gemm_f32_nn refs); _avx2 reads each
+ * key and value row once for all G heads (hd % 16 == 0; the dispatcher falls back to _ref otherwise). */
+void llq_attn_one(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
+                  size_t G, float scale, float *s);
+void llq_attn_one_ref(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
+                      size_t G, float scale, float *s);
+void llq_attn_one_avx2(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L,
+                       size_t hd, size_t G, float scale, float *s);
+
 /* ---- element-wise helpers (vmath.c; dispatch under llq_kernel_impl, _ref/_avx2 twins) ---- */
 
 /* g[i] = silu(g[i]) · u[i] (SwiGLU), silu(x) = x / (1 + e^-x). */
