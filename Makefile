@@ -82,11 +82,12 @@ asan:
 ubsan:
 	$(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
 
-# Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name>, run by `make bench` (figures only, never pass/fail).
+# Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name> (tokenize, bench_calib, quant, eval, rtn, convert, ...), run by
+# `make bench` (figures only, never pass/fail); bench/readbw.h is the plain-read reference several include.
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-$(BUILD)/bench/%: bench/%.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+$(BUILD)/bench/%: bench/%.c bench/readbw.h $(BUILD)/libllq.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL)
 
 bench: all $(BENCH_BIN)
 	@scripts/bench.sh $(BUILD)
@@ -131,26 +132,3 @@ clean:
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
-# ---- tokenizer benchmark (bench/tokenize.c; run by `make bench`) ----
-$(BUILD)/bench/tokenize: bench/tokenize.c $(BUILD)/libllq.a | $(BUILD)/config.mk
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
-bench: $(BUILD)/bench/tokenize
-
-# ---- calibration benchmark (bench/bench_calib.c): GPTQ/AWQ time per layer ----
-$(BUILD)/bench/bench_calib: bench/bench_calib.c $(BUILD)/libllq.a | $(BUILD)/config.mk
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
-bench: $(BUILD)/bench/bench_calib
-
-# ---- quantization benchmark (bench/quant.c; run by `make bench`) ----
-$(BUILD)/bench/quant: bench/quant.c $(BUILD)/libllq.a | $(BUILD)/config.mk
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
-bench: $(BUILD)/bench/quant
-
-# ---- forward-pass benchmark (bench/eval.c; run by `make bench`) ----
-$(BUILD)/bench/eval: bench/eval.c $(BUILD)/libllq.a | $(BUILD)/config.mk
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
-bench: $(BUILD)/bench/eval
