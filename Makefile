@@ -1,6 +1,6 @@
 # llq — plain GNU Makefile. `make` builds build/libllq.a and the tools; `make test` runs every suite.
-# Layout: every .c under LIBDIRS goes into libllq.a, except each folder's main.c, which is a tool
-# (convert/main.c -> build/llq-convert). cli/ holds what only the tools use (printing, arguments).
+# Layout: every .c under LIBDIRS goes into libllq.a; tools/llq-<name>.c is a tool (build/llq-<name>), and the
+# other files in tools/ (printing, arguments, outputs) are what only the tools share (libllqcli.a).
 # Files named *_avx2.c are compiled with -mavx2 -mfma -mf16c and only called after a run-time CPU check.
 
 CC      ?= cc
@@ -10,19 +10,19 @@ DESTDIR ?=
 OPT     ?= -O2
 SAN     ?=
 
-LIBDIRS := common format convert inspect kernels eval quantize
-TOOLS   := $(patsubst %/main.c,%,$(wildcard $(addsuffix /main.c,convert quantize inspect eval)))
+LIBDIRS := common format ckpt tokenizer convert inspect kernels eval quantize
+TOOLS   := $(patsubst tools/llq-%.c,%,$(wildcard tools/llq-*.c))
 
 WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
         -Wcast-align -Wpointer-arith -Wwrite-strings -Wundef -Wvla -Wnull-dereference -Werror
-CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Iinclude -Icli $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) -g $(WARN) -Iinclude -Itools $(PKG_CFLAGS) $(SANFLAGS) $(CFLAGS)
 LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(SANFLAGS) $(LDFLAGS)
 ifneq ($(SAN),)
 SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
 endif
 
-LIB_SRC  := $(filter-out %/main.c,$(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c)))
-CLI_SRC  := $(wildcard cli/*.c)
+LIB_SRC  := $(foreach d,$(LIBDIRS),$(wildcard $(d)/*.c))
+CLI_SRC  := $(filter-out tools/llq-%.c,$(wildcard tools/*.c))
 TOOL_BIN := $(patsubst %,$(BUILD)/llq-%,$(TOOLS))
 TEST_SRC := $(wildcard tests/unit/test_*.c)
 TEST_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -62,7 +62,7 @@ $(BUILD)/libllqcli.a: $(CLI_OBJ)
 	@rm -f $@
 	ar rcs $@ $^ $(if $(CLI_OBJ),,)
 
-$(BUILD)/llq-%: $(BUILD)/obj/%/main.o $(BUILD)/libllqcli.a $(BUILD)/libllq.a
+$(BUILD)/llq-%: $(BUILD)/obj/tools/llq-%.o $(BUILD)/libllqcli.a $(BUILD)/libllq.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllq.a

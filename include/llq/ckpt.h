@@ -6,7 +6,7 @@
  * otherwise materialised into a buffer that llq_src_release frees), so memory stays near one tensor.
  * Errors name the file and the problem (llq_errmsg).
  *
- * Torch files: the pickle is run symbolically (convert/pickle.c); a GLOBAL off the allow-list (torch rebuild
+ * Torch files: the pickle is run symbolically (ckpt/pickle.c); a GLOBAL off the allow-list (torch rebuild
  * functions, torch.*Storage, torch dtypes, collections.OrderedDict) fails with LLQ_EUNSAFE naming it, e.g.
  * "x.pth: archive/data.pkl: pickle GLOBAL 'posix system' is not allowed ...". The top-level object must be a
  * dict; nested dicts give dotted names ({"model": {"w": t}} -> "model.w"); non-tensor values are skipped.

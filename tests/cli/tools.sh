@@ -24,7 +24,7 @@ for t in convert quantize inspect eval; do
     cp "$TMP/out" "$TMP/help"
     section $T >"$TMP/doc"
     n=0
-    for f in $(flags $t/main.c | sort -u); do
+    for f in $(flags tools/llq-$t.c | sort -u); do
         n=$((n + 1))
         case "$f" in
         --*) pat="(^|[^a-z-])$f([^a-z-]|\$)" ;;
@@ -33,7 +33,7 @@ for t in convert quantize inspect eval; do
         if grep -Eq -- "$pat" "$TMP/help"; then _ok "$T --help mentions $f"; else _fail "$T --help mentions $f"; fi
         if grep -Eq -- "$pat" "$TMP/doc"; then _ok "docs/TOOLS.md $T mentions $f"; else echo "not ok - docs/TOOLS.md $T mentions $f"; fi
     done
-    if [ $n -ge 6 ]; then _ok "$T: $n flags read from $t/main.c"; else _fail "$T: only $n flags read from $t/main.c"; fi
+    if [ $n -ge 6 ]; then _ok "$T: $n flags read from tools/llq-$t.c"; else _fail "$T: only $n flags read from tools/llq-$t.c"; fi
 
     run $BUILD/$T --version
     if [ $RC -eq 0 ] && [ "$(wc -l <"$TMP/out")" -eq 1 ] && grep -Eq "^$T \(llq\) [0-9]+\.[0-9]+" "$TMP/out" &&

@@ -1,11 +1,11 @@
-/* fuzz_pickle.c — the symbolic pickle machine (convert/pickle.c, internal API): pk_parse on the bytes, then
+/* fuzz_pickle.c — the symbolic pickle machine (ckpt/pickle.c, internal API): pk_parse on the bytes, then
  * a bounded walk of the value tree it returns (every node reachable must be readable; memo sharing makes it
  * a DAG, so the walk has a node budget) and a dict lookup, then pk_free. */
 #include "fuzz_util.h"
 
 #include <string.h>
 
-#include "../../convert/pickle.h"
+#include "../../ckpt/pickle.h"
 
 static size_t walk_budget;
 

@@ -1,4 +1,4 @@
-/* fuzz_zip.c — the ZIP/ZIP64 reader (convert/zip.c, internal API): zip_open over the bytes, then for every
+/* fuzz_zip.c — the ZIP/ZIP64 reader (ckpt/zip.c, internal API): zip_open over the bytes, then for every
  * entry zip_find by name and zip_read with CRC check (inflating deflate entries). Entries declaring more than
  * 64 MB are not read (the reader allocates the declared size; zip_open already caps it at 1032 x the
  * compressed size, and the fuzzer's malloc limit is not the point here). */
@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "../../convert/zip.h"
+#include "../../ckpt/zip.h"
 
 static int fuzz_zip(const uint8_t *data, size_t size)
 {

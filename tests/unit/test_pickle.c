@@ -1,8 +1,8 @@
 /* test_pickle.c — the symbolic pickle machine: opcodes, memo sharing, allow-list, caps, hostile pickles. */
 #include "ckpt_fixtures.h"
 
-#include "../../convert/pickle.h"
-#include "../../convert/zip.h"
+#include "../../ckpt/pickle.h"
+#include "../../ckpt/zip.h"
 
 static int run(const void *b, size_t n, pk_ctx **c, pk_val **root)
 {

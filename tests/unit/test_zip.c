@@ -1,7 +1,7 @@
 /* test_zip.c — the ZIP/ZIP64 reader: torch.save archives, deflate, ZIP64 records, and hostile archives. */
 #include "ckpt_fixtures.h"
 
-#include "../../convert/zip.h"
+#include "../../ckpt/zip.h"
 
 static zip_archive open_ok(const char *rel, unsigned char **buf)
 {

@@ -1,5 +1,5 @@
-/* tok_internal.h — the tokenizer's private layout, shared by eval/tokenizer.c (vocabulary, decode),
- * eval/tok_encode.c (normalise + BPE) and eval/tok_meta.c (.llq metadata). Not installed. */
+/* tok_internal.h — the tokenizer's private layout, shared by tokenizer/tokenizer.c (vocabulary, decode),
+ * tokenizer/tok_encode.c (normalise + BPE) and tokenizer/tok_meta.c (.llq metadata). Not installed. */
 #ifndef LLQ_TOK_INTERNAL_H
 #define LLQ_TOK_INTERNAL_H
 
