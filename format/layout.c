@@ -1,10 +1,64 @@
 /* layout.c — byte geometry of tensor rows and conversion of one row of any type to f32
  * (docs/FORMAT.md section 5, "Quantized layouts"). */
+#include "llq/blocks.h"
 #include "llq/format.h"
 
 #include <string.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "llq assumes a little-endian host");
+
+static const struct {
+    uint32_t type, elems, bytes, ggml;
+} blocks[] = {
+    {LLQ_Q4_0, LLQ_QK, sizeof(llq_blk_q4_0), 2},       {LLQ_Q4_1, LLQ_QK, sizeof(llq_blk_q4_1), 3},
+    {LLQ_Q5_0, LLQ_QK, sizeof(llq_blk_q5_0), 6},       {LLQ_Q5_1, LLQ_QK, sizeof(llq_blk_q5_1), 7},
+    {LLQ_Q8_0, LLQ_QK, sizeof(llq_blk_q8_0), 8},       {LLQ_Q2_K, LLQ_QK_K, sizeof(llq_blk_q2_k), 10},
+    {LLQ_Q3_K, LLQ_QK_K, sizeof(llq_blk_q3_k), 11},    {LLQ_Q4_K, LLQ_QK_K, sizeof(llq_blk_q4_k), 12},
+    {LLQ_Q5_K, LLQ_QK_K, sizeof(llq_blk_q5_k), 13},    {LLQ_Q6_K, LLQ_QK_K, sizeof(llq_blk_q6_k), 14},
+    {LLQ_IQ4_NL, LLQ_QK, sizeof(llq_blk_iq4_nl), 20},  {LLQ_IQ4_XS, LLQ_QK_K, sizeof(llq_blk_iq4_xs), 23},
+};
+#define N_BLOCKS (sizeof blocks / sizeof blocks[0])
+
+int llq_type_block(uint32_t type, uint32_t *elems, uint32_t *bytes)
+{
+    for (size_t i = 0; i < N_BLOCKS; i++) {
+        if (blocks[i].type == type) {
+            if (elems)
+                *elems = blocks[i].elems;
+            if (bytes)
+                *bytes = blocks[i].bytes;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int llq_type_to_ggml(uint32_t type)
+{
+    if (type == LLQ_F32 || type == LLQ_F16)
+        return (int)type;
+    if (type == LLQ_BF16)
+        return 30;
+    for (size_t i = 0; i < N_BLOCKS; i++)
+        if (blocks[i].type == type)
+            return (int)blocks[i].ggml;
+    return -1;
+}
+
+int llq_type_from_ggml(uint32_t *out, uint32_t g)
+{
+    if (g == 0 || g == 1 || g == 30) {
+        *out = g == 30 ? LLQ_BF16 : g;
+        return LLQ_OK;
+    }
+    for (size_t i = 0; i < N_BLOCKS; i++) {
+        if (blocks[i].ggml == g) {
+            *out = blocks[i].type;
+            return LLQ_OK;
+        }
+    }
+    return llq_err(LLQ_EUNSUPPORTED, "ggml type %u has no llq type", g);
+}
 
 int llq_group_valid(uint32_t type, uint32_t group)
 {
@@ -31,6 +85,14 @@ int llq_row_bytes(uint64_t *out, uint32_t type, uint32_t group, uint64_t row_len
     if (!llq_group_valid(type, group))
         return llq_err(LLQ_EINVAL, "group %u is not valid for tensor type %u", group, type);
     uint64_t r = 0, g, G, kp, scale_b;
+    uint32_t be, bb;
+    if (llq_type_block(type, &be, &bb)) {
+        if (row_len % be != 0)
+            return llq_err(LLQ_EINVAL, "a row of %llu elements is not a whole number of %s blocks (%u elements)",
+                           (unsigned long long)row_len, llq_type_name(type), be);
+        *out = row_len / be * bb; /* row_len / be <= 2^64 / 32, bb <= 210: fits */
+        return LLQ_OK;
+    }
     switch (type) {
     case LLQ_F32:
         if (llq_mul_u64(&r, row_len, 4))
@@ -76,6 +138,7 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
 {
     const uint8_t *p = row;
     uint64_t g, G, k = 0;
+    uint32_t g32;
     switch (type) {
     case LLQ_F32:
         memcpy(out, p, row_len * 4);
@@ -114,7 +177,11 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
         }
         return;
     }
-    default: /* unknown types never reach here from a validated file; leave zeros */
+    default: /* block types; unknown types never reach here from a validated file: leave zeros */
+        if (llq_type_block(type, &g32, NULL)) {
+            llq_block_to_f32(out, p, type, row_len / g32);
+            return;
+        }
         memset(out, 0, row_len * sizeof *out);
         return;
     }

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define LLQ_FORMAT_MAJOR 1
-#define LLQ_FORMAT_MINOR 0
+#define LLQ_FORMAT_MINOR 1
 #define LLQ_HEADER_SIZE 128
 #define LLQ_ALIGN 64
 #define LLQ_MAX_DIMS 4
@@ -68,8 +68,17 @@ typedef struct llq_tensor {
 int llq_row_bytes(uint64_t *out, uint32_t type, uint32_t group, uint64_t row_len);
 /* Effective group length and group count for a row: per-row (group 0) gives roundup(row_len, 32). */
 void llq_group_geometry(uint32_t group, uint64_t row_len, uint64_t *glen, uint64_t *n_groups);
-/* Whether a group size is allowed for a type (0 only for non-quantized types; 0/32/64/128 for quantized). */
+/* Whether a group size is allowed for a type (0 only for non-quantized and block types; 0/32/64/128 for q8/q4/q4a). */
 int llq_group_valid(uint32_t type, uint32_t group);
+
+/* Block types (llq/blocks.h): 1 and the block's element count and byte size for a block type, else 0. */
+int llq_type_block(uint32_t type, uint32_t *elems, uint32_t *bytes);
+/* ggml's type id of an llq type (f32 0, f16 1, bf16 30, block types), or -1 if ggml has no such type. */
+int llq_type_to_ggml(uint32_t type);
+/* The llq type of ggml type id g: 0 and *out, or LLQ_EUNSUPPORTED. */
+int llq_type_from_ggml(uint32_t *out, uint32_t g);
+/* Dequantizes n_blocks blocks of block type `type` to f32 (out[n_blocks * elems]): ggml's values exactly. */
+void llq_block_to_f32(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
 
 /* Dequantizes / converts one row (any type) to f32: out[row_len]. */
 void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, uint64_t row_len);

@@ -482,7 +482,7 @@ START_TEST(layout_matches_spec)
     memcpy(&nt, b + 56, 4);
     ck_assert(memcmp(b, "\x89LLQ\r\n\x1a\n", 8) == 0);
     ck_assert_uint_eq(major, 1);
-    ck_assert_uint_eq(minor, 0);
+    ck_assert_uint_eq(minor, LLQ_FORMAT_MINOR);
     ck_assert_uint_eq(fsize, n);
     ck_assert_uint_eq(toff + tsize, n);
     ck_assert_uint_eq(moff + msize, toff);
