@@ -7,6 +7,7 @@
  * once per matmul; the tokens' activations are re-read from L2.
  * One or two tokens (generation) use a streaming matvec: 4 rows at a time straight from the mapping. */
 #include "llq/format.h"
+#include "llq/blocks.h"
 #include "llq/kernels.h"
 #include "qdot.h"
 
@@ -104,6 +105,16 @@ static inline void transpose8(__m256 r[8])
 void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K, uint64_t k0,
                             uint64_t k1)
 {
+    uint32_t be, bb;
+    if (llq_type_block(type, &be, &bb)) { /* ggml block types: the scalar definition, block by block */
+        float tmp[LLQ_QK_K];
+        for (uint64_t b0 = k0 / be * be; b0 < k1; b0 += be) {
+            llq_block_to_f32(tmp, row + b0 / be * bb, type, 1);
+            for (uint64_t k = b0 > k0 ? b0 : k0; k < b0 + be && k < k1; k++)
+                out[k - k0] = tmp[k - b0];
+        }
+        return;
+    }
     uint64_t glen, G;
     llq_group_geometry(group, K, &glen, &G);
     uint64_t Kp = glen * G;
@@ -255,7 +266,11 @@ static void prefetch_panel(const src *s, size_t r0, size_t nr, size_t k0, size_t
         b1 = (k0 + kc) * es;
     }
     uint64_t glen = 0, G = 0, sc = 0; /* q types: the scales of the block's groups (f16 at sc + 2g) too */
-    if (s->kind == SRC_Q) {
+    uint32_t be, bb;
+    if (s->kind == SRC_Q && llq_type_block(s->qtype, &be, &bb)) { /* ggml blocks carry their scales inside */
+        b0 = k0 / be * bb;
+        b1 = (k0 + kc + be - 1) / be * bb;
+    } else if (s->kind == SRC_Q) {
         llq_group_geometry(s->group, s->K, &glen, &G);
         sc = s->qtype == LLQ_Q8 ? glen * G : glen * G / 2;
     }

@@ -3,6 +3,8 @@
  * search. The output error of a weight error Δ over calibration inputs X is ‖Δ·Xᵀ‖² = Σ_rows δ·H·δᵀ with H = XᵀX,
  * so neither needs the activations themselves once H is known. */
 #include "calib_q.h"
+#include "kquant.h"
+#include "llq/format.h"
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
@@ -27,13 +29,28 @@ static void rtn_row(const cq_layout *l, const float *x, float *deq, float *scrat
 #define SEARCH_ROWS 1024 /* rows of each matrix the α search looks at (evenly spaced) */
 #define BLK 32
 
+/* Block types: RTN of the row onto the type (no importance), dequantized into deq. scratch: the row's bytes. */
+static int rtn_row_block(uint32_t type, const float *x, size_t cols, float *deq, void *scratch)
+{
+    int err = kq_quantize_row(scratch, x, cols, type, NULL);
+    if (!err)
+        llq_row_to_f32(deq, scratch, type, 0, cols);
+    return err;
+}
+
 int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
                    const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid)
 {
     cq_layout l;
-    int err = cq_layout_init(&l, type, group, cols);
-    if (err)
+    int blk = llq_type_is_block(type), err;
+    if (blk) {
+        memset(&l, 0, sizeof l);
+        l.glen = 4 * cols; /* scratch for one packed row (at most ~1.1 bytes per element) */
+        if ((err = llq_quant_check(type, group, cols)))
+            return err;
+    } else if ((err = cq_layout_init(&l, type, group, cols))) {
         return err;
+    }
     if (!n_grid)
         n_grid = 20;
     float *cand = malloc(cols * sizeof *cand), *ws = malloc(cols * sizeof *ws), *dq = malloc(BLK * cols * sizeof *dq),
@@ -71,7 +88,10 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
                     float *d = dq + b * cols;
                     for (size_t i = 0; i < cols; i++)
                         ws[i] = wr[i] * cand[i];
-                    rtn_row(&l, ws, d, scratch);
+                    if (blk && (err = rtn_row_block(type, ws, cols, d, scratch)))
+                        goto done;
+                    if (!blk)
+                        rtn_row(&l, ws, d, scratch);
                     for (size_t i = 0; i < cols; i++)
                         d[i] = wr[i] - d[i] / cand[i];
                 }
@@ -92,10 +112,28 @@ done:
     return err;
 }
 
+/* Block types: RTN weighted by the importance diag(h) (llama.cpp's imatrix, from the same statistics). */
+static int imp_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type)
+{
+    size_t rb = llq_calib_row_bytes(type, 0, cols);
+    float *imp = malloc(cols * sizeof *imp);
+    int err = rb && imp ? 0 : llq_err(rb ? LLQ_ENOMEM : LLQ_EINVAL, "cannot quantize %zu columns to %s", cols,
+                                      llq_type_name(type));
+    for (size_t k = 0; !err && k < cols; k++)
+        imp[k] = h ? (float)h[k * cols + k] : 1.0f;
+    for (size_t r = 0; !err && r < rows; r++)
+        err = kq_quantize_row((uint8_t *)out + r * rb, w + r * cols, cols, type, imp);
+    free(imp);
+    return err;
+}
+
 int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type,
                           uint32_t group)
 {
     cq_layout l;
+    if (llq_type_is_block(type))
+        return group ? llq_err(LLQ_EINVAL, "block type %s takes group 0", llq_type_name(type))
+                     : imp_quantize(out, w, rows, cols, h, type);
     int err = cq_layout_init(&l, type, group, cols);
     if (err)
         return err;

@@ -193,7 +193,7 @@ static int lin_load(lin *l, llq_mat *mat, const char *name, const run *r)
     return 0;
 }
 
-static int lin_quant(const lin *l) { return llq_type_is_quant(l->type); }
+static int lin_quant(const lin *l) { return llq_type_is_quant(l->type) || llq_type_is_block(l->type); }
 
 /* Quantizes l's working weights with the calibration method and swaps the result into the model. */
 static int lin_finish(run *r, lin *l, const double *h)
@@ -519,14 +519,14 @@ static int check_weights(const llq_model *m, const char *path)
 {
     const llq_mat *all[2] = {&m->tok_embeddings, &m->output};
     for (int i = 0; i < 2; i++)
-        if (llq_type_is_quant(all[i]->type))
+        if (llq_type_is_quant(all[i]->type) || llq_type_is_block(all[i]->type))
             return llq_err(LLQ_EINVAL, "%s: already quantized (%s); calibrate from an f32/f16/bf16 model", path,
                            llq_type_name(all[i]->type));
     for (uint32_t L = 0; L < m->hp.n_layers; L++) {
         const llq_layer_w *w = &m->layers[L];
         const llq_mat *mats[7] = {&w->wq, &w->wk, &w->wv, &w->wo, &w->w1, &w->w2, &w->w3};
         for (int i = 0; i < 7; i++)
-            if (llq_type_is_quant(mats[i]->type))
+            if (llq_type_is_quant(mats[i]->type) || llq_type_is_block(mats[i]->type))
                 return llq_err(LLQ_EINVAL, "%s: layer %u is already quantized (%s); calibrate from an "
                                            "f32/f16/bf16 model", path, L, llq_type_name(mats[i]->type));
     }
@@ -548,7 +548,7 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     memset(&r, 0, sizeof r);
     r.o = o;
     size_t n_samp = o->n_samples ? o->n_samples : 128, ctx = o->ctx ? o->ctx : 256;
-    if (!o->policy || !(o->methods & (LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ)) || !o->text_path)
+    if (!o->policy || !(o->methods & (LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ | LLQ_CALIB_IMP)) || !o->text_path)
         return llq_err(LLQ_EINVAL, "calibration: no method, policy or text");
     if (n_samp > MAX_SAMPLES || ctx > MAX_CTX)
         return llq_err(LLQ_ELIMIT, "calibration: at most %u samples of %u tokens", MAX_SAMPLES, MAX_CTX);

@@ -3,6 +3,8 @@
  * updates; act-order with static groups (scales fixed beforehand on the original column groups, so the output
  * rows are in natural order and need no permutation at inference). */
 #include "calib_q.h"
+#include "kquant.h"
+#include "llq/format.h"
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
@@ -13,6 +15,9 @@
 size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols)
 {
     cq_layout l;
+    uint64_t rb;
+    if (llq_type_is_block(type))
+        return group == 0 && llq_row_bytes(&rb, type, 0, cols) == LLQ_OK ? (size_t)rb : 0;
     return cq_layout_init(&l, type, group, cols) ? 0 : l.row_bytes;
 }
 
@@ -47,9 +52,18 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
     float damp = o->damp > 0 ? o->damp : 0.01f;
     size_t B = o->block ? o->block : 128;
     cq_layout l;
-    int err = cq_layout_init(&l, type, group, cols);
-    if (err)
+    kq_spec ks;
+    kq_params *kp = NULL; /* block types: each block's parameters, fixed before the pass */
+    int blk = llq_type_is_block(type), err;
+    if (blk) { /* the block is the group; its sub-block grids play the group scales' part */
+        if ((err = kq_spec_of(&ks, type)) || (err = llq_quant_check(type, group, cols)))
+            return err;
+        memset(&l, 0, sizeof l);
+        l.type = type, l.cols = cols, l.glen = (size_t)ks.blk, l.n_groups = cols / (size_t)ks.blk;
+        l.row_bytes = llq_calib_row_bytes(type, 0, cols);
+    } else if ((err = cq_layout_init(&l, type, group, cols))) {
         return err;
+    }
     size_t G = l.n_groups;
     double *hp = NULL, *diag = NULL;
     float *wp = NULL, *u = NULL, *lt = NULL, *upd = NULL, *d = NULL, *err1 = NULL, *wd = NULL;
@@ -61,7 +75,7 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         !(lt = malloc(cols * cols * sizeof *lt)) || !(upd = malloc(rows * cols * sizeof *upd)) ||
         !(d = malloc(rows * G * sizeof *d)) || !(z = calloc(rows * G, sizeof *z)) ||
         !(err1 = malloc(rows * B * sizeof *err1)) || !(wd = malloc(cols * sizeof *wd)) ||
-        !(perm = malloc(cols * sizeof *perm)) ||
+        !(perm = malloc(cols * sizeof *perm)) || (blk && !(kp = malloc(rows * G * sizeof *kp))) ||
         !(qv = malloc(rows * cols * sizeof *qv))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
@@ -98,6 +112,11 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
         const float *wr = w + r * cols;
         for (size_t k = 0; k < cols; k++)
             row[k] = diag[k] > 0 ? wr[k] : 0.0f;
+        if (blk) {
+            for (size_t g = 0; g < G; g++)
+                kq_choose(&ks, &kp[r * G + g], row + g * l.glen, wd + g * l.glen);
+            continue;
+        }
         if ((err = llq_quant_scales(d + r * G, z + r * G, row, cols, type, group, &qo))) {
             llq_err_prefix(err, "GPTQ scales");
             goto done;
@@ -122,7 +141,8 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             float inv_dii = 1.0f / ui[i];
             for (size_t r = 0; r < rows; r++) {
                 float *wr = wp + r * cols;
-                float q = llq_quant_snap(wr[i], type, d[r * G + g], z[r * G + g]);
+                float q = blk ? kq_snap(&ks, &kp[r * G + g], (int)(c % l.glen), wr[i])
+                              : llq_quant_snap(wr[i], type, d[r * G + g], z[r * G + g]);
                 qv[r * cols + c] = q;
                 float e = (wr[i] - q) * inv_dii;
                 err1[r * B + (i - i1)] = e;
@@ -142,11 +162,15 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             }
         }
     }
-    for (size_t r = 0; r < rows; r++)
+    for (size_t r = 0; r < rows && blk; r++)
+        for (size_t g = 0; g < G; g++)
+            kq_encode_block(&ks, (uint8_t *)out + r * l.row_bytes + g * (l.row_bytes / G), &kp[r * G + g],
+                            qv + r * cols + g * l.glen);
+    for (size_t r = 0; r < rows && !blk; r++)
         llq_quant_encode_row((uint8_t *)out + r * l.row_bytes, qv + r * cols, cols, type, group, d + r * G,
                              type == LLQ_Q4A ? z + r * G : NULL);
 done:
     free(hp), free(diag), free(wp), free(u), free(lt), free(upd), free(d), free(z), free(err1), free(wd), free(perm);
-    free(qv);
+    free(qv), free(kp);
     return err;
 }

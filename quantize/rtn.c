@@ -3,9 +3,11 @@
  * Per group: candidate grids (scale, and for q4a zero point) around the range of the values; for each, the
  * codes c are rounded, and the least-squares scale for those codes d* = Σwxc / Σwc² gives the error
  * Σwx² − (Σwxc)²/Σwc². The best candidate's d* is rounded to f16 and the group re-encoded with it. */
+#include "llq/format.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
 
+#include "kquant.h"
 #include "rtn_kern.h"
 
 #include <math.h>
@@ -149,6 +151,15 @@ static void geometry(uint32_t group, uint64_t K, uint64_t *glen, uint64_t *ng)
 
 int llq_quant_check(uint32_t type, uint32_t group, uint64_t K)
 {
+    uint32_t be;
+    if (llq_type_block(type, &be, NULL)) {
+        if (group != 0)
+            return llq_err(LLQ_EINVAL, "type %s takes no group size (its blocks are fixed)", llq_type_name(type));
+        if (K == 0 || K > LLQ_QUANT_MAX_K || K % be)
+            return llq_err(LLQ_EINVAL, "row length %llu is not a whole number of %s blocks (%u)",
+                           (unsigned long long)K, llq_type_name(type), be);
+        return LLQ_OK;
+    }
     if (!llq_type_is_quant(type))
         return llq_err(LLQ_EINVAL, "cannot quantize to type %s", llq_type_name(type) ? llq_type_name(type) : "?");
     if (group != 0 && group != 32 && group != 64 && group != 128)
@@ -424,6 +435,11 @@ int llq_quantize_row(void *dst, const float *x, uint64_t K, uint32_t type, uint3
     int err = llq_quant_check(type, group, K);
     if (err)
         return err;
+    if (llq_type_is_block(type)) {
+        if (o && o->imp && (err = check_imp(o->imp, K)))
+            return err;
+        return kq_quantize_row(dst, x, K, type, o ? o->imp : NULL);
+    }
     uint64_t glen, ng;
     geometry(group, K, &glen, &ng);
     float dbuf[STACK_GROUPS];
@@ -501,9 +517,9 @@ int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, ui
     int err = llq_quant_check(type, group, K);
     if (err)
         return err;
-    uint64_t glen, ng;
-    geometry(group, K, &glen, &ng);
-    uint64_t row_bytes = (type == LLQ_Q8 ? glen * ng : glen * ng / 2) + (type == LLQ_Q4A ? 3 : 2) * ng;
+    uint64_t row_bytes;
+    if ((err = llq_row_bytes(&row_bytes, type, group, K)))
+        return err;
     if (n_threads <= 0) {
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = nc > 0 ? (int)nc : 1;

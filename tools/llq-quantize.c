@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "llq/calib.h"
 #include "llq/format.h"
+#include "llq/hparams.h"
 #include "llq/quant.h"
 
 #include <errno.h>
@@ -22,9 +23,13 @@ static const char USAGE[] =
     "copied; the recipe is added as quant.* keys (llq-inspect shows it).\n"
     "\n"
     "Scheme:\n"
-    "  --type T           q8 (int8, symmetric), q4 (int4, symmetric), q4a (int4 + zero point); default q4\n"
+    "  --type T           q8 (int8, symmetric), q4 (int4, symmetric), q4a (int4 + zero point); default q4;\n"
+    "                     or a ggml block type: q4_k q5_k q6_k q3_k q2_k iq4_xs iq4_nl q4_0 q4_1 q5_0 q5_1\n"
+    "                     q8_0 (no --group)\n"
     "  --group G          32, 64, 128 or row (one group per row); default 32. A row that is not a multiple\n"
     "                     of the group ends in a shorter group (never skipped)\n"
+    "  --preset P         llama.cpp's mix of that name: q4_k_m, q4_k_s, q5_k_m, q6_k, q3_k_m, iq4_xs (the\n"
+    "                     per-tensor types llama-quantize picks; --keep rules still override)\n"
     "  --keep GLOB=TYPE[:GROUP]\n"
     "                     override for tensors whose name matches GLOB (fnmatch; repeatable, last match\n"
     "                     wins); TYPE any of f32 f16 bf16 q8 q4 q4a, e.g. --keep 'output.weight=q4:32'\n"
@@ -34,7 +39,8 @@ static const char USAGE[] =
     "                     minimise the squared error; awq, gptq, awq+gptq: calibrated (need --calib);\n"
     "                     best: the most accurate combination measured (docs/QUANTIZATION.md), now\n"
     "                     awq+gptq (recorded as quant.method = awq+gptq)\n"
-    "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set\n"
+    "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set.\n"
+    "                     With rtn: importance weights (mean x² per input channel) for the scale search\n"
     "  --calib-samples N  windows taken from it (default 128)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
@@ -58,6 +64,7 @@ static const char USAGE[] =
     "  llq-quantize model.llq -o model-q4a.llq --type q4a --group 64 --keep 'output.weight=q4a:32'\n"
     "  llq-quantize model.llq -o model-awq.llq --type q4 --group 128 --method awq --calib calib.txt\n"
     "  llq-quantize model.llq -o model-gptq.llq --method awq+gptq --calib calib.txt --calib-samples 64 --json\n"
+    "  llq-quantize model.llq -o model-q4km.llq --preset q4_k_m --method gptq --calib calib.txt\n"
     "  llq-quantize model.llq -o model-best.llq --type q4 --group 128 --method best --calib calib.txt\n";
 
 typedef struct opts {
@@ -65,7 +72,7 @@ typedef struct opts {
     uint32_t type, group, samples, ctx;
     unsigned methods; /* LLQ_CALIB_* bits; 0 = rtn */
     uint64_t seed;
-    int threads, force, json, search;
+    int threads, force, json, search, preset, group_given;
     const char *method_name;
     char keep[1024];  /* the --keep rules, comma-separated, for quant.keep */
     llq_quant_policy pol;
@@ -81,6 +88,8 @@ typedef struct ctx {
     llq_file *f;
     plan *p;
 } ctx;
+
+static int quantized(uint32_t type) { return llq_type_is_quant(type) || llq_type_is_block(type); }
 
 static int policy_cb(void *ud, const char *name, uint32_t *type, uint32_t *group)
 {
@@ -139,7 +148,7 @@ static int put_meta(llq_writer *w, const opts *o, const llq_calib_result *cr)
 {
     char name[64];
     snprintf(name, sizeof name, "llq-quantize %s", LLQ_VERSION_STRING);
-    const char *tn = llq_type_name(o->type);
+    const char *tn = o->preset ? llq_preset_name(o->preset) : llq_type_name(o->type);
     int err = llq_writer_meta_str(w, "quant.method", o->method_name, strlen(o->method_name));
     if (!err) err = llq_writer_meta_str(w, "quant.type", tn, strlen(tn));
     if (!err) err = llq_writer_meta_u32(w, "quant.group", o->group);
@@ -208,7 +217,7 @@ static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, p
             llq_drop_pages(f, src, nr * t->row_bytes);
             xs = x;
         }
-        if (llq_type_is_quant(p.type)) {
+        if (quantized(p.type)) {
             struct timespec a, b;
             clock_gettime(CLOCK_MONOTONIC, &a);
             err = llq_quantize_tensor(q, xs, nr, K, p.type, p.group, &qo, o->threads);
@@ -273,6 +282,14 @@ static int run(const opts *o)
         rc = cli_lib_error(err);
         goto done;
     }
+    if (o->preset) { /* the per-layer promotions need the model's layer count and grouping */
+        llq_hparams hp;
+        if ((err = llq_hparams_read(&hp, f))) {
+            rc = cli_lib_error(err);
+            goto done;
+        }
+        llq_policy_preset((llq_quant_policy *)&o->pol, o->preset, hp.n_layers, hp.n_heads / hp.n_kv_heads);
+    }
     size_t n = llq_n_tensors(f);
     p = calloc(n ? n : 1, sizeof *p);
     if (!p) {
@@ -281,8 +298,8 @@ static int run(const opts *o)
     }
     for (size_t i = 0; i < n; i++) { /* plan everything before writing anything */
         const llq_tensor *t = llq_tensor_at(f, i);
-        err = llq_policy_choose(&o->pol, t->name, t->type, t->n_dims, &p[i].type, &p[i].group);
-        if (!err && llq_type_is_quant(p[i].type) && (err = llq_quant_check(p[i].type, p[i].group, t->row_len))) {
+        err = llq_policy_choose(&o->pol, t->name, t->type, t->n_dims, t->row_len, &p[i].type, &p[i].group);
+        if (!err && quantized(p[i].type) && (err = llq_quant_check(p[i].type, p[i].group, t->row_len))) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s", llq_errmsg());
             err = llq_err(err, "tensor '%s': %s", t->name, msg);
@@ -347,7 +364,7 @@ static int run(const opts *o)
         }
         bytes_in += t->size;
         bytes_out += size;
-        if (llq_type_is_quant(type)) {
+        if (quantized(type)) {
             qw_bytes += size;
             qw_elems += t->n_elem;
         }
@@ -437,6 +454,7 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
+        {"preset", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
@@ -446,7 +464,14 @@ int main(int argc, char **argv)
         switch (ch) {
         case 'o': o.out = optarg; break;
         case 'T': type_s = optarg; break;
-        case 'g': group_s = optarg; break;
+        case 'g': group_s = optarg, o.group_given = 1; break;
+        case 'P':
+            if (llq_preset_parse(&o.preset, optarg)) {
+                rc = cli_usage_error("--preset must be q4_k_m, q4_k_s, q5_k_m, q6_k, q3_k_m or iq4_xs, not '%s'",
+                                     optarg);
+                goto usage;
+            }
+            break;
         case 'k': rules[n_rules++] = optarg; break;
         case 'm': o.method_name = optarg; break;
         case 'c': o.calib = optarg; break;
@@ -488,10 +513,17 @@ int main(int argc, char **argv)
         rc = cli_usage_error("no output file (-o OUT.llq)");
         goto usage;
     }
-    if (llq_type_parse(&o.type, type_s) || !llq_type_is_quant(o.type)) {
-        rc = cli_usage_error("--type must be q8, q4 or q4a, not '%s'", type_s);
+    if (llq_type_parse(&o.type, type_s) || !quantized(o.type)) {
+        rc = cli_usage_error("--type must be q8, q4, q4a or a block type (q4_k, q6_k, iq4_xs, ...), not '%s'",
+                             type_s);
         goto usage;
     }
+    if (o.group_given && llq_type_is_block(o.type)) {
+        rc = cli_usage_error("--group does not apply to block type %s", type_s);
+        goto usage;
+    }
+    if (llq_type_is_block(o.type))
+        group_s = "row";
     if (llq_group_parse(&o.group, group_s)) {
         rc = cli_usage_error("--group must be 32, 64, 128 or row, not '%s'", group_s);
         goto usage;
@@ -515,15 +547,19 @@ int main(int argc, char **argv)
         rc = cli_usage_error("--method %s needs --calib FILE", o.method_name);
         goto usage;
     }
-    if (!o.methods && (o.calib || calib_opts)) {
-        rc = cli_usage_error("--calib options need --method awq, gptq, awq+gptq or best");
+    if (!o.methods && o.calib) /* rtn with --calib: importance weights from the calibration activations */
+        o.methods = LLQ_CALIB_IMP;
+    if (!o.methods && calib_opts) {
+        rc = cli_usage_error("--calib-samples/--calib-ctx need --calib");
         goto usage;
     }
-    if (!o.search && o.methods) {
+    if (!o.search && o.calib) {
         rc = cli_usage_error("--no-search applies to --method rtn only");
         goto usage;
     }
     llq_policy_init(&o.pol, o.type, o.group);
+    if (o.preset)
+        llq_policy_preset(&o.pol, o.preset, 0, 0); /* layer count and grouping set from the model in run() */
     for (size_t i = 0; i < n_rules; i++) {
         if (llq_policy_add_rule(&o.pol, rules[i])) {
             rc = cli_usage_error("--keep %s", llq_errmsg());

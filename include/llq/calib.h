@@ -48,6 +48,8 @@ typedef struct llq_gptq_opts {
 /* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_calib_row_bytes bytes),
  * using h (cols×cols, full symmetric XᵀX; not modified). Group scales (and q4a zero points) are chosen on the
  * original weights before the pass (static groups) by quant.h's search weighted by diag(H) (llq_quant_scales).
+ * Block types (group 0): each block's d, dmin and sub-block scales / mins are chosen the same way before the pass
+ * (RTN weighted by diag(H)) and the pass snaps each column to its sub-block's grid.
  * Columns with H[i][i] = 0 (never activated) quantize to 0. o may be NULL (defaults, act_order on). */
 int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type, uint32_t group,
              const llq_gptq_opts *o);
@@ -67,7 +69,9 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
 
 /* ---- 3. calibration driver ---- */
 
-enum { LLQ_CALIB_AWQ = 1, LLQ_CALIB_GPTQ = 2 };
+/* LLQ_CALIB_IMP alone: round to nearest per matrix, the error weighted by the calibration statistics (block types:
+ * importance diag(XᵀX) per input channel, as llama.cpp's imatrix; q8/q4/q4a: AWQ's clipping search against H). */
+enum { LLQ_CALIB_AWQ = 1, LLQ_CALIB_GPTQ = 2, LLQ_CALIB_IMP = 4 };
 
 /* Picks the type/group of one weight (the quantize tool's policy): sets *type (non-quantized = leave the
  * tensor alone) and *group, returns 0 or a negative code. */

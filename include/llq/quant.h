@@ -70,20 +70,41 @@ typedef struct llq_quant_rule {
     int has_group;
 } llq_quant_rule;
 
+/* llama.cpp's mixes (llama-quantize's names): per-tensor block types chosen as llama-quantize does. */
+enum llq_preset {
+    LLQ_PRESET_NONE = 0,
+    LLQ_PRESET_Q4_K_M,
+    LLQ_PRESET_Q4_K_S,
+    LLQ_PRESET_Q5_K_M,
+    LLQ_PRESET_Q6_K,
+    LLQ_PRESET_Q3_K_M,
+    LLQ_PRESET_IQ4_XS
+};
+
 typedef struct llq_quant_policy {
     uint32_t type, group; /* default for linear weights */
     llq_quant_rule *rules;
     size_t n_rules;
+    int preset;               /* enum llq_preset; set by llq_policy_preset */
+    uint32_t n_layers, n_gqa; /* the model's, for the preset's per-layer promotions */
 } llq_quant_policy;
 
 /* Default policy for (type, group); checks both (LLQ_EINVAL). No allocation. */
 int llq_policy_init(llq_quant_policy *p, uint32_t type, uint32_t group);
 /* Adds a rule parsed from "GLOB=TYPE[:GROUP]" (LLQ_EINVAL naming the spec if malformed). */
 int llq_policy_add_rule(llq_quant_policy *p, const char *spec);
-/* Target type and group for a tensor of the given name, input type and rank. LLQ_EUNSUPPORTED if the input is
- * already quantized (message names the tensor). */
+/* Target type and group for a tensor of the given name, input type, rank and row length (elements of the last
+ * dimension). LLQ_EUNSUPPORTED if the input is already quantized (message names the tensor). With a preset,
+ * a block type whose block does not divide the row falls back as llama-quantize does (q4_k → q5_0, q5_k → q5_1,
+ * q6_k → q8_0, q2_k / q3_k / iq4_xs → iq4_nl). */
 int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_type, uint32_t n_dims,
-                      uint32_t *type, uint32_t *group);
+                      uint64_t row_len, uint32_t *type, uint32_t *group);
+/* Parses a preset name ("q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "iq4_xs"): 0 or LLQ_EINVAL. */
+int llq_preset_parse(int *out, const char *name);
+const char *llq_preset_name(int preset);
+/* Makes p follow a preset for a model of n_layers layers and n_heads / n_kv_heads = n_gqa (type = the preset's
+ * base type, group 0). Rules added afterwards still override it. */
+void llq_policy_preset(llq_quant_policy *p, int preset, uint32_t n_layers, uint32_t n_gqa);
 /* Parses a group: "32", "64", "128", "row" (= 0). LLQ_EINVAL otherwise. */
 int llq_group_parse(uint32_t *out, const char *s);
 /* Frees the rules (the struct itself is the caller's). NULL allowed. */

@@ -39,8 +39,12 @@ run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method best
 expect_rc 2 "best without --calib: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method worst --calib models/pydoc-7m/calib.txt
 expect_rc 2 "unknown --method: usage error"
-run $Q "$TMP/m.llq" -o "$TMP/x.llq" --calib models/pydoc-7m/calib.txt
-expect_rc 2 "--calib with rtn: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --calib-samples 8
+expect_rc 2 "--calib-samples without --calib: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --type q4_k --group 32
+expect_rc 2 "--group with a block type: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --preset q9_k
+expect_rc 2 "unknown --preset: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --keep 'output.weight'
 expect_rc 2 "--keep without =TYPE: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --keep 'output.weight=q4:48'

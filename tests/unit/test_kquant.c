@@ -1,9 +1,15 @@
 /* test_kquant.c — ggml block types (format 1.1): geometry, names, and dequantization of blocks cut from
  * llama.cpp's own files of pydoc-7m against llama.cpp's values (kquant_refs.h, tests/make_kquant_refs.py). */
 #include <check.h>
+#include <stdio.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "../../quantize/kquant.h"
 #include "kquant_refs.h"
+#include "llq/calib.h"
+#include "llq/quant.h"
 #include "llq/blocks.h"
 #include "llq/format.h"
 
@@ -68,12 +74,220 @@ START_TEST(block_geometry_and_names)
 }
 END_TEST
 
+static const uint32_t all_types[] = {LLQ_Q4_0, LLQ_Q4_1, LLQ_Q5_0, LLQ_Q5_1, LLQ_Q8_0, LLQ_Q2_K,
+                                     LLQ_Q3_K, LLQ_Q4_K, LLQ_Q5_K, LLQ_Q6_K, LLQ_IQ4_NL, LLQ_IQ4_XS};
+
+static uint64_t rng = 88172645463325252ull;
+static float urand(void) /* uniform in [-1, 1) */
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)((rng >> 40) / 8388608.0) - 1.0f;
+}
+
+/* The packer (kquant.c) and the decoder (format/blocks.c) are separate code: random parameters and codes packed
+ * must decode to a·v − c (or a·T[v]) of the same parameters. */
+START_TEST(pack_matches_decoder)
+{
+    for (size_t t = 0; t < sizeof all_types / sizeof all_types[0]; t++) {
+        kq_spec s;
+        ck_assert_int_eq(kq_spec_of(&s, all_types[t]), 0);
+        uint32_t bytes;
+        llq_type_block(s.type, NULL, &bytes);
+        for (int rep = 0; rep < 20; rep++) {
+            kq_params p;
+            memset(&p, 0, sizeof p);
+            p.d = llq_f32_to_f16(0.01f * urand());
+            p.dmin = llq_f32_to_f16(0.01f * urand());
+            if (s.blk == 256 && s.affine)
+                p.dmin = llq_f32_to_f16(fabsf(llq_f16_to_f32(p.dmin)));
+            for (int j = 0; j < 16; j++) {
+                int lo = s.affine ? 0 : -(s.smax + 1), span = s.smax - lo + 1;
+                p.sc[j] = s.smax ? lo + (int)((urand() + 1.0f) * 0.5f * (float)span) % span : 0;
+                p.mn[j] = s.smax && s.affine ? (int)((urand() + 1.0f) * 0.5f * (float)(s.smax + 1)) % (s.smax + 1) : 0;
+            }
+            int v[256];
+            for (int i = 0; i < s.blk; i++)
+                v[i] = s.qmin + (int)((urand() + 1.0f) * 0.5f * (float)(s.qmax - s.qmin + 1)) % (s.qmax - s.qmin + 1);
+            uint8_t blk[256];
+            float out[256];
+            kq_pack(&s, blk, &p, v);
+            llq_block_to_f32(out, blk, s.type, 1);
+            for (int i = 0; i < s.blk; i++) {
+                float a, c;
+                kq_sub_grid(&s, &p, i / s.sub, &a, &c);
+                float want = s.table ? a * (float)llq_iq4_values[v[i]] : a * (float)v[i] - c;
+                if (out[i] != want)
+                    ck_abort_msg("%s element %d: decoded %g, packed %g", llq_type_name(s.type), i, (double)out[i],
+                                 (double)want);
+                ck_assert_float_eq(kq_snap(&s, &p, i, want), want); /* grid values are fixed points */
+            }
+        }
+    }
+}
+END_TEST
+
+static double rel_err(const float *x, const float *y, size_t n, const float *w)
+{
+    double e = 0, s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double wi = w ? w[i] : 1.0;
+        e += wi * (x[i] - y[i]) * (x[i] - y[i]);
+        s += wi * x[i] * x[i];
+    }
+    return sqrt(e / s);
+}
+
+/* RTN onto every block type: relative error within the type's bits (bounds about 1.3× what a Gaussian row
+ * gives), importance weights lower the weighted error, bad input refused. */
+START_TEST(rtn_block_types)
+{
+    enum { K = 1024 };
+    static const struct { uint32_t t; double bound; } tab[] = {
+        {LLQ_Q2_K, 0.40}, {LLQ_Q3_K, 0.22}, {LLQ_Q4_K, 0.11}, {LLQ_Q5_K, 0.055}, {LLQ_Q6_K, 0.028},
+        {LLQ_IQ4_XS, 0.13}, {LLQ_IQ4_NL, 0.16}, {LLQ_Q4_0, 0.16}, {LLQ_Q4_1, 0.16}, {LLQ_Q5_0, 0.08},
+        {LLQ_Q5_1, 0.08}, {LLQ_Q8_0, 0.01},
+    };
+    float *x = malloc(K * sizeof *x), *y = malloc(K * sizeof *y), *imp = malloc(K * sizeof *imp);
+    uint8_t *q = malloc(2 * K);
+    for (int i = 0; i < K; i++) { /* roughly Gaussian (sum of uniforms), a few outliers */
+        x[i] = 0.02f * (urand() + urand() + urand() + urand()) + (i % 97 == 0 ? 0.2f : 0.0f);
+        imp[i] = i % 8 == 0 ? 50.0f : 1.0f;
+    }
+    for (size_t t = 0; t < sizeof tab / sizeof tab[0]; t++) {
+        llq_quant_opts o = {NULL, 1}, oi = {imp, 1};
+        ck_assert_int_eq(llq_quantize_row(q, x, K, tab[t].t, 0, &o), 0);
+        llq_row_to_f32(y, q, tab[t].t, 0, K);
+        double e = rel_err(x, y, K, NULL), ew = rel_err(x, y, K, imp);
+        ck_assert_msg(e < tab[t].bound, "%s: relative error %g", llq_type_name(tab[t].t), e);
+        ck_assert_int_eq(llq_quantize_row(q, x, K, tab[t].t, 0, &oi), 0);
+        llq_row_to_f32(y, q, tab[t].t, 0, K);
+        double ewi = rel_err(x, y, K, imp);
+        ck_assert_msg(ewi < ew, "%s: importance did not help (%g vs %g)", llq_type_name(tab[t].t), ewi, ew);
+        ck_assert_int_eq(llq_quantize_row(q, x, K, tab[t].t, 32, &o), LLQ_EINVAL);
+        ck_assert_int_eq(llq_quantize_row(q, x, K - 16, tab[t].t, 0, &o), LLQ_EINVAL);
+    }
+    x[700] = NAN;
+    ck_assert_int_eq(llq_quantize_row(q, x, K, LLQ_Q4_K, 0, NULL), LLQ_EINVAL);
+    ck_assert(strstr(llq_errmsg(), "column 700") != NULL);
+    free(x), free(y), free(imp), free(q);
+}
+END_TEST
+
+/* GPTQ onto a block type: with an H from correlated inputs, its output error ‖(W − Q)·Xᵀ‖ beats RTN's. */
+START_TEST(gptq_block_types)
+{
+    enum { R = 16, C = 256, N = 512 };
+    float *w = malloc(R * C * sizeof *w), *x = malloc(N * C * sizeof *x), *y = malloc(C * sizeof *y);
+    double *h = calloc(C * C, sizeof *h);
+    uint8_t *q = malloc(R * 256);
+    for (int i = 0; i < R * C; i++)
+        w[i] = 0.05f * (urand() + urand() + urand());
+    for (int n = 0; n < N; n++) {
+        float common = urand();
+        for (int k = 0; k < C; k++)
+            x[n * C + k] = 0.7f * common + 0.3f * urand() * (k % 16 == 0 ? 8.0f : 1.0f);
+    }
+    llq_xtx_acc(h, x, N, C);
+    llq_sym_fill(h, C);
+    const uint32_t types[] = {LLQ_Q4_K, LLQ_Q6_K, LLQ_IQ4_XS, LLQ_Q3_K};
+    for (int t = 0; t < 4; t++) {
+        double e[2] = {0, 0};
+        for (int m = 0; m < 2; m++) {
+            if (m == 0)
+                ck_assert_int_eq(llq_gptq(q, w, R, C, h, types[t], 0, NULL), 0);
+            else
+                ck_assert_int_eq(llq_quantize_tensor(q, w, R, C, types[t], 0, NULL, 1), 0);
+            size_t rb = llq_calib_row_bytes(types[t], 0, C);
+            for (int r = 0; r < R; r++) {
+                llq_row_to_f32(y, q + r * rb, types[t], 0, C);
+                for (int n = 0; n < N; n++) {
+                    double o = 0;
+                    for (int k = 0; k < C; k++)
+                        o += (double)(w[r * C + k] - y[k]) * x[n * C + k];
+                    e[m] += o * o;
+                }
+            }
+        }
+        ck_assert_msg(e[0] < 0.9 * e[1], "%s: GPTQ %g vs RTN %g", llq_type_name(types[t]), e[0], e[1]);
+    }
+    free(w), free(x), free(y), free(h), free(q);
+}
+END_TEST
+
+/* Presets: llama.cpp's per-tensor types for a 6-layer model with 2 query heads per kv head (pydoc-7m's shape: the
+ * tensor types of llama.cpp's own files of that model), and the fallbacks for rows that are not whole blocks. */
+START_TEST(presets_pick_llama_cpp_types)
+{
+    llq_quant_policy p;
+    uint32_t t, g;
+    int pr;
+    ck_assert_int_eq(llq_policy_init(&p, LLQ_Q4, 32), 0);
+    ck_assert_int_eq(llq_preset_parse(&pr, "q4_k_m"), 0);
+    llq_policy_preset(&p, pr, 6, 2);
+    static const struct { const char *name; uint32_t type; } km[] = {
+        {"output.weight", LLQ_Q6_K}, {"tok_embeddings.weight", LLQ_Q4_K},
+        {"layers.0.attention.wv.weight", LLQ_Q4_K}, {"layers.2.attention.wv.weight", LLQ_Q6_K},
+        {"layers.5.attention.wv.weight", LLQ_Q6_K}, {"layers.2.feed_forward.w2.weight", LLQ_Q6_K},
+        {"layers.3.feed_forward.w2.weight", LLQ_Q4_K}, {"layers.5.feed_forward.w2.weight", LLQ_Q6_K},
+        {"layers.2.attention.wq.weight", LLQ_Q4_K}, {"layers.1.feed_forward.w1.weight", LLQ_Q4_K},
+    };
+    for (size_t i = 0; i < sizeof km / sizeof km[0]; i++) {
+        ck_assert_int_eq(llq_policy_choose(&p, km[i].name, LLQ_F32, 2, 256, &t, &g), 0);
+        ck_assert_msg(t == km[i].type && g == 0, "%s: %s", km[i].name, llq_type_name(t));
+    }
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.0.attention_norm.weight", LLQ_F32, 1, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_F32);
+    /* rows of 320 elements: q4_k -> q5_0, q6_k -> q8_0 */
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.0.attention.wq.weight", LLQ_F32, 2, 320, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q5_0);
+    ck_assert_int_eq(llq_policy_choose(&p, "output.weight", LLQ_F32, 2, 320, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q8_0);
+    ck_assert_int_eq(llq_policy_add_rule(&p, "output.weight=q8"), 0); /* rules still win */
+    ck_assert_int_eq(llq_policy_choose(&p, "output.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q8);
+    llq_policy_free(&p);
+
+    ck_assert_int_eq(llq_preset_parse(&pr, "q4_k_s"), 0);
+    llq_policy_init(&p, LLQ_Q4, 32);
+    llq_policy_preset(&p, pr, 6, 2);
+    for (int L = 0; L < 6; L++) {
+        char n[64];
+        snprintf(n, sizeof n, "layers.%d.attention.wv.weight", L);
+        ck_assert_int_eq(llq_policy_choose(&p, n, LLQ_F32, 2, 256, &t, &g), 0);
+        ck_assert_uint_eq(t, L < 4 ? LLQ_Q5_K : LLQ_Q4_K);
+    }
+    ck_assert_int_eq(llq_preset_parse(&pr, "iq4_xs"), 0);
+    llq_policy_preset(&p, pr, 6, 2);
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.0.attention.wv.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_IQ4_XS);
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.0.attention.wv.weight", LLQ_F32, 2, 288, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_IQ4_NL);
+    ck_assert_int_eq(llq_preset_parse(&pr, "q3_k_m"), 0);
+    llq_policy_preset(&p, pr, 32, 4);
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.1.attention.wv.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q5_K);
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.2.attention.wv.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q4_K);
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.1.feed_forward.w2.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q5_K); /* L < 32/16 */
+    ck_assert_int_eq(llq_policy_choose(&p, "layers.9.attention.wo.weight", LLQ_F32, 2, 256, &t, &g), 0);
+    ck_assert_uint_eq(t, LLQ_Q4_K);
+    ck_assert_int_eq(llq_preset_parse(&pr, "q9_k"), LLQ_EINVAL);
+    llq_policy_free(&p);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("kquant");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, blocks_dequantize_like_llama_cpp);
     tcase_add_test(tc, block_geometry_and_names);
+    tcase_add_test(tc, pack_matches_decoder);
+    tcase_add_test(tc, rtn_block_types);
+    tcase_add_test(tc, gptq_block_types);
+    tcase_add_test(tc, presets_pick_llama_cpp_types);
+    tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
 }
