@@ -65,11 +65,12 @@ enum llq_type {
     LLQ_Q4A = 18  /* int4 asymmetric per group, f16 scale + u8 zero point */
 };
 
+/* The type table (names, block layouts) is format/layout.c (llq_type_info in format.h). */
 /* "f32", "f16", "bf16", "q8", "q4", "q4a"; NULL for an unknown value. */
 const char *llq_type_name(uint32_t type);
 /* Parses a name above; returns 0 and sets *out, or LLQ_EINVAL. */
 int llq_type_parse(uint32_t *out, const char *name);
-/* 1 for q8/q4/q4a, 0 otherwise. */
+/* 1 for the quantized types (blocks of more than one weight: q8/q4/q4a), 0 otherwise. */
 int llq_type_is_quant(uint32_t type);
 
 /* ---- scalar conversions (exact, round-to-nearest-even) ---- */
