@@ -89,6 +89,12 @@ static inline int llq_add_u64(uint64_t *out, uint64_t a, uint64_t b)
     return __builtin_add_overflow(a, b, out) ? -1 : 0;
 }
 
+/* ---- CPU features (common/cpu.c; checked once at run time, cached; 0 on other architectures) ---- */
+/* 1 if the CPU has AVX2 + FMA + F16C (what every *_avx2 path needs). */
+int llq_cpu_has_avx2(void);
+/* 1 if the CPU has PCLMULQDQ + SSE4.1 (llq_crc32's folding). */
+int llq_cpu_has_clmul(void);
+
 /* zlib CRC-32 of n bytes, continuing from crc (start with 0). Handles n > 4 GiB. PCLMUL folding when the CPU
  * has it (run-time check, ~10x zlib), else zlib. common/crc32.c */
 uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n);
