@@ -19,6 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- 1. linear algebra ---- */
 
 /* In place: a (n×n, symmetric positive definite) becomes L, lower triangular with A = L·Lᵀ (upper part zeroed).
@@ -125,5 +129,9 @@ void llq_calib_free(llq_calib_result *r);
 int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len, uint64_t seed);
 /* 0 if buf[n] is valid UTF-8 without NUL bytes, else LLQ_EFORMAT naming the byte offset. */
 int llq_calib_check_utf8(const char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

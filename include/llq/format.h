@@ -16,6 +16,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LLQ_FORMAT_MAJOR 1
 #define LLQ_FORMAT_MINOR 0
 #define LLQ_HEADER_SIZE 128
@@ -203,5 +207,9 @@ int llq_writer_commit(llq_writer *w);
 void llq_writer_free(llq_writer *w);
 /* Temp path currently being written (for signal handlers that must unlink it); NULL after commit. */
 const char *llq_writer_temp_path(const llq_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

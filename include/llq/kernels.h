@@ -18,6 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* A weight W [rows, cols] in any llq type: `rows` rows of row_bytes bytes back to back (FORMAT.md). Not owned:
  * data usually points into an mmapped .llq file. group is the quantization group (0 for f32/f16/bf16). */
 typedef struct llq_mat {
@@ -96,5 +100,9 @@ double llq_logsumexp(const float *l, size_t n, size_t *argmax);
 /* KL(p ‖ q) = Σ p_i (log p_i − log q_i) in f64 from logits: log p = lb − zb, log q = lq − zq (zb, zq the
  * log-sum-exps). */
 double llq_kl(const float *lb, double zb, const float *lq, double zq, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

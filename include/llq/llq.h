@@ -13,6 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLQ_VERSION_MAJOR 0
+#define LLQ_VERSION_MINOR 1
+#define LLQ_VERSION_PATCH 0
 #define LLQ_VERSION_STRING "0.1.0"
 
 enum llq_error {
@@ -30,6 +37,10 @@ enum llq_error {
     LLQ_ENOTFOUND = -11,   /* a named tensor / key / file is missing */
     LLQ_EINTR = -12        /* interrupted (signal) */
 };
+
+/* The version of the library linked in ("MAJOR.MINOR.PATCH", LLQ_VERSION_STRING when it was built; compare it
+ * with the LLQ_VERSION_STRING a program was compiled with). Never NULL, static storage. */
+const char *llq_version(void);
 
 /* Sets the calling thread's last-error message (printf format) and returns code, so that
  * `return llq_err(LLQ_EFORMAT, "...")` / `err = llq_err(...); goto done;` read naturally. */
@@ -100,5 +111,9 @@ int llq_cpu_has_clmul(void);
 uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n);
 /* The same with zlib alone: the reference llq_crc32 is tested against. */
 uint32_t llq_crc32_ref(uint32_t crc, const void *data, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
