@@ -266,7 +266,8 @@ START_TEST(type_table_matches_format_doc)
         ck_assert_str_eq(llq_type_name(ti->type), ti->name);
         ck_assert_int_eq(llq_type_parse(&back, ti->name), 0);
         ck_assert_uint_eq(back, ti->type);
-        ck_assert_int_eq(llq_type_is_quant(ti->type), ti->block_weights > 1);
+        ck_assert_int_eq(llq_type_is_quant(ti->type), ti->scale_bytes != 0);
+        ck_assert_int_eq(llq_type_is_block(ti->type), ti->block_weights > 1 && ti->scale_bytes == 0);
         ck_assert_uint_gt(ti->block_bytes, 0);
         if (!ti->scale_bytes)
             continue;
@@ -286,7 +287,7 @@ START_TEST(type_table_matches_format_doc)
             }
         }
     }
-    ck_assert_uint_eq(n, 6);
+    ck_assert_uint_eq(n, 18); /* f32 f16 bf16 q8 q4 q4a + 12 ggml block types */
     ck_assert(llq_type_is_grouped(LLQ_Q4A) && !llq_type_is_grouped(LLQ_F16) && !llq_type_is_grouped(99));
     ck_assert_ptr_null(llq_type_info_of(99));
     uint32_t t;
@@ -522,7 +523,7 @@ START_TEST(layout_matches_spec)
     memcpy(&nt, b + 56, 4);
     ck_assert(memcmp(b, "\x89LLQ\r\n\x1a\n", 8) == 0);
     ck_assert_uint_eq(major, 1);
-    ck_assert_uint_eq(minor, 0);
+    ck_assert_uint_eq(minor, LLQ_FORMAT_MINOR);
     ck_assert_uint_eq(fsize, n);
     ck_assert_uint_eq(toff + tsize, n);
     ck_assert_uint_eq(moff + msize, toff);
