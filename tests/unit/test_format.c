@@ -292,7 +292,7 @@ START_TEST(type_table_matches_format_doc)
     ck_assert_ptr_null(llq_type_info_of(99));
     uint32_t t;
     ck_assert_int_eq(llq_type_parse(&t, "q5"), LLQ_EINVAL);
-    ck_assert_str_eq(llq_errmsg(), "unknown tensor type 'q5' (expected one of f32, f16, bf16, q8, q4, q4a)");
+    ck_assert_str_eq(llq_errmsg(), "unknown tensor type 'q5' (expected one of f32, f16, bf16, q8, q4, q4a, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs)");
 }
 END_TEST
 
