@@ -1,0 +1,41 @@
+#!/bin/sh
+# review.sh — what a hostile-input review of the tools found (issue 15, item 6), one section per finding: a
+# result or an output that was silently wrong, or a message a user could not act on. Each case failed before
+# its fix.
+. tests/cli/lib.sh
+C=$BUILD/llq-convert
+Q=$BUILD/llq-quantize
+I=$BUILD/llq-inspect
+E=$BUILD/llq-eval
+MK=$BUILD/tests/mkllq
+K=$FIX/ckpt
+[ -x "$C" ] && [ -x "$Q" ] && [ -x "$I" ] && [ -x "$E" ] && [ -x "$MK" ] || { echo "ok - SKIP: tools not built"; exit 0; }
+
+# u32 token ids 0..49 (the vocabulary of mkllq's model), 64 of them
+TOK=$TMP/tok.u32
+i=0; while [ $i -lt 64 ]; do printf "\\$(printf %03o $((i * 7 % 50)))\\000\\000\\000" >>"$TOK"; i=$((i + 1)); done
+
+# ---- a broken model never scores as perfect: non-finite logits are an error ----
+"$MK" model "$TMP/ok.llq" && "$MK" model "$TMP/nan.llq" --shift nan && "$MK" model "$TMP/inf.llq" --shift inf \
+    || _fail "mkllq writes the models"
+for bad in nan inf; do
+    run "$E" drift "$TMP/ok.llq" "$TMP/$bad.llq" --tokens "$TOK" --ctx 20
+    expect_fail_line llq-eval "quantized model.*not finite" "drift against a model with $bad weights is an error"
+    run "$E" drift "$TMP/ok.llq" "$TMP/$bad.llq" --tokens "$TOK" --ctx 20 --per-layer --json
+    expect_fail_line llq-eval "quantized model.*not finite" "drift --per-layer --json against $bad weights is an error"
+    if grep -q NaN "$TMP/out"; then _fail "drift --json prints no bare NaN ($bad)"; else _ok "drift --json prints no bare NaN ($bad)"; fi
+    run "$E" drift "$TMP/$bad.llq" "$TMP/ok.llq" --tokens "$TOK" --ctx 20
+    expect_fail_line llq-eval "base model.*not finite" "drift with a $bad base model is an error"
+    run "$E" ppl "$TMP/$bad.llq" --tokens "$TOK" --ctx 20
+    expect_fail_line llq-eval "not finite" "ppl of a model with $bad weights is an error"
+done
+run "$E" drift "$TMP/ok.llq" "$TMP/ok.llq" --tokens "$TOK" --ctx 20 --per-layer --json
+expect_rc 0 "drift of a finite model against itself still works"
+"$MK" known "$TMP/known.llq" || _fail "mkllq known"
+run "$I" "$TMP/known.llq" --compare "$TMP/known.llq" --filter k.nan
+expect_rc 1 "inspect --compare of NaN data exits 1"
+if grep -E '^k\.nan' "$TMP/out" | grep -q inf; then _fail "inspect --compare: NaN data has no SQNR inf"; else _ok "inspect --compare: NaN data has no SQNR inf"; fi
+expect_err_line "k.nan.*NaN or Inf" "inspect --compare names the tensor holding NaN"
+run "$I" "$TMP/known.llq" --compare "$TMP/known.llq" --filter k.sym
+expect_rc 0 "inspect --compare of finite data exits 0"
+expect_out "^k\.sym .* inf " "identical finite data still has SQNR inf"
