@@ -39,3 +39,20 @@ expect_err_line "k.nan.*NaN or Inf" "inspect --compare names the tensor holding 
 run "$I" "$TMP/known.llq" --compare "$TMP/known.llq" --filter k.sym
 expect_rc 0 "inspect --compare of finite data exits 0"
 expect_out "^k\.sym .* inf " "identical finite data still has SQNR inf"
+
+# ---- no input of any tool may be its output (calibration text, tokenizer, --text), even with --force ----
+M=$TMP/meta1; mkdir -p "$M"; cp "$K/meta-1/"* "$M/"
+run "$C" "$M" -o "$TMP/m1.llq" --quiet
+expect_rc 0 "convert the meta-1 fixture"
+printf 'def f(x):\n    return x + 1\n' >"$TMP/calib.txt"; s=$(cksum <"$TMP/calib.txt")
+run "$Q" "$TMP/m1.llq" -o "$TMP/calib.txt" --force --method awq --calib "$TMP/calib.txt" --calib-samples 1 --calib-ctx 4 --quiet
+expect_fail_line llq-quantize "calib.txt: is one of the inputs" "llq-quantize -o its --calib text is refused"
+if [ "$(cksum <"$TMP/calib.txt")" = "$s" ]; then _ok "the calibration text is intact"; else _fail "the calibration text is intact"; fi
+cp "$M/tokenizer.model" "$TMP/tok.model"; s=$(cksum <"$TMP/tok.model")
+run "$C" "$M" --tokenizer "$TMP/tok.model" -o "$TMP/tok.model" --force --quiet
+expect_fail_line llq-convert "tok.model" "llq-convert -o its --tokenizer is refused"
+if [ "$(cksum <"$TMP/tok.model")" = "$s" ]; then _ok "the tokenizer is intact"; else _fail "the tokenizer is intact"; fi
+cp "$TMP/calib.txt" "$TMP/text.txt"; s=$(cksum <"$TMP/text.txt")
+run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --text "$TMP/text.txt" --ctx 4 --svg "$TMP/text.txt" --force
+expect_fail_line llq-eval "text.txt: is one of the inputs" "llq-eval drift --svg its --text is refused"
+if [ "$(cksum <"$TMP/text.txt")" = "$s" ]; then _ok "the --text file is intact"; else _fail "the --text file is intact"; fi
