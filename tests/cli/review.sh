@@ -56,3 +56,38 @@ cp "$TMP/calib.txt" "$TMP/text.txt"; s=$(cksum <"$TMP/text.txt")
 run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --text "$TMP/text.txt" --ctx 4 --svg "$TMP/text.txt" --force
 expect_fail_line llq-eval "text.txt: is one of the inputs" "llq-eval drift --svg its --text is refused"
 if [ "$(cksum <"$TMP/text.txt")" = "$s" ]; then _ok "the --text file is intact"; else _fail "the --text file is intact"; fi
+
+# ---- outputs that are not regular files: a character device is written through (never replaced by a regular
+# file), anything else (FIFO, directory, a path ending in '/') is refused before any work ----
+is_chr() { if [ -c "$1" ]; then _ok "$2"; else _fail "$2 ($(ls -ld "$1"))"; fi; }
+if mknod "$TMP/null" c 1 3 2>/dev/null; then
+    run "$C" "$M" -o "$TMP/null" --force --quiet
+    expect_rc 0 "llq-convert -o a null device writes through it"
+    is_chr "$TMP/null" "llq-convert -o a device leaves the device in place"
+    run "$Q" "$TMP/m1.llq" -o "$TMP/null" --force --type q8 --quiet
+    expect_rc 0 "llq-quantize -o a null device writes through it"
+    is_chr "$TMP/null" "llq-quantize -o a device leaves the device in place"
+    run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --text "$TMP/text.txt" --ctx 4 --svg "$TMP/null" --force
+    expect_rc 0 "llq-eval drift --svg a null device writes through it"
+    is_chr "$TMP/null" "llq-eval drift --svg a device leaves the device in place"
+    if [ -z "$(ls "$TMP" | grep '\.tmp\.')" ]; then _ok "no temp file beside the device"; else _fail "no temp file beside the device"; fi
+else
+    echo "ok - SKIP: mknod not permitted (not root): the device cases need a device node of their own"
+fi
+mkfifo "$TMP/fifo"
+for tool in convert quantize; do
+    if [ $tool = convert ]; then set -- "$C" "$M"; else set -- "$Q" "$TMP/m1.llq" --type q8; fi
+    run timeout 20 "$@" -o "$TMP/fifo" --force --quiet
+    expect_fail_line "llq-$tool" "fifo: is not a regular file" "llq-$tool -o a FIFO is refused"
+    if [ -p "$TMP/fifo" ]; then _ok "llq-$tool left the FIFO in place"; else _fail "llq-$tool left the FIFO in place"; fi
+    mkdir -p "$TMP/outdir"
+    for o in "$TMP/outdir" "$TMP/outdir/" "$TMP/nodir/"; do
+        run timeout 20 "$@" -o "$o" --force --quiet
+        expect_fail_line "llq-$tool" "(is a directory|ends in '/')" "llq-$tool -o $(basename "$o")$(case $o in */) echo /;; esac) is refused"
+    done
+    run "$@" -o "$TMP/nodir/x.llq" --quiet
+    expect_fail_line "llq-$tool" "nodir: no such directory" "llq-$tool -o into a missing directory is refused"
+done
+run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --text "$TMP/text.txt" --ctx 4 --svg "$TMP/fifo" --force
+expect_fail_line llq-eval "fifo: is not a regular file" "llq-eval drift --svg a FIFO is refused"
+if [ -p "$TMP/fifo" ]; then _ok "llq-eval left the FIFO in place"; else _fail "llq-eval left the FIFO in place"; fi
