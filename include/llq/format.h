@@ -183,7 +183,14 @@ typedef struct llq_writer llq_writer;
 
 enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
 
-/* Creates the temp file beside path. *out owned by the caller (llq_writer_free). */
+/* Checks, before any work, that path can take a new output, creating nothing: not empty, not ending in '/', its
+ * folder exists, and it is not a directory, FIFO, socket or block device; an existing regular file only with
+ * LLQ_W_FORCE. A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
+ * through, never replaced by a regular file. One-line errors naming path. */
+int llq_output_check(const char *path, unsigned flags, int *is_device);
+
+/* Checks path (llq_output_check), then creates the temp file beside it (a character device: opens it for writing;
+ * it must be seekable, since the header is written last). *out owned by the caller (llq_writer_free). */
 int llq_writer_open(llq_writer **out, const char *path, unsigned flags);
 
 /* Metadata (buffered in memory, written at commit). Keys must be unique (LLQ_EINVAL otherwise). */

@@ -660,8 +660,8 @@ END_TEST
 START_TEST(writer_missing_folder)
 {
     llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, "/nonexistent-llq-dir/x.llq", 0), LLQ_EIO);
-    ck_assert(strstr(llq_errmsg(), "/nonexistent-llq-dir/x.llq") != NULL);
+    ck_assert_int_eq(llq_writer_open(&w, "/nonexistent-llq-dir/x.llq", 0), LLQ_ENOTFOUND);
+    ck_assert(strstr(llq_errmsg(), "/nonexistent-llq-dir: no such directory (for /nonexistent-llq-dir/x.llq)") != NULL);
 }
 END_TEST
 
