@@ -2,6 +2,7 @@
  * metadata and the tensor table are kept in memory and appended at commit, then the header is
  * rewritten, the file fsynced and renamed into place (docs/FORMAT.md). Any failed step poisons the
  * writer: commit refuses, and llq_writer_free removes the temp file. */
+#include "fileint.h"
 #include "llq/format.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@
 #define DIRECT (256u << 10) /* out(): pieces this large bypass the buffer */
 #define PIECE (1u << 20)    /* llq_writer_write: CRC then write() per piece, so write() copies from cache */
 #define MAX_ENTRIES 1000000u
+
+enum { W_LLQ = 0, W_META = 1, W_RAW = 2 };
 
 static const uint8_t MAGIC[8] = {0x89, 'L', 'L', 'Q', '\r', '\n', 0x1a, '\n'};
 
@@ -46,6 +49,7 @@ struct llq_writer {
     entry *tensors;
     size_t n_tensors, cap_tensors;
     int active;          /* inside begin..end */
+    int mode;            /* W_LLQ, W_META (metadata only, no file), W_RAW (bytes as given, no .llq layout) */
     uint64_t written;    /* bytes of the active tensor written */
 };
 
@@ -135,7 +139,7 @@ static int put64(bytes *b, uint64_t v) { return put(b, &v, 8); }
 
 /* ---- open / free ---- */
 
-int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
+static int writer_open(llq_writer **out_w, const char *path, unsigned flags, int mode)
 {
     int rc = LLQ_OK;
     *out_w = NULL;
@@ -144,6 +148,7 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
     w->fd = -1;
     w->flags = flags;
+    w->mode = mode;
     size_t n = strlen(path);
     w->path = strdup(path);
     w->tmp = malloc(n + 12);
@@ -175,13 +180,67 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         goto done;
     }
     static const uint8_t zero_header[LLQ_HEADER_SIZE];
-    rc = out(w, zero_header, sizeof zero_header); /* rewritten at commit */
+    if (mode == W_LLQ)
+        rc = out(w, zero_header, sizeof zero_header); /* rewritten at commit */
 done:
     if (rc) {
         llq_writer_free(w);
         return rc;
     }
     *out_w = w;
+    return LLQ_OK;
+}
+
+int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
+{
+    return writer_open(out_w, path, flags, W_LLQ);
+}
+
+int fmt_writer_open_raw(llq_writer **out_w, const char *path, unsigned flags)
+{
+    return writer_open(out_w, path, flags, W_RAW);
+}
+
+int fmt_writer_raw(llq_writer *w, const void *data, size_t n)
+{
+    if (w->mode != W_RAW)
+        return llq_err(LLQ_EINVAL, "%s: raw bytes given to a .llq writer", w->path);
+    if (w->failed)
+        return llq_err(LLQ_EINVAL, "%s: an earlier write failed", w->path);
+    return out(w, data, n);
+}
+
+uint64_t fmt_writer_pos(const llq_writer *w)
+{
+    return w->pos;
+}
+
+int fmt_meta_writer_new(llq_writer **out_w, const char *name)
+{
+    *out_w = NULL;
+    llq_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(name))) {
+        free(w);
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    }
+    w->fd = -1;
+    w->mode = W_META;
+    *out_w = w;
+    return LLQ_OK;
+}
+
+int fmt_meta_writer_take(llq_writer *w, uint8_t **out_b, uint64_t *size)
+{
+    *out_b = NULL;
+    *size = 0;
+    uint8_t *b = malloc(4 + w->meta.len);
+    if (!b)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    memcpy(b, &w->n_meta, 4);
+    if (w->meta.len)
+        memcpy(b + 4, w->meta.p, w->meta.len);
+    *out_b = b;
+    *size = 4 + (uint64_t)w->meta.len;
     return LLQ_OK;
 }
 
@@ -213,6 +272,8 @@ const char *llq_writer_temp_path(const llq_writer *w)
 
 static int usable(llq_writer *w)
 {
+    if (w->mode != W_LLQ && w->mode != W_META)
+        return llq_err(LLQ_EINVAL, "%s: not a .llq writer", w->path);
     if (w->committed)
         return llq_err(LLQ_EINVAL, "%s: writer already committed", w->path);
     if (w->failed)
@@ -334,6 +395,8 @@ int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_
     int rc = usable(w);
     if (rc)
         return rc;
+    if (w->mode != W_LLQ)
+        return llq_err(LLQ_EINVAL, "%s: a metadata-only writer takes no tensors", w->path);
     if (w->active)
         return llq_err(LLQ_EINVAL, "%s: tensor '%s' begun before the previous one ended", w->path, name);
     size_t nlen = name ? strlen(name) : 0;
@@ -474,11 +537,19 @@ static int fsync_dir(const char *path)
 
 int llq_writer_commit(llq_writer *w)
 {
-    int rc = usable(w);
+    int rc = w->mode == W_RAW ? (w->failed ? llq_err(LLQ_EINVAL, "%s: an earlier write failed", w->path) : 0)
+                              : usable(w);
     bytes table = {0};
     struct stat st;
     if (rc)
         return rc;
+    if (w->mode == W_META)
+        return llq_err(LLQ_EINVAL, "%s: a metadata-only writer has no file", w->path);
+    if (w->mode == W_RAW) {
+        if ((rc = flush(w)))
+            goto done;
+        goto finish;
+    }
     if (w->active) {
         rc = fail(w, llq_err(LLQ_EINVAL, "%s: commit inside tensor '%s'", w->path, w->tensors[w->n_tensors - 1].name));
         goto done;
@@ -517,6 +588,7 @@ int llq_writer_commit(llq_writer *w)
         rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", w->tmp, strerror(errno)));
         goto done;
     }
+finish:
     if (fsync(w->fd) != 0) {
         rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", w->tmp, strerror(errno)));
         goto done;

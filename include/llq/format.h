@@ -77,7 +77,8 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
 /* ---- reader ---- */
 typedef struct llq_file llq_file;
 
-/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file.
+/* Opens and validates path: a .llq file, or a GGUF file (v2/v3, recognised by its magic; see llq_file_format).
+ * *out owned by the caller (llq_close). Errors name the file.
  * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
  * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
  * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
@@ -88,7 +89,12 @@ void llq_close(llq_file *f);
 
 const char *llq_file_path(const llq_file *f);
 uint64_t llq_file_size(const llq_file *f);
-uint32_t llq_file_version_minor(const llq_file *f);
+uint32_t llq_file_version_minor(const llq_file *f); /* GGUF files: the GGUF version (2 or 3) */
+/* "llq", or "gguf" for a GGUF file opened through llq_open (docs/FORMAT.md "GGUF"): its tensors and metadata are
+ * then a translated view (canonical names and shapes, llq types, .llq metadata keys); tensors whose bytes had to
+ * be re-laid out (Q8_0, Q4_0) live in memory owned by the llq_file, the others in the file's mapping. GGUF has
+ * no checksums: llq_verify_tensor returns 0 for its tensors. */
+const char *llq_file_format(const llq_file *f);
 
 size_t llq_n_tensors(const llq_file *f);
 const llq_tensor *llq_tensor_at(const llq_file *f, size_t i);   /* in table order; NULL if out of range */
