@@ -443,6 +443,65 @@ done:
     return rc;
 }
 
+/* The drift in llama-perplexity --kl-divergence's words and layout, so that the lines compare one by one. */
+static void print_lcpp(const llq_drift_lcpp *l, const llq_drift_result *r)
+{
+    static const char *const kn[LLQ_LCPP_KLD_PCT] = {"99.9%", "99.0%", "95.0%", "90.0%", "Median", "10.0%", " 5.0%",
+                                                      " 1.0%", " 0.1%"};
+    static const char *const dn[LLQ_LCPP_DP_PCT] = {"99.9%", "99.0%", "95.0%", "90.0%", "75.0%", "Median", "25.0%",
+                                                     "10.0%", " 5.0%", " 1.0%", " 0.1%"};
+    printf("\n====== Perplexity statistics (llama-perplexity's terms) ======\n");
+    printf("Mean PPL(Q)                   : %10.6f ± %10.6f\n", r->ppl_quant.v, r->ppl_quant.se);
+    printf("Mean PPL(base)                : %10.6f ± %10.6f\n", r->ppl_base.v, r->ppl_base.se);
+    printf("Cor(ln(PPL(Q)), ln(PPL(base))): %6.2f%%\n", 100 * l->cor);
+    printf("Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f\n", l->ln_ratio.v, l->ln_ratio.se);
+    printf("Mean PPL(Q)/PPL(base)         : %10.6f ± %10.6f\n", l->ratio.v, l->ratio.se);
+    printf("Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f\n", l->diff.v, l->diff.se);
+    printf("\n====== KL divergence statistics ======\n");
+    printf("Mean    KLD: %10.6f ± %10.6f\n", l->kld_mean.v, l->kld_mean.se);
+    printf("Maximum KLD: %10.6f\n", l->kld_max);
+    for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++)
+        printf("%-6s  KLD: %10.6f\n", kn[i], l->kld_pct[i]);
+    printf("Minimum KLD: %10.6f\n", l->kld_min);
+    printf("\n====== Token probability statistics ======\n");
+    printf("Mean    Δp: %6.3f ± %5.3f %%\n", 100 * l->dp_mean.v, 100 * l->dp_mean.se);
+    printf("Maximum Δp: %6.3f%%\n", 100 * l->dp_max);
+    for (int i = 0; i < LLQ_LCPP_DP_PCT; i++)
+        printf("%-6s  Δp: %6.3f%%\n", dn[i], 100 * l->dp_pct[i]);
+    printf("Minimum Δp: %6.3f%%\n", 100 * l->dp_min);
+    printf("RMS Δp    : %6.3f ± %5.3f %%\n", 100 * l->rms_dp.v, 100 * l->rms_dp.se);
+    printf("Same top p: %6.3f ± %5.3f %%\n", 100 * l->same_top.v, 100 * l->same_top.se);
+}
+
+static json_object *lcpp_json(const llq_drift_lcpp *l)
+{
+    json_object *j = json_object_new_object(), *kp = json_object_new_object(), *dp = json_object_new_object();
+    char k[16];
+    jadd_stat(j, "ln_ppl_ratio", l->ln_ratio);
+    jadd_stat(j, "ppl_ratio", l->ratio);
+    jadd_stat(j, "ppl_diff", l->diff);
+    jadd_d(j, "cor_ln_ppl", l->cor);
+    jadd_stat(j, "kld_mean", l->kld_mean);
+    jadd_d(j, "kld_max", l->kld_max);
+    jadd_d(j, "kld_min", l->kld_min);
+    for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++) {
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_kld_pct[i]);
+        jadd_d(kp, k, l->kld_pct[i]);
+    }
+    json_object_object_add(j, "kld_percentiles", kp);
+    jadd_stat(j, "dp_mean", l->dp_mean);
+    jadd_d(j, "dp_max", l->dp_max);
+    jadd_d(j, "dp_min", l->dp_min);
+    for (int i = 0; i < LLQ_LCPP_DP_PCT; i++) {
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_dp_pct[i]);
+        jadd_d(dp, k, l->dp_pct[i]);
+    }
+    json_object_object_add(j, "dp_percentiles", dp);
+    jadd_stat(j, "rms_dp", l->rms_dp);
+    jadd_stat(j, "same_top", l->same_top);
+    return j;
+}
+
 static int cmd_drift(const args *a)
 {
     loaded B = {0}, Q = {0};
@@ -507,6 +566,7 @@ static int cmd_drift(const args *a)
                 json_object_array_add(arr, json_object_new_double(r.layer_relerr[l]));
             json_object_object_add(j, "layer_relerr", arr);
         }
+        json_object_object_add(j, "llama_cpp", lcpp_json(&r.lcpp));
         json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(B.m->pool)));
         jadd_d(j, "seconds", dt);
@@ -528,6 +588,7 @@ static int cmd_drift(const args *a)
         printf("RMS Δp     %.6f ± %.6f\n", r.rms_dp.v, r.rms_dp.se);
         for (uint32_t l = 0; r.layer_relerr && a->per_layer && l < r.n_layers; l++)
             printf("layer %-4u relative error of the hidden state %.6g\n", l, r.layer_relerr[l]);
+        print_lcpp(&r.lcpp, &r);
     }
 done:
     cli_out_abort(&svg);
