@@ -94,6 +94,14 @@ int fmt_meta_writer_new(llq_writer **out, const char *name);
 /* The metadata section encoded so far (u32 count + entries) in a new malloc'd buffer (*out, *size). */
 int fmt_meta_writer_take(llq_writer *w, uint8_t **out, uint64_t *size);
 
+/* ---- growable byte buffers (the writer's metadata and table; the GGUF writer's header) ---- */
+typedef struct fmt_bytes {
+    uint8_t *p;
+    size_t len, cap;
+} fmt_bytes;
+/* Appends n bytes; LLQ_ENOMEM on failure (b unchanged). */
+int fmt_put(fmt_bytes *b, const void *data, size_t n);
+
 /* ---- raw output: the writer's temp file, cleanup and atomic rename for a file of another format ---- */
 /* Opens a writer whose file gets exactly the bytes given to fmt_writer_raw (no .llq header, no tensors);
  * llq_writer_commit fsyncs and renames as for .llq files; llq_writer_free removes an uncommitted temp file. */

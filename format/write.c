@@ -30,10 +30,7 @@ typedef struct entry {
     uint64_t offset, size;
 } entry;
 
-typedef struct bytes {
-    uint8_t *p;
-    size_t len, cap;
-} bytes;
+typedef fmt_bytes bytes;
 
 struct llq_writer {
     char *path, *tmp;
@@ -113,7 +110,7 @@ static int pad_to(llq_writer *w, uint64_t align)
 
 /* ---- in-memory byte buffers ---- */
 
-static int put(bytes *b, const void *data, size_t n)
+int fmt_put(fmt_bytes *b, const void *data, size_t n)
 {
     if (n == 0)
         return LLQ_OK;
@@ -134,6 +131,7 @@ static int put(bytes *b, const void *data, size_t n)
     return LLQ_OK;
 }
 
+static int put(bytes *b, const void *data, size_t n) { return fmt_put(b, data, n); }
 static int put32(bytes *b, uint32_t v) { return put(b, &v, 4); }
 static int put64(bytes *b, uint64_t v) { return put(b, &v, 8); }
 
@@ -385,6 +383,40 @@ int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *s
         if ((rc = put32(&w->meta, (uint32_t)lens[i])) || (rc = put(&w->meta, strs[i], (size_t)lens[i])))
             fail(w, rc);
     return rc;
+}
+
+int llq_writer_meta_copy(llq_writer *w, const llq_meta *m)
+{
+    const uint8_t *v = m->value;
+    uint32_t u32;
+    uint64_t u64;
+    float f32;
+    double f64;
+    switch (m->type) {
+    case LLQ_META_U32: memcpy(&u32, v, 4); return llq_writer_meta_u32(w, m->key, u32);
+    case LLQ_META_I32: memcpy(&u32, v, 4); return llq_writer_meta_i32(w, m->key, (int32_t)u32);
+    case LLQ_META_U64: memcpy(&u64, v, 8); return llq_writer_meta_u64(w, m->key, u64);
+    case LLQ_META_F32: memcpy(&f32, v, 4); return llq_writer_meta_f32(w, m->key, f32);
+    case LLQ_META_F64: memcpy(&f64, v, 8); return llq_writer_meta_f64(w, m->key, f64);
+    case LLQ_META_BOOL: return llq_writer_meta_bool(w, m->key, v[0] != 0);
+    case LLQ_META_STR: return llq_writer_meta_str(w, m->key, (const char *)v, (size_t)m->value_size);
+    case LLQ_META_ARR:
+        if (m->elem_type != LLQ_META_STR)
+            return llq_writer_meta_arr(w, m->key, m->elem_type, v + 12, m->count);
+        {
+            const char **s = malloc((m->count ? m->count : 1) * sizeof *s);
+            uint64_t *len = malloc((m->count ? m->count : 1) * sizeof *len);
+            int err = s && len ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory copying '%s'", m->key);
+            for (uint64_t i = 0; err == LLQ_OK && i < m->count; i++)
+                err = llq_meta_arr_str(m, i, &s[i], &len[i]);
+            if (err == LLQ_OK)
+                err = llq_writer_meta_arr_str(w, m->key, s, len, m->count);
+            free(s);
+            free(len);
+            return err;
+        }
+    default: return 1;
+    }
 }
 
 /* ---- tensors ---- */

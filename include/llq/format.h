@@ -146,6 +146,10 @@ int llq_writer_meta_arr(llq_writer *w, const char *key, uint32_t elem_type, cons
 int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *strs, const uint64_t *lens,
                             uint64_t count);
 
+/* Copies entry m (of any llq_file, also a GGUF view) through the typed calls above. Returns 1 (nothing written)
+ * for an unknown value type of a later minor version. */
+int llq_writer_meta_copy(llq_writer *w, const llq_meta *m);
+
 /* Streaming tensor: begin, write exactly its byte size in any number of chunks, end. */
 int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
                      uint32_t group);
