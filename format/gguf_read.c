@@ -522,14 +522,14 @@ done:
     return rc;
 }
 
-/* Every scalar or string GGUF key as gguf.<key>; keys llq wrote itself (llq.<key>) back as <key>. */
+/* Every scalar or string GGUF key as gguf.<key>; the recipe llq wrote itself (llq.quant.*) back as quant.*. */
 static int passthrough_meta(gctx *g, llq_writer *w)
 {
     char key[LLQ_MAX_NAME + 8];
     int rc = 0;
     for (uint64_t i = 0; !rc && i < g->n_kv; i++) {
         const gkv *kv = &g->kv[i];
-        int own = kv->klen > 4 && !memcmp(kv->key, "llq.", 4);
+        int own = kv->klen > 10 && !memcmp(kv->key, "llq.quant.", 10);
         if (own)
             snprintf(key, sizeof key, "%.*s", (int)kv->klen - 4, kv->key + 4);
         else
@@ -555,7 +555,7 @@ static int passthrough_meta(gctx *g, llq_writer *w)
             rc = u <= UINT32_MAX ? llq_writer_meta_u32(w, key, (uint32_t)u) : llq_writer_meta_u64(w, key, u);
             break;
         case GV_ARR:
-            if (own && kv->etype == GV_STR) { /* llq's own string arrays (e.g. provenance.source_files) */
+            if (kv->klen > 4 && !memcmp(kv->key, "llq.", 4) && kv->etype == GV_STR) { /* llq's string lists */
                 const char **s = malloc((kv->len ? kv->len : 1) * sizeof *s);
                 uint64_t *l = malloc((kv->len ? kv->len : 1) * sizeof *l);
                 cur c = {kv->val, g->map + g->size};
@@ -580,7 +580,7 @@ static int build_meta(llq_file *f, gctx *g, const llq_hparams *hp, const char *p
     llq_writer *w = NULL;
     const char *name;
     uint64_t nlen, size;
-    int rc = fmt_meta_writer_new(&w, path);
+    int rc = fmt_meta_writer_new(&w, "GGUF metadata");
     if (rc)
         return rc;
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
