@@ -108,6 +108,24 @@ def kv(key, vt, payload):
     return s(key) + struct.pack("<I", vt) + payload
 
 
+def tokenizer_kv():
+    """A small SentencePiece vocabulary as llama.cpp stores it (model "llama"): 3 control/unknown pieces, the 256
+    byte pieces, a few merges."""
+    pieces = ["<unk>", "<s>", "</s>"] + ["<0x%02X>" % i for i in range(256)] + \
+        ["\u2581", "\u2581a", "\u2581b", "ab", "\u2581ab", "c"]
+    types = [2, 3, 3] + [6] * 256 + [1] * 6
+    scores = [0.0] * 259 + [-1.0, -2.0, -3.0, -4.0, -5.0, -6.0]
+    toks = b"".join(s(p) for p in pieces)
+    return [kv("tokenizer.ggml.model", GV_STR, s("llama")),
+            kv("tokenizer.ggml.tokens", GV_ARR, struct.pack("<IQ", GV_STR, len(pieces)) + toks),
+            kv("tokenizer.ggml.scores", GV_ARR, struct.pack("<IQ", GV_F32, len(pieces)) +
+               struct.pack("<%df" % len(scores), *scores)),
+            kv("tokenizer.ggml.token_type", GV_ARR, struct.pack("<IQ", GV_I32, len(pieces)) +
+               struct.pack("<%di" % len(types), *types)),
+            kv("tokenizer.ggml.bos_token_id", GV_U32, struct.pack("<I", 1)),
+            kv("tokenizer.ggml.eos_token_id", GV_U32, struct.pack("<I", 2))]
+
+
 def build(meta, tensors, qtype=F32, version=3, extra_kv=b"", n_extra=0, align=32):
     """GGUF bytes; tensors in llama.cpp's names, matrices as qtype; returns (bytes, dequantized values in order)."""
     u32 = lambda k: struct.unpack("<I", meta[k][1])[0]
@@ -161,6 +179,8 @@ def main():
     good, _ = build(meta, tensors)
     open(os.path.join(OUT, "small.gguf"), "wb").write(good)
     open(os.path.join(OUT, "small-v2.gguf"), "wb").write(build(meta, tensors, version=2)[0])
+    tk = tokenizer_kv()
+    open(os.path.join(OUT, "small-tok.gguf"), "wb").write(build(meta, tensors, extra_kv=b"".join(tk), n_extra=len(tk))[0])
     ninfo_at = 16  # u64 n_kv at 16, n_tensors at 8
     hostile = []
 

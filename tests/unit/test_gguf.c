@@ -120,6 +120,41 @@ START_TEST(v2_reads)
 }
 END_TEST
 
+/* tokenizer.ggml (model "llama") becomes a SentencePiece tokenizer: llama.cpp's flags (space prefix, byte fallback,
+ * no whitespace collapsing), and decode(encode(x)) == x, bytes outside the vocabulary through the byte pieces. */
+START_TEST(tokenizer_from_gguf)
+{
+    llq_file *f = open_ok(FX "small-tok.gguf");
+    llq_tokenizer *t;
+    ck_assert_msg(llq_tokenizer_from_llq(&t, f) == 0, "%s", llq_errmsg());
+    ck_assert_uint_eq(llq_tokenizer_n_vocab(t), 265);
+    ck_assert_int_eq(llq_tokenizer_bos(t), 1);
+    ck_assert_int_eq(llq_tokenizer_eos(t), 2);
+    ck_assert_int_eq(llq_tokenizer_unk(t), 0);
+    const llq_tok_spec *sp = llq_tokenizer_spec(t);
+    ck_assert(sp->add_dummy_prefix && sp->byte_fallback && !sp->remove_extra_whitespaces);
+    static const char *texts[] = {"ab a b", "a  b   ab", "c\u00e9\n\tx", "ab"};
+    for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+        uint32_t *ids;
+        size_t n, len;
+        char *back;
+        ck_assert_int_eq(llq_tokenize(t, texts[i], strlen(texts[i]), 1, &ids, &n), 0);
+        ck_assert_uint_eq(ids[0], 1);
+        ck_assert_int_eq(llq_detokenize(t, ids, n, &back, &len), 0);
+        ck_assert_str_eq(back, texts[i]);
+        free(ids), free(back);
+    }
+    uint32_t *ids;
+    size_t n;
+    ck_assert_int_eq(llq_tokenize(t, "ab", 2, 0, &ids, &n), 0);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(ids[0], 263); /* "\u2581ab" */
+    free(ids);
+    llq_tokenizer_free(t);
+    llq_close(f);
+}
+END_TEST
+
 /* Q8_0 / Q4_0 become q8 / q4 with group 32, and dequantize to exactly what ggml's rules give. */
 static void check_quant(const char *gguf, const char *deq, uint32_t type)
 {
@@ -383,6 +418,7 @@ Suite *make_suite(void)
     tcase_set_timeout(t, 120);
     tcase_add_test(t, f32_equals_llq);
     tcase_add_test(t, v2_reads);
+    tcase_add_test(t, tokenizer_from_gguf);
     tcase_add_test(t, q8_0_values);
     tcase_add_test(t, q4_0_values);
     tcase_add_test(t, hostile_files);
