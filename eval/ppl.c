@@ -182,8 +182,10 @@ static llq_stat quantile(const double *v, size_t n, double q)
     return s;
 }
 
-const double llq_lcpp_kld_pct[LLQ_LCPP_KLD_PCT] = {0.999, 0.99, 0.95, 0.90, 0.5, 0.10, 0.05, 0.01, 0.001};
-const double llq_lcpp_dp_pct[LLQ_LCPP_DP_PCT] = {0.999, 0.99, 0.95, 0.90, 0.75, 0.5, 0.25, 0.10, 0.05, 0.01, 0.001};
+static const double KLD_PCT[LLQ_LCPP_KLD_PCT] = {0.999, 0.99, 0.95, 0.90, 0.5, 0.10, 0.05, 0.01, 0.001};
+static const double DP_PCT[LLQ_LCPP_DP_PCT] = {0.999, 0.99, 0.95, 0.90, 0.75, 0.5, 0.25, 0.10, 0.05, 0.01, 0.001};
+const double *llq_lcpp_kld_pct(void) { return KLD_PCT; }
+const double *llq_lcpp_dp_pct(void) { return DP_PCT; }
 
 /* llama-perplexity's statistics from the per-position KL divergences and Δp (both sorted here) and the sums. */
 static void lcpp_stats(llq_drift_lcpp *l, double *kld, double *dp, size_t N, double sb, double sb2, double sq,
@@ -203,14 +205,14 @@ static void lcpp_stats(llq_drift_lcpp *l, double *kld, double *dp, size_t N, dou
     qsort(dp, N, sizeof *dp, cmp_double);
     l->kld_min = kld[0], l->kld_max = kld[N - 1];
     for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++)
-        l->kld_pct[i] = quantile(kld, N, llq_lcpp_kld_pct[i]).v;
+        l->kld_pct[i] = quantile(kld, N, KLD_PCT[i]).v;
     double s1 = 0, s2 = 0;
     for (size_t i = 0; i < N; i++)
         s1 += dp[i], s2 += dp[i] * dp[i];
     l->dp_mean = (llq_stat){s1 / n, se_of_mean(s1, s2, N)};
     l->dp_min = dp[0], l->dp_max = dp[N - 1];
     for (int i = 0; i < LLQ_LCPP_DP_PCT; i++)
-        l->dp_pct[i] = quantile(dp, N, llq_lcpp_dp_pct[i]).v;
+        l->dp_pct[i] = quantile(dp, N, DP_PCT[i]).v;
     double rms = sqrt(sp / n), sems = se_of_mean(sp, sp2, N);
     l->rms_dp = (llq_stat){rms, rms > 0 ? sems / (2 * rms) : 0};
     double a = (double)agree / n;

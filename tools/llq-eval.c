@@ -506,7 +506,7 @@ static json_object *lcpp_json(const llq_drift_lcpp *l)
     jadd_d(j, "kld_max", l->kld_max);
     jadd_d(j, "kld_min", l->kld_min);
     for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++) {
-        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_kld_pct[i]);
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_kld_pct()[i]);
         jadd_d(kp, k, l->kld_pct[i]);
     }
     json_object_object_add(j, "kld_percentiles", kp);
@@ -514,7 +514,7 @@ static json_object *lcpp_json(const llq_drift_lcpp *l)
     jadd_d(j, "dp_max", l->dp_max);
     jadd_d(j, "dp_min", l->dp_min);
     for (int i = 0; i < LLQ_LCPP_DP_PCT; i++) {
-        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_dp_pct[i]);
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_dp_pct()[i]);
         jadd_d(dp, k, l->dp_pct[i]);
     }
     json_object_object_add(j, "dp_percentiles", dp);

@@ -16,6 +16,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum llq_layout {
     LLQ_LAYOUT_AUTO = 0, /* detect from the files present */
     LLQ_LAYOUT_META = 1, /* consolidated.NN.pth + params.json */
@@ -69,5 +73,9 @@ typedef struct llq_convert_report {
  * An output path ending in ".gguf" is written as GGUF (llq_gguf_write; a checkpoint goes through a temporary
  * .llq beside it; o->dtype must then be LLQ_CONVERT_KEEP). */
 int llq_convert(const llq_convert_opts *o, llq_convert_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 
 #include "llq/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum llq_protocol { LLQ_PROTO_DEFAULT = 0, LLQ_PROTO_LLAMACPP = 1 };
 
 typedef struct llq_eval_opts {
@@ -54,7 +58,9 @@ typedef struct llq_stat {
  * as a fraction; the tool prints it in %), so that figures compare line by line. */
 #define LLQ_LCPP_KLD_PCT 9 /* 99.9, 99, 95, 90, 50, 10, 5, 1, 0.1 */
 #define LLQ_LCPP_DP_PCT 11 /* 99.9, 99, 95, 90, 75, 50, 25, 10, 5, 1, 0.1 */
-extern const double llq_lcpp_kld_pct[LLQ_LCPP_KLD_PCT], llq_lcpp_dp_pct[LLQ_LCPP_DP_PCT]; /* as fractions */
+/* The fractions of those percentiles (llq_lcpp_kld_pct(): LLQ_LCPP_KLD_PCT values, llq_lcpp_dp_pct(): LLQ_LCPP_DP_PCT). */
+const double *llq_lcpp_kld_pct(void);
+const double *llq_lcpp_dp_pct(void);
 typedef struct llq_drift_lcpp {
     llq_stat ln_ratio;       /* mean ln(PPL(Q)/PPL(base)) = mean of nll_q − nll_b */
     llq_stat ratio;          /* PPL(Q)/PPL(base) */
@@ -87,5 +93,9 @@ typedef struct llq_drift_result {
 int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model *quant, const uint32_t *tokens,
                    size_t n_tokens, const llq_eval_opts *o, llq_progress_fn progress, void *ud);
 void llq_drift_result_free(llq_drift_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
