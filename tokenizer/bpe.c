@@ -1136,7 +1136,7 @@ static int pretok_and_bpe(enc *e, const char *s, size_t n, int first)
             } else { /* Metaspace: spaces become the replacement, maybe prepended, split before each */
                 e->tmp.n = 0;
                 int pre = p->prepend == PREPEND_ALWAYS || (p->prepend == PREPEND_FIRST && pf);
-                if (pre && !(pn >= p->repn && memcmp(ps, p->rep, p->repn) == 0))
+                if (pre && ps[0] != ' ' && !(pn >= p->repn && memcmp(ps, p->rep, p->repn) == 0))
                     rc = sb_put(&e->tmp, p->rep, p->repn);
                 for (size_t k = 0; k < pn && !rc; k++)
                     rc = ps[k] == ' ' ? sb_put(&e->tmp, p->rep, p->repn) : sb_put(&e->tmp, ps + k, 1);
