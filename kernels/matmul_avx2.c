@@ -8,7 +8,7 @@
  * One or two tokens (generation) use a streaming matvec: 4 rows at a time straight from the mapping. */
 #include "llq/format.h"
 #include "llq/blocks.h"
-#include "llq/kernels.h"
+#include "kern.h"
 #include "qdot.h"
 
 #include <immintrin.h>

@@ -115,10 +115,11 @@ done:
 /* Block types: RTN weighted by the importance diag(h) (llama.cpp's imatrix, from the same statistics). */
 static int imp_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type)
 {
-    size_t rb = llq_calib_row_bytes(type, 0, cols);
+    uint64_t rb = 0;
+    int err = llq_row_bytes(&rb, type, 0, cols);
     float *imp = malloc(cols * sizeof *imp);
-    int err = rb && imp ? 0 : llq_err(rb ? LLQ_ENOMEM : LLQ_EINVAL, "cannot quantize %zu columns to %s", cols,
-                                      llq_type_name(type));
+    if (!err && !imp)
+        err = llq_err(LLQ_ENOMEM, "out of memory");
     for (size_t k = 0; !err && k < cols; k++)
         imp[k] = h ? (float)h[k * cols + k] : 1.0f;
     for (size_t r = 0; !err && r < rows; r++)

@@ -12,15 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols)
-{
-    cq_layout l;
-    uint64_t rb;
-    if (llq_type_is_block(type))
-        return group == 0 && llq_row_bytes(&rb, type, 0, cols) == LLQ_OK ? (size_t)rb : 0;
-    return cq_layout_init(&l, type, group, cols) ? 0 : l.row_bytes;
-}
-
 typedef struct keyed { double key; size_t i; } keyed;
 static int by_key_desc(const void *a, const void *b)
 {
@@ -60,7 +51,10 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             return err;
         memset(&l, 0, sizeof l);
         l.type = type, l.cols = cols, l.glen = (size_t)ks.blk, l.n_groups = cols / (size_t)ks.blk;
-        l.row_bytes = llq_calib_row_bytes(type, 0, cols);
+        uint64_t rb;
+        if ((err = llq_row_bytes(&rb, type, 0, cols)))
+            return err;
+        l.row_bytes = (size_t)rb;
     } else if ((err = cq_layout_init(&l, type, group, cols))) {
         return err;
     }

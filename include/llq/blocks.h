@@ -10,7 +10,12 @@
 #ifndef LLQ_BLOCKS_H
 #define LLQ_BLOCKS_H
 
+#include <assert.h> /* static_assert in C11 and C++ */
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 #define LLQ_QK 32   /* elements of a q4_0 / q4_1 / q5_0 / q5_1 / q8_0 / iq4_nl block */
 #define LLQ_QK_K 256 /* elements of a K-quant / iq4_xs super-block */
@@ -57,18 +62,18 @@ typedef struct { /* 8 sub-blocks of 32: x = d·(s−32)·T[n], 6-bit s (4 low bi
     uint8_t qs[128];
 } llq_blk_iq4_xs;
 
-_Static_assert(sizeof(llq_blk_q4_0) == 18, "q4_0 block");
-_Static_assert(sizeof(llq_blk_q4_1) == 20, "q4_1 block");
-_Static_assert(sizeof(llq_blk_q5_0) == 22, "q5_0 block");
-_Static_assert(sizeof(llq_blk_q5_1) == 24, "q5_1 block");
-_Static_assert(sizeof(llq_blk_q8_0) == 34, "q8_0 block");
-_Static_assert(sizeof(llq_blk_iq4_nl) == 18, "iq4_nl block");
-_Static_assert(sizeof(llq_blk_q2_k) == 84, "q2_k block");
-_Static_assert(sizeof(llq_blk_q3_k) == 110, "q3_k block");
-_Static_assert(sizeof(llq_blk_q4_k) == 144, "q4_k block");
-_Static_assert(sizeof(llq_blk_q5_k) == 176, "q5_k block");
-_Static_assert(sizeof(llq_blk_q6_k) == 210, "q6_k block");
-_Static_assert(sizeof(llq_blk_iq4_xs) == 136, "iq4_xs block");
+static_assert(sizeof(llq_blk_q4_0) == 18, "q4_0 block");
+static_assert(sizeof(llq_blk_q4_1) == 20, "q4_1 block");
+static_assert(sizeof(llq_blk_q5_0) == 22, "q5_0 block");
+static_assert(sizeof(llq_blk_q5_1) == 24, "q5_1 block");
+static_assert(sizeof(llq_blk_q8_0) == 34, "q8_0 block");
+static_assert(sizeof(llq_blk_iq4_nl) == 18, "iq4_nl block");
+static_assert(sizeof(llq_blk_q2_k) == 84, "q2_k block");
+static_assert(sizeof(llq_blk_q3_k) == 110, "q3_k block");
+static_assert(sizeof(llq_blk_q4_k) == 144, "q4_k block");
+static_assert(sizeof(llq_blk_q5_k) == 176, "q5_k block");
+static_assert(sizeof(llq_blk_q6_k) == 210, "q6_k block");
+static_assert(sizeof(llq_blk_iq4_xs) == 136, "iq4_xs block");
 
 /* The 16 values of iq4_nl / iq4_xs codes (ggml's kvalues_iq4nl). */
 extern const int8_t llq_iq4_values[16];
@@ -94,5 +99,9 @@ static inline void llq_k3_scales(uint8_t out[16], const uint8_t *s)
         out[i] = (uint8_t)(lo | hi << 4);
     }
 }
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

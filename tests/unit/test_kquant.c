@@ -197,7 +197,8 @@ START_TEST(gptq_block_types)
                 ck_assert_int_eq(llq_gptq(q, w, R, C, h, types[t], 0, NULL), 0);
             else
                 ck_assert_int_eq(llq_quantize_tensor(q, w, R, C, types[t], 0, NULL, 1), 0);
-            size_t rb = llq_calib_row_bytes(types[t], 0, C);
+            uint64_t rb;
+            ck_assert_int_eq(llq_row_bytes(&rb, types[t], 0, C), 0);
             for (int r = 0; r < R; r++) {
                 llq_row_to_f32(y, q + r * rb, types[t], 0, C);
                 for (int n = 0; n < N; n++) {

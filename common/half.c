@@ -1,47 +1,8 @@
-/* types.c — tensor type names, f16/bf16 conversions. */
+/* half.c — f16 / bf16 conversions (the tensor type table is format/layout.c). */
 #include "llq/llq.h"
 
 #include <string.h>
 #include <strings.h>
-
-static const struct {
-    uint32_t type;
-    const char *name;
-} type_names[] = {
-    {LLQ_F32, "f32"}, {LLQ_F16, "f16"}, {LLQ_BF16, "bf16"}, {LLQ_Q8, "q8"}, {LLQ_Q4, "q4"}, {LLQ_Q4A, "q4a"},
-    {LLQ_Q4_0, "q4_0"}, {LLQ_Q4_1, "q4_1"}, {LLQ_Q5_0, "q5_0"}, {LLQ_Q5_1, "q5_1"}, {LLQ_Q8_0, "q8_0"},
-    {LLQ_Q2_K, "q2_k"}, {LLQ_Q3_K, "q3_k"}, {LLQ_Q4_K, "q4_k"}, {LLQ_Q5_K, "q5_k"}, {LLQ_Q6_K, "q6_k"},
-    {LLQ_IQ4_NL, "iq4_nl"}, {LLQ_IQ4_XS, "iq4_xs"},
-};
-
-const char *llq_type_name(uint32_t type)
-{
-    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
-        if (type_names[i].type == type)
-            return type_names[i].name;
-    return NULL;
-}
-
-int llq_type_parse(uint32_t *out, const char *name)
-{
-    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++) {
-        if (strcasecmp(type_names[i].name, name) == 0) {
-            *out = type_names[i].type;
-            return LLQ_OK;
-        }
-    }
-    return llq_err(LLQ_EINVAL, "unknown tensor type '%s' (expected f32, f16, bf16, q8, q4, q4a or a block type such as q4_k)", name);
-}
-
-int llq_type_is_quant(uint32_t type)
-{
-    return type == LLQ_Q8 || type == LLQ_Q4 || type == LLQ_Q4A;
-}
-
-int llq_type_is_block(uint32_t type)
-{
-    return type >= LLQ_Q4_0 && llq_type_name(type) != NULL;
-}
 
 /* ---- f16 / bf16 ---- */
 
