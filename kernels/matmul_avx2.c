@@ -106,8 +106,10 @@ void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint3
                             uint64_t k1)
 {
     uint32_t be, bb;
-    if (llq_type_block(type, &be, &bb)) { /* ggml block types: the scalar definition, block by block */
+    if (llq_type_block(type, &be, &bb)) { /* ggml block types: AVX2 decoders where written, else the scalar one */
         float tmp[LLQ_QK_K];
+        if (k0 % be == 0 && (k1 - k0) % be == 0 && llq_kq_dequant_avx2(out, row + k0 / be * bb, type, (k1 - k0) / be))
+            return;
         for (uint64_t b0 = k0 / be * be; b0 < k1; b0 += be) {
             llq_block_to_f32(tmp, row + b0 / be * bb, type, 1);
             for (uint64_t k = b0 > k0 ? b0 : k0; k < b0 + be && k < k1; k++)

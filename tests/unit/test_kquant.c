@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../kernels/qdot.h"
 #include "../../quantize/kquant.h"
 #include "kquant_refs.h"
 #include "llq/calib.h"
@@ -278,6 +279,48 @@ START_TEST(presets_pick_llama_cpp_types)
 }
 END_TEST
 
+/* Twin test: the AVX2 decoders of q4_k / q6_k give llq_block_to_f32's values bit for bit (llama.cpp's real blocks and
+ * random bytes with finite scales). */
+START_TEST(avx2_decoders_match_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
+    for (int t = 0; t < 2; t++) {
+        uint32_t bytes;
+        llq_type_block(types[t], NULL, &bytes);
+        uint8_t blk[4 * 210];
+        float a[4 * 256], b[4 * 256];
+        for (int rep = 0; rep < 50; rep++) {
+            for (size_t i = 0; i < sizeof blk; i++)
+                blk[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
+            for (int k = 0; k < 4; k++) { /* finite f16 scales */
+                uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
+                uint8_t *p = blk + k * bytes;
+                if (types[t] == LLQ_Q4_K)
+                    memcpy(p, &d, 2), memcpy(p + 2, &m, 2);
+                else
+                    memcpy(p + 208, &d, 2);
+            }
+            llq_block_to_f32(a, blk, types[t], 4);
+            ck_assert(llq_kq_dequant_avx2(b, blk, types[t], 4));
+            ck_assert(memcmp(a, b, sizeof a) == 0);
+        }
+    }
+    for (size_t c = 0; c < sizeof kq_cases / sizeof kq_cases[0]; c++) {
+        uint32_t t;
+        llq_type_parse(&t, kq_cases[c].type);
+        float a[4 * 256], b[4 * 256];
+        if (t != LLQ_Q4_K && t != LLQ_Q6_K)
+            continue;
+        llq_block_to_f32(a, kq_cases[c].raw, t, kq_cases[c].n_blocks);
+        ck_assert(llq_kq_dequant_avx2(b, kq_cases[c].raw, t, kq_cases[c].n_blocks));
+        ck_assert(memcmp(a, b, kq_cases[c].n_blocks * 256 * sizeof(float)) == 0);
+    }
+    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q5_K, 1));
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("kquant");
@@ -288,6 +331,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, rtn_block_types);
     tcase_add_test(tc, gptq_block_types);
     tcase_add_test(tc, presets_pick_llama_cpp_types);
+    tcase_add_test(tc, avx2_decoders_match_ref);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;

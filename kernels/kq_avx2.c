@@ -1,0 +1,71 @@
+/* kq_avx2.c — AVX2 dequantization of ggml's q4_k and q6_k blocks (the packed-panel GEMM's weight decoder for
+ * those types): the same f32 operations as format/blocks.c, lane-wise (a multiply and a subtract, never fused),
+ * so the values are bit-identical to llq_block_to_f32; tests/unit/test_kquant.c compares the two. */
+#include "llq/blocks.h"
+#include "llq/format.h"
+#include "qdot.h"
+
+#include <immintrin.h>
+
+/* 8 bytes at p (codes 0..255) as 8 floats. */
+static inline __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
+
+static void q4_k(float *y, const llq_blk_q4_k *b)
+{
+    float d = llq_f16_to_f32(b->d), dmin = llq_f16_to_f32(b->dmin);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int c = 0; c < 4; c++) {
+        __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
+        __m256i nib[2] = {_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)};
+        for (int h = 0; h < 2; h++) {
+            uint8_t sc, m;
+            llq_k4_scale_min(2 * c + h, b->scales, &sc, &m);
+            __m256 d1 = _mm256_set1_ps(d * (float)sc), m1 = _mm256_set1_ps(dmin * (float)m);
+            __m128i lo = _mm256_castsi256_si128(nib[h]), hi = _mm256_extracti128_si256(nib[h], 1);
+            __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
+            for (int k = 0; k < 4; k++)
+                _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(d1, u8x8(parts[k])), m1));
+            y += 32;
+        }
+    }
+}
+
+static void q6_k(float *y, const llq_blk_q6_k *b)
+{
+    float d = llq_f16_to_f32(b->d);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3);
+    const __m256i off = _mm256_set1_epi32(32);
+    for (int n = 0; n < 2; n++) {
+        __m256i A = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n));
+        __m256i B = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n + 32));
+        __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(b->qh + 32 * n));
+        for (int i = 0; i < 4; i++) {
+            __m256i L = i & 1 ? B : A;
+            __m256i lo = i < 2 ? _mm256_and_si256(L, m4) : _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
+            __m256i hb = _mm256_and_si256(_mm256_srli_epi16(H, 2 * i), m3);
+            __m256i q = _mm256_or_si256(lo, _mm256_slli_epi16(hb, 4)); /* 0..63 per byte */
+            __m128i q0 = _mm256_castsi256_si128(q), q1 = _mm256_extracti128_si256(q, 1);
+            __m128i parts[4] = {q0, _mm_srli_si128(q0, 8), q1, _mm_srli_si128(q1, 8)};
+            for (int k = 0; k < 4; k++) {
+                __m256 s = _mm256_set1_ps(d * (float)b->scales[8 * n + 2 * i + k / 2]);
+                __m256i v = _mm256_sub_epi32(_mm256_cvtepu8_epi32(parts[k]), off);
+                _mm256_storeu_ps(y + 32 * i + 8 * k, _mm256_mul_ps(s, _mm256_cvtepi32_ps(v)));
+            }
+        }
+        y += 128;
+    }
+}
+
+int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks)
+{
+    if (type != LLQ_Q4_K && type != LLQ_Q6_K)
+        return 0;
+    const uint8_t *p = blocks;
+    for (uint64_t i = 0; i < n_blocks; i++, out += LLQ_QK_K) {
+        if (type == LLQ_Q4_K)
+            q4_k(out, (const llq_blk_q4_k *)(const void *)(p + i * sizeof(llq_blk_q4_k)));
+        else
+            q6_k(out, (const llq_blk_q6_k *)(const void *)(p + i * sizeof(llq_blk_q6_k)));
+    }
+    return 1;
+}
