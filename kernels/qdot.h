@@ -21,10 +21,7 @@
  * threaded matmul prefetches: measured best at 4 KB on the 2-vCPU VM (1 KB: 69-73 % of the plain-read bandwidth
  * while generating, 2 KB: 80-82 %, 4 KB: 85-90 %, 8 KB and more no better). Prefetches never fault. */
 #ifndef QDOT_PF_AHEAD
-#define QDOT_PF_AHEAD 4096/* ggml block types with an AVX2 decoder (q4_k, q6_k; kq_avx2.c): n_blocks blocks to f32, bit-identical to
- * llq_block_to_f32 (their _ref). Returns 0 without writing for other types. */
-int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
-
+#define QDOT_PF_AHEAD 4096
 #endif
 
 typedef struct qact {
