@@ -1,4 +1,4 @@
-/* kq_avx2.c — AVX2 dequantization of ggml's q4_k and q6_k blocks (the packed-panel GEMM's weight decoder for
+/* kq_avx2.c — AVX2 dequantization of ggml's q4_k, q5_k, q6_k and iq4_xs blocks (the packed-panel GEMM's weight decoder for
  * those types): the same f32 operations as format/blocks.c, lane-wise (a multiply and a subtract, never fused),
  * so the values are bit-identical to llq_block_to_f32; tests/unit/test_kquant.c compares the two. */
 #include "llq/blocks.h"
@@ -10,16 +10,21 @@
 /* 8 bytes at p (codes 0..255) as 8 floats. */
 static inline __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
 
-static void q4_k(float *y, const llq_blk_q4_k *b)
+/* q4_k, and q5_k when qh is not NULL (fifth bit of sub-block s = bit s of qh[l]). */
+static void q45_k(float *y, uint16_t dh, uint16_t dmh, const uint8_t *scales, const uint8_t *qs, const uint8_t *qh)
 {
-    float d = llq_f16_to_f32(b->d), dmin = llq_f16_to_f32(b->dmin);
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    float d = llq_f16_to_f32(dh), dmin = llq_f16_to_f32(dmh);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
+    __m256i H = qh ? _mm256_loadu_si256((const __m256i *)(const void *)qh) : _mm256_setzero_si256();
     for (int c = 0; c < 4; c++) {
-        __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
+        __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * c));
         __m256i nib[2] = {_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)};
         for (int h = 0; h < 2; h++) {
+            if (qh) /* (qh >> s) & 1 per byte: a 16-bit shift, then the low bit of each byte */
+                nib[h] = _mm256_or_si256(
+                    nib[h], _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * c + h), one), 4));
             uint8_t sc, m;
-            llq_k4_scale_min(2 * c + h, b->scales, &sc, &m);
+            llq_k4_scale_min(2 * c + h, scales, &sc, &m);
             __m256 d1 = _mm256_set1_ps(d * (float)sc), m1 = _mm256_set1_ps(dmin * (float)m);
             __m128i lo = _mm256_castsi256_si128(nib[h]), hi = _mm256_extracti128_si256(nib[h], 1);
             __m128i parts[4] = {lo, _mm_srli_si128(lo, 8), hi, _mm_srli_si128(hi, 8)};
@@ -27,6 +32,25 @@ static void q4_k(float *y, const llq_blk_q4_k *b)
                 _mm256_storeu_ps(y + 8 * k, _mm256_sub_ps(_mm256_mul_ps(d1, u8x8(parts[k])), m1));
             y += 32;
         }
+    }
+}
+
+static void iq4_xs(float *y, const llq_blk_iq4_xs *b)
+{
+    float d = llq_f16_to_f32(b->d);
+    const __m128i tab = _mm_loadu_si128((const __m128i *)(const void *)llq_iq4_values), m4 = _mm_set1_epi8(0x0f);
+    for (int ib = 0; ib < 8; ib++) {
+        int ls = ((b->scales_l[ib / 2] >> (4 * (ib % 2))) & 0xF) | (((b->scales_h >> (2 * ib)) & 3) << 4);
+        __m256 dl = _mm256_set1_ps(d * (float)(ls - 32));
+        __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * ib));
+        __m128i v[2] = {_mm_shuffle_epi8(tab, _mm_and_si128(q, m4)),
+                        _mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m4))};
+        for (int h = 0; h < 2; h++)
+            for (int k = 0; k < 2; k++) {
+                __m128i part = k ? _mm_srli_si128(v[h], 8) : v[h];
+                _mm256_storeu_ps(y + 16 * h + 8 * k, _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part))));
+            }
+        y += 32;
     }
 }
 
@@ -58,14 +82,23 @@ static void q6_k(float *y, const llq_blk_q6_k *b)
 
 int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks)
 {
-    if (type != LLQ_Q4_K && type != LLQ_Q6_K)
+    uint32_t bytes;
+    if ((type != LLQ_Q4_K && type != LLQ_Q5_K && type != LLQ_Q6_K && type != LLQ_IQ4_XS) ||
+        !llq_type_block(type, NULL, &bytes))
         return 0;
     const uint8_t *p = blocks;
-    for (uint64_t i = 0; i < n_blocks; i++, out += LLQ_QK_K) {
-        if (type == LLQ_Q4_K)
-            q4_k(out, (const llq_blk_q4_k *)(const void *)(p + i * sizeof(llq_blk_q4_k)));
-        else
-            q6_k(out, (const llq_blk_q6_k *)(const void *)(p + i * sizeof(llq_blk_q6_k)));
+    for (uint64_t i = 0; i < n_blocks; i++, p += bytes, out += LLQ_QK_K) {
+        if (type == LLQ_Q4_K) {
+            const llq_blk_q4_k *b = (const void *)p;
+            q45_k(out, b->d, b->dmin, b->scales, b->qs, NULL);
+        } else if (type == LLQ_Q5_K) {
+            const llq_blk_q5_k *b = (const void *)p;
+            q45_k(out, b->d, b->dmin, b->scales, b->qs, b->qh);
+        } else if (type == LLQ_Q6_K) {
+            q6_k(out, (const void *)p);
+        } else {
+            iq4_xs(out, (const void *)p);
+        }
     }
     return 1;
 }

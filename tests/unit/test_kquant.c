@@ -279,17 +279,17 @@ START_TEST(presets_pick_llama_cpp_types)
 }
 END_TEST
 
-/* Twin test: the AVX2 decoders of q4_k / q6_k give llq_block_to_f32's values bit for bit (llama.cpp's real blocks and
+/* Twin test: the AVX2 decoders of q4_k / q5_k / q6_k / iq4_xs give llq_block_to_f32's values bit for bit (llama.cpp's real blocks and
  * random bytes with finite scales). */
 START_TEST(avx2_decoders_match_ref)
 {
     if (!llq_cpu_has_avx2())
         return;
-    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
-    for (int t = 0; t < 2; t++) {
+    const uint32_t types[4] = {LLQ_Q4_K, LLQ_Q6_K, LLQ_Q5_K, LLQ_IQ4_XS};
+    for (int t = 0; t < 4; t++) {
         uint32_t bytes;
         llq_type_block(types[t], NULL, &bytes);
-        uint8_t blk[4 * 210];
+        uint8_t blk[4 * 210] = {0};
         float a[4 * 256], b[4 * 256];
         for (int rep = 0; rep < 50; rep++) {
             for (size_t i = 0; i < sizeof blk; i++)
@@ -297,8 +297,10 @@ START_TEST(avx2_decoders_match_ref)
             for (int k = 0; k < 4; k++) { /* finite f16 scales */
                 uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
                 uint8_t *p = blk + k * bytes;
-                if (types[t] == LLQ_Q4_K)
+                if (types[t] == LLQ_Q4_K || types[t] == LLQ_Q5_K)
                     memcpy(p, &d, 2), memcpy(p + 2, &m, 2);
+                else if (types[t] == LLQ_IQ4_XS)
+                    memcpy(p, &d, 2);
                 else
                     memcpy(p + 208, &d, 2);
             }
@@ -311,13 +313,13 @@ START_TEST(avx2_decoders_match_ref)
         uint32_t t;
         llq_type_parse(&t, kq_cases[c].type);
         float a[4 * 256], b[4 * 256];
-        if (t != LLQ_Q4_K && t != LLQ_Q6_K)
+        if (t != LLQ_Q4_K && t != LLQ_Q6_K && t != LLQ_Q5_K && t != LLQ_IQ4_XS)
             continue;
         llq_block_to_f32(a, kq_cases[c].raw, t, kq_cases[c].n_blocks);
         ck_assert(llq_kq_dequant_avx2(b, kq_cases[c].raw, t, kq_cases[c].n_blocks));
         ck_assert(memcmp(a, b, kq_cases[c].n_blocks * 256 * sizeof(float)) == 0);
     }
-    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q5_K, 1));
+    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q3_K, 1));
 }
 END_TEST
 
