@@ -6,6 +6,7 @@
 #include "qdot.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 /* 8 bytes at p (codes 0..255) as 8 floats. */
 static inline __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
@@ -101,4 +102,95 @@ int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t 
         }
     }
     return 1;
+}
+
+/* ---- one-token integer path (the twin of kq_dot.c: the same integer sums, the same f32 expressions) ---- */
+
+/* The 8 int32 lanes of v summed as lanes 0..3 and 4..7. */
+static inline void hsum2(__m256i v, int32_t *lo, int32_t *hi)
+{
+    __m128i a = _mm256_castsi256_si128(v), b = _mm256_extracti128_si256(v, 1);
+    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
+    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
+    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4e));
+    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xb1));
+    *lo = _mm_cvtsi128_si32(a);
+    *hi = _mm_cvtsi128_si32(b);
+}
+
+/* Σ u[k]·x[k] over 32 bytes (u unsigned ≤ 63, x signed), as the two 16-byte halves' sums. */
+static inline void udot(__m256i u, __m256i x, int32_t *lo, int32_t *hi)
+{
+    hsum2(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)), lo, hi);
+}
+
+float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
+{
+    float y = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi8(1);
+    if (type == LLQ_Q4_K) {
+        for (uint64_t i = 0; i < K / LLQ_QK_K; i++) {
+            const llq_blk_q4_k *b = (const void *)(row + i * sizeof *b);
+            float d = llq_f16_to_f32(b->d), dmin = llq_f16_to_f32(b->dmin);
+            for (int c = 0; c < 4; c++) {
+                __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
+                __m256i nib[2] = {_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)};
+                for (int h = 0; h < 2; h++) {
+                    int j = 2 * c + h;
+                    uint64_t ab = i * 8 + (uint64_t)j;
+                    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a->q + 32 * ab));
+                    int32_t s0, s1;
+                    udot(nib[h], x, &s0, &s1);
+                    uint8_t sc, m;
+                    llq_k4_scale_min(j, b->scales, &sc, &m);
+                    y += a->d[ab] * ((d * (float)sc) * (float)(s0 + s1) - (dmin * (float)m) * (float)a->s[ab]);
+                }
+            }
+        }
+        return y;
+    }
+    for (uint64_t i = 0; i < K / LLQ_QK_K; i++) { /* q6_k */
+        const llq_blk_q6_k *b = (const void *)(row + i * sizeof *b);
+        float d = llq_f16_to_f32(b->d);
+        for (int n = 0; n < 2; n++) {
+            __m256i A = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n));
+            __m256i B = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n + 32));
+            __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(b->qh + 32 * n));
+            for (int c = 0; c < 4; c++) {
+                __m256i L = c & 1 ? B : A;
+                __m256i lo = c < 2 ? _mm256_and_si256(L, m4) : _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
+                __m256i code = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * c), m3), 4));
+                uint64_t ab = i * 8 + 4 * (uint64_t)n + (uint64_t)c;
+                __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a->q + 32 * ab));
+                int32_t c0, c1, x0, x1;
+                udot(code, x, &c0, &c1);
+                udot(ones, x, &x0, &x1);
+                int32_t S[2] = {c0 - 32 * x0, c1 - 32 * x1};
+                for (int h = 0; h < 2; h++)
+                    y += a->d[ab] * ((d * (float)b->scales[8 * n + 2 * c + h]) * (float)S[h]);
+            }
+        }
+    }
+    return y;
+}
+
+void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
+{
+    if (n != 1) {
+        llq_mm_dequant_avx2(y, x, n, W, r0, r1);
+        return;
+    }
+    size_t need = W->cols / 4 + 2 * (W->cols / 32) + 16;
+    kq_act a;
+    if (!kq_act_layout(&a, llq_mm_scratch(need), need, W->cols)) {
+        for (uint64_t r = r0; r < r1; r++)
+            y[r] = NAN;
+        return;
+    }
+    kq_act_quantize(&a, x, W->cols);
+    for (uint64_t r = r0; r < r1; r++) {
+        const uint8_t *row = (const uint8_t *)W->data + r * W->row_bytes;
+        _mm_prefetch((const char *)row + W->row_bytes, _MM_HINT_T0);
+        y[r] = kq_dot_avx2(row, &a, W->type, W->cols);
+    }
 }

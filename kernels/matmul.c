@@ -38,7 +38,9 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl)
     case LLQ_Q4:
     case LLQ_Q4A:
         return f ? llq_mm_q_avx2 : llq_mm_dequant_ref;
-    default: /* ggml block types: dequantized tiles (their integer kernels are not written yet) */
+    default: /* ggml block types: dequantized tiles (q4_k / q6_k: integer dot products for one token) */
+        if (type == LLQ_Q4_K || type == LLQ_Q6_K) /* one token: integer dot products (kq_dot.c, kq_avx2.c) */
+            return f ? llq_mm_kq_avx2 : llq_mm_dequant_ref;
         if (llq_type_is_block(type))
             return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
         return NULL;

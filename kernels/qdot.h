@@ -65,4 +65,19 @@ void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint3
  * llq_block_to_f32 (their _ref). Returns 0 without writing for other types. */
 int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
 
+/* One-token integer path for q4_k / q6_k (kq_dot.c, kq_avx2.c): activations int8 per block of 32. */
+typedef struct kq_act {
+    int8_t *q;  /* [K] */
+    float *d;   /* [K/32] block scales */
+    int32_t *s; /* [K/32] block sums of q */
+} kq_act;
+/* Lays a kq_act for rows of K out in buf (n_floats ≥ K/4 + 2·K/32 + 16); 0 if it does not fit. */
+int kq_act_layout(kq_act *a, float *buf, size_t n_floats, uint64_t K);
+void kq_act_quantize(kq_act *a, const float *x, uint64_t K);
+float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+void llq_mv_kq_ref(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* Registered for q4_k / q6_k (fast): n == 1 the integer path, n > 1 the packed-panel GEMM. */
+void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+
 #endif

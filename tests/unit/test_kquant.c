@@ -323,6 +323,38 @@ START_TEST(avx2_decoders_match_ref)
 }
 END_TEST
 
+/* One-token integer path: kq_dot_avx2 gives kq_dot_ref's value bit for bit (same integer sums, same f32 order),
+ * and both are the f32 product of the dequantized row within the int8 activations' rounding. */
+START_TEST(kq_dot_twins)
+{
+    enum { K = 512 };
+    float x[K], w[K];
+    float buf[K / 4 + 2 * (K / 32) + 16];
+    uint8_t row[2 * 210];
+    kq_act a;
+    ck_assert(kq_act_layout(&a, buf, sizeof buf / sizeof buf[0], K));
+    ck_assert(!kq_act_layout(&a, buf, 10, K));
+    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
+    for (int t = 0; t < 2; t++)
+        for (int rep = 0; rep < 20; rep++) {
+            for (int i = 0; i < K; i++)
+                x[i] = urand() * (i % 7 == 0 ? 3.0f : 1.0f), w[i] = 0.05f * (urand() + urand());
+            ck_assert_int_eq(llq_quantize_row(row, w, K, types[t], 0, NULL), 0);
+            kq_act_quantize(&a, x, K);
+            float r = kq_dot_ref(row, &a, types[t], K);
+            llq_row_to_f32(w, row, types[t], 0, K);
+            double exact = 0, mag = 0;
+            for (int i = 0; i < K; i++)
+                exact += (double)w[i] * x[i], mag += fabs((double)w[i] * x[i]);
+            ck_assert_msg(fabs(r - exact) <= 0.02 * mag, "%s: %g vs %g", llq_type_name(types[t]), r, exact);
+            if (llq_cpu_has_avx2()) {
+                float f = kq_dot_avx2(row, &a, types[t], K);
+                ck_assert_msg(memcmp(&f, &r, 4) == 0, "%s: avx2 %a ref %a", llq_type_name(types[t]), f, r);
+            }
+        }
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("kquant");
@@ -334,6 +366,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, gptq_block_types);
     tcase_add_test(tc, presets_pick_llama_cpp_types);
     tcase_add_test(tc, avx2_decoders_match_ref);
+    tcase_add_test(tc, kq_dot_twins);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
