@@ -390,7 +390,7 @@ static int compile_re(pcre2_code **out, const char *pat, size_t n, int literal, 
 {
     int err;
     PCRE2_SIZE off;
-    uint32_t opt = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opt = PCRE2_UTF | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : PCRE2_UCP); /* LITERAL refuses UCP */
     *out = pcre2_compile((PCRE2_SPTR)pat, n, opt, &err, &off, NULL);
     if (!*out) {
         PCRE2_UCHAR msg[160];
