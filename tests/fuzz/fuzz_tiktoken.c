@@ -1,13 +1,13 @@
 /* fuzz_tiktoken.c — the tiktoken tokenizer.model reader (llq_tiktoken_parse: base64 tokens, ranks, the 256
  * Llama-3 special tokens) and llq_tokenizer_load's detection of it by content; a tokenizer it accepts must then
- * encode, decode and stream-decode without fault (fuzz_bpe_check.h). */
-#include "fuzz_bpe_check.h"
+ * encode, decode and stream-decode without fault (fuzz_tok_check.h). */
+#include "fuzz_tok_check.h"
 
 static int fuzz_tiktoken(const uint8_t *data, size_t size)
 {
     llq_tokenizer *t = NULL;
     if (llq_tiktoken_parse(&t, data, size, size & 1 ? LLQ_TIKTOKEN_LLAMA31 : LLQ_TIKTOKEN_LLAMA3, "fuzz.model") == 0) {
-        fuzz_bpe_exercise(t);
+        fuzz_tok_exercise(t);
         llq_tokenizer_free(t);
     }
     char path[64];

@@ -1,14 +1,14 @@
-/* fuzz_bpe_check.h — what the BPE tokenizer targets (fuzz_hfjson, fuzz_tiktoken) check on a tokenizer a
- * parser accepted: encode a fixed hostile text (ids in range), decode it (NUL-terminated), every piece
- * addressable and stream-decodable into LLQ_TOKEN_DECODE_MAX bytes. */
-#ifndef LLQ_FUZZ_BPE_CHECK_H
-#define LLQ_FUZZ_BPE_CHECK_H
+/* fuzz_tok_check.h — what the tokenizer-file targets (fuzz_spm, fuzz_hfjson, fuzz_tiktoken) check on a
+ * tokenizer a parser accepted: encode a fixed hostile text (ids in range), decode it (NUL-terminated), every
+ * piece addressable and stream-decodable into LLQ_TOKEN_DECODE_MAX bytes. */
+#ifndef LLQ_FUZZ_TOK_CHECK_H
+#define LLQ_FUZZ_TOK_CHECK_H
 
 #include "fuzz_util.h"
 
 #include "llq/tokenizer.h"
 
-static void fuzz_bpe_exercise(const llq_tokenizer *t)
+static void fuzz_tok_exercise(const llq_tokenizer *t)
 {
     static const char text[] = "  Hello,  WORLD'S 123456 x\r\n\n\tdef f(x): \xe2\x96\x81 <s> <|eot_id|> \xff\xc3 "
                                "e\xcc\x81 \xf0\x9f\x91\x8d\xf0\x9f\x8f\xbd \xe4\xb8\xad\xe6\x96\x87 \xc2\xa0 end";
