@@ -19,6 +19,7 @@
 #include "../fuzz/fuzz_hfjson.c"
 #include "../fuzz/fuzz_tiktoken.c"
 #include "../fuzz/fuzz_bpetext.c"
+#include "../fuzz/fuzz_gguf.c"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -37,6 +38,7 @@ static const struct {
     {"hfjson", fuzz_hfjson},
     {"tiktoken", fuzz_tiktoken},
     {"bpetext", fuzz_bpetext},
+    {"gguf", fuzz_gguf},
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])
 
