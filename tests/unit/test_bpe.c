@@ -291,6 +291,22 @@ START_TEST(tiktoken_small)
     ck_assert(ids[0] == 7 && ids[1] == 4 && ids[2] == 5 && ids[3] == 7 + 8);
     free(ids);
     llq_tokenizer_free(t);
+    /* the same file through llq_tokenizer_load_ex / llq_tokenizer_load: detected by content, names as asked */
+    char tmp[] = "/tmp/llq-tik-XXXXXX", file[64];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(file, sizeof file, "%s/tokenizer.model", tmp);
+    FILE *f = fopen(file, "wb");
+    ck_assert(f && fwrite(good, 1, sizeof good - 1, f) == sizeof good - 1 && fclose(f) == 0);
+    for (int names = 0; names < 2; names++) {
+        ck_assert_int_eq(names ? llq_tokenizer_load_ex(&t, file, LLQ_TIKTOKEN_LLAMA31) : llq_tokenizer_load(&t, file), 0);
+        ck_assert_str_eq(llq_tokenizer_kind(t), "tiktoken");
+        p = llq_token_piece(t, 7 + 8, &n);
+        const char *want = names ? "<|eom_id|>" : "<|reserved_special_token_4|>";
+        ck_assert(n == strlen(want) && memcmp(p, want, n) == 0);
+        llq_tokenizer_free(t);
+    }
+    remove(file);
+    remove(tmp);
     static const char *bad[] = {"", "\n", "IQ==\n", "IQ== x\n", "IQ== 1\n", "IQ== 0\nIQ== 0\n", "I@== 0\n",
                                 "IQ= 0\n", "IQ== 0\n\n", "IQ== 99999999999\n", "=Q== 0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
