@@ -589,11 +589,9 @@ void llq_bpe_free(struct llq_bpe *b)
 
 const llq_bpe_spec *llq_bpe_get_spec(const llq_tokenizer *t) { return t->bpe ? &t->bpe->spec : NULL; }
 
-static const llq_tokenizer *g_sort_tok; /* only during construction (qsort has no context argument) */
-
-static int by_first_byte_longest(const void *pa, const void *pb)
+static int by_first_byte_longest(const void *pa, const void *pb, void *ctx)
 {
-    const llq_tokenizer *t = g_sort_tok;
+    const llq_tokenizer *t = ctx;
     uint32_t a = t->bpe->added_ids[*(const uint32_t *)pa], b = t->bpe->added_ids[*(const uint32_t *)pb];
     unsigned char ca = (unsigned char)t->pieces[a][0], cb = (unsigned char)t->pieces[b][0];
     if (ca != cb)
@@ -705,10 +703,8 @@ static int build_tables(llq_tokenizer *t, const char *name)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", name);
     for (uint32_t i = 0; i < s->n_added; i++)
         b->added_order[i] = i;
-    g_sort_tok = t;
-    if (s->n_added)
-        qsort(b->added_order, s->n_added, sizeof *b->added_order, by_first_byte_longest);
-    g_sort_tok = NULL;
+    if (s->n_added) /* glibc's qsort_r (_GNU_SOURCE): the tokenizer as context, no global */
+        qsort_r(b->added_order, s->n_added, sizeof *b->added_order, by_first_byte_longest, t);
     uint32_t j = 0;
     for (int c = 0; c <= 256; c++) {
         while (j < s->n_added && (unsigned char)t->pieces[s->added_ids[b->added_order[j]]][0] < c)

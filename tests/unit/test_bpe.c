@@ -416,6 +416,33 @@ START_TEST(unknown_and_fallback)
 }
 END_TEST
 
+/* BOS: from a TemplateProcessing post-processor (alone or in a Sequence), overridden by tokenizer_config.json. */
+START_TEST(bos_sources)
+{
+    static const char j[] = "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"<s>\":1,\"</s>\":2},\"merges\":[]},"
+                            "\"added_tokens\":[{\"id\":1,\"content\":\"<s>\",\"special\":true},{\"id\":2,\"content\":"
+                            "\"</s>\",\"special\":true}],\"post_processor\":{\"type\":\"Sequence\",\"processors\":[{\"type\":"
+                            "\"ByteLevel\"},{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}},"
+                            "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1]}}}]}}";
+    static const char cfg[] = "{\"bos_token\":{\"content\":\"</s>\"},\"eos_token\":\"</s>\",\"pad_token\":null}";
+    llq_tokenizer *t;
+    ck_assert_msg(llq_hf_parse(&t, j, sizeof j - 1, NULL, 0, "b.json") == 0, "%s", llq_errmsg());
+    ck_assert_int_eq(llq_tokenizer_bos(t), 1);
+    ck_assert_int_eq(llq_tokenizer_eos(t), -1);
+    uint32_t *ids;
+    size_t n;
+    ck_assert_int_eq(llq_tokenize(t, "a<s>", 4, 1, &ids, &n), 0);
+    ck_assert(n == 3 && ids[0] == 1 && ids[1] == 0 && ids[2] == 1);
+    free(ids);
+    llq_tokenizer_free(t);
+    ck_assert_int_eq(llq_hf_parse(&t, j, sizeof j - 1, cfg, sizeof cfg - 1, "b.json"), 0);
+    ck_assert_int_eq(llq_tokenizer_bos(t), 2);
+    ck_assert_int_eq(llq_tokenizer_eos(t), 2);
+    ck_assert_int_eq(llq_tokenizer_pad(t), -1);
+    llq_tokenizer_free(t);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("bpe");
@@ -428,6 +455,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, tiktoken_small);
     tcase_add_test(tc, hostile_json);
     tcase_add_test(tc, unknown_and_fallback);
+    tcase_add_test(tc, bos_sources);
     suite_add_tcase(s, tc);
     return s;
 }
