@@ -43,6 +43,29 @@ static char *slurp(const char *path, size_t *len)
     return b;
 }
 
+/* One timed encode ([BOS] + text) and decode; keeps the best times in *enc, *enc_cpu, *dec. *ids replaced. */
+static int time_encode_decode(const llq_tokenizer *t, const char *text, size_t len, uint32_t **ids, size_t *n,
+                              double *enc, double *enc_cpu, double *dec)
+{
+    free(*ids);
+    *ids = NULL;
+    double t0 = now_ms(), c0 = cpu_ms();
+    if (llq_tokenize(t, text, len, 1, ids, n))
+        return 1;
+    double e = now_ms() - t0, c = cpu_ms() - c0;
+    *enc = e < *enc ? e : *enc;
+    *enc_cpu = c < *enc_cpu ? c : *enc_cpu;
+    char *out;
+    size_t olen;
+    t0 = now_ms();
+    if (llq_detokenize(t, *ids, *n, &out, &olen))
+        return 1;
+    e = now_ms() - t0;
+    *dec = e < *dec ? e : *dec;
+    free(out);
+    return 0;
+}
+
 /* A BPE tokenizer: load from its file, write to and load from a .llq, encode/decode 1 MiB. */
 static int bench_bpe(const char *path, const char *text, size_t len)
 {
@@ -89,24 +112,9 @@ static int bench_bpe(const char *path, const char *text, size_t len)
     uint32_t *ids = NULL;
     size_t n = 0;
     double enc = 1e30, dec = 1e30;
-    for (int r = 0; r < 3; r++) {
-        free(ids);
-        t0 = now_ms();
-        c0 = cpu_ms();
-        if (llq_tokenize(t2, text, len, 1, &ids, &n))
+    for (int r = 0; r < 3; r++)
+        if (time_encode_decode(t2, text, len, &ids, &n, &enc, &enc_cpu, &dec))
             return 1;
-        double e = now_ms() - t0, c = cpu_ms() - c0;
-        enc = e < enc ? e : enc;
-        enc_cpu = c < enc_cpu ? c : enc_cpu;
-        char *out;
-        size_t olen;
-        t0 = now_ms();
-        if (llq_detokenize(t2, ids, n, &out, &olen))
-            return 1;
-        e = now_ms() - t0;
-        dec = e < dec ? e : dec;
-        free(out);
-    }
     printf("%s (%s, %u ids): load %.0f ms (CPU %.0f ms) from the file, %.0f ms (CPU %.0f ms) from .llq metadata "
            "(best of 3)\n", path, llq_tokenizer_kind(t), llq_tokenizer_n_vocab(t), load_ms, load_cpu, llq_ms, llq_cpu);
     printf("  encode %zu bytes -> %zu tokens: %8.1f ms (CPU %.1f ms)  %6.2f MB/s  %9.0f tokens/s (1 thread, best of "
@@ -177,36 +185,24 @@ int main(int argc, char **argv)
     }
     uint32_t *ids = NULL;
     size_t n = 0;
-    double enc = 1e30, dec = 1e30, stream = 1e30;
+    double enc = 1e30, enc_cpu = 1e30, dec = 1e30, stream = 1e30;
     for (int r = 0; r < 10; r++) {
-        free(ids);
-        t0 = now_ms();
-        if (llq_tokenize(t, text, len, 1, &ids, &n))
+        if (time_encode_decode(t, text, len, &ids, &n, &enc, &enc_cpu, &dec))
             return 1;
-        double e = now_ms() - t0;
-        enc = e < enc ? e : enc;
-        char *out;
-        size_t olen;
-        t0 = now_ms();
-        if (llq_detokenize(t, ids, n, &out, &olen))
-            return 1;
-        e = now_ms() - t0;
-        dec = e < dec ? e : dec;
-        free(out);
         char buf[LLQ_TOKEN_DECODE_MAX];
         size_t total = 0;
         t0 = now_ms();
         for (size_t i = 0; i < n; i++)
             total += (size_t)llq_token_decode(t, i ? (int32_t)ids[i - 1] : -1, ids[i], buf, sizeof buf);
-        e = now_ms() - t0;
+        double e = now_ms() - t0;
         stream = e < stream ? e : stream;
         if (total != len)
             fprintf(stderr, "tokenize: streamed decode gave %zu bytes, expected %zu\n", total, len);
     }
     printf("model %s: %u pieces, loaded in %.2f ms\n", model, llq_tokenizer_n_vocab(t), load_ms);
     printf("text %s: %zu bytes -> %zu tokens ([BOS] + encode)\n", text_path, len, n);
-    printf("encode:          %8.1f ms  %6.2f MB/s  %9.0f tokens/s  (best of 10)\n", enc, (double)len / enc / 1e3,
-           (double)n / enc * 1e3);
+    printf("encode:          %8.1f ms (CPU %.1f ms)  %6.2f MB/s  %9.0f tokens/s  (best of 10)\n", enc, enc_cpu,
+           (double)len / enc / 1e3, (double)n / enc * 1e3);
     printf("decode:          %8.1f ms  %6.2f MB/s\n", dec, (double)len / dec / 1e3);
     printf("streamed decode: %8.1f ms  %9.0f tokens/s\n", stream, (double)n / stream * 1e3);
     free(ids);
