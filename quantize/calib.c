@@ -23,56 +23,100 @@
 
 enum { N_GROUPS = 5, G_HEAD = 4 }; /* LLQ_CAP_QKV..LLQ_CAP_DOWN, then the output head's input */
 
+#define XBUF_TOKENS 2048 /* captured inputs buffered per group before one XᵀX update (fewer passes over H) */
+
 typedef struct gstat {
     size_t cols;
     double *h;      /* cols×cols XᵀX (upper triangle while accumulating) */
     double *abs;    /* Σ|x| per channel */
     uint64_t n;     /* tokens seen */
+    float *buf;     /* XBUF_TOKENS × cols captured inputs not yet in h */
+    size_t nbuf;
 } gstat;
 
 typedef struct run {
     const llq_calib_opts *o;
     llq_model *m;
     llq_calib_result *res;
+    llq_pool *pool;  /* the model's: the one pool for everything */
     gstat g[N_GROUPS];
     int want[N_GROUPS];
     size_t cap_res;
 } run;
 
-static int gstat_acc(gstat *g, const float *x, size_t n, size_t cols)
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The buffered inputs into h (on the pool). */
+static int gstat_flush(run *r, gstat *g)
+{
+    double t0 = now();
+    int err = llq_xtx_acc(g->h, g->buf, g->nbuf, g->cols, r->pool);
+    g->nbuf = 0;
+    r->res->sec_xtx += now() - t0;
+    return err;
+}
+
+static int gstat_acc(run *r, gstat *g, const float *x, size_t n, size_t cols)
 {
     if (cols != g->cols)
         return llq_err(LLQ_EINVAL, "capture of %zu columns, expected %zu", cols, g->cols);
-    llq_xtx_acc(g->h, x, n, cols);
     for (size_t t = 0; t < n; t++)
         for (size_t c = 0; c < cols; c++)
             g->abs[c] += fabsf(x[t * cols + c]);
     g->n += n;
+    while (n) {
+        size_t k = XBUF_TOKENS - g->nbuf < n ? XBUF_TOKENS - g->nbuf : n;
+        memcpy(g->buf + g->nbuf * cols, x, k * cols * sizeof *x);
+        g->nbuf += k, x += k * cols, n -= k;
+        int err = g->nbuf == XBUF_TOKENS ? gstat_flush(r, g) : 0;
+        if (err)
+            return err;
+    }
     return 0;
 }
+
+/* What the capture callback returns after the last capture of a layer: the layer stops there (its down
+ * projection would only produce outputs the statistics pass throws away). */
+#define CAPTURE_DONE 1
 
 static int capture(void *ud, int layer, int which, const float *x, size_t n, size_t cols)
 {
     (void)layer;
     run *r = ud;
-    if (which < 0 || which >= 4 || !r->want[which])
-        return 0;
-    return gstat_acc(&r->g[which], x, n, cols);
+    int err = which >= 0 && which < 4 && r->want[which] ? gstat_acc(r, &r->g[which], x, n, cols) : 0;
+    return err ? err : which == LLQ_CAP_DOWN ? CAPTURE_DONE : 0;
 }
 
 static int gstat_init(gstat *g, size_t cols)
 {
     g->cols = cols;
-    g->n = 0;
+    g->n = 0, g->nbuf = 0;
     g->h = calloc(cols * cols, sizeof *g->h);
     g->abs = calloc(cols, sizeof *g->abs);
-    return g->h && g->abs ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
+    g->buf = malloc(XBUF_TOKENS * cols * sizeof *g->buf);
+    return g->h && g->abs && g->buf ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
+}
+
+/* The last buffered inputs, then the lower triangle. */
+static int gstat_finish(run *r, gstat *g)
+{
+    int err = gstat_flush(r, g);
+    free(g->buf);
+    g->buf = NULL;
+    if (!err)
+        llq_sym_fill(g->h, g->cols);
+    return err;
 }
 
 static void gstat_free(gstat *g)
 {
-    free(g->h), free(g->abs);
-    g->h = NULL, g->abs = NULL;
+    free(g->h), free(g->abs), free(g->buf);
+    g->h = NULL, g->abs = NULL, g->buf = NULL;
 }
 
 /* ---- results ---- */
@@ -218,12 +262,14 @@ static int lin_finish(run *r, lin *l, const double *h)
     void *q = malloc(l->rows * rb);
     if (!q)
         return llq_err(LLQ_ENOMEM, "out of memory (%s)", l->name);
+    double t0 = now();
     if (r->o->methods & LLQ_CALIB_GPTQ) {
-        llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
+        llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0, r->pool};
         err = llq_gptq(q, l->w, l->rows, l->cols, h, l->type, l->group, &go);
     } else {
-        err = llq_awq_clip_quantize(q, l->w, l->rows, l->cols, h, l->type, l->group);
+        err = llq_awq_clip_quantize(q, l->w, l->rows, l->cols, h, l->type, l->group, r->pool);
     }
+    r->res->sec_quant += now() - t0;
     if (err) {
         free(q);
         return llq_err_prefix(err, l->name);
@@ -271,8 +317,11 @@ static int lin_finish_group(run *r, lin *const *ls, size_t n, const double *h)
     }
     for (size_t i = 0, r0 = 0; i < n; r0 += ls[i]->rows, i++)
         memcpy(w + r0 * cols, ls[i]->w, ls[i]->rows * cols * sizeof *w);
-    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
-    if ((err = llq_gptq(q, w, rows, cols, h, ls[0]->type, ls[0]->group, &go))) {
+    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0, r->pool};
+    double t0 = now();
+    err = llq_gptq(q, w, rows, cols, h, ls[0]->type, ls[0]->group, &go);
+    r->res->sec_quant += now() - t0;
+    if (err) {
         llq_err_prefix(err, ls[0]->name);
         goto done;
     }
@@ -324,8 +373,9 @@ static void fold(const float *s, lin *const *mats, size_t n_mats, float *norm, l
 }
 
 /* AWQ search for the matrices sharing input g; all must be quantized (and prev too when given), else skipped. */
-static int awq_group(lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
+static int awq_group(run *r, lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
 {
+    double t0 = now();
     *alpha = -1;
     for (size_t m = 0; m < n_mats; m++)
         if (!lin_quant(mats[m]) || mats[m]->type != mats[0]->type || mats[m]->group != mats[0]->group)
@@ -345,11 +395,13 @@ static int awq_group(lin *const *mats, size_t n_mats, float *norm, lin *prev, gs
         xabs[c] = g->n ? (float)(g->abs[c] / (double)g->n) : 1.0f;
     for (size_t m = 0; m < n_mats; m++)
         ws[m] = mats[m]->w, rows[m] = mats[m]->rows;
-    if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20)))
+    if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20,
+                              r->pool)))
         goto done;
     fold(s, mats, n_mats, norm, prev, g);
 done:
     free(s), free(xabs);
+    r->res->sec_awq += now() - t0;
     return err;
 }
 
@@ -361,13 +413,6 @@ static int want_any(const lin *l, size_t n)
         if (lin_quant(&l[i]))
             return 1;
     return 0;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Final RMSNorm of x[n×dim] into y (the output head's input). */
@@ -410,14 +455,17 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         if (used[g] && (err = gstat_init(&r->g[g], gcols[g])))
             goto done;
     }
+    double t0 = now(), x0 = r->res->sec_xtx;
     for (size_t s = 0; s < n_samp; s++) {
         memcpy(tmp, x + s * ctx * dim, ctx * dim * sizeof *tmp);
-        if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)))
+        if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)) && err != CAPTURE_DONE)
             goto done;
+        err = 0;
     }
     for (int g = 0; g < 4; g++)
-        if (used[g])
-            llq_sym_fill(r->g[g].h, r->g[g].cols);
+        if (used[g] && (err = gstat_finish(r, &r->g[g])))
+            goto done;
+    r->res->sec_forward += now() - t0 - (r->res->sec_xtx - x0);
     if (r->o->methods & LLQ_CALIB_AWQ) {
         float a;
         if (!(n1 = malloc(dim * sizeof *n1)) || !(n2 = malloc(dim * sizeof *n2))) {
@@ -427,13 +475,13 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         memcpy(n1, lw->attention_norm, dim * sizeof *n1);
         memcpy(n2, lw->ffn_norm, dim * sizeof *n2);
         lin *qkv[3] = {&l[0], &l[1], &l[2]}, *o[1] = {&l[3]}, *ug[2] = {&l[4], &l[5]}, *down[1] = {&l[6]};
-        if (used[0] && (err = awq_group(qkv, 3, n1, NULL, &r->g[0], &a)))
+        if (used[0] && (err = awq_group(r, qkv, 3, n1, NULL, &r->g[0], &a)))
             goto done;
-        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(o, 1, NULL, &l[2], &r->g[1], &a)))
+        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
             goto done;
-        if (used[2] && (err = awq_group(ug, 2, n2, NULL, &r->g[2], &a)))
+        if (used[2] && (err = awq_group(r, ug, 2, n2, NULL, &r->g[2], &a)))
             goto done;
-        if (used[3] && (err = awq_group(down, 1, NULL, &l[5], &r->g[3], &a)))
+        if (used[3] && (err = awq_group(r, down, 1, NULL, &l[5], &r->g[3], &a)))
             goto done;
         /* res_add takes the vector, even on failure */
         snprintf(nm, sizeof nm, "layers.%d.attention_norm.weight", L);
@@ -460,9 +508,11 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
             goto done;
     }
     /* matrices scaled by AWQ but kept unquantized never happen (awq_group skips such groups) */
+    t0 = now();
     for (size_t s = 0; s < n_samp; s++)
         if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))
             goto done;
+    r->res->sec_forward += now() - t0;
 done:
     for (int i = 0; i < 7; i++)
         free(l[i].w);
@@ -486,10 +536,11 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
     r->want[G_HEAD] = 1;
     for (size_t s = 0; s < n_samp; s++) {
         final_norm(tmp, x + s * ctx * dim, ctx, dim, m->norm, m->hp.norm_eps);
-        if ((err = gstat_acc(&r->g[G_HEAD], tmp, ctx, dim)))
+        if ((err = gstat_acc(r, &r->g[G_HEAD], tmp, ctx, dim)))
             goto done;
     }
-    llq_sym_fill(r->g[G_HEAD].h, dim);
+    if ((err = gstat_finish(r, &r->g[G_HEAD])))
+        goto done;
     if (r->o->methods & LLQ_CALIB_AWQ) {
         float a;
         lin *mats[1] = {&l};
@@ -498,7 +549,7 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
             goto done;
         }
         memcpy(nw, m->norm, dim * sizeof *nw);
-        if ((err = awq_group(mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
+        if ((err = awq_group(r, mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
             goto done;
         err = res_add(r, "norm.weight", LLQ_F32, 0, 1, dim, nw, dim * 4, 0); /* takes nw, even on failure */
         if (!err)
@@ -555,9 +606,10 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     if (!(r.res = calloc(1, sizeof *r.res)))
         return llq_err(LLQ_ENOMEM, "out of memory");
     if ((err = llq_open(&f, model_path)) || (err = llq_tokenizer_from_llq(&tok, f)) ||
-        (err = llq_model_open(&m, f, 0)))
+        (err = llq_model_open(&m, f, o->n_threads)))
         goto done;
     r.m = m;
+    r.pool = m->pool;
     if ((err = check_weights(m, model_path)))
         goto done;
     if (m->max_pos && ctx > m->max_pos) {

@@ -1,5 +1,8 @@
-/* linalg.c — the little dense linear algebra GPTQ and AWQ need: Cholesky, SPD inverse, H += XᵀX.
- * Row-major doubles; inner loops are dot products over contiguous rows. */
+/* linalg.c — the dense linear algebra GPTQ and AWQ need: Cholesky, SPD inverse, GPTQ's factor of H⁻¹, H += XᵀX.
+ * Row-major doubles (H is accumulated from f32 products). The O(n³) parts are blocked: NB×NB diagonal blocks
+ * factored by plain loops, everything else a block update through llq_dgemm_sub (f64) or llq_gemm_f32_nn (XᵀX),
+ * spread over a thread pool (may be NULL: one thread). Blocks are fixed (independent of the number of threads)
+ * and every element is summed in one fixed order, so results are bit-identical for any thread count. */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 
@@ -7,88 +10,204 @@
 #include <stdlib.h>
 #include <string.h>
 
-int llq_cholesky(double *a, size_t n)
+#define NB 64 /* block size of the factorizations */
+
+/* ---- Cholesky ---- */
+
+/* Lower Cholesky of the kb×kb diagonal block at a[k0][k0] (already updated by the earlier panels). */
+static int chol_diag(double *a, size_t n, size_t k0, size_t kb)
 {
-    for (size_t j = 0; j < n; j++) {
+    for (size_t j = k0; j < k0 + kb; j++) {
         double *rj = a + j * n;
         double d = rj[j];
-        for (size_t k = 0; k < j; k++)
+        for (size_t k = k0; k < j; k++)
             d -= rj[k] * rj[k];
         if (!(d > 0.0) || !isfinite(d))
             return llq_err(LLQ_EINVAL, "matrix not positive definite (pivot %zu)", j);
         double ljj = sqrt(d), inv = 1.0 / ljj;
         rj[j] = ljj;
-        for (size_t i = j + 1; i < n; i++) {
+        for (size_t i = j + 1; i < k0 + kb; i++) {
             double *ri = a + i * n;
             double s = ri[j];
-            for (size_t k = 0; k < j; k++)
+            for (size_t k = k0; k < j; k++)
                 s -= ri[k] * rj[k];
             ri[j] = s * inv;
         }
+    }
+    return 0;
+}
+
+typedef struct chol_ctx {
+    double *a, *pt; /* pt: the panel transposed, kb × (n - k1) */
+    size_t n, k0, kb, k1;
+} chol_ctx;
+
+/* Panel rows of block b (below the diagonal block): L[i][K] = A[i][K]·L_KK⁻ᵀ, copied transposed into pt. */
+static void chol_panel(void *ud, size_t b)
+{
+    chol_ctx *c = ud;
+    size_t n = c->n, k0 = c->k0, kb = c->kb, r0 = c->k1 + b * NB, r1 = r0 + NB < n ? r0 + NB : n, ld = n - c->k1;
+    for (size_t i = r0; i < r1; i++) {
+        double *ri = c->a + i * n;
+        for (size_t j = k0; j < k0 + kb; j++) {
+            const double *rj = c->a + j * n;
+            double s = ri[j];
+            for (size_t k = k0; k < j; k++)
+                s -= ri[k] * rj[k];
+            ri[j] = s / rj[j];
+            c->pt[(j - k0) * ld + (i - c->k1)] = ri[j];
+        }
+    }
+}
+
+/* Trailing rows of block b (counted from the last, the largest): A[i][k1..r1) −= L[i][K]·L[j][K]ᵀ. */
+static void chol_update(void *ud, size_t b)
+{
+    chol_ctx *c = ud;
+    size_t n = c->n, nblk = (n - c->k1 + NB - 1) / NB, bb = nblk - 1 - b;
+    size_t r0 = c->k1 + bb * NB, r1 = r0 + NB < n ? r0 + NB : n;
+    llq_dgemm_sub(c->a + r0 * n + c->k1, n, c->a + r0 * n + c->k0, n, c->pt, n - c->k1, r1 - r0, r1 - c->k1, c->kb);
+}
+
+/* Right-looking blocked Cholesky: per block column, the diagonal block, the panel below it, then the trailing
+ * lower triangle (in row blocks, each up to its own diagonal). pt: scratch of NB·n doubles. */
+static int chol_blocked(double *a, size_t n, double *pt, llq_pool *pool)
+{
+    for (size_t k0 = 0; k0 < n; k0 += NB) {
+        size_t kb = n - k0 < NB ? n - k0 : NB, k1 = k0 + kb;
+        int err = chol_diag(a, n, k0, kb);
+        if (err)
+            return err;
+        if (k1 == n)
+            break;
+        chol_ctx c = {a, pt, n, k0, kb, k1};
+        size_t nblk = (n - k1 + NB - 1) / NB;
+        llq_pool_for(pool, nblk, chol_panel, &c);
+        llq_pool_for(pool, nblk, chol_update, &c);
     }
     for (size_t i = 0; i < n; i++)
         memset(a + i * n + i + 1, 0, (n - i - 1) * sizeof *a);
     return 0;
 }
 
-/* u = (L⁻¹)ᵀ for lower triangular l (n×n): row c of u is column c of L⁻¹, by forward substitution. */
-static void lower_inv_t(double *u, const double *l, size_t n)
+int llq_cholesky(double *a, size_t n, llq_pool *pool)
 {
-    memset(u, 0, n * n * sizeof *u);
-    for (size_t c = 0; c < n; c++) {
-        double *x = u + c * n;
-        x[c] = 1.0 / l[c * n + c];
-        for (size_t i = c + 1; i < n; i++) {
-            const double *li = l + i * n;
-            double s = 0;
-            for (size_t k = c; k < i; k++)
-                s += li[k] * x[k];
-            x[i] = -s / li[i];
+    double *pt = malloc((n ? NB * n : 1) * sizeof *pt);
+    if (!pt)
+        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu factor)", n, n);
+    int err = chol_blocked(a, n, pt, pool);
+    free(pt);
+    return err;
+}
+
+/* ---- inverse of a lower triangular matrix ---- */
+
+typedef struct tinv_ctx {
+    const double *l;
+    double *y;
+    size_t n, i0, ib;
+} tinv_ctx;
+
+/* Row block I = [i0, i0+ib) of Y = L⁻¹, columns of block b: Y[I][J] = L_II⁻¹·(−L[I][J..I)·Y[J..I)[J]) for J left of
+ * the diagonal block, and Y_II = L_II⁻¹ (the last block). Rows above I are final. */
+static void tinv_block(void *ud, size_t b)
+{
+    tinv_ctx *c = ud;
+    size_t n = c->n, i0 = c->i0, ib = c->ib, j0 = b * NB;
+    const double *l = c->l;
+    double *y = c->y;
+    if (j0 >= i0) { /* the diagonal block: forward substitution of the identity */
+        for (size_t r = 0; r < ib; r++) {
+            const double *lr = l + (i0 + r) * n;
+            double *yr = y + (i0 + r) * n;
+            for (size_t q = 0; q < ib; q++)
+                yr[i0 + q] = 0;
+            yr[i0 + r] = 1.0 / lr[i0 + r];
+            for (size_t q = 0; q < r; q++) { /* column i0+q */
+                double s = 0;
+                for (size_t p = q; p < r; p++)
+                    s += lr[i0 + p] * y[(i0 + p) * n + i0 + q];
+                yr[i0 + q] = -s / lr[i0 + r];
+            }
         }
+        return;
+    }
+    size_t jb = i0 - j0 < NB ? i0 - j0 : NB;
+    for (size_t r = 0; r < ib; r++)
+        memset(y + (i0 + r) * n + j0, 0, jb * sizeof *y);
+    /* C = −L[I][j0..i0) · Y[j0..i0)[J] (Y[p][J] = 0 for p < j0) */
+    llq_dgemm_sub(y + i0 * n + j0, n, l + i0 * n + j0, n, y + j0 * n + j0, n, ib, jb, i0 - j0);
+    /* Y[I][J] = L_II⁻¹ · C: rows in order */
+    for (size_t r = 0; r < ib; r++) {
+        const double *lr = l + (i0 + r) * n;
+        double *yr = y + (i0 + r) * n + j0;
+        for (size_t q = 0; q < r; q++) {
+            const double *yq = y + (i0 + q) * n + j0;
+            double lq = lr[i0 + q];
+            for (size_t j = 0; j < jb; j++)
+                yr[j] -= lq * yq[j];
+        }
+        double inv = 1.0 / lr[i0 + r];
+        for (size_t j = 0; j < jb; j++)
+            yr[j] *= inv;
     }
 }
 
-int llq_spd_inverse(double *a, size_t n)
+/* y = l⁻¹ (n×n, lower; y's upper part zeroed). */
+static void tri_inverse(double *y, const double *l, size_t n, llq_pool *pool)
 {
-    int err = llq_cholesky(a, n);
-    if (err)
-        return err;
-    double *u = malloc(n ? n * n * sizeof *u : 1);
-    if (!u)
-        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu inverse)", n, n);
-    lower_inv_t(u, a, n);
-    /* A⁻¹ = L⁻ᵀ·L⁻¹: (A⁻¹)[i][j] = Σ_{k ≥ max(i,j)} u[i][k]·u[j][k]. */
     for (size_t i = 0; i < n; i++)
-        for (size_t j = i; j < n; j++) {
-            const double *ui = u + i * n, *uj = u + j * n;
-            double s = 0;
-            for (size_t k = j; k < n; k++)
-                s += ui[k] * uj[k];
-            a[i * n + j] = s;
-            a[j * n + i] = s;
-        }
-    free(u);
-    return 0;
+        memset(y + i * n + i + 1, 0, (n - i - 1) * sizeof *y);
+    for (size_t i0 = 0; i0 < n; i0 += NB) {
+        tinv_ctx c = {l, y, n, i0, n - i0 < NB ? n - i0 : NB};
+        llq_pool_for(pool, i0 / NB + 1, tinv_block, &c);
+    }
 }
 
-int llq_chol_inv_upper(double *a, size_t n)
+int llq_spd_inverse(double *a, size_t n, llq_pool *pool)
+{
+    double *y = malloc(n ? n * n * sizeof *y : 1);
+    if (!y)
+        return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu inverse)", n, n);
+    int err = llq_cholesky(a, n, pool);
+    if (!err) {
+        tri_inverse(y, a, n, pool); /* y = L⁻¹ */
+        /* A⁻¹ = L⁻ᵀ·L⁻¹: (A⁻¹)[i][j] = Σ_{k ≥ max(i,j)} y[k][i]·y[k][j] (rarely used: plain loops) */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i; j < n; j++) {
+                double s = 0;
+                for (size_t k = j; k < n; k++)
+                    s += y[k * n + i] * y[k * n + j];
+                a[i * n + j] = s;
+                a[j * n + i] = s;
+            }
+    }
+    free(y);
+    return err;
+}
+
+/* Reverses the n² elements: a[i][j] ↔ a[n-1-i][n-1-j], i.e. J·A·J with J the reversal. */
+static void reverse(double *a, size_t nn)
+{
+    for (size_t i = 0, j = nn - 1; i < j; i++, j--) {
+        double t = a[i];
+        a[i] = a[j], a[j] = t;
+    }
+}
+
+int llq_chol_inv_upper(double *a, size_t n, llq_pool *pool)
 {
     /* With J the reversal, chol(J·A·J) = M gives A = V·Vᵀ with V = J·M·J upper; then U = V⁻¹ = J·M⁻¹·J is upper
      * and Uᵀ·U = (V·Vᵀ)⁻¹ = A⁻¹. One Cholesky and one triangular inverse, no full inverse. */
     double *m = malloc(n ? n * n * sizeof *m : 1);
     if (!m)
         return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu factor)", n, n);
-    for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < n; j++)
-            m[i * n + j] = a[(n - 1 - i) * n + (n - 1 - j)];
-    int err = llq_cholesky(m, n);
+    memcpy(m, a, n * n * sizeof *m);
+    reverse(m, n * n);
+    int err = llq_cholesky(m, n, pool);
     if (!err) {
-        lower_inv_t(a, m, n); /* a = (M⁻¹)ᵀ, upper */
-        /* U[i][j] = M⁻¹[n-1-i][n-1-j] = a[n-1-j][n-1-i] */
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < n; j++)
-                m[i * n + j] = a[(n - 1 - j) * n + (n - 1 - i)];
-        memcpy(a, m, n * n * sizeof *a);
+        tri_inverse(a, m, n, pool); /* a = M⁻¹ */
+        reverse(a, n * n);          /* U = J·M⁻¹·J */
     }
     free(m);
     return err;
@@ -101,39 +220,49 @@ void llq_sym_fill(double *h, size_t n)
             h[j * n + i] = h[i * n + j];
 }
 
-#define CHUNK 512 /* tokens per transposed tile (float sums over at most this many terms) */
-#define RB 64      /* rows of H per GEMM call */
+/* ---- H += XᵀX ---- */
 
-void llq_xtx_acc(double *h, const float *x, size_t n, size_t cols)
+#define XT_RB 64      /* rows of H per task */
+#define XT_CHUNK 2048 /* tokens per GEMM (f32 sums over at most this many products, then f64) */
+
+typedef struct xtx_ctx {
+    double *h;
+    const float *x;
+    size_t n, cols;
+    int failed;
+} xtx_ctx;
+
+/* Rows i0..i0+nb of H (block b counted from the first, the longest), columns i0..cols:
+ * H[i][j] += Σ_t X[t][i]·X[t][j] as one f32 GEMM over the n tokens (Xᵀ rows of the block × X), summed into H. */
+static void xtx_block(void *ud, size_t b)
 {
-    if (!n || !cols)
-        return;
-    size_t m0 = n < CHUNK ? n : CHUNK, rb = cols < RB ? cols : RB;
-    float *xt = malloc(cols * m0 * sizeof *xt), *tmp = malloc(rb * cols * sizeof *tmp);
-    if (!xt || !tmp) { /* no scratch: the plain triple loop */
-        for (size_t t = 0; t < n; t++)
-            for (size_t i = 0; i < cols; i++)
-                for (size_t j = i; j < cols; j++)
-                    h[i * cols + j] += (double)x[t * cols + i] * x[t * cols + j];
+    xtx_ctx *c = ud;
+    size_t cols = c->cols, n = c->n, i0 = b * XT_RB, nb = cols - i0 < XT_RB ? cols - i0 : XT_RB, nj = cols - i0;
+    float *xt = malloc(nb * n * sizeof *xt), *tmp = malloc(nb * nj * sizeof *tmp);
+    if (!xt || !tmp) {
+        __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
         goto done;
     }
-    for (size_t t0 = 0; t0 < n; t0 += m0) {
-        size_t m = n - t0 < m0 ? n - t0 : m0;
-        for (size_t t = 0; t < m; t++)
-            for (size_t i = 0; i < cols; i++)
-                xt[i * m + t] = x[(t0 + t) * cols + i];
-        /* rows i0..i0+nb of H against columns i0..cols: tmp[p][q] = Σ_t xt[i0+p][t]·xt[i0+q][t] */
-        for (size_t i0 = 0; i0 < cols; i0 += rb) {
-            size_t nb = cols - i0 < rb ? cols - i0 : rb, nj = cols - i0;
-            llq_gemm_f32(tmp, nj, xt + i0 * m, m, nb, xt + i0 * m, m, nj, m);
-            for (size_t p = 0; p < nb; p++) {
-                double *hr = h + (i0 + p) * cols + i0;
-                const float *tr = tmp + p * nj;
-                for (size_t q = p; q < nj; q++)
-                    hr[q] += tr[q];
-            }
-        }
+    for (size_t t = 0; t < n; t++)
+        for (size_t p = 0; p < nb; p++)
+            xt[p * n + t] = c->x[t * cols + i0 + p];
+    llq_gemm_f32_nn(tmp, nj, xt, n, nb, c->x + i0, cols, nj, n);
+    for (size_t p = 0; p < nb; p++) {
+        double *hr = c->h + (i0 + p) * cols + i0;
+        const float *tr = tmp + p * nj;
+        for (size_t q = p; q < nj; q++)
+            hr[q] += tr[q];
     }
 done:
     free(xt), free(tmp);
+}
+
+int llq_xtx_acc(double *h, const float *x, size_t n, size_t cols, llq_pool *pool)
+{
+    xtx_ctx c = {h, x, 0, cols, 0};
+    for (size_t t0 = 0; t0 < n && cols && !c.failed; t0 += XT_CHUNK) {
+        c.x = x + t0 * cols, c.n = n - t0 < XT_CHUNK ? n - t0 : XT_CHUNK;
+        llq_pool_for(pool, (cols + XT_RB - 1) / XT_RB, xtx_block, &c);
+    }
+    return c.failed ? llq_err(LLQ_ENOMEM, "out of memory (XᵀX of %zu tokens × %zu)", n, cols) : 0;
 }

@@ -295,7 +295,8 @@ static int run(const opts *o)
     ctx c = {o, f, p};
     if (o->methods) {
         llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .n_samples = o->samples, .ctx = o->ctx,
-                             .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb};
+                             .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb,
+                             .n_threads = o->threads};
         cli_info("calibrating (%s) on %s", o->method_name, o->calib);
         if ((err = llq_calib_run(&cr, o->in, &co))) {
             rc = cli_lib_error(err);

@@ -107,8 +107,9 @@ static int have_demo(void)
     return 0;
 }
 
-/* Policy: q4 g128 for the layers' matrices up to max_layer, everything else left alone. */
-static int max_layer;
+/* Policy: q4 g128 for the layers' matrices up to max_layer (and the output head q8 g32 if head_q8), everything
+ * else left alone. */
+static int max_layer, head_q8;
 static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
 {
     (void)ud;
@@ -116,6 +117,8 @@ static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
     *type = LLQ_F32, *group = 0;
     if (sscanf(name, "layers.%u.", &L) == 1 && (int)L <= max_layer)
         *type = LLQ_Q4, *group = 128;
+    if (head_q8 && !strcmp(name, "output.weight"))
+        *type = LLQ_Q8, *group = 32;
     return 0;
 }
 
@@ -251,6 +254,38 @@ START_TEST(gptq_drifts_less_than_rtn)
 }
 END_TEST
 
+/* The thread count reaches calibration and does not change its result: every tensor of 1 and 2 threads is the
+ * same bytes, for GPTQ, AWQ and AWQ + GPTQ, with the output head calibrated too and more calibration tokens than
+ * one XᵀX batch (2048). */
+START_TEST(threads_same_result)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1;
+    unsigned methods[3] = {LLQ_CALIB_GPTQ, LLQ_CALIB_AWQ, LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ};
+    for (int mi = 0; mi < 3; mi++) {
+        llq_calib_result *r[2] = {NULL, NULL};
+        for (int t = 0; t < 2; t++) {
+            llq_calib_opts o = {0};
+            o.methods = methods[mi], o.text_path = DEMO "/calib.txt", o.n_samples = mi == 0 ? 40 : 8, o.ctx = 64;
+            o.seed = 5, o.policy = policy, o.n_threads = t + 1;
+            ck_assert_msg(llq_calib_run(&r[t], model_path, &o) == 0, "%s", llq_errmsg());
+            ck_assert(r[t]->sec_forward > 0 && r[t]->sec_quant > 0);
+        }
+        ck_assert_uint_eq(r[0]->n, r[1]->n);
+        ck_assert_ptr_nonnull(llq_calib_find(r[0], "output.weight"));
+        for (size_t i = 0; i < r[0]->n; i++) {
+            const llq_calib_tensor *a = &r[0]->t[i], *b = llq_calib_find(r[1], a->name);
+            ck_assert_ptr_nonnull(b);
+            ck_assert_uint_eq(a->size, b->size);
+            ck_assert_msg(memcmp(a->data, b->data, a->size) == 0, "method %u: %s differs", methods[mi], a->name);
+        }
+        llq_calib_free(r[0]), llq_calib_free(r[1]);
+    }
+    head_q8 = 0;
+}
+END_TEST
+
 static void write_text(const char *s, size_t n)
 {
     FILE *fp = fopen(text_path, "wb");
@@ -297,6 +332,7 @@ Suite *make_suite(void)
     tcase_add_test(tm, awq_fold_is_equivalent);
     tcase_add_test(tm, gptq_drifts_less_than_rtn);
     tcase_add_test(tm, bad_calibration_text);
+    tcase_add_test(tm, threads_same_result);
     suite_add_tcase(s, tm);
     return s;
 }
