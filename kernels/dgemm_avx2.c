@@ -1,6 +1,6 @@
 /* dgemm_avx2.c — AVX2/FMA twin of llq_dgemm_sub_ref (kernels/dgemm.c): C −= A·B in f64.
- * Blocks of KC along the inner dimension keep a 16-column strip of B (KC × 16 doubles, 32 KB) in L1/L2 while
- * 4-row × 16-column register tiles (16 accumulators, 4 B loads and 4 A broadcasts per 16 FMAs) run down A. The
+ * Blocks of KC along the inner dimension keep an 8-column strip of B (KC × 8 doubles, 16 KB) in L1 while
+ * 6-row × 8-column register tiles (12 accumulators, 2 B loads and 6 A broadcasts per 12 FMAs) run down A. The
  * partial sums of one block go into C once, so C is read and written k / KC times. Columns past the last multiple
  * of 4 use a scalar loop. */
 #include "llq/kernels.h"
@@ -8,46 +8,37 @@
 #include <immintrin.h>
 
 #define KC 256
-#define MR 4
-#define NB 16
+#define MR 6
+#define NB 8
 
-/* c[i][j] -= Σ_p a[i][p]·b[p][j] for i < mr (<= MR), j < 16, p < kc. */
-static inline void tile16(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t mr,
-                          size_t kc)
+/* c[i][j] -= Σ_p a[i][p]·b[p][j] for i < mr (<= MR), j < 8, p < kc: 12 accumulators, 2 B loads and 6 A broadcasts
+ * per 12 FMAs (15 of the 16 vector registers). */
+static inline void tile8(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t mr,
+                         size_t kc)
 {
-    __m256d acc[MR][4];
-    for (int i = 0; i < MR; i++)
-        for (int v = 0; v < 4; v++)
-            acc[i][v] = _mm256_setzero_pd();
-    if (mr == MR) {
-        for (size_t p = 0; p < kc; p++) {
-            const double *bp = b + p * ldb;
-            __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4), b2 = _mm256_loadu_pd(bp + 8),
-                    b3 = _mm256_loadu_pd(bp + 12);
-            for (int i = 0; i < MR; i++) {
-                __m256d x = _mm256_broadcast_sd(a + i * lda + p);
-                acc[i][0] = _mm256_fmadd_pd(x, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_pd(x, b1, acc[i][1]);
-                acc[i][2] = _mm256_fmadd_pd(x, b2, acc[i][2]);
-                acc[i][3] = _mm256_fmadd_pd(x, b3, acc[i][3]);
-            }
-        }
-    } else {
-        for (size_t p = 0; p < kc; p++) {
-            const double *bp = b + p * ldb;
-            __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4), b2 = _mm256_loadu_pd(bp + 8),
-                    b3 = _mm256_loadu_pd(bp + 12);
-            for (size_t i = 0; i < mr; i++) {
-                __m256d x = _mm256_broadcast_sd(a + i * lda + p);
-                acc[i][0] = _mm256_fmadd_pd(x, b0, acc[i][0]);
-                acc[i][1] = _mm256_fmadd_pd(x, b1, acc[i][1]);
-                acc[i][2] = _mm256_fmadd_pd(x, b2, acc[i][2]);
-                acc[i][3] = _mm256_fmadd_pd(x, b3, acc[i][3]);
-            }
-        }
+    __m256d c00 = _mm256_setzero_pd(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+    __m256d c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+    const double *a0 = a, *a1 = a + (mr > 1) * lda, *a2 = a + (mr > 2) * 2 * lda, *a3 = a + (mr > 3) * 3 * lda,
+                 *a4 = a + (mr > 4) * 4 * lda, *a5 = a + (mr > 5) * 5 * lda; /* rows past mr: row 0 again */
+    for (size_t p = 0; p < kc; p++) {
+        const double *bp = b + p * ldb;
+        __m256d b0 = _mm256_loadu_pd(bp), b1 = _mm256_loadu_pd(bp + 4), x;
+        x = _mm256_broadcast_sd(a0 + p);
+        c00 = _mm256_fmadd_pd(x, b0, c00), c01 = _mm256_fmadd_pd(x, b1, c01);
+        x = _mm256_broadcast_sd(a1 + p);
+        c10 = _mm256_fmadd_pd(x, b0, c10), c11 = _mm256_fmadd_pd(x, b1, c11);
+        x = _mm256_broadcast_sd(a2 + p);
+        c20 = _mm256_fmadd_pd(x, b0, c20), c21 = _mm256_fmadd_pd(x, b1, c21);
+        x = _mm256_broadcast_sd(a3 + p);
+        c30 = _mm256_fmadd_pd(x, b0, c30), c31 = _mm256_fmadd_pd(x, b1, c31);
+        x = _mm256_broadcast_sd(a4 + p);
+        c40 = _mm256_fmadd_pd(x, b0, c40), c41 = _mm256_fmadd_pd(x, b1, c41);
+        x = _mm256_broadcast_sd(a5 + p);
+        c50 = _mm256_fmadd_pd(x, b0, c50), c51 = _mm256_fmadd_pd(x, b1, c51);
     }
+    __m256d acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
     for (size_t i = 0; i < mr; i++)
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < 2; v++) {
             double *cp = c + i * ldc + 4 * v;
             _mm256_storeu_pd(cp, _mm256_sub_pd(_mm256_loadu_pd(cp), acc[i][v]));
         }
@@ -68,14 +59,14 @@ static inline void tile4(double *c, size_t ldc, const double *a, size_t lda, con
 void llq_dgemm_sub_avx2(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t m,
                         size_t n, size_t k)
 {
-    size_t n16 = n / NB * NB, n4 = n / 4 * 4;
+    size_t n8 = n / NB * NB, n4 = n / 4 * 4;
     for (size_t p0 = 0; p0 < k; p0 += KC) {
         size_t kc = k - p0 < KC ? k - p0 : KC;
         const double *ap = a + p0, *bp = b + p0 * ldb;
-        for (size_t j = 0; j < n16; j += NB)
+        for (size_t j = 0; j < n8; j += NB)
             for (size_t i = 0; i < m; i += MR)
-                tile16(c + i * ldc + j, ldc, ap + i * lda, lda, bp + j, ldb, m - i < MR ? m - i : MR, kc);
-        for (size_t j = n16; j < n4; j += 4)
+                tile8(c + i * ldc + j, ldc, ap + i * lda, lda, bp + j, ldb, m - i < MR ? m - i : MR, kc);
+        for (size_t j = n8; j < n4; j += 4)
             tile4(c + j, ldc, ap, lda, bp + j, ldb, m, kc);
         for (size_t i = 0; i < m; i++)
             for (size_t j = n4; j < n; j++) {

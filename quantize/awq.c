@@ -47,11 +47,11 @@ static void awq_block(void *ud, size_t b)
         m++;
     size_t nr = c->rows[m] < SEARCH_ROWS ? c->rows[m] : SEARCH_ROWS, r0 = (b - c->first[m]) * BLK;
     size_t nb = nr - r0 < BLK ? nr - r0 : BLK;
-    float *ws = malloc(cols * sizeof *ws), *dq = malloc(BLK * cols * sizeof *dq), *dh = malloc(BLK * cols * sizeof *dh),
-          *scratch = malloc(2 * c->l->glen * sizeof *scratch);
-    if (!ws || !dq || !dh || !scratch) {
+    float *ws = llq_mm_scratch(cols * (1 + 2 * BLK) + 2 * c->l->glen), *dq = ws + cols, *dh = dq + BLK * cols;
+    float *scratch = dh + BLK * cols;
+    if (!ws) {
         __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
-        goto done;
+        return;
     }
     for (size_t k = 0; k < nb; k++) {
         const float *wr = c->w[m] + ((r0 + k) * c->rows[m] / nr) * cols;
@@ -67,8 +67,6 @@ static void awq_block(void *ud, size_t b)
     for (size_t i = 0; i < nb * cols; i++)
         loss += (double)dq[i] * dh[i];
     c->loss[b] = loss;
-done:
-    free(ws), free(dq), free(dh), free(scratch);
 }
 
 int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
@@ -87,7 +85,7 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
         size_t nr = rows[m] < SEARCH_ROWS ? rows[m] : SEARCH_ROWS;
         c.first[m + 1] = c.first[m] + (nr + BLK - 1) / BLK;
     }
-    float *cand = malloc(cols * sizeof *cand), *hf = malloc(cols * cols * sizeof *hf);
+    float *cand = malloc(cols * sizeof *cand), *hf = llq_bigmem_alloc(cols * cols * sizeof *hf);
     double *loss = malloc((c.first[n_w] ? c.first[n_w] : 1) * sizeof *loss);
     if (!cand || !hf || !loss) {
         err = llq_err(LLQ_ENOMEM, "out of memory (AWQ search)");
@@ -129,7 +127,8 @@ int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *
     if (alpha)
         *alpha = best_alpha;
 done:
-    free(cand), free(hf), free(loss);
+    free(cand), free(loss);
+    llq_bigmem_free(hf, cols * cols * sizeof *hf);
     return err;
 }
 

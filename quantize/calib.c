@@ -30,7 +30,7 @@ typedef struct gstat {
     double *h;      /* cols×cols XᵀX (upper triangle while accumulating) */
     double *abs;    /* Σ|x| per channel */
     uint64_t n;     /* tokens seen */
-    float *buf;     /* XBUF_TOKENS × cols captured inputs not yet in h */
+    float *buf;     /* captured inputs not yet in h, transposed: cols rows of XBUF_TOKENS */
     size_t nbuf;
 } gstat;
 
@@ -55,7 +55,7 @@ static double now(void)
 static int gstat_flush(run *r, gstat *g)
 {
     double t0 = now();
-    int err = llq_xtx_acc(g->h, g->buf, g->nbuf, g->cols, r->pool);
+    int err = llq_xtx_acc_t(g->h, g->buf, XBUF_TOKENS, g->nbuf, g->cols, r->pool);
     g->nbuf = 0;
     r->res->sec_xtx += now() - t0;
     return err;
@@ -71,9 +71,10 @@ static int gstat_acc(run *r, gstat *g, const float *x, size_t n, size_t cols)
     g->n += n;
     while (n) {
         size_t k = XBUF_TOKENS - g->nbuf < n ? XBUF_TOKENS - g->nbuf : n;
-        memcpy(g->buf + g->nbuf * cols, x, k * cols * sizeof *x);
+        int err = llq_xtx_transpose(g->buf + g->nbuf, XBUF_TOKENS, x, k, cols, r->pool);
         g->nbuf += k, x += k * cols, n -= k;
-        int err = g->nbuf == XBUF_TOKENS ? gstat_flush(r, g) : 0;
+        if (!err && g->nbuf == XBUF_TOKENS)
+            err = gstat_flush(r, g);
         if (err)
             return err;
     }
@@ -96,9 +97,9 @@ static int gstat_init(gstat *g, size_t cols)
 {
     g->cols = cols;
     g->n = 0, g->nbuf = 0;
-    g->h = calloc(cols * cols, sizeof *g->h);
+    g->h = llq_bigmem_alloc(cols * cols * sizeof *g->h); /* zeroed; huge pages: fewer page faults */
     g->abs = calloc(cols, sizeof *g->abs);
-    g->buf = malloc(XBUF_TOKENS * cols * sizeof *g->buf);
+    g->buf = llq_bigmem_alloc(XBUF_TOKENS * cols * sizeof *g->buf);
     return g->h && g->abs && g->buf ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
 }
 
@@ -106,7 +107,7 @@ static int gstat_init(gstat *g, size_t cols)
 static int gstat_finish(run *r, gstat *g)
 {
     int err = gstat_flush(r, g);
-    free(g->buf);
+    llq_bigmem_free(g->buf, XBUF_TOKENS * g->cols * sizeof *g->buf);
     g->buf = NULL;
     if (!err)
         llq_sym_fill(g->h, g->cols);
@@ -115,7 +116,9 @@ static int gstat_finish(run *r, gstat *g)
 
 static void gstat_free(gstat *g)
 {
-    free(g->h), free(g->abs), free(g->buf);
+    llq_bigmem_free(g->h, g->cols * g->cols * sizeof *g->h);
+    llq_bigmem_free(g->buf, XBUF_TOKENS * g->cols * sizeof *g->buf);
+    free(g->abs);
     g->h = NULL, g->abs = NULL, g->buf = NULL;
 }
 

@@ -61,14 +61,16 @@ static void gptq_rows(void *ud, size_t b)
     size_t cols = c->cols, B = c->B, G = c->l->n_groups, glen = c->l->glen;
     size_t r0 = b * ROWS_PER_TASK, nr = c->rows - r0 < ROWS_PER_TASK ? c->rows - r0 : ROWS_PER_TASK;
     uint32_t type = c->type;
-    float *wp = malloc(nr * cols * sizeof *wp), *qv = malloc(nr * cols * sizeof *qv), *nerr = malloc(nr * B * sizeof *nerr),
-          *d = malloc(nr * G * sizeof *d);
-    uint8_t *z = calloc(nr * G, sizeof *z);
+    /* the thread's scratch (kept between calls: no fresh pages per task): wp, qv, nerr, d, z */
+    float *wp = llq_mm_scratch(nr * (2 * cols + B + 2 * G)), *qv = wp + nr * cols, *nerr = qv + nr * cols;
+    float *d = nerr + nr * B;
+    uint8_t *z = (uint8_t *)(d + nr * G);
     int err = 0;
-    if (!wp || !qv || !nerr || !d || !z) {
+    if (!wp) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ rows)");
         goto done;
     }
+    memset(z, 0, nr * G);
     /* Static groups: scales from the original (un-updated) weights, weighted by diag(H) (quant.h's search). */
     llq_quant_opts qo = {c->wd, 1};
     for (size_t r = 0; r < nr; r++) {
@@ -110,7 +112,6 @@ done:;
     int zero = 0; /* messages are per thread: the first one travels back in c->msg */
     if (err && __atomic_compare_exchange_n(&c->err, &zero, err, 0, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
         snprintf(c->msg, sizeof c->msg, "%s", llq_errmsg());
-    free(wp), free(qv), free(nerr), free(d), free(z);
 }
 
 int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type, uint32_t group,
@@ -128,8 +129,8 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
     double *hp = NULL, *diag = NULL;
     float *u = NULL, *lt = NULL, *wd = NULL;
     size_t *perm = NULL;
-    if (!(hp = malloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
-        !(u = malloc(cols * cols * sizeof *u)) || !(lt = malloc(cols * cols * sizeof *lt)) ||
+    if (!(hp = llq_bigmem_alloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
+        !(u = llq_bigmem_alloc(cols * cols * sizeof *u)) || !(lt = llq_bigmem_alloc(cols * cols * sizeof *lt)) ||
         !(wd = malloc(cols * sizeof *wd)) || !(perm = malloc(cols * sizeof *perm))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
@@ -166,13 +167,16 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             u[i * cols + j] = (float)hp[i * cols + j];
             lt[j * cols + i] = (float)hp[i * cols + j]; /* = uᵀ */
         }
-    free(hp);
+    llq_bigmem_free(hp, cols * cols * sizeof *hp);
     hp = NULL;
     gptq_ctx c = {w, u, lt, wd, diag, perm, rows, cols, B, &l, type, group, out, 0, ""};
     llq_pool_for(o->pool, (rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, gptq_rows, &c);
     if (c.err)
         err = llq_err(c.err, "%s", c.msg);
 done:
-    free(hp), free(diag), free(u), free(lt), free(wd), free(perm);
+    llq_bigmem_free(hp, cols * cols * sizeof *hp);
+    llq_bigmem_free(u, cols * cols * sizeof *u);
+    llq_bigmem_free(lt, cols * cols * sizeof *lt);
+    free(diag), free(wd), free(perm);
     return err;
 }

@@ -7,6 +7,7 @@
 #include "llq/kernels.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,7 +200,9 @@ int llq_chol_inv_upper(double *a, size_t n, llq_pool *pool)
 {
     /* With J the reversal, chol(J·A·J) = M gives A = V·Vᵀ with V = J·M·J upper; then U = V⁻¹ = J·M⁻¹·J is upper
      * and Uᵀ·U = (V·Vᵀ)⁻¹ = A⁻¹. One Cholesky and one triangular inverse, no full inverse. */
-    double *m = malloc(n ? n * n * sizeof *m : 1);
+    if (!n)
+        return 0;
+    double *m = llq_bigmem_alloc(n * n * sizeof *m); /* huge pages: page faults cost more than the copy here */
     if (!m)
         return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu factor)", n, n);
     memcpy(m, a, n * n * sizeof *m);
@@ -209,7 +212,7 @@ int llq_chol_inv_upper(double *a, size_t n, llq_pool *pool)
         tri_inverse(a, m, n, pool); /* a = M⁻¹ */
         reverse(a, n * n);          /* U = J·M⁻¹·J */
     }
-    free(m);
+    llq_bigmem_free(m, n * n * sizeof *m);
     return err;
 }
 
@@ -222,47 +225,80 @@ void llq_sym_fill(double *h, size_t n)
 
 /* ---- H += XᵀX ---- */
 
-#define XT_RB 64      /* rows of H per task */
+#define XT_RB 128     /* rows of H per task */
 #define XT_CHUNK 2048 /* tokens per GEMM (f32 sums over at most this many products, then f64) */
 
 typedef struct xtx_ctx {
     double *h;
-    const float *x;
-    size_t n, cols;
+    const float *x;   /* X, n × cols (llq_xtx_acc) */
+    float *xt;        /* Xᵀ: cols rows of ld floats, tokens t0..t0+n of each */
+    size_t n, cols, ld;
     int failed;
 } xtx_ctx;
 
-/* Rows i0..i0+nb of H (block b counted from the first, the longest), columns i0..cols:
- * H[i][j] += Σ_t X[t][i]·X[t][j] as one f32 GEMM over the n tokens (Xᵀ rows of the block × X), summed into H. */
+/* Columns of block b of X into rows of xt. */
+static void xtx_transpose(void *ud, size_t b)
+{
+    xtx_ctx *c = ud;
+    size_t cols = c->cols, n = c->n, c0 = b * XT_RB, nc = cols - c0 < XT_RB ? cols - c0 : XT_RB;
+    for (size_t t0 = 0; t0 < n; t0 += 16) /* 16 tokens × the block's columns at a time: both sides in cache */
+        for (size_t p = 0; p < nc; p++)
+            for (size_t t = t0; t < n && t < t0 + 16; t++)
+                c->xt[(c0 + p) * c->ld + t] = c->x[t * cols + c0 + p];
+}
+
+/* Rows i0..i0+nb of H (block b), columns i0..cols: H[i][j] += Σ_t Xᵀ[i][t]·Xᵀ[j][t], one f32 GEMM (the rows of
+ * Xᵀ are the GEMM's inputs and its weights), summed into the f64 H. */
 static void xtx_block(void *ud, size_t b)
 {
     xtx_ctx *c = ud;
-    size_t cols = c->cols, n = c->n, i0 = b * XT_RB, nb = cols - i0 < XT_RB ? cols - i0 : XT_RB, nj = cols - i0;
-    float *xt = malloc(nb * n * sizeof *xt), *tmp = malloc(nb * nj * sizeof *tmp);
-    if (!xt || !tmp) {
+    size_t cols = c->cols, n = c->n, ld = c->ld, i0 = b * XT_RB, nb = cols - i0 < XT_RB ? cols - i0 : XT_RB;
+    size_t nj = cols - i0;
+    float *tmp = llq_mm_scratch(nb * nj); /* the thread's buffer: no fresh pages per block */
+    if (!tmp) {
         __atomic_store_n(&c->failed, 1, __ATOMIC_RELAXED);
-        goto done;
+        return;
     }
-    for (size_t t = 0; t < n; t++)
-        for (size_t p = 0; p < nb; p++)
-            xt[p * n + t] = c->x[t * cols + i0 + p];
-    llq_gemm_f32_nn(tmp, nj, xt, n, nb, c->x + i0, cols, nj, n);
+    llq_gemm_f32(tmp, nj, c->xt + i0 * ld, ld, nb, c->xt + i0 * ld, ld, nj, n);
     for (size_t p = 0; p < nb; p++) {
         double *hr = c->h + (i0 + p) * cols + i0;
         const float *tr = tmp + p * nj;
         for (size_t q = p; q < nj; q++)
             hr[q] += tr[q];
     }
-done:
-    free(xt), free(tmp);
+}
+
+int llq_xtx_acc_t(double *h, const float *xt, size_t ld, size_t n, size_t cols, llq_pool *pool)
+{
+    xtx_ctx c = {h, NULL, (float *)(uintptr_t)xt, 0, cols, ld, 0};
+    for (size_t t0 = 0; t0 < n && cols && !c.failed; t0 += XT_CHUNK) {
+        c.xt = (float *)(uintptr_t)(xt + t0), c.n = n - t0 < XT_CHUNK ? n - t0 : XT_CHUNK;
+        llq_pool_for(pool, (cols + XT_RB - 1) / XT_RB, xtx_block, &c);
+    }
+    return c.failed ? llq_err(LLQ_ENOMEM, "out of memory (XᵀX of %zu tokens × %zu)", n, cols) : 0;
+}
+
+int llq_xtx_transpose(float *xt, size_t ld, const float *x, size_t n, size_t cols, llq_pool *pool)
+{
+    xtx_ctx c = {NULL, x, xt, n, cols, ld, 0};
+    if (n > ld)
+        return llq_err(LLQ_EINVAL, "%zu tokens in rows of %zu", n, ld);
+    llq_pool_for(pool, (cols + XT_RB - 1) / XT_RB, xtx_transpose, &c);
+    return 0;
 }
 
 int llq_xtx_acc(double *h, const float *x, size_t n, size_t cols, llq_pool *pool)
 {
-    xtx_ctx c = {h, x, 0, cols, 0};
-    for (size_t t0 = 0; t0 < n && cols && !c.failed; t0 += XT_CHUNK) {
-        c.x = x + t0 * cols, c.n = n - t0 < XT_CHUNK ? n - t0 : XT_CHUNK;
-        llq_pool_for(pool, (cols + XT_RB - 1) / XT_RB, xtx_block, &c);
+    if (!n || !cols)
+        return 0;
+    size_t m = n < XT_CHUNK ? n : XT_CHUNK;
+    float *xt = llq_bigmem_alloc(cols * m * sizeof *xt);
+    int err = xt ? 0 : llq_err(LLQ_ENOMEM, "out of memory (XᵀX of %zu tokens × %zu)", m, cols);
+    for (size_t t0 = 0; t0 < n && !err; t0 += XT_CHUNK) {
+        size_t k = n - t0 < XT_CHUNK ? n - t0 : XT_CHUNK;
+        if (!(err = llq_xtx_transpose(xt, m, x + t0 * cols, k, cols, pool)))
+            err = llq_xtx_acc_t(h, xt, m, k, cols, pool);
     }
-    return c.failed ? llq_err(LLQ_ENOMEM, "out of memory (XᵀX of %zu tokens × %zu)", n, cols) : 0;
+    llq_bigmem_free(xt, cols * m * sizeof *xt);
+    return err;
 }

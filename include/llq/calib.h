@@ -39,6 +39,11 @@ int llq_chol_inv_upper(double *a, size_t n, llq_pool *pool);
  * chunks of up to 2048 tokens, summed into the f64 h. Call llq_sym_fill afterwards to mirror the upper triangle
  * into the lower one. 0 or LLQ_ENOMEM (per-thread scratch: 64 × (2048 + cols) floats). */
 int llq_xtx_acc(double *h, const float *x, size_t n, size_t cols, llq_pool *pool);
+/* The same from Xᵀ: xt holds cols rows of ld floats, tokens 0..n-1 in each (a caller that buffers its inputs
+ * transposed avoids llq_xtx_acc's transposition and its scratch). */
+int llq_xtx_acc_t(double *h, const float *xt, size_t ld, size_t n, size_t cols, llq_pool *pool);
+/* xt[c*ld + t] = x[t*cols + c] for t < n <= ld, c < cols (on the pool). LLQ_EINVAL if n > ld. */
+int llq_xtx_transpose(float *xt, size_t ld, const float *x, size_t n, size_t cols, llq_pool *pool);
 void llq_sym_fill(double *h, size_t n);
 
 /* ---- 2. per-matrix methods ---- */
