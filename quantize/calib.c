@@ -10,6 +10,8 @@
 #include "llq/tokenizer.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -665,4 +667,80 @@ done:
     llq_close(f);
     free(ids), free(starts), free(x), free(tmp);
     return err;
+}
+
+/* ---- memory ---- */
+
+#define MIB ((uint64_t)1 << 20)
+#define HUGE_ROUND (2 * MIB) /* each huge-page buffer rounds up to 2 MiB */
+
+/* Bytes of rows × cols quantized by the policy's type for name (f32 copies: 4·rows·cols); 0 if not quantized. */
+static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uint64_t rows, uint64_t cols)
+{
+    uint32_t type, group;
+    int err = o->policy(o->policy_ud, name, &type, &group);
+    *out = 0;
+    if (!err && llq_type_is_quant(type))
+        *out = o->fold_only ? 4 * rows * cols : rows * (uint64_t)llq_calib_row_bytes(type, group, (size_t)cols);
+    return err;
+}
+
+int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t file_bytes, const llq_calib_opts *o)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t N = o->n_samples ? o->n_samples : 128, C = o->ctx ? o->ctx : 256, d = hp->dim, f = hp->ffn_dim;
+    uint64_t kv = d / hp->n_heads * hp->n_kv_heads, V = hp->vocab_size, T = o->n_threads;
+    if (o->n_threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        T = c > 0 ? (uint64_t)c : 1;
+    }
+    struct stat st;
+    uint64_t text = o->text_path && stat(o->text_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    out->fixed = 32 * MIB;
+    out->model_file = file_bytes;
+    out->activations = 4 * N * C * d + 4 * C * d + 4 * (text + 1);
+    /* layer 0's matrices stand for every layer's */
+    static const char *mats[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1",
+                                  "feed_forward.w3", "feed_forward.w2"};
+    uint64_t rows[7] = {d, kv, kv, d, f, f, d}, cols[7] = {d, d, d, d, d, d, f}, q[7], head = 0, layer = 0;
+    for (int i = 0; i < 7; i++) {
+        char nm[96];
+        snprintf(nm, sizeof nm, "layers.0.%s.weight", mats[i]);
+        int err = planned(&q[i], o, nm, rows[i], cols[i]);
+        if (err)
+            return err;
+        layer += q[i];
+    }
+    int err = planned(&head, o, "output.weight", V, d);
+    if (err)
+        return err;
+    uint64_t norms = o->methods & LLQ_CALIB_AWQ ? 4 * d * (2 * (uint64_t)hp->n_layers + 1) : 0;
+    out->results = hp->n_layers * layer + head + norms;
+    /* per thread: matmul scratch (32·cols + 8192 floats) and activation tiles, the largest task scratch (GPTQ:
+     * 128 rows × (2·cols + 128 + 2·cols/32) floats; XᵀX: 128 × cols floats; AWQ: 65 × cols floats) */
+    uint64_t cmax = f > d ? f : d;
+    out->threads = T * (4 * (32 * cmax + 8192) + 4 * (uint64_t)LLQ_MM_XBUF_FLOATS + 4 * 128 * (2 * cmax + 128 + cmax / 16));
+    uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f);
+    uint64_t stats = 8 * (3 * d * d + f * f) + 4 * HUGE_ROUND;
+    uint64_t fwd = 4 * C * (5 * d + 2 * f + 2 * kv) + 4 * T * 64 * C;
+    out->layer_stats = copies + stats + 4 * (uint64_t)XBUF_TOKENS * (3 * d + f) + 4 * HUGE_ROUND + fwd;
+    /* GPTQ of one group: 16·cols² (H permuted + the factorization's scratch, or the f32 factors) + 1 KiB·cols,
+     * and for the stacked groups (wq/wk/wv, w1/w3) their f32 rows and codes */
+    uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + q[0] + q[1] + q[2];
+    uint64_t g_o = 16 * d * d + 1024 * d + q[3], g_up = 16 * d * d + 1024 * d + 8 * f * d + q[4] + q[5];
+    uint64_t g_down = 16 * f * f + 1024 * f + q[6], g = g_qkv;
+    g = g_o > g ? g_o : g, g = g_up > g ? g_up : g, g = g_down > g ? g_down : g;
+    if (o->methods & LLQ_CALIB_AWQ) { /* AWQ's search holds H as f32 */
+        uint64_t a = 4 * cmax * cmax;
+        g = a > g ? a : g;
+    }
+    out->layer_quant = copies + stats + g + 3 * HUGE_ROUND;
+    out->head = head ? 4 * V * d + 8 * d * d + 4 * (uint64_t)XBUF_TOKENS * d + 16 * d * d + 1024 * d + head +
+                           4 * HUGE_ROUND
+                     : 0;
+    uint64_t m = out->layer_stats;
+    m = out->layer_quant > m ? out->layer_quant : m;
+    m = out->head > m ? out->head : m;
+    out->total = out->fixed + out->model_file + out->activations + out->results + out->threads + m;
+    return 0;
 }

@@ -130,7 +130,6 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
     float *u = NULL, *lt = NULL, *wd = NULL;
     size_t *perm = NULL;
     if (!(hp = llq_bigmem_alloc(cols * cols * sizeof *hp)) || !(diag = malloc(cols * sizeof *diag)) ||
-        !(u = llq_bigmem_alloc(cols * cols * sizeof *u)) || !(lt = llq_bigmem_alloc(cols * cols * sizeof *lt)) ||
         !(wd = malloc(cols * sizeof *wd)) || !(perm = malloc(cols * sizeof *perm))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
@@ -157,9 +156,14 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
             hp[i * cols + i] = mean_diag;
         hp[i * cols + i] += damp * mean_diag;
     }
-    /* u = upper Cholesky factor of H⁻¹ (H⁻¹ = uᵀ·u), as floats. */
+    /* u = upper Cholesky factor of H⁻¹ (H⁻¹ = uᵀ·u), as floats; allocated after the factorization (whose scratch
+     * is as large as hp): 16·cols² bytes at most at any time */
     if ((err = llq_chol_inv_upper(hp, cols, o->pool))) {
         err = llq_err(err, "GPTQ: Hessian not positive definite after damping");
+        goto done;
+    }
+    if (!(u = llq_bigmem_alloc(cols * cols * sizeof *u)) || !(lt = llq_bigmem_alloc(cols * cols * sizeof *lt))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (GPTQ on %zu×%zu)", rows, cols);
         goto done;
     }
     for (size_t i = 0; i < cols; i++)

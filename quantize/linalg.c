@@ -39,52 +39,97 @@ static int chol_diag(double *a, size_t n, size_t k0, size_t kb)
 }
 
 typedef struct chol_ctx {
-    double *a, *pt; /* pt: the panel transposed, kb × (n - k1) */
-    size_t n, k0, kb, k1;
+    double *a, *pt;    /* pt: a block column of L transposed, (c1 - c0) × (n - r0) */
+    const double *bt;  /* the inner update's operand, kb × (c1 - k1) */
+    size_t n, r0;      /* rows r0..n in row blocks of NB */
+    size_t k0, k1;     /* the 64-wide column block just factored */
+    size_t c0, c1;     /* the 128-wide block column */
 } chol_ctx;
 
-/* Panel rows of block b (below the diagonal block): L[i][K] = A[i][K]·L_KK⁻ᵀ, copied transposed into pt. */
+static size_t blk_rows(const chol_ctx *c, size_t b, size_t *r1)
+{
+    size_t r0 = c->r0 + b * NB;
+    *r1 = r0 + NB < c->n ? r0 + NB : c->n;
+    return r0;
+}
+
+/* Panel rows of block b: L[i][k0..k1) = A[i][k0..k1)·L_KK⁻ᵀ (forward substitution against the diagonal block). */
 static void chol_panel(void *ud, size_t b)
 {
     chol_ctx *c = ud;
-    size_t n = c->n, k0 = c->k0, kb = c->kb, r0 = c->k1 + b * NB, r1 = r0 + NB < n ? r0 + NB : n, ld = n - c->k1;
+    size_t n = c->n, r1, r0 = blk_rows(c, b, &r1);
     for (size_t i = r0; i < r1; i++) {
         double *ri = c->a + i * n;
-        for (size_t j = k0; j < k0 + kb; j++) {
+        for (size_t j = c->k0; j < c->k1; j++) {
             const double *rj = c->a + j * n;
             double s = ri[j];
-            for (size_t k = k0; k < j; k++)
+            for (size_t k = c->k0; k < j; k++)
                 s -= ri[k] * rj[k];
             ri[j] = s / rj[j];
-            c->pt[(j - k0) * ld + (i - c->k1)] = ri[j];
         }
     }
 }
 
-/* Trailing rows of block b (counted from the last, the largest): A[i][k1..r1) −= L[i][K]·L[j][K]ᵀ. */
+/* Inside the block column: A[i][k1..c1) −= L[i][k0..k1)·L[k1..c1)[k0..k1)ᵀ for the rows of block b. */
+static void chol_inner(void *ud, size_t b)
+{
+    chol_ctx *c = ud;
+    size_t n = c->n, r1, r0 = blk_rows(c, b, &r1);
+    llq_dgemm_sub(c->a + r0 * n + c->k1, n, c->a + r0 * n + c->k0, n, c->bt, c->c1 - c->k1, r1 - r0, c->c1 - c->k1,
+                  c->k1 - c->k0);
+}
+
+/* The block column's rows of block b, transposed into pt. */
+static void chol_ptrans(void *ud, size_t b)
+{
+    chol_ctx *c = ud;
+    size_t n = c->n, r1, r0 = blk_rows(c, b, &r1), ld = n - c->r0;
+    for (size_t k = c->c0; k < c->c1; k++)
+        for (size_t i = r0; i < r1; i++)
+            c->pt[(k - c->c0) * ld + (i - c->r0)] = c->a[i * n + k];
+}
+
+/* Trailing rows of block b (counted from the last, the largest): A[i][r0..r1) −= L[i][c0..c1)·L[j][c0..c1)ᵀ. */
 static void chol_update(void *ud, size_t b)
 {
     chol_ctx *c = ud;
-    size_t n = c->n, nblk = (n - c->k1 + NB - 1) / NB, bb = nblk - 1 - b;
-    size_t r0 = c->k1 + bb * NB, r1 = r0 + NB < n ? r0 + NB : n;
-    llq_dgemm_sub(c->a + r0 * n + c->k1, n, c->a + r0 * n + c->k0, n, c->pt, n - c->k1, r1 - r0, r1 - c->k1, c->kb);
+    size_t n = c->n, nblk = (n - c->r0 + NB - 1) / NB, r1, r0 = blk_rows(c, nblk - 1 - b, &r1);
+    llq_dgemm_sub(c->a + r0 * n + c->r0, n, c->a + r0 * n + c->c0, n, c->pt, n - c->r0, r1 - r0, r1 - c->r0,
+                  c->c1 - c->c0);
 }
 
-/* Right-looking blocked Cholesky: per block column, the diagonal block, the panel below it, then the trailing
- * lower triangle (in row blocks, each up to its own diagonal). pt: scratch of NB·n doubles. */
+#define NB2 (2 * NB) /* block columns of the trailing update: twice the panel's, half the passes over A */
+
+/* Right-looking blocked Cholesky in two levels: a block column of 128 is factored 64 columns at a time (diagonal
+ * block, the panel below it, the update of the block column's other 64 columns), then the trailing lower triangle
+ * is updated once with all 128 (one pass over it per 128 columns: the update reads and writes A, so wider is
+ * faster). pt: scratch of NB2·n doubles. */
 static int chol_blocked(double *a, size_t n, double *pt, llq_pool *pool)
 {
-    for (size_t k0 = 0; k0 < n; k0 += NB) {
-        size_t kb = n - k0 < NB ? n - k0 : NB, k1 = k0 + kb;
-        int err = chol_diag(a, n, k0, kb);
-        if (err)
-            return err;
-        if (k1 == n)
-            break;
-        chol_ctx c = {a, pt, n, k0, kb, k1};
-        size_t nblk = (n - k1 + NB - 1) / NB;
-        llq_pool_for(pool, nblk, chol_panel, &c);
-        llq_pool_for(pool, nblk, chol_update, &c);
+    double bt[NB * NB];
+    for (size_t c0 = 0; c0 < n; c0 += NB2) {
+        size_t c1 = n - c0 < NB2 ? n : c0 + NB2;
+        for (size_t k0 = c0; k0 < c1; k0 += NB) {
+            size_t k1 = c1 - k0 < NB ? c1 : k0 + NB;
+            int err = chol_diag(a, n, k0, k1 - k0);
+            if (err)
+                return err;
+            chol_ctx c = {a, pt, bt, n, k1, k0, k1, c0, c1};
+            size_t nblk = (n - k1 + NB - 1) / NB;
+            llq_pool_for(pool, nblk, chol_panel, &c);
+            if (k1 < c1) {
+                for (size_t p = 0; p < k1 - k0; p++)
+                    for (size_t j = k1; j < c1; j++)
+                        bt[p * (c1 - k1) + (j - k1)] = a[j * n + k0 + p];
+                llq_pool_for(pool, nblk, chol_inner, &c);
+            }
+        }
+        if (c1 < n) {
+            chol_ctx c = {a, pt, bt, n, c1, 0, 0, c0, c1};
+            size_t nblk = (n - c1 + NB - 1) / NB;
+            llq_pool_for(pool, nblk, chol_ptrans, &c);
+            llq_pool_for(pool, nblk, chol_update, &c);
+        }
     }
     for (size_t i = 0; i < n; i++)
         memset(a + i * n + i + 1, 0, (n - i - 1) * sizeof *a);
@@ -93,7 +138,7 @@ static int chol_blocked(double *a, size_t n, double *pt, llq_pool *pool)
 
 int llq_cholesky(double *a, size_t n, llq_pool *pool)
 {
-    double *pt = malloc((n ? NB * n : 1) * sizeof *pt);
+    double *pt = malloc((n ? NB2 * n : 1) * sizeof *pt);
     if (!pt)
         return llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu factor)", n, n);
     int err = chol_blocked(a, n, pt, pool);

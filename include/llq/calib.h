@@ -108,6 +108,30 @@ typedef struct llq_calib_opts {
                                 * <= 0: all CPUs. Results do not depend on it (bit-identical for any count). */
 } llq_calib_opts;
 
+/* Peak memory of llq_calib_run, term by term (bytes; docs/QUANTIZATION.md "Memory" gives the formula). Weights
+ * are counted as the model file's size (its mapped pages are resident once read: page cache, reclaimable);
+ * everything else is what the driver allocates. total = fixed + model_file + activations + results + threads +
+ * max(layer_stats, layer_quant, head). */
+typedef struct llq_calib_mem {
+    uint64_t fixed;        /* the process, tokenizer and small tables: 32 MiB */
+    uint64_t model_file;   /* the input file */
+    uint64_t activations;  /* 4·N·C·dim (all samples at a layer boundary) + 4·C·dim + the text's tokens */
+    uint64_t results;      /* the calibrated tensors (kept until written) and AWQ's norm vectors */
+    uint64_t threads;      /* per thread: matmul buffers and the task scratch of XᵀX / GPTQ / AWQ */
+    uint64_t layer_stats;  /* statistics pass: f32 copies of the layer's matrices, XᵀX of its inputs (f64), the
+                            * inputs buffered for XᵀX, one window's forward scratch */
+    uint64_t layer_quant;  /* quantizing: copies, XᵀX, and the largest GPTQ (16·cols² + stacked rows and codes) */
+    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ */
+    uint64_t total;
+} llq_calib_mem;
+
+struct llq_hparams;
+/* Fills *out for calibrating a model of hyper-parameters hp stored in a file of file_bytes with options o (the
+ * policy is asked for layer 0's matrices and output.weight; text size from o->text_path, 0 if unreadable).
+ * 0, or the policy's error. */
+int llq_calib_mem_estimate(llq_calib_mem *out, const struct llq_hparams *hp, uint64_t file_bytes,
+                           const llq_calib_opts *o);
+
 /* One output tensor that replaces the input tensor of the same name. */
 typedef struct llq_calib_tensor {
     char *name;
