@@ -14,6 +14,8 @@
 #include "llq/tokenizer.h"
 
 #include <stdio.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -28,11 +30,18 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static uint64_t st = 0x9e3779b97f4a7c15ull;
+static double cpu_s(void) /* CPU seconds of the whole process (all threads) */
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
 static float urand(void) /* uniform in [-1, 1) */
 {
-    st ^= st << 13, st ^= st >> 7, st ^= st << 17;
-    return (float)(st >> 40) / 8388608.0f - 1.0f;
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (float)(rng >> 40) / 8388608.0f - 1.0f;
 }
 
 static int add_random(llq_writer *w, const char *name, uint64_t rows, uint64_t cols, float scale, float *buf)
@@ -160,10 +169,15 @@ int main(int argc, char **argv)
 
     llq_calib_opts o = {.methods = LLQ_CALIB_GPTQ, .text_path = DEMO "/calib.txt", .n_samples = samples, .ctx = ctx,
                         .policy = policy, .n_threads = threads};
+    llq_calib_mem mem = {0};
+    struct stat st;
+    if (stat(path, &st) == 0)
+        llq_calib_mem_estimate(&mem, &hp, (uint64_t)st.st_size, &o);
     llq_calib_result *r = NULL;
+    double c0 = cpu_s();
     t0 = now();
     int err = llq_calib_run(&r, path, &o);
-    double secs = now() - t0;
+    double secs = now() - t0, cpus = cpu_s() - c0;
     unlink(path);
     if (err) {
         fprintf(stderr, "calib_scale: %s\n", llq_errmsg());
@@ -175,6 +189,12 @@ int main(int argc, char **argv)
            total / 1e12, fwd / 1e12, xtx / 1e12, gptq / 1e12, fact / 1e12);
     printf("bound at %.1f GFLOP/s: %.1f s; time / bound = %.2f (target <= 1.5)\n", gf, bound,
            bound > 0 ? r->seconds / bound : 0);
+    printf("CPU time %.1f s = %.1f s per thread: time / bound on CPU time per thread = %.2f (the machine is shared: "
+           "wall figures include other processes' time)\n", cpus, cpus / threads, bound > 0 ? cpus / threads / bound : 0);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    printf("peak RSS %.2f GB (whole bench: model writing and GEMM test included); --dry-run formula %.2f GB\n",
+           (double)ru.ru_maxrss * 1024 / 1e9, (double)mem.total / 1e9);
     double other = r->seconds - r->sec_forward - r->sec_xtx - r->sec_quant - r->sec_awq;
     printf("phases: forward %.1f s (%.0f%%, %.1f GFLOP/s), XtX %.1f s (%.0f%%, %.1f GFLOP/s), GPTQ %.1f s (%.0f%%, "
            "%.1f GFLOP/s incl. factorizations), other %.1f s (%.0f%%: weight copies, AWQ folding, norms)\n",

@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "llq/calib.h"
 #include "llq/convert.h"
+#include "llq/hparams.h"
 #include "llq/model.h"
 #include "llq/quant.h"
 #include "llq/tokenizer.h"
@@ -286,6 +290,81 @@ START_TEST(threads_same_result)
 }
 END_TEST
 
+/* The peak-memory estimate is the documented formula (docs/QUANTIZATION.md "Memory", written out again here from
+ * its inputs), and a calibration run in a child process stays under it (its peak RSS, from the kernel). */
+START_TEST(memory_formula_and_peak)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1;
+    llq_file *f;
+    llq_hparams hp;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
+    llq_close(f);
+    struct stat st, tx;
+    ck_assert_int_eq(stat(model_path, &st), 0);
+    ck_assert_int_eq(stat(DEMO "/calib.txt", &tx), 0);
+    llq_calib_opts o = {0};
+    o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 24, o.ctx = 128, o.seed = 2;
+    o.policy = policy, o.n_threads = 2;
+    llq_calib_mem m;
+    ck_assert_int_eq(llq_calib_mem_estimate(&m, &hp, (uint64_t)st.st_size, &o), 0);
+    /* the formula */
+    uint64_t N = 24, C = 128, d = hp.dim, f_ = hp.ffn_dim, kv = d / hp.n_heads * hp.n_kv_heads, V = hp.vocab_size;
+    uint64_t T = 2, MiB = 1 << 20, rb_d = (d / 128) * (64 + 2), rb_f = (f_ / 128) * (64 + 2); /* q4 g128 rows */
+    uint64_t layer_q = (d + 2 * kv + d + 2 * f_) * rb_d + d * rb_f, head = V * (d + 2 * (d / 32)); /* q8 g32 */
+    ck_assert_uint_eq(m.fixed, 32 * MiB);
+    ck_assert_uint_eq(m.model_file, (uint64_t)st.st_size);
+    ck_assert_uint_eq(m.activations, 4 * N * C * d + 4 * C * d + 4 * ((uint64_t)tx.st_size + 1));
+    ck_assert_uint_eq(m.results, hp.n_layers * layer_q + head);
+    uint64_t cmax = f_ > d ? f_ : d;
+    ck_assert_uint_eq(m.threads, T * (4 * (32 * cmax + 8192) + 4 * (uint64_t)LLQ_MM_XBUF_FLOATS +
+                                      4 * 128 * (2 * cmax + 128 + cmax / 16)));
+    uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f_), stats = 8 * (3 * d * d + f_ * f_) + 8 * MiB;
+    ck_assert_uint_eq(m.layer_stats, copies + stats + 4 * 2048 * (3 * d + f_) + 8 * MiB +
+                                         4 * C * (5 * d + 2 * f_ + 2 * kv) + 4 * T * 64 * C);
+    uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + (d + 2 * kv) * rb_d;
+    uint64_t g_up = 16 * d * d + 1024 * d + 8 * f_ * d + 2 * f_ * rb_d, g_down = 16 * f_ * f_ + 1024 * f_ + d * rb_f;
+    uint64_t g = g_qkv > g_up ? g_qkv : g_up;
+    g = g > g_down ? g : g_down;
+    ck_assert_uint_eq(m.layer_quant, copies + stats + g + 6 * MiB);
+    ck_assert_uint_eq(m.head, 4 * V * d + 8 * d * d + 4 * 2048 * d + 16 * d * d + 1024 * d + head + 8 * MiB);
+    uint64_t mx = m.layer_stats > m.layer_quant ? m.layer_stats : m.layer_quant;
+    mx = mx > m.head ? mx : m.head;
+    ck_assert_uint_eq(m.total, m.fixed + m.model_file + m.activations + m.results + m.threads + mx);
+    /* measured: the child's peak resident set (KiB) */
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llq_calib_result *r = NULL;
+        long kib = -1;
+        if (llq_calib_run(&r, model_path, &o) == 0) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            kib = ru.ru_maxrss;
+        }
+        llq_calib_free(r);
+        ssize_t w = write(fd[1], &kib, sizeof kib);
+        _exit(w == (ssize_t)sizeof kib ? 0 : 1);
+    }
+    close(fd[1]);
+    long kib = -1;
+    ck_assert_int_eq(read(fd[0], &kib, sizeof kib), (ssize_t)sizeof kib);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_int_gt(kib, 0);
+    ck_assert_msg((uint64_t)kib * 1024 <= m.total, "peak RSS %ld KiB above the estimate %llu B", kib,
+                  (unsigned long long)m.total);
+    fprintf(stderr, "test_calib: peak RSS %.1f MiB, estimate %.1f MiB\n", (double)kib / 1024,
+            (double)m.total / 1048576.0);
+    head_q8 = 0;
+}
+END_TEST
+
 static void write_text(const char *s, size_t n)
 {
     FILE *fp = fopen(text_path, "wb");
@@ -333,6 +412,7 @@ Suite *make_suite(void)
     tcase_add_test(tm, gptq_drifts_less_than_rtn);
     tcase_add_test(tm, bad_calibration_text);
     tcase_add_test(tm, threads_same_result);
+    tcase_add_test(tm, memory_formula_and_peak);
     suite_add_tcase(s, tm);
     return s;
 }
