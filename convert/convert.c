@@ -297,6 +297,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
+    if (o->before_temp)
+        o->before_temp();
     if ((err = llq_writer_open(&w, o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0)))
         goto done;
     if (o->on_temp)

@@ -314,40 +314,12 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
 
 int llq_spm_load(llq_tokenizer **out, const char *path)
 {
+    char *buf = NULL;
+    size_t n = 0;
     *out = NULL;
-    int rc = 0;
-    uint8_t *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    struct stat st;
-    if (!fp)
-        return llq_err(LLQ_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(fp), &st) != 0) {
-        rc = llq_err(LLQ_EIO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
-        goto done;
-    }
-    if ((uint64_t)st.st_size > MAX_MODEL_BYTES) {
-        rc = llq_err(LLQ_ELIMIT, "%s: %lld bytes is larger than the %zu-byte limit for a tokenizer model", path,
-                     (long long)st.st_size, MAX_MODEL_BYTES);
-        goto done;
-    }
-    size_t n = (size_t)st.st_size;
-    buf = malloc(n ? n : 1);
-    if (!buf) {
-        rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (fread(buf, 1, n, fp) != n) {
-        rc = llq_err(LLQ_EIO, "%s: read failed%s%s", path, ferror(fp) ? ": " : " (file shrank)",
-                     ferror(fp) ? strerror(errno) : "");
-        goto done;
-    }
-    rc = llq_spm_parse(out, buf, n, path);
-done:
+    int rc = llq_read_input(&buf, &n, path, MAX_MODEL_BYTES, 0); /* a regular file; never blocks on a FIFO */
+    if (!rc)
+        rc = llq_spm_parse(out, (const uint8_t *)buf, n, path);
     free(buf);
-    fclose(fp);
     return rc;
 }

@@ -64,7 +64,14 @@ static void add_str(json_object *j, const char *key, const char *v)
     json_object_object_add(j, key, json_object_new_string(v));
 }
 
-/* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before the writer opened). */
+/* SIGINT/SIGTERM are held from just before the writer creates its temp file until it is registered for cleanup
+ * (never across planning, whose reads may block). */
+static void before_temp(void)
+{
+    cli_hold_signals(1);
+}
+
+/* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before_temp). */
 static void on_temp(const char *path)
 {
     cli_set_temp(path);
@@ -168,9 +175,9 @@ int main(int argc, char **argv)
     o.src = argv[optind];
     o.progress = progress;
     o.on_temp = on_temp;
-    cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */
+    o.before_temp = before_temp;
     err = llq_convert(&o, &rep);
-    cli_hold_signals(0);
+    cli_hold_signals(0); /* if the temp file was never created */
     if (err)
         return cli_lib_error(err);
     if (json)

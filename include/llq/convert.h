@@ -42,6 +42,10 @@ typedef struct llq_convert_opts {
     /* Optional: called with the writer's temp file path once it exists, and with NULL once it is gone or renamed
      * (lets a tool remove it from a signal handler). The string stays valid until the NULL call. */
     void (*on_temp)(const char *path);
+    /* Optional: called just before the temp file is created (after planning, whose reads may block: a tool that
+     * defers signals from here until on_temp never holds them across a blocking read). If creating it fails,
+     * llq_convert returns with no on_temp call. */
+    void (*before_temp)(void);
 } llq_convert_opts;
 
 typedef struct llq_convert_report {

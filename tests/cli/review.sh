@@ -77,12 +77,12 @@ fi
 mkfifo "$TMP/fifo"
 for tool in convert quantize; do
     if [ $tool = convert ]; then set -- "$C" "$M"; else set -- "$Q" "$TMP/m1.llq" --type q8; fi
-    run timeout 20 "$@" -o "$TMP/fifo" --force --quiet
+    run timeout -k 5 20 "$@" -o "$TMP/fifo" --force --quiet
     expect_fail_line "llq-$tool" "fifo: is not a regular file" "llq-$tool -o a FIFO is refused"
     if [ -p "$TMP/fifo" ]; then _ok "llq-$tool left the FIFO in place"; else _fail "llq-$tool left the FIFO in place"; fi
     mkdir -p "$TMP/outdir"
     for o in "$TMP/outdir" "$TMP/outdir/" "$TMP/nodir/"; do
-        run timeout 20 "$@" -o "$o" --force --quiet
+        run timeout -k 5 20 "$@" -o "$o" --force --quiet
         expect_fail_line "llq-$tool" "(is a directory|ends in '/')" "llq-$tool -o $(basename "$o")$(case $o in */) echo /;; esac) is refused"
     done
     run "$@" -o "$TMP/nodir/x.llq" --quiet
@@ -91,3 +91,21 @@ done
 run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --text "$TMP/text.txt" --ctx 4 --svg "$TMP/fifo" --force
 expect_fail_line llq-eval "fifo: is not a regular file" "llq-eval drift --svg a FIFO is refused"
 if [ -p "$TMP/fifo" ]; then _ok "llq-eval left the FIFO in place"; else _fail "llq-eval left the FIFO in place"; fi
+
+# ---- a FIFO (or anything but a regular file) as an input is refused at once, never opened for a blocking read
+# (which held SIGINT/SIGTERM: only SIGKILL stopped llq-convert) ----
+for f in consolidated.00.pth params.json tokenizer.model; do
+    d=$TMP/fifo-$f; mkdir -p "$d"; cp "$M"/* "$d/"; rm "$d/$f"; mkfifo "$d/$f"
+    run timeout -k 5 20 "$C" "$d" -o "$TMP/fifo-out.llq" --quiet
+    expect_fail_line llq-convert "$f: is not a regular file \(a FIFO\)" "llq-convert refuses a FIFO $f at once"
+done
+run timeout -k 5 20 "$C" "$M" --tokenizer "$TMP/fifo" -o "$TMP/fifo-out.llq" --quiet
+expect_fail_line llq-convert "fifo: is not a regular file \(a FIFO\)" "llq-convert refuses a FIFO --tokenizer at once"
+run timeout -k 5 20 "$I" "$TMP/fifo"
+expect_fail_line llq-inspect "fifo: is not a regular file \(a FIFO\)" "llq-inspect refuses a FIFO at once"
+run timeout -k 5 20 "$Q" "$TMP/fifo" -o "$TMP/fifo-out.llq" --type q8 --quiet
+expect_fail_line llq-quantize "fifo: is not a regular file \(a FIFO\)" "llq-quantize refuses a FIFO model at once"
+run timeout -k 5 20 "$E" ppl "$TMP/fifo" --tokens "$TOK" --ctx 4
+expect_fail_line llq-eval "fifo: is not a regular file \(a FIFO\)" "llq-eval refuses a FIFO model at once"
+run timeout -k 5 20 "$I" "$TMP"
+expect_fail_line llq-inspect "is a directory" "llq-inspect says a directory is a directory"
