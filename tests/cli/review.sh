@@ -109,3 +109,38 @@ run timeout -k 5 20 "$E" ppl "$TMP/fifo" --tokens "$TOK" --ctx 4
 expect_fail_line llq-eval "fifo: is not a regular file \(a FIFO\)" "llq-eval refuses a FIFO model at once"
 run timeout -k 5 20 "$I" "$TMP"
 expect_fail_line llq-inspect "is a directory" "llq-inspect says a directory is a directory"
+
+# ---- an input truncated while mapped: SIGBUS is caught; one line "file changed while reading", no temp file.
+# The tool is frozen (SIGSTOP) once its temp file exists, the input truncated, the tool resumed. ----
+DEMO=models/pydoc-7m
+run "$C" "$DEMO" -o "$TMP/demo.llq" --quiet
+expect_rc 0 "convert the demo model"
+# truncated NAME FILE CMD...: runs CMD (writing DIR=$TMP/trunc), truncates FILE (a copy, restored from $FILE.orig)
+truncated() {
+    n=$1; f=$2; shift 2; d=$TMP/trunc; caught=0; tries=0
+    while [ $caught -eq 0 ] && [ $tries -lt 20 ]; do
+        tries=$((tries + 1)); rm -rf "$d"; mkdir -p "$d"; cp "$f.orig" "$f"
+        "$@" >"$TMP/out" 2>"$TMP/err" &
+        pid=$!
+        while kill -0 $pid 2>/dev/null; do
+            if ls "$d" | grep -q '\.tmp\.'; then
+                kill -STOP $pid 2>/dev/null
+                if ls "$d" | grep -q '\.tmp\.' && ! [ -e "$d/out.llq" ]; then caught=1; truncate -s 4096 "$f"; fi
+                kill -CONT $pid 2>/dev/null
+                break
+            fi
+        done
+        wait $pid; RC=$?
+    done
+    if [ $caught -eq 1 ]; then
+        expect_fail_line "$n" "file changed while reading" "$n: an input truncated while mapped is one error line"
+        if [ -z "$(ls -A "$d")" ]; then _ok "$n: no temp file after the truncation"; else _fail "$n: no temp file after the truncation ($(ls -A "$d"))"; fi
+    else
+        _fail "$n: never caught the tool mid-write in $tries tries"
+    fi
+}
+T=$TMP/tsrc; mkdir -p "$T"; cp "$DEMO"/params.json "$DEMO"/tokenizer.model "$T/"
+cp "$DEMO/consolidated.00.pth" "$T/consolidated.00.pth.orig"
+truncated llq-convert "$T/consolidated.00.pth" "$C" "$T" -o "$TMP/trunc/out.llq" --quiet
+cp "$TMP/demo.llq" "$TMP/tq.llq.orig"
+truncated llq-quantize "$TMP/tq.llq" "$Q" "$TMP/tq.llq" -o "$TMP/trunc/out.llq" --type q4 --quiet
