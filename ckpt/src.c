@@ -196,7 +196,11 @@ int llq_src_open(llq_src **out, const char *path)
         s->format = "safetensors";
         err = safetensors_load(s);
     } else {
-        err = llq_err(LLQ_EFORMAT, "not a PyTorch (zip or legacy) or safetensors checkpoint");
+        const char *what = llq_sniff_text(b, s->size < 4096 ? (size_t)s->size : 4096);
+        if (what)
+            err = llq_err(LLQ_EFORMAT, "not a checkpoint: %s", what);
+        else
+            err = llq_err(LLQ_EFORMAT, "not a PyTorch (zip or legacy) or safetensors checkpoint");
     }
     if (!err)
         err = src_finish(s);

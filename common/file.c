@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,4 +129,22 @@ done:
     free(buf);
     close(fd);
     return rc;
+}
+
+const char *llq_sniff_text(const void *buf, size_t len)
+{
+    const char *p = buf, *end = p + len;
+    if (len >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) /* UTF-8 BOM */
+        p += 3;
+    while (p < end && strchr(" \t\r\n", *p) && *p)
+        p++;
+    size_t n = (size_t)(end - p);
+    if (n >= 24 && !memcmp(p, "version https://git-lfs.", 24))
+        return "a Git LFS pointer, not the file itself (fetch it: git lfs pull)";
+    if ((n >= 9 && !strncasecmp(p, "<!doctype", 9)) || (n >= 5 && !strncasecmp(p, "<html", 5)) ||
+        (n >= 5 && !strncasecmp(p, "<head", 5)))
+        return "an HTML page, not the file itself (a failed download?)";
+    if (n >= 5 && !strncasecmp(p, "<?xml", 5))
+        return "an XML document, not the file itself (an error page from a failed download?)";
+    return NULL;
 }

@@ -404,8 +404,11 @@ static int region(const llq_file *f, uint64_t off, uint64_t size, const char *wh
 static int parse(llq_file *f)
 {
     const uint8_t *h = f->map;
-    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0)
-        return llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0) {
+        const char *what = llq_sniff_text(h, f->size < 4096 ? f->size : 4096);
+        return what ? llq_err(LLQ_EFORMAT, "not an .llq file: %s", what)
+                    : llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    }
     if (f->size < LLQ_HEADER_SIZE)
         return llq_err(LLQ_EFORMAT, "truncated: %llu bytes, shorter than the %d-byte header",
                        (unsigned long long)f->size, LLQ_HEADER_SIZE);

@@ -220,6 +220,11 @@ def main():
     # its original 20 KB
     meta1("zip_bomb.pth", bomb_storage="0")
 
+    # a complex64 tensor (torch.ComplexFloatStorage): unsupported, and said so (not a refusal that reads like an attack)
+    cplx = MARK + s("storage") + glob("torch", "ComplexFloatStorage") + s("0") + s("cpu") + i(2) + TUPLE + BINPERSID
+    torch_zip("complex.pth", PROTO2 + state_dict(("w", call(glob("torch._utils", "_rebuild_tensor_v2"), cplx, i(0),
+              i(2) + TUPLE1, i(1) + TUPLE1, NEWFALSE, odict()))) + STOP, storage0)
+
     # a valid archive whose end record puts the central directory past the end of the file
     torch_zip("cd_outside.pth", PROTO2 + state_dict(("w", good_w)) + STOP, storage0)
     b = bytearray(open(os.path.join(OUT, "cd_outside.pth"), "rb").read())

@@ -278,6 +278,9 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
     pb r = {buf, (const uint8_t *)buf + len, name, "ModelProto"};
     pb_field f;
     int rc;
+    const char *what = llq_sniff_text(buf, len);
+    if (what)
+        return llq_err(LLQ_EFORMAT, "%s: not a SentencePiece model: %s", name, what);
     while ((rc = pb_next(&r, &f)) > 0) {
         rc = 0;
         if (f.field == 1 || f.field == 2 || f.field == 3 || f.field == 5) {

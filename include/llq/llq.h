@@ -66,6 +66,10 @@ void llq_bigmem_free(void *p, size_t n);
 enum { LLQ_INPUT_STREAM = 1 };
 int llq_open_input(int *out_fd, uint64_t *size, const char *path, unsigned flags);
 int llq_read_input(char **out, size_t *len, const char *path, size_t max, unsigned flags);
+/* What a file that should be binary (a checkpoint, a tokenizer model) is instead, when its first bytes say so:
+ * "a Git LFS pointer, not the file itself (fetch it: git lfs pull)", "an HTML page, not the file itself (a failed
+ * download?)", an XML error page; NULL otherwise. A static string. */
+const char *llq_sniff_text(const void *buf, size_t len);
 
 /* ---- tensor types (values are stored in files: explicit, only appended) ---- */
 enum llq_type {

@@ -144,3 +144,29 @@ cp "$DEMO/consolidated.00.pth" "$T/consolidated.00.pth.orig"
 truncated llq-convert "$T/consolidated.00.pth" "$C" "$T" -o "$TMP/trunc/out.llq" --quiet
 cp "$TMP/demo.llq" "$TMP/tq.llq.orig"
 truncated llq-quantize "$TMP/tq.llq" "$Q" "$TMP/tq.llq" -o "$TMP/trunc/out.llq" --type q4 --quiet
+
+# ---- messages a user can act on ----
+L=$TMP/lfs; mkdir -p "$L"; cp "$M/params.json" "$L/"
+printf 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 13655762\n' >"$L/consolidated.00.pth"
+run "$C" "$L" -o "$TMP/lfs.llq" --no-tokenizer --quiet
+expect_fail_line llq-convert "consolidated.00.pth: not a checkpoint: a Git LFS pointer, not the file itself \(fetch it: git lfs pull\)" "a Git LFS pointer is named as such"
+run "$I" "$L/consolidated.00.pth"
+expect_fail_line llq-inspect "Git LFS pointer" "llq-inspect names a Git LFS pointer"
+printf '<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body>...</body></html>\n' >"$L/page.html"
+cp "$L/page.html" "$L/consolidated.00.pth"
+run "$C" "$L" -o "$TMP/lfs.llq" --no-tokenizer --quiet
+expect_fail_line llq-convert "an HTML page, not the file itself \(a failed download\?\)" "an HTML page as a checkpoint is named as such"
+run "$Q" "$L/page.html" -o "$TMP/lfs.llq" --type q8 --quiet
+expect_fail_line llq-quantize "not an .llq file: an HTML page" "an HTML page as a .llq is named as such"
+run "$C" "$M" --tokenizer "$L/page.html" -o "$TMP/lfs.llq" --quiet
+expect_fail_line llq-convert "page.html: not a SentencePiece model: an HTML page" "an HTML tokenizer.model is named as such"
+run "$Q" "$TMP/m1.llq" -o "$TMP/cq.llq" --method awq --calib "$TMP" --calib-samples 1 --calib-ctx 4 --quiet
+expect_fail_line llq-quantize "is a directory" "--calib DIR says it is a directory"
+cat "$TMP/calib.txt" "$TMP/calib.txt" "$TMP/calib.txt" | run "$Q" "$TMP/m1.llq" -o "$TMP/cq.llq" --method awq --calib /dev/stdin --calib-samples 1 --calib-ctx 4 --quiet
+expect_rc 0 "--calib reads a pipe"
+run "$C" "$M" -o "$TMP/ctx1.llq" --context 1 --quiet
+run "$E" ppl "$TMP/ctx1.llq" --tokens "$TOK" --ctx 32
+expect_fail_line llq-eval "context length is 1" "a model too short for any window says its context length"
+if grep -q "2\.\.1" "$TMP/err"; then _fail "no empty range 2..1 in the message"; else _ok "no empty range 2..1 in the message"; fi
+run "$E" ppl "$TMP/m1.llq" --tokens "$TOK" --ctx 100000
+expect_fail_line llq-eval "out of range" "--ctx beyond the model's context is refused"
