@@ -162,7 +162,8 @@ run "$C" "$M" --tokenizer "$L/page.html" -o "$TMP/lfs.llq" --quiet
 expect_fail_line llq-convert "page.html: not a SentencePiece model: an HTML page" "an HTML tokenizer.model is named as such"
 run "$Q" "$TMP/m1.llq" -o "$TMP/cq.llq" --method awq --calib "$TMP" --calib-samples 1 --calib-ctx 4 --quiet
 expect_fail_line llq-quantize "is a directory" "--calib DIR says it is a directory"
-cat "$TMP/calib.txt" "$TMP/calib.txt" "$TMP/calib.txt" | run "$Q" "$TMP/m1.llq" -o "$TMP/cq.llq" --method awq --calib /dev/stdin --calib-samples 1 --calib-ctx 4 --quiet
+run sh -c 'cat "$1" "$1" "$1" | "$2" "$3" -o "$4" --method awq --calib /dev/stdin --calib-samples 1 --calib-ctx 4 --quiet' \
+    sh "$TMP/calib.txt" "$Q" "$TMP/m1.llq" "$TMP/cq.llq"
 expect_rc 0 "--calib reads a pipe"
 run "$C" "$M" -o "$TMP/ctx1.llq" --context 1 --quiet
 run "$E" ppl "$TMP/ctx1.llq" --tokens "$TOK" --ctx 32
