@@ -169,5 +169,29 @@ run "$C" "$M" -o "$TMP/ctx1.llq" --context 1 --quiet
 run "$E" ppl "$TMP/ctx1.llq" --tokens "$TOK" --ctx 32
 expect_fail_line llq-eval "context length is 1" "a model too short for any window says its context length"
 if grep -q "2\.\.1" "$TMP/err"; then _fail "no empty range 2..1 in the message"; else _ok "no empty range 2..1 in the message"; fi
-run "$E" ppl "$TMP/m1.llq" --tokens "$TOK" --ctx 100000
-expect_fail_line llq-eval "out of range" "--ctx beyond the model's context is refused"
+run "$C" "$M" -o "$TMP/ctx16.llq" --context 16 --quiet
+run "$E" ppl "$TMP/ctx16.llq" --tokens "$TOK" --ctx 100000
+expect_fail_line llq-eval "window length 100000 is out of range \(2\.\.16, the model's context length\)" "--ctx beyond the model's context is refused"
+
+# ---- silent acceptance: --group 0 (not a group size; "row" is how per-row is asked for), --seed -1 ----
+run "$Q" "$TMP/m1.llq" -o "$TMP/g0.llq" --type q8 --group 0 --quiet
+expect_rc 2 "--group 0 is a usage error"
+expect_err_line "--group must be .* not '0'" "--group 0 says it is not a group size"
+run "$Q" "$TMP/m1.llq" -o "$TMP/g1.llq" --type q8 --keep 'output.weight=q8:0' --quiet
+expect_rc 2 "a rule with group 0 is a usage error"
+run "$E" generate "$TMP/m1.llq" --prompt "def" -n 2 --seed -1
+expect_rc 2 "generate --seed -1 is a usage error"
+run "$Q" "$TMP/m1.llq" -o "$TMP/g2.llq" --method awq --calib "$TMP/calib.txt" --seed -1 --quiet
+expect_rc 2 "quantize --seed -1 is a usage error"
+
+# ---- unknown context (llama.context_length 0): no silent default window (512 on a model trained on 256), and a
+# window given for it is said to be unchecked ----
+run "$E" ppl "$TMP/m1.llq" --tokens "$TOK"
+expect_fail_line llq-eval "context_length is 0.*--ctx" "ppl on a model of unknown context asks for --ctx"
+run "$E" drift "$TMP/m1.llq" "$TMP/m1.llq" --tokens "$TOK"
+expect_fail_line llq-eval "context_length is 0.*--ctx" "drift on a model of unknown context asks for --ctx"
+run "$E" ppl "$TMP/m1.llq" --tokens "$TOK" --ctx 16
+expect_rc 0 "ppl with --ctx on a model of unknown context runs"
+expect_err_line "unknown.*16" "... and says the window is not checked against a trained context"
+run "$E" ppl "$TMP/ctx16.llq" --tokens "$TOK"
+expect_rc 0 "ppl on a model of known context defaults to it"
