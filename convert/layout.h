@@ -40,6 +40,7 @@ typedef struct conv_plan {
     char *tokenizer;          /* tokenizer.model path, NULL if none found */
     int vocab_unknown;        /* params.json says vocab_size -1 */
     int tied;                 /* HF tie_word_embeddings: output.weight = embeddings */
+    int tied_lm_head;         /* ... but lm_head.weight is present: it is output.weight */
     llq_hparams hp;
     size_t n_files;
     char **files;             /* checkpoint file paths, in shard order */

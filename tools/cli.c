@@ -79,6 +79,16 @@ int cli_error(const char *fmt, ...)
     return CLI_ERROR;
 }
 
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: warning: ", tool_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 int cli_lib_error(int code)
 {
     const char *m = llq_errmsg();

@@ -25,6 +25,9 @@ int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
 
+/* Prints "tool: warning: message\n" to stderr, also with --quiet (something is probably wrong, but not an error). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* --quiet: suppress progress and informational stderr lines. */
 extern int cli_quiet;
 /* Informational line on stderr unless quiet. */

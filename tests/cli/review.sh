@@ -195,3 +195,15 @@ expect_rc 0 "ppl with --ctx on a model of unknown context runs"
 expect_err_line "unknown.*16" "... and says the window is not checked against a trained context"
 run "$E" ppl "$TMP/ctx16.llq" --tokens "$TOK"
 expect_rc 0 "ppl on a model of known context defaults to it"
+
+# ---- a tokenizer with fewer pieces than the embedding rows: padding rows (say so), or another model's
+# tokenizer (warn, naming both counts) ----
+H=$FIX/hostile
+run "$C" "$M" --tokenizer "$H/tokenizer_316.model" -o "$TMP/t316.llq"
+expect_rc 0 "a tokenizer 4 pieces short of the embedding rows converts"
+if grep -Eq "^llq-convert: note: .*tokenizer_316.model has 316 pieces for 320 embedding rows: the last 4 rows are padding" "$TMP/err"
+then _ok "... with a note that the rows past it are padding"; else _fail "... with a note that the rows past it are padding"; fi
+run "$C" models/pydoc-7m --tokenizer "$M/tokenizer.model" -o "$TMP/tdemo.llq" --quiet
+expect_rc 0 "another model's tokenizer (320 pieces for 4096 rows) converts"
+expect_err_line "warning: .*tokenizer.model has 320 pieces, far fewer than the 4096 embedding rows: probably another model's tokenizer" \
+    "... with a warning, even with --quiet"
