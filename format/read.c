@@ -338,8 +338,11 @@ static int region(const llq_file *f, uint64_t off, uint64_t size, const char *wh
 static int parse(llq_file *f)
 {
     const uint8_t *h = f->map;
-    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0)
-        return llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0) {
+        const char *what = llq_sniff_text(h, f->size < 4096 ? f->size : 4096);
+        return what ? llq_err(LLQ_EFORMAT, "not an .llq file: %s", what)
+                    : llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    }
     if (f->size < LLQ_HEADER_SIZE)
         return llq_err(LLQ_EFORMAT, "truncated: %llu bytes, shorter than the %d-byte header",
                        (unsigned long long)f->size, LLQ_HEADER_SIZE);
@@ -430,17 +433,8 @@ int llq_open_flags(llq_file **out, const char *path, unsigned flags)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
     }
     f->page = sysconf(_SC_PAGESIZE);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = llq_err(errno == ENOENT ? LLQ_ENOTFOUND : LLQ_EIO, "%s: %s", path, strerror(errno));
+    if ((rc = llq_open_input(&fd, &f->size, path, 0))) /* never blocks on a FIFO */
         goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
-        goto done;
-    }
-    f->size = (uint64_t)st.st_size;
     if (f->size > SIZE_MAX / 2) {
         rc = llq_err(LLQ_ELIMIT, "%s: %llu bytes do not fit in memory", path, (unsigned long long)f->size);
         goto done;
