@@ -230,8 +230,13 @@ static int run(const opts *o)
     double t0 = now(), qsec = 0;
     uint64_t qbytes = 0, bytes_in = 0, bytes_out = 0, qw_bytes = 0, qw_elems = 0;
 
-    if (same_file(o->in, o->out)) {
-        rc = cli_error("%s: output is the input file; choose another -o", o->out);
+    if ((err = llq_output_check(o->out, o->force ? LLQ_W_FORCE : 0, NULL))) { /* before any work */
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    if (same_file(o->in, o->out) || (o->calib && same_file(o->calib, o->out))) {
+        rc = cli_error("%s: is one of the inputs (%s); not overwritten", o->out,
+                       same_file(o->in, o->out) ? "the model" : "the calibration text");
         goto done;
     }
     if ((err = llq_open(&f, o->in))) {
