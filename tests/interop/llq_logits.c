@@ -1,13 +1,14 @@
 /* llq_logits.c — llq's side of the interop suite (tests/interop/run.sh), through the public API only:
  *   llq_logits logp MODEL exact|llama.cpp ID...   log-softmax of the next token after ID... (one value a line)
  *   llq_logits tok MODEL TEXTFILE                 the model's tokenization of the file's bytes (no BOS), one id a line
- * MODEL is a .llq or GGUF file. */
+ * MODEL is a .llq or GGUF file. The reference (scalar) kernels compute the logits. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "llq/eval.h"
 #include "llq/format.h"
+#include "llq/kernels.h"
 #include "llq/model.h"
 #include "llq/tokenizer.h"
 
@@ -21,6 +22,7 @@ static int logp(llq_file *f, const char *arith, int argc, char **argv)
 {
     llq_model *m;
     size_t n = (size_t)argc;
+    llq_kernel_set_impl(LLQ_KERNEL_REF); /* the definition: exactness is what is compared */
     if (llq_model_open(&m, f, 1))
         return fail("model");
     m->arith = strcmp(arith, "llama.cpp") == 0 ? LLQ_ARITH_LLAMACPP : LLQ_ARITH_EXACT;
