@@ -3,6 +3,7 @@
  * search. The output error of a weight error Δ over calibration inputs X is ‖Δ·Xᵀ‖² = Σ_rows δ·H·δᵀ with H = XᵀX,
  * so neither needs the activations themselves once H is known. */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"

@@ -4,6 +4,7 @@
  * inputs the quantized earlier layers produce. Memory: the activations of all samples at one layer boundary
  * (n_samples × ctx × dim floats), one sample's scratch, and one layer's statistics (XᵀX per linear group). */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/format.h"
 #include "llq/model.h"
@@ -261,8 +262,8 @@ static int lin_finish(run *r, lin *l, const double *h)
         llq_mat_init(l->mat, LLQ_F32, 0, l->rows, l->cols, w);
         return 0;
     }
-    size_t rb = llq_calib_row_bytes(l->type, l->group, l->cols);
-    if (!rb)
+    uint64_t rb = 0;
+    if (!llq_type_is_grouped(l->type) || llq_row_bytes(&rb, l->type, l->group, l->cols))
         return llq_err(LLQ_EINVAL, "%s: cannot quantize to %s group %u", l->name, llq_type_name(l->type), l->group);
     void *q = malloc(l->rows * rb);
     if (!q)
@@ -307,7 +308,9 @@ static int lin_finish_group(run *r, lin *const *ls, size_t n, const double *h)
         }
         return 0;
     }
-    size_t rb = llq_calib_row_bytes(ls[0]->type, ls[0]->group, cols);
+    uint64_t rb = 0;
+    if (!llq_type_is_grouped(ls[0]->type) || llq_row_bytes(&rb, ls[0]->type, ls[0]->group, cols))
+        rb = 0;
     float *w = malloc(rows * cols * sizeof *w);
     uint8_t *q = malloc(rows * (rb ? rb : 1));
     int err = 0;
@@ -678,10 +681,11 @@ done:
 static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uint64_t rows, uint64_t cols)
 {
     uint32_t type, group;
+    uint64_t rb = 0;
     int err = o->policy(o->policy_ud, name, &type, &group);
     *out = 0;
-    if (!err && llq_type_is_quant(type))
-        *out = o->fold_only ? 4 * rows * cols : rows * (uint64_t)llq_calib_row_bytes(type, group, (size_t)cols);
+    if (!err && llq_type_is_quant(type) && !(err = llq_row_bytes(&rb, type, group, cols)))
+        *out = o->fold_only ? 4 * rows * cols : rows * rb;
     return err;
 }
 

@@ -3,6 +3,7 @@
  * updates; act-order with static groups (scales fixed beforehand on the original column groups, so the output
  * rows are in natural order and need no permutation at inference). */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
@@ -10,12 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols)
-{
-    cq_layout l;
-    return cq_layout_init(&l, type, group, cols) ? 0 : l.row_bytes;
-}
 
 typedef struct keyed { double key; size_t i; } keyed;
 static int by_key_desc(const void *a, const void *b)
