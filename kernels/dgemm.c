@@ -1,5 +1,6 @@
 /* dgemm.c — C −= A·B in f64 (row-major, any strides): the update step of the blocked Cholesky and triangular
  * inverse GPTQ needs (quantize/linalg.c). _ref is the definition; dgemm_avx2.c is its twin. */
+#include "llq/kernels.h"
 #include "kern.h"
 
 void llq_dgemm_sub_ref(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t m,

@@ -3,6 +3,7 @@
  * 6-row × 8-column register tiles (12 accumulators, 2 B loads and 6 A broadcasts per 12 FMAs) run down A. The
  * partial sums of one block go into C once, so C is read and written k / KC times. Columns past the last multiple
  * of 4 use a scalar loop. */
+#include "llq/kernels.h"
 #include "kern.h"
 
 #include <immintrin.h>

@@ -2,6 +2,7 @@
  * searched on a grid against the output error of the matrices sharing that input, and a per-group clipping
  * search. The output error of a weight error Δ over calibration inputs X is ‖Δ·Xᵀ‖² = Σ_rows δ·H·δᵀ with H = XᵀX,
  * so neither needs the activations themselves once H is known. */
+#include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
 #include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"

@@ -3,6 +3,7 @@
  * layer replaces the f32 one in the model before the next layer runs, so every layer is calibrated on the
  * inputs the quantized earlier layers produce. Memory: the activations of all samples at one layer boundary
  * (n_samples × ctx × dim floats), one sample's scratch, and one layer's statistics (XᵀX per linear group). */
+#include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
 #include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
@@ -684,8 +685,12 @@ static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uin
     uint64_t rb = 0;
     int err = o->policy(o->policy_ud, name, &type, &group);
     *out = 0;
-    if (!err && llq_type_is_quant(type) && !(err = llq_row_bytes(&rb, type, group, cols)))
-        *out = o->fold_only ? 4 * rows * cols : rows * rb;
+    if (!err && llq_type_is_quant(type)) {
+        if (o->fold_only)
+            *out = 4 * rows * cols;
+        else if (!(err = llq_row_bytes(&rb, type, group, cols)))
+            *out = rows * rb;
+    }
     return err;
 }
 

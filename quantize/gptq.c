@@ -2,6 +2,7 @@
  * over the not-yet-quantized columns through the upper Cholesky factor of H⁻¹. Column blocks with lazy batch
  * updates; act-order with static groups (scales fixed beforehand on the original column groups, so the output
  * rows are in natural order and need no permutation at inference). */
+#include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
 #include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"

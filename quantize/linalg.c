@@ -3,7 +3,7 @@
  * factored by plain loops, everything else a block update through llq_dgemm_sub (f64) or llq_gemm_f32_nn (XᵀX),
  * spread over a thread pool (may be NULL: one thread). Blocks are fixed (independent of the number of threads)
  * and every element is summed in one fixed order, so results are bit-identical for any thread count. */
-#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
+#include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 
