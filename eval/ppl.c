@@ -18,9 +18,9 @@ int llq_eval_plan(size_t *n_windows, const llq_model *m, const uint32_t *tokens,
 {
     *n_windows = 0;
     if (o->ctx < 2 || o->ctx > m->max_pos)
-        return llq_err(LLQ_EINVAL, "--ctx %zu is out of range (2..%u for this model)", o->ctx, m->max_pos);
+        return llq_err(LLQ_EINVAL, "context length %zu is out of range (2..%u for this model)", o->ctx, m->max_pos);
     if (o->protocol == LLQ_PROTO_LLAMACPP && o->ctx < 4)
-        return llq_err(LLQ_EINVAL, "--ctx %zu is too small for the llama.cpp protocol (at least 4)", o->ctx);
+        return llq_err(LLQ_EINVAL, "context length %zu is too small for the llama.cpp protocol (at least 4)", o->ctx);
     if (o->protocol == LLQ_PROTO_LLAMACPP && o->bos >= m->hp.vocab_size)
         return llq_err(LLQ_EINVAL, "BOS id %u is out of range (vocab %u)", o->bos, m->hp.vocab_size);
     size_t nw = n_tokens / o->ctx;

@@ -158,7 +158,7 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
     }
     struct stat st;
     if (!(flags & LLQ_W_FORCE) && lstat(path, &st) == 0) {
-        rc = llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", path);
+        rc = llq_err(LLQ_EEXIST, "%s: already exists", path);
         goto done;
     }
     snprintf(w->tmp, n + 12, "%s.tmp.XXXXXX", path);
@@ -528,7 +528,7 @@ int llq_writer_commit(llq_writer *w)
     }
     w->fd = -1;
     if (!(w->flags & LLQ_W_FORCE) && lstat(w->path, &st) == 0) {
-        rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced (use --force)", w->path));
+        rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced", w->path));
         goto done;
     }
     if (rename(w->tmp, w->path) != 0) {

@@ -66,7 +66,8 @@ int cli_error(const char *fmt, ...)
 int cli_lib_error(int code)
 {
     const char *m = llq_errmsg();
-    return cli_error("%s", m[0] ? m : llq_strerror(code));
+    /* the library says the fact; the tools add the flag that changes it */
+    return cli_error("%s%s", m[0] ? m : llq_strerror(code), code == LLQ_EEXIST ? " (use --force to replace it)" : "");
 }
 
 int cli_usage_error(const char *fmt, ...)

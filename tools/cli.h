@@ -16,7 +16,8 @@ const char *cli_tool(void);
 
 /* Prints "tool: message\n" to stderr; returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty); returns CLI_ERROR. */
+/* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty), with " (use --force to replace
+ * it)" for LLQ_EEXIST (every tool that writes a file has --force); returns CLI_ERROR. */
 int cli_lib_error(int code);
 /* Prints the one line "tool: message (see tool --help)\n"; returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

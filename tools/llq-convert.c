@@ -171,6 +171,9 @@ int main(int argc, char **argv)
     cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */
     err = llq_convert(&o, &rep);
     cli_hold_signals(0);
+    if (err == LLQ_ENOTFOUND && !o.tokenizer && !(o.flags & LLQ_CONVERT_NO_TOKENIZER) &&
+        strstr(llq_errmsg(), "no tokenizer.model"))
+        return cli_error("%s; --tokenizer FILE names one, --no-tokenizer converts without", llq_errmsg());
     if (err)
         return cli_lib_error(err);
     if (json)
