@@ -13,6 +13,9 @@
 #include "llq/quant.h"
 #include "../../quantize/rtn_kern.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 /* ---- test-local reference: geometry and dequantization straight from FORMAT.md section 5 ---- */
 static void geom(uint32_t group, uint64_t K, uint64_t *g, uint64_t *G)
 {
@@ -564,6 +567,87 @@ START_TEST(scales_batched_row)
 }
 END_TEST
 
+/* ---- whole files: llq_quantize_file (what llq-quantize runs) ---- */
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_ptr_nonnull(f);
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)sz + 1);
+    ck_assert_uint_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
+    fclose(f);
+    *n = (size_t)sz;
+    return b;
+}
+
+START_TEST(quantize_file_library)
+{
+    const char *in = "tests/fixtures/eval/tiny.llq";
+    char dir[] = "/tmp/llq_qfile_XXXXXX", out1[64], out2[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(out1, sizeof out1, "%s/a.llq", dir);
+    snprintf(out2, sizeof out2, "%s/b.llq", dir);
+    llq_quant_policy pol;
+    ck_assert_int_eq(llq_policy_init(&pol, LLQ_Q4, 32), 0);
+    ck_assert_int_eq(llq_policy_add_rule(&pol, "output.weight=q8:row"), 0);
+    llq_quantize_opts o = {.in = in, .out = out1, .policy = &pol, .n_threads = 1};
+    llq_quantize_report r1, r2;
+    ck_assert_int_eq(llq_quantize_file(&r1, &o), 0);
+    o.out = out2;
+    o.n_threads = 2;
+    ck_assert_int_eq(llq_quantize_file(&r2, &o), 0);
+    /* the thread count changes nothing in the output */
+    size_t n1, n2;
+    char *b1 = slurp(out1, &n1), *b2 = slurp(out2, &n2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert(memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    /* the report and the recipe */
+    llq_file *f;
+    ck_assert_int_eq(llq_open(&f, out1), 0);
+    ck_assert_str_eq(r1.method, "rtn");
+    ck_assert_uint_eq(r1.file_size, n1);
+    ck_assert_uint_eq(r1.n_tensors, llq_n_tensors(f));
+    ck_assert(r1.bits_per_weight > 4.0 && r1.bits_per_weight < 9.0);
+    const llq_tensor *t = llq_tensor_find(f, "output.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->type, LLQ_Q8);
+    ck_assert_uint_eq(t->group, 0);
+    t = llq_tensor_find(f, "layers.0.attention.wq.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->type, LLQ_Q4);
+    ck_assert_uint_eq(t->group, 32);
+    const char *v;
+    uint64_t len;
+    ck_assert_int_eq(llq_meta_get_str(f, "quant.keep", &v, &len), 0);
+    ck_assert(len == strlen("output.weight=q8:row") && memcmp(v, "output.weight=q8:row", len) == 0);
+    ck_assert_int_eq(llq_meta_get_str(f, "quant.method", &v, &len), 0);
+    ck_assert(len == 3 && memcmp(v, "rtn", 3) == 0);
+    llq_close(f);
+    llq_quantize_report_free(&r1);
+    llq_quantize_report_free(&r2);
+    /* an existing output needs LLQ_QUANTIZE_FORCE; the input is never an output */
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EEXIST);
+    o.flags = LLQ_QUANTIZE_FORCE;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), 0);
+    o.out = in;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "is one of the inputs"));
+    /* an already quantized input is refused before anything is written */
+    o.in = out1;
+    o.out = out2;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EUNSUPPORTED);
+    llq_policy_free(&pol);
+    unlink(out1);
+    unlink(out2);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -584,6 +668,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, f16c_matches_f32_to_f16);
     tcase_add_test(tc, encode8_avx2_matches_ref);
     tcase_add_test(tc, scales_batched_row);
+    tcase_add_test(tc, quantize_file_library);
     suite_add_tcase(s, tc);
     return s;
 }
