@@ -1,7 +1,7 @@
 /* llq-eval — perplexity of a model, drift between two models, and text generation (docs/TOOLS.md). */
 #include "cli.h"
 #include "llq/eval.h"
-#include "llq/svg.h"
+#include "svg.h"
 #include "llq/tokenizer.h"
 
 #include <errno.h>
@@ -474,7 +474,7 @@ static int cmd_drift(const args *a)
         goto done;
     }
     if (a->svg) {
-        if ((err = llq_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
+        if ((err = cli_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
             rc = cli_error("%s: %s", a->svg, llq_errmsg());
             goto done;
         }
