@@ -58,6 +58,18 @@ static int run_layers(const llq_model *m, const uint32_t *win, size_t ctx, float
     return err;
 }
 
+/* A model whose logits are NaN or Inf (NaN/Inf weights or scales, an overflowed conversion) must never score: its
+ * KL divergence or NLL would come out NaN, or (clamped) as a perfect 0. which: "the model", "the base model"... */
+static int check_logits(const float *logits, size_t np, size_t vocab, const char *which, size_t w, size_t p0)
+{
+    for (size_t i = 0; i < np * vocab; i++)
+        if (!isfinite(logits[i]))
+            return llq_err(LLQ_EFORMAT, "%s gives logits that are not finite (%s at window %zu, position %zu, "
+                           "token %zu of the vocabulary): its weights or scales hold NaN or Inf", which,
+                           isnan(logits[i]) ? "NaN" : "Inf", w, p0 + i / vocab, i % vocab);
+    return LLQ_OK;
+}
+
 static void window_tokens(uint32_t *win, const uint32_t *tokens, size_t w, const llq_eval_opts *o)
 {
     memcpy(win, tokens + w * o->ctx, o->ctx * sizeof *win);
@@ -103,7 +115,8 @@ int llq_eval_ppl(llq_ppl_result *out, const llq_model *m, const uint32_t *tokens
             goto done;
         for (size_t p0 = first; p0 < ctx - 1; p0 += HEAD_CHUNK) {
             size_t np = ctx - 1 - p0 < HEAD_CHUNK ? ctx - 1 - p0 : HEAD_CHUNK;
-            if ((err = llq_model_head(m, x + p0 * dim, np, logits)))
+            if ((err = llq_model_head(m, x + p0 * dim, np, logits)) ||
+                (err = check_logits(logits, np, vocab, "the model", w, p0)))
                 goto done;
             struct nll_task t = {logits, win + p0 + 1, nll, np, vocab};
             llq_pool_run(m->pool, nll_run, &t);
@@ -158,7 +171,7 @@ static void drift_run(void *ud, int i, int nt)
         struct pos_stats *s = &t->st[p];
         s->nll_b = zb - lb[y];
         s->nll_q = zq - lq[y];
-        s->kld = kl > 0 ? kl : 0; /* rounding can give -1e-17 for identical models */
+        s->kld = kl < 0 ? 0 : kl; /* rounding can give -1e-17 for identical models (a NaN stays NaN) */
         s->dp = exp(-s->nll_q) - exp(-s->nll_b);
         s->agree = ab == aq;
     }
@@ -236,7 +249,9 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
         }
         for (size_t p0 = first; p0 < ctx - 1; p0 += HEAD_CHUNK) {
             size_t np = ctx - 1 - p0 < HEAD_CHUNK ? ctx - 1 - p0 : HEAD_CHUNK;
-            if ((err = llq_model_head(base, xb + p0 * dim, np, lb)) || (err = llq_model_head(quant, xq + p0 * dim, np, lq)))
+            if ((err = llq_model_head(base, xb + p0 * dim, np, lb)) || (err = llq_model_head(quant, xq + p0 * dim, np, lq)) ||
+                (err = check_logits(lb, np, vocab, "the base model", w, p0)) ||
+                (err = check_logits(lq, np, vocab, "the quantized model", w, p0)))
                 goto done;
             struct drift_task t = {lb, lq, win + p0 + 1, st, np, vocab};
             llq_pool_run(base->pool, drift_run, &t);

@@ -37,6 +37,7 @@ struct llq_writer {
     int fd;
     unsigned flags;
     int failed, committed;
+    int device;          /* path is a character device, written through (no temp file, no rename) */
     uint64_t pos;        /* bytes written to the file so far (incl. buffered) */
     uint8_t *buf;        /* write buffer */
     size_t buf_len;
@@ -50,6 +51,12 @@ struct llq_writer {
 };
 
 /* ---- low-level output ---- */
+
+/* The file being written, for messages: the temp file, or the device written through. */
+static const char *where(const llq_writer *w)
+{
+    return w->tmp && w->tmp[0] ? w->tmp : w->path;
+}
 
 static int fail(llq_writer *w, int code)
 {
@@ -65,7 +72,7 @@ static int write_all(llq_writer *w, const void *data, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return fail(w, llq_err(LLQ_EIO, "%s: write: %s", w->tmp, k < 0 ? strerror(errno) : "no progress"));
+            return fail(w, llq_err(LLQ_EIO, "%s: write: %s", where(w), k < 0 ? strerror(errno) : "no progress"));
         p += k;
         n -= (size_t)k;
     }
@@ -135,6 +142,51 @@ static int put64(bytes *b, uint64_t v) { return put(b, &v, 8); }
 
 /* ---- open / free ---- */
 
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISBLK(m) ? "a block device"
+           : "not a regular file";
+}
+
+int llq_output_check(const char *path, unsigned flags, int *is_device)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    int rc = LLQ_OK;
+    if (is_device)
+        *is_device = 0;
+    if (n == 0)
+        return llq_err(LLQ_EINVAL, "empty output path");
+    if (path[n - 1] == '/')
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+                   ? llq_err(LLQ_EINVAL, "%s: is a directory; name the output file", path)
+                   : llq_err(LLQ_EINVAL, "%s: ends in '/'; name the output file", path);
+    if (stat(path, &st) == 0) { /* follows a symlink: /dev/stdout names what it points to */
+        if (S_ISCHR(st.st_mode)) {
+            if (is_device)
+                *is_device = 1;
+            return LLQ_OK;
+        }
+        if (S_ISDIR(st.st_mode))
+            return llq_err(LLQ_EINVAL, "%s: is a directory; name the output file", path);
+        if (!S_ISREG(st.st_mode))
+            return llq_err(LLQ_EINVAL, "%s: is not a regular file (%s); not written to", path, file_kind(st.st_mode));
+    }
+    struct stat ls;
+    if (!(flags & LLQ_W_FORCE) && lstat(path, &ls) == 0)
+        return llq_err(LLQ_EEXIST, "%s: already exists", path);
+    char *copy = strdup(path);
+    if (!copy)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    const char *dir = dirname(copy);
+    if (stat(dir, &st) != 0)
+        rc = llq_err(LLQ_ENOTFOUND, "%s: no such directory (for %s)", dir, path);
+    else if (!S_ISDIR(st.st_mode))
+        rc = llq_err(LLQ_EINVAL, "%s: is not a directory (for %s)", dir, path);
+    free(copy);
+    return rc;
+}
+
 int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
 {
     int rc = LLQ_OK;
@@ -152,13 +204,15 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    if (n == 0) {
-        rc = llq_err(LLQ_EINVAL, "empty output path");
+    w->tmp[0] = 0;
+    if ((rc = llq_output_check(path, flags, &w->device)))
         goto done;
-    }
-    struct stat st;
-    if (!(flags & LLQ_W_FORCE) && lstat(path, &st) == 0) {
-        rc = llq_err(LLQ_EEXIST, "%s: already exists", path);
+    if (w->device) { /* written through; the header is rewritten at commit, so it must seek */
+        if ((w->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || lseek(w->fd, 0, SEEK_SET) != 0)
+            rc = llq_err(LLQ_EIO, "%s: %s", path, w->fd < 0 ? strerror(errno)
+                         : "a character device that cannot seek (a .llq file's header is written last)");
+        if (!rc)
+            rc = out(w, (const uint8_t[LLQ_HEADER_SIZE]){0}, LLQ_HEADER_SIZE);
         goto done;
     }
     snprintf(w->tmp, n + 12, "%s.tmp.XXXXXX", path);
@@ -514,19 +568,23 @@ int llq_writer_commit(llq_writer *w)
     set32(h + 68, 0);
     set32(h + 124, llq_crc32(0, h, 124));
     if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
-        rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", w->tmp, strerror(errno)));
+        rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", where(w), strerror(errno)));
         goto done;
     }
-    if (fsync(w->fd) != 0) {
-        rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", w->tmp, strerror(errno)));
+    if (fsync(w->fd) != 0 && !(w->device && (errno == EINVAL || errno == ENOTSUP))) {
+        rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", where(w), strerror(errno)));
         goto done;
     }
     if (close(w->fd) != 0) {
         w->fd = -1;
-        rc = fail(w, llq_err(LLQ_EIO, "%s: close: %s", w->tmp, strerror(errno)));
+        rc = fail(w, llq_err(LLQ_EIO, "%s: close: %s", where(w), strerror(errno)));
         goto done;
     }
     w->fd = -1;
+    if (w->device) {
+        w->committed = 1;
+        goto done;
+    }
     if (!(w->flags & LLQ_W_FORCE) && lstat(w->path, &st) == 0) {
         rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced", w->path));
         goto done;

@@ -238,7 +238,9 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         err = llq_err(LLQ_EINVAL, "method %s needs a calibration text", method_name(o->methods));
         goto done;
     }
-    if (same_file(o->in, o->out) || (o->methods && same_file(o->calib_text, o->out))) {
+    if ((err = llq_output_check(o->out, o->flags & LLQ_QUANTIZE_FORCE ? LLQ_W_FORCE : 0, NULL))) /* before any work */
+        goto done;
+    if (same_file(o->in, o->out) || (o->calib_text && same_file(o->calib_text, o->out))) {
         err = llq_err(LLQ_EINVAL, "%s: is one of the inputs (%s); not overwritten", o->out,
                       same_file(o->in, o->out) ? "the model" : "the calibration text");
         goto done;

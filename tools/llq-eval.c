@@ -504,7 +504,7 @@ static int cmd_drift(const args *a)
         if (r.layer_relerr && a->per_layer) {
             json_object *arr = json_object_new_array();
             for (uint32_t l = 0; l < r.n_layers; l++)
-                json_object_array_add(arr, json_object_new_double(r.layer_relerr[l]));
+                json_object_array_add(arr, isfinite(r.layer_relerr[l]) ? json_object_new_double(r.layer_relerr[l]) : NULL);
             json_object_object_add(j, "layer_relerr", arr);
         }
         json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));

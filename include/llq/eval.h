@@ -7,6 +7,8 @@
  * - LLQ_PROTO_LLAMACPP (llama-perplexity's): the window's first token is replaced by BOS and only positions
  *   ctx/2 .. ctx-2 are scored.
  * NLL uses a log-softmax in f64 over f32 logits; ppl = exp(total NLL / scored positions).
+ * A logit that is NaN or Inf (a model with NaN/Inf weights or scales) fails llq_eval_ppl / llq_eval_drift with
+ * LLQ_EFORMAT, naming the model, window and position: a broken model never gets a score.
  */
 #ifndef LLQ_EVAL_H
 #define LLQ_EVAL_H

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define LLQ_FORMAT_MAJOR 1
-#define LLQ_FORMAT_MINOR 0
+#define LLQ_FORMAT_MINOR 1
 #define LLQ_HEADER_SIZE 128
 #define LLQ_ALIGN 64
 #define LLQ_MAX_DIMS 4
@@ -91,6 +91,7 @@ typedef struct llq_type_info {
     uint32_t block_bytes;   /* bytes per block */
     uint32_t scale_bytes;   /* grouped layouts: bytes of the scale per group after the codes; 0: not grouped */
     uint32_t zero_bytes;    /* grouped layouts: bytes of the zero point per group after the scales; 0: none */
+    int32_t ggml;           /* ggml's type id of the same layout (GGUF), -1 if ggml has none */
 } llq_type_info;
 
 /* The table row of a type; NULL for an unknown value. Points into static storage. */
@@ -120,6 +121,15 @@ void llq_group_geometry(uint32_t group, uint64_t row_len, uint64_t *glen, uint64
 int llq_group_valid(uint32_t type, uint32_t group);
 /* 1 for the grouped layouts (q8, q4, q4a), 0 otherwise. */
 int llq_type_is_grouped(uint32_t type);
+
+/* Block types (llq/blocks.h): 1 and the block's element count and byte size for a block type, else 0. */
+int llq_type_block(uint32_t type, uint32_t *elems, uint32_t *bytes);
+/* ggml's type id of an llq type (f32 0, f16 1, bf16 30, block types), or -1 if ggml has no such type. */
+int llq_type_to_ggml(uint32_t type);
+/* The llq type of ggml type id g: 0 and *out, or LLQ_EUNSUPPORTED. */
+int llq_type_from_ggml(uint32_t *out, uint32_t g);
+/* Dequantizes n_blocks blocks of block type `type` to f32 (out[n_blocks * elems]): ggml's values exactly. */
+void llq_block_to_f32(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
 
 /* Dequantizes / converts one row (any type) to f32: out[row_len]. */
 void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, uint64_t row_len);
@@ -173,7 +183,14 @@ typedef struct llq_writer llq_writer;
 
 enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
 
-/* Creates the temp file beside path. *out owned by the caller (llq_writer_free). */
+/* Checks, before any work, that path can take a new output, creating nothing: not empty, not ending in '/', its
+ * folder exists, and it is not a directory, FIFO, socket or block device; an existing regular file only with
+ * LLQ_W_FORCE. A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
+ * through, never replaced by a regular file. One-line errors naming path. */
+int llq_output_check(const char *path, unsigned flags, int *is_device);
+
+/* Checks path (llq_output_check), then creates the temp file beside it (a character device: opens it for writing;
+ * it must be seekable, since the header is written last). *out owned by the caller (llq_writer_free). */
 int llq_writer_open(llq_writer **out, const char *path, unsigned flags);
 
 /* Metadata (buffered in memory, written at commit). Keys must be unique (LLQ_EINVAL otherwise). */
