@@ -2,6 +2,7 @@
  * calibration, metadata copy with the quant.* recipe, streaming of every tensor. */
 #include "llq/calib.h"
 #include "llq/format.h"
+#include "llq/kernels.h"
 #include "llq/quant.h"
 
 #include <stdio.h>
@@ -127,7 +128,7 @@ static void encode_plain(uint8_t *dst, const float *x, uint64_t n, uint32_t type
 /* Streams one tensor into the writer converted to p (rows in chunks of about 64 MB of f32). rep's RTN time and
  * f32 bytes accumulate the quantization itself. */
 static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, llq_quant_choice p,
-                        const llq_quantize_opts *o, llq_quantize_report *rep)
+                        const llq_quantize_opts *o, llq_pool *pool, llq_quantize_report *rep)
 {
     if (p.type == t->type)
         return llq_writer_add(w, t->name, t->type, t->n_dims, t->dims, t->group, t->data, t->size);
@@ -163,7 +164,7 @@ static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, l
         }
         if (llq_type_is_quant(p.type)) {
             double t0 = now();
-            err = llq_quantize_tensor(q, xs, nr, K, p.type, p.group, &qo, o->n_threads);
+            err = llq_quantize_tensor(q, xs, nr, K, p.type, p.group, &qo, pool);
             rep->rtn_seconds += now() - t0;
             rep->rtn_f32_bytes += nr * K * 4;
             if (err) { /* the message names the row within this chunk: name the tensor and its row */
@@ -226,6 +227,7 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
     llq_writer *w = NULL;
     llq_calib_result *cr = NULL;
     llq_quant_choice *p = NULL;
+    llq_pool *pool = NULL;
     double t0 = now();
     uint64_t qw_bytes = 0, qw_elems = 0;
     int err;
@@ -253,6 +255,12 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
+    /* the output's temp file exists from here on (a tool can remove it on a signal, also during calibration) */
+    if ((err = llq_pool_new(&pool, o->n_threads)) ||
+        (err = llq_writer_open(&w, o->out, o->flags & LLQ_QUANTIZE_FORCE ? LLQ_W_FORCE : 0)))
+        goto done;
+    if (o->on_temp)
+        o->on_temp(llq_writer_temp_path(w));
     plan_ctx pc = {f, p};
     if (o->methods) {
         llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .n_samples = o->calib_samples,
@@ -263,10 +271,6 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         r.calib_seconds = cr->seconds;
         r.calib_tokens = cr->text_tokens;
     }
-    if ((err = llq_writer_open(&w, o->out, o->flags & LLQ_QUANTIZE_FORCE ? LLQ_W_FORCE : 0)))
-        goto done;
-    if (o->on_temp)
-        o->on_temp(llq_writer_temp_path(w));
     for (size_t i = 0; i < llq_n_meta(f); i++) {
         const llq_meta *m = llq_meta_at(f, i);
         if (strncmp(m->key, "quant.", 6) == 0)
@@ -288,7 +292,7 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
             err = llq_writer_add(w, ct->name, ct->type, ct->n_dims, ct->dims, ct->group, ct->data, ct->size);
             size = ct->size;
         } else {
-            err = write_tensor(w, f, t, p[i], o, &r);
+            err = write_tensor(w, f, t, p[i], o, pool, &r);
             if (!err)
                 err = llq_row_bytes(&size, type, group, t->row_len);
             size *= t->n_rows;
@@ -322,6 +326,7 @@ done:
     if (w && o->on_temp)
         o->on_temp(NULL);
     llq_writer_free(w);
+    llq_pool_free(pool);
     llq_calib_free(cr);
     free(p);
     llq_close(f);

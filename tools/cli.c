@@ -52,6 +52,13 @@ void cli_hold_signals(int hold)
     sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+void cli_on_temp(const char *path)
+{
+    cli_set_temp(path);
+    if (path)
+        cli_hold_signals(0);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;

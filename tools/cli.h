@@ -38,6 +38,9 @@ void cli_set_temp(const char *path);
 /* hold = 1 defers SIGINT/SIGTERM (blocked), 0 delivers them. Hold across opening the writer until
  * cli_set_temp has the temp path: a signal in between would otherwise leave the new temp file behind. */
 void cli_hold_signals(int hold);
+/* The library's on_temp callback (llq_convert_opts, llq_quantize_opts): registers the temp path (cli_set_temp)
+ * and, once there is one, delivers the signals held since before the call (cli_hold_signals(1)). */
+void cli_on_temp(const char *path);
 
 /* A small output file written through a temp file beside `path` ("<path>.tmp.XXXXXX", removed on a signal),
  * renamed into place by cli_out_commit. cli_out_open refuses an existing path unless force, and (even with

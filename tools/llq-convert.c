@@ -65,13 +65,6 @@ static void add_str(json_object *j, const char *key, const char *v)
 }
 
 /* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before the writer opened). */
-static void on_temp(const char *path)
-{
-    cli_set_temp(path);
-    if (path)
-        cli_hold_signals(0);
-}
-
 static void print_json(const char *out, const llq_convert_report *r)
 {
     json_object *j = json_object_new_object(), *hp = json_object_new_object();
@@ -167,7 +160,7 @@ int main(int argc, char **argv)
         return cli_usage_error("no output file given (-o OUT.llq)");
     o.src = argv[optind];
     o.progress = progress;
-    o.on_temp = on_temp;
+    o.on_temp = cli_on_temp;
     cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */
     err = llq_convert(&o, &rep);
     cli_hold_signals(0);

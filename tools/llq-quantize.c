@@ -110,7 +110,7 @@ static int run(opts *o)
     llq_quantize_report r = {0};
     o->q.policy = &o->pol;
     o->q.progress = progress_cb;
-    o->q.on_temp = cli_set_temp;
+    o->q.on_temp = cli_on_temp;
     if (o->q.methods)
         cli_info("calibrating (%s) on %s", o->method_name, o->q.calib_text);
     cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */

@@ -43,11 +43,14 @@ int llq_quant_check(uint32_t type, uint32_t group, uint64_t K);
 int llq_quantize_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group,
                      const llq_quant_opts *o);
 
-/* Quantizes rows × K (row-major, contiguous) into dst (rows × row_bytes) with n_threads threads (≤ 0:
- * one per CPU, capped at 64). On a bad value the message names the row and column; the first error
- * (lowest row) is returned. */
+/* The thread pool of include/llq/kernels.h (llq_pool_new). */
+typedef struct llq_pool llq_pool;
+
+/* Quantizes rows × K (row-major, contiguous) into dst (rows × row_bytes) on the threads of pool (NULL: the
+ * calling thread only); the output is the same for any number of threads. On a bad value the message names the
+ * row and column; the first error (lowest row) is returned. */
 int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, uint32_t type, uint32_t group,
-                        const llq_quant_opts *o, int n_threads);
+                        const llq_quant_opts *o, llq_pool *pool);
 
 /* Per-group parameters of one row: d[G] scales (values exactly representable in f16) and, for q4a, z[G]
  * zero points (z may be NULL for q8/q4). G from llq_group_geometry. Same search as llq_quantize_row. */

@@ -313,19 +313,24 @@ START_TEST(tensor_threads)
     for (int r = 0; r < R; r++)
         ck_assert_int_eq(llq_quantize_row(a + r * rb, x + r * K, K, LLQ_Q4A, 64, NULL), 0);
     int nts[] = {1, 2, 3, 0, 64};
-    for (int i = 0; i < 5; i++) {
+    llq_pool *pools[6] = {NULL}; /* the last: no pool, the calling thread */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(llq_pool_new(&pools[i], nts[i]), 0);
+    for (int i = 0; i < 6; i++) {
         memset(b, 0, R * rb);
-        ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, nts[i]), 0);
+        ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, pools[i]), 0);
         ck_assert_int_eq(memcmp(a, b, R * rb), 0);
     }
     x[30 * K + 9] = NAN;
     x[20 * K + 7] = INFINITY;
     x[33 * K + 1] = NAN;
     for (int rep = 0; rep < 10; rep++) /* threads take rows dynamically: the lowest bad row wins every time */
-        for (int i = 0; i < 5; i++) {
-            ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, nts[i]), LLQ_EINVAL);
+        for (int i = 0; i < 6; i++) {
+            ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, pools[i]), LLQ_EINVAL);
             ck_assert_str_eq(llq_errmsg(), "row 20: infinite weight at column 7");
         }
+    for (int i = 0; i < 6; i++)
+        llq_pool_free(pools[i]);
     free(a), free(b);
 }
 END_TEST
