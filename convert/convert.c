@@ -267,15 +267,27 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         return llq_err(LLQ_EINVAL, "no output file given");
     if (o->dtype != LLQ_CONVERT_KEEP && o->dtype != LLQ_F32 && o->dtype != LLQ_F16 && o->dtype != LLQ_BF16)
         return llq_err(LLQ_EINVAL, "output dtype must be f32, f16 or bf16");
-    if ((err = llq_output_check(o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0, NULL)) ||
-        (err = conv_plan_find(&p, o)))
+    if ((err = llq_output_check(o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0, NULL)))
+        return err;
+    if (o->src && (conv_opens_as_llq(o->src) || conv_is_gguf_path(o->out))) {
+        llq_gguf_report g = {0};
+        if ((err = conv_repack(o, rep, &g)))
+            return err;
+        if (rep) {
+            rep->gguf = conv_is_gguf_path(o->out);
+            rep->gg = g;
+            rep->seconds = now() - t0;
+        }
+        return LLQ_OK;
+    }
+    if ((err = conv_plan_find(&p, o)))
         goto done;
     if (!p.tokenizer && !(o->flags & LLQ_CONVERT_NO_TOKENIZER)) {
-        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model beside the checkpoint (converting without one must be "
-                      "asked for)", p.dir);
+        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (converting "
+                      "without one must be asked for)", p.dir);
         goto done;
     }
-    if (p.tokenizer && (err = llq_spm_load(&tok, p.tokenizer)))
+    if (p.tokenizer && (err = llq_tokenizer_load(&tok, p.tokenizer)))
         goto done;
     if ((err = conv_plan_open(&p, tok ? llq_tokenizer_n_vocab(tok) : 0)))
         goto done;

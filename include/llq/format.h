@@ -137,7 +137,8 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
 /* ---- reader ---- */
 typedef struct llq_file llq_file;
 
-/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file.
+/* Opens and validates path: a .llq file, or a GGUF file (v2/v3, recognised by its magic; see llq_file_format).
+ * *out owned by the caller (llq_close). Errors name the file.
  * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
  * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
  * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
@@ -148,7 +149,12 @@ void llq_close(llq_file *f);
 
 const char *llq_file_path(const llq_file *f);
 uint64_t llq_file_size(const llq_file *f);
-uint32_t llq_file_version_minor(const llq_file *f);
+uint32_t llq_file_version_minor(const llq_file *f); /* GGUF files: the GGUF version (2 or 3) */
+/* "llq", or "gguf" for a GGUF file opened through llq_open (docs/FORMAT.md "GGUF"): its tensors and metadata are
+ * then a translated view (canonical names and shapes, llq types, .llq metadata keys); tensors whose bytes had to
+ * be re-laid out (Q8_0, Q4_0) live in memory owned by the llq_file, the others in the file's mapping. GGUF has
+ * no checksums: llq_verify_tensor returns 0 for its tensors. */
+const char *llq_file_format(const llq_file *f);
 
 size_t llq_n_tensors(const llq_file *f);
 const llq_tensor *llq_tensor_at(const llq_file *f, size_t i);   /* in table order; NULL if out of range */
@@ -206,6 +212,10 @@ int llq_writer_meta_arr(llq_writer *w, const char *key, uint32_t elem_type, cons
 /* String array: strs[i] of lens[i] bytes. */
 int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *strs, const uint64_t *lens,
                             uint64_t count);
+
+/* Copies entry m (of any llq_file, also a GGUF view) through the typed calls above. Returns 1 (nothing written)
+ * for an unknown value type of a later minor version. */
+int llq_writer_meta_copy(llq_writer *w, const llq_meta *m);
 
 /* Streaming tensor: begin, write exactly its byte size in any number of chunks, end. */
 int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
