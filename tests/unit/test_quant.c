@@ -12,6 +12,7 @@
 #include "llq/kernels.h"
 #include "llq/quant.h"
 #include "../../quantize/rtn_kern.h"
+#include "ckpt_fixtures.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -574,20 +575,6 @@ END_TEST
 
 /* ---- whole files: llq_quantize_file (what llq-quantize runs) ---- */
 
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long sz = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)sz + 1);
-    ck_assert_uint_eq(fread(b, 1, (size_t)sz, f), (size_t)sz);
-    fclose(f);
-    *n = (size_t)sz;
-    return b;
-}
-
 START_TEST(quantize_file_library)
 {
     const char *in = "tests/fixtures/eval/tiny.llq";
@@ -606,7 +593,8 @@ START_TEST(quantize_file_library)
     ck_assert_int_eq(llq_quantize_file(&r2, &o), 0);
     /* the thread count changes nothing in the output */
     size_t n1, n2;
-    char *b1 = slurp(out1, &n1), *b2 = slurp(out2, &n2);
+    unsigned char *b1 = slurp(out1, &n1), *b2 = slurp(out2, &n2);
+    ck_assert(b1 && b2);
     ck_assert_uint_eq(n1, n2);
     ck_assert(memcmp(b1, b2, n1) == 0);
     free(b1);
