@@ -230,7 +230,7 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
     if (o->methods) {
         llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .n_samples = o->calib_samples,
                              .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
-                             .progress = o->progress, .progress_ud = o->progress_ud};
+                             .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads};
         if ((err = llq_calib_run(&cr, o->in, &co)))
             goto done;
         r.calib_seconds = cr->seconds;

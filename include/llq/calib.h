@@ -90,6 +90,8 @@ typedef struct llq_calib_opts {
     void *policy_ud;
     llq_calib_progress_fn progress; /* may be NULL */
     void *progress_ud;
+    int n_threads;             /* threads of the one pool that runs everything (forward passes, XᵀX, AWQ, GPTQ);
+                                * <= 0: all CPUs. Results do not depend on it (bit-identical for any count). */
 } llq_calib_opts;
 
 /* One output tensor that replaces the input tensor of the same name. */
