@@ -29,3 +29,9 @@ grep -nE '"[^"]*[[:space:](]--[a-z][a-z-]+' common/*.c format/*.c inspect/*.c ck
 RC=$?
 if [ $RC -eq 1 ]; then _ok "no library string names a command-line flag"
 else _fail "no library string names a command-line flag"; fi
+
+# the CPU is asked in one place: common/cpu.c (llq_cpu_has_avx2, llq_cpu_has_clmul)
+grep -nE '__builtin_cpu_(supports|init)|__get_cpuid|cpuid\.h' format/*.c inspect/*.c ckpt/*.c tokenizer/*.c \
+    convert/*.c kernels/*.c eval/*.c quantize/*.c tools/*.c common/*.c 2>/dev/null | grep -v '^common/cpu\.c:' >$TMP/out
+if [ ! -s $TMP/out ]; then _ok "CPU features are detected only in common/cpu.c"
+else RC=1; _fail "CPU features are detected only in common/cpu.c"; fi
