@@ -94,7 +94,10 @@ int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq
     for (size_t i = 0; err == LLQ_OK && i < n; i++) {
         const llq_tensor *t = llq_tensor_at(f, i);
         err = llq_policy_choose(p, t->name, t->type, t->n_dims, &c[i].type, &c[i].group);
-        if (err == LLQ_OK && llq_type_is_quant(c[i].type) &&
+        /* every target but the float types goes through a quantizer, which says whether it can (the hook for a
+         * new quantized type: llq_quant_check and llq_quantize_tensor) */
+        int is_float = c[i].type == LLQ_F32 || c[i].type == LLQ_F16 || c[i].type == LLQ_BF16;
+        if (err == LLQ_OK && !is_float &&
             (err = llq_quant_check(c[i].type, c[i].group, t->row_len)) != LLQ_OK) {
             char msg[300];
             snprintf(msg, sizeof msg, "%s", llq_errmsg());

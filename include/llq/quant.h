@@ -89,7 +89,9 @@ int llq_policy_init(llq_quant_policy *p, uint32_t type, uint32_t group);
 /* Adds a rule parsed from "GLOB=TYPE[:GROUP]" (LLQ_EINVAL naming the spec if malformed). */
 int llq_policy_add_rule(llq_quant_policy *p, const char *spec);
 /* Target type and group for a tensor of the given name, input type and rank. LLQ_EUNSUPPORTED if the input is
- * already quantized (message names the tensor). */
+ * already quantized (message names the tensor). The one per-tensor decision: a preset that varies the type by
+ * tensor or layer belongs here; llq_policy_plan and llq_quantize_file take whatever it returns, and a target
+ * other than f32/f16/bf16 must pass llq_quant_check (the quantizer's own test of type, group, row length). */
 int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_type, uint32_t n_dims,
                       uint32_t *type, uint32_t *group);
 /* Parses a group: "32", "64", "128", "row" (= 0). LLQ_EINVAL otherwise. */
