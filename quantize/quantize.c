@@ -2,6 +2,7 @@
  * calibration, metadata copy with the quant.* recipe, streaming of every tensor. */
 #include "llq/calib.h"
 #include "llq/format.h"
+#include "llq/hparams.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
 
@@ -179,6 +180,38 @@ static int plan_policy(void *ud, const char *name, uint32_t *type, uint32_t *gro
     return LLQ_OK;
 }
 
+/* LLQ_QUANTIZE_DRY_RUN: the plan's sizes and, when calibrating, the peak memory; nothing written. */
+static int dry_run(llq_quantize_report *r, const llq_file *f, const llq_quant_choice *p, const llq_quantize_opts *o,
+                   const llq_calib_opts *co)
+{
+    int err = LLQ_OK;
+    r->dry_run = 1;
+    for (size_t i = 0; err == LLQ_OK && i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        llq_quantize_tensor_info *ti = &r->tensors[i];
+        uint64_t rb;
+        if ((err = llq_row_bytes(&rb, p[i].type, p[i].group, t->row_len)))
+            break;
+        if (!(ti->name = strdup(t->name))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory");
+            break;
+        }
+        r->n_tensors++;
+        ti->type = p[i].type;
+        ti->group = p[i].group;
+        ti->bytes = rb * t->n_rows;
+        r->bytes_in += t->size;
+        r->bytes_out += ti->bytes;
+    }
+    if (err == LLQ_OK && o->methods) {
+        llq_hparams hp;
+        struct stat st;
+        if ((err = llq_hparams_read(&hp, f)) == LLQ_OK)
+            err = llq_calib_mem_estimate(&r->calib_mem, &hp, stat(o->in, &st) == 0 ? (uint64_t)st.st_size : 0, co);
+    }
+    return err;
+}
+
 static void progress(const llq_quantize_opts *o, const char *stage, uint64_t done, uint64_t total)
 {
     if (o->progress)
@@ -220,17 +253,24 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
+    plan_ctx pc = {f, p};
+    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .n_samples = o->calib_samples,
+                         .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
+                         .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads};
+    if (o->flags & LLQ_QUANTIZE_DRY_RUN) {
+        err = dry_run(&r, f, p, o, &co);
+        goto done;
+    }
     /* the output's temp file exists from here on (a tool can remove it on a signal, also during calibration) */
-    if ((err = llq_pool_new(&pool, o->n_threads)) ||
-        (err = llq_writer_open(&w, o->out, o->flags & LLQ_QUANTIZE_FORCE ? LLQ_W_FORCE : 0)))
+    if ((err = llq_pool_new(&pool, o->n_threads)))
+        goto done;
+    if (o->before_temp)
+        o->before_temp();
+    if ((err = llq_writer_open(&w, o->out, o->flags & LLQ_QUANTIZE_FORCE ? LLQ_W_FORCE : 0)))
         goto done;
     if (o->on_temp)
         o->on_temp(llq_writer_temp_path(w));
-    plan_ctx pc = {f, p};
     if (o->methods) {
-        llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .n_samples = o->calib_samples,
-                             .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
-                             .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads};
         if ((err = llq_calib_run(&cr, o->in, &co)))
             goto done;
         r.calib_seconds = cr->seconds;

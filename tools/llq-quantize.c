@@ -40,7 +40,9 @@ static const char USAGE[] =
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
     "  -f, --force        replace an existing output file (never the input)\n"
-    "  -t, --threads N    threads (default: all CPUs)\n"
+    "  -t, --threads N    threads for everything, calibration included (default: all CPUs)\n"
+    "  --dry-run          plan and check every tensor, print the output size and, for a calibrated method, the\n"
+    "                     peak memory (docs/QUANTIZATION.md, \"Memory\"); write nothing (-o still required)\n"
     "  --json             machine-readable report on stdout\n"
     "  -q, --quiet        no progress or informational lines on stderr\n"
     "  -h, --help         this text\n"
@@ -105,19 +107,61 @@ static void print_json(const llq_quantize_opts *q, const llq_quantize_report *r)
     json_object_put(j);
 }
 
+/* --dry-run: the plan's sizes and, when calibrating, the peak memory term by term (stdout). */
+static void print_dry_run(const opts *o, const llq_quantize_report *r)
+{
+    const llq_calib_mem *mem = &r->calib_mem;
+    if (o->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "dry_run", json_object_new_boolean(1));
+        json_object_object_add(j, "method", json_object_new_string(o->method_name));
+        json_object_object_add(j, "tensors", json_object_new_int64((int64_t)r->n_tensors));
+        json_object_object_add(j, "tensor_bytes_in", json_object_new_uint64(r->bytes_in));
+        json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(r->bytes_out));
+        if (o->q.methods) {
+            json_object *m = json_object_new_object();
+            const char *k[9] = {"fixed", "model_file", "activations", "results", "threads", "layer_stats",
+                                "layer_quant", "head", "total"};
+            uint64_t v[9] = {mem->fixed, mem->model_file, mem->activations, mem->results, mem->threads,
+                             mem->layer_stats, mem->layer_quant, mem->head, mem->total};
+            for (int i = 0; i < 9; i++)
+                json_object_object_add(m, k[i], json_object_new_uint64(v[i]));
+            json_object_object_add(j, "peak_memory", m);
+        }
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+        return;
+    }
+    printf("dry run: %zu tensors, %llu bytes -> %llu bytes (%s), nothing written\n", r->n_tensors,
+           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, o->method_name);
+    if (o->q.methods)
+        printf("peak memory: %llu bytes (%.1f MiB) = fixed %llu + model file %llu + activations %llu + results %llu"
+               " + threads %llu + max(layer statistics %llu, layer quantization %llu, head %llu)\n",
+               (unsigned long long)mem->total, (double)mem->total / 1048576.0, (unsigned long long)mem->fixed,
+               (unsigned long long)mem->model_file, (unsigned long long)mem->activations,
+               (unsigned long long)mem->results, (unsigned long long)mem->threads,
+               (unsigned long long)mem->layer_stats, (unsigned long long)mem->layer_quant,
+               (unsigned long long)mem->head);
+}
+
 static int run(opts *o)
 {
     llq_quantize_report r = {0};
     o->q.policy = &o->pol;
     o->q.progress = progress_cb;
+    o->q.before_temp = cli_before_temp;
     o->q.on_temp = cli_on_temp;
-    if (o->q.methods)
+    if (o->q.methods && !(o->q.flags & LLQ_QUANTIZE_DRY_RUN))
         cli_info("calibrating (%s) on %s", o->method_name, o->q.calib_text);
-    cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */
     int err = llq_quantize_file(&r, &o->q);
-    cli_hold_signals(0);
+    cli_hold_signals(0); /* if the temp file was never created */
     if (err)
         return cli_lib_error(err);
+    if (r.dry_run) {
+        print_dry_run(o, &r);
+        llq_quantize_report_free(&r);
+        return CLI_OK;
+    }
     if (r.n_meta_skipped)
         cli_info("%u metadata entries of an unknown value type not copied (first: '%s')", r.n_meta_skipped,
                  r.meta_skipped);
@@ -163,7 +207,8 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+        {"dry-run", no_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
         return cli_error("out of memory");
@@ -198,6 +243,7 @@ int main(int argc, char **argv)
         case 'n': o.q.no_search = 1; break;
         case 'f': o.q.flags |= LLQ_QUANTIZE_FORCE; break;
         case 'j': o.json = 1; break;
+        case 'D': o.q.flags |= LLQ_QUANTIZE_DRY_RUN; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;

@@ -12,6 +12,7 @@
 #ifndef LLQ_QUANT_H
 #define LLQ_QUANT_H
 
+#include "llq/calib.h"
 #include "llq/format.h"
 #include "llq/llq.h"
 
@@ -113,7 +114,10 @@ int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq
  * every metadata entry of the input except earlier quant.* keys, the recipe as quant.* keys
  * (docs/QUANTIZATION.md), and every tensor quantized, converted or copied as planned, rows in chunks of about
  * 64 MB of f32 with the input's pages released as it goes. Written to a temp file and renamed on success. */
-enum { LLQ_QUANTIZE_FORCE = 1 }; /* replace an existing output file (never an input) */
+enum {
+    LLQ_QUANTIZE_FORCE = 1,  /* replace an existing output file (never an input) */
+    LLQ_QUANTIZE_DRY_RUN = 2 /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
+};
 
 typedef struct llq_quantize_opts {
     const char *in;                       /* f32 / f16 / bf16 .llq model */
@@ -129,8 +133,10 @@ typedef struct llq_quantize_opts {
     /* Optional: progress of a stage ("calibrating: ...", "writing"), done of total. */
     void (*progress)(void *ud, const char *stage, uint64_t done, uint64_t total);
     void *progress_ud;
-    /* Optional: called with the writer's temp file path once it exists, and with NULL once it is gone or renamed
-     * (lets a tool remove it from a signal handler). */
+    /* Optional: called just before the writer creates its temp file (a tool holds its signals from there), then
+     * on_temp with the temp file's path once it exists, and with NULL once it is gone or renamed (lets a tool
+     * remove it from a signal handler). As llq_convert_opts. */
+    void (*before_temp)(void);
     void (*on_temp)(const char *path);
 } llq_quantize_opts;
 
@@ -154,6 +160,8 @@ typedef struct llq_quantize_report {
     char meta_skipped[64];                /* the first of them */
     size_t n_tensors;                     /* entries of tensors, in the input's order */
     llq_quantize_tensor_info *tensors;    /* owned: llq_quantize_report_free */
+    int dry_run;                          /* LLQ_QUANTIZE_DRY_RUN: sizes are the plan's, nothing was written */
+    llq_calib_mem calib_mem;              /* dry run of a calibrated method: its peak memory (llq_calib_mem_estimate) */
 } llq_quantize_report;
 
 /* Quantizes o->in into o->out. rep (may be NULL) is filled on success; release it with llq_quantize_report_free.
