@@ -1,7 +1,6 @@
 /* any.c — one view over a .llq file or a source checkpoint, so that llq-inspect's tensor table, statistics,
  * comparisons and checksum checks work on both. Rows are served as f32. */
 #include "llq/ckpt.h"
-#include "llq/inspect.h"
 
 #include <fcntl.h>
 #include <stdio.h>

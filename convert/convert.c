@@ -283,8 +283,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
     if ((err = conv_plan_find(&p, o)))
         goto done;
     if (!p.tokenizer && !(o->flags & LLQ_CONVERT_NO_TOKENIZER)) {
-        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (pass "
-                      "--no-tokenizer to convert without one)", p.dir);
+        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (converting "
+                      "without one must be asked for)", p.dir);
         goto done;
     }
     if (p.tokenizer && (err = llq_tokenizer_load(&tok, p.tokenizer)))

@@ -116,11 +116,11 @@ typedef struct plan_t {
     uint64_t size, off;     /* GGUF bytes, offset in the data section */
 } plan_t;
 
-/* The llq-quantize options that give a file this tensor exports from, for refusals. */
+/* What a file needs for this tensor to export, for refusals (in the library's terms: the tools name their flags). */
 static int refuse(const llq_tensor *t, const char *why)
 {
-    return llq_err(LLQ_EUNSUPPORTED, "tensor '%s' (%s, group %u, rows of %llu): %s; quantize with llq-quantize "
-                   "--type q8|q4|q4a --group 32 (rows a multiple of 32), or convert with --dtype f16",
+    return llq_err(LLQ_EUNSUPPORTED, "tensor '%s' (%s, group %u, rows of %llu): %s; GGUF takes q8, q4 or q4a "
+                   "in groups of 32 (rows a multiple of 32), or f32 / f16 / bf16",
                    t->name, llq_type_name(t->type) ? llq_type_name(t->type) : "?", t->group,
                    (unsigned long long)t->row_len, why);
 }

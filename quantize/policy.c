@@ -86,6 +86,32 @@ int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_t
     return LLQ_OK;
 }
 
+int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq_file *f)
+{
+    size_t n = llq_n_tensors(f);
+    llq_quant_choice *c = calloc(n ? n : 1, sizeof *c);
+    int err = c ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory planning %zu tensors", n);
+    for (size_t i = 0; err == LLQ_OK && i < n; i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        err = llq_policy_choose(p, t->name, t->type, t->n_dims, &c[i].type, &c[i].group);
+        /* every target but the float types goes through a quantizer, which says whether it can (the hook for a
+         * new quantized type: llq_quant_check and llq_quantize_tensor) */
+        int is_float = c[i].type == LLQ_F32 || c[i].type == LLQ_F16 || c[i].type == LLQ_BF16;
+        if (err == LLQ_OK && !is_float &&
+            (err = llq_quant_check(c[i].type, c[i].group, t->row_len)) != LLQ_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", llq_errmsg());
+            err = llq_err(err, "tensor '%s': %s", t->name, msg);
+        }
+    }
+    if (err != LLQ_OK) {
+        free(c);
+        c = NULL;
+    }
+    *out = c;
+    return err;
+}
+
 void llq_policy_free(llq_quant_policy *p)
 {
     if (!p)

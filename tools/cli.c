@@ -68,6 +68,18 @@ void cli_hold_signals(int hold)
     sigprocmask(hold ? SIG_BLOCK : SIG_UNBLOCK, &set, NULL);
 }
 
+void cli_before_temp(void)
+{
+    cli_hold_signals(1);
+}
+
+void cli_on_temp(const char *path)
+{
+    cli_set_temp(path);
+    if (path)
+        cli_hold_signals(0);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -92,7 +104,8 @@ void cli_warn(const char *fmt, ...)
 int cli_lib_error(int code)
 {
     const char *m = llq_errmsg();
-    return cli_error("%s", m[0] ? m : llq_strerror(code));
+    /* the library says the fact; the tools add the flag that changes it */
+    return cli_error("%s%s", m[0] ? m : llq_strerror(code), code == LLQ_EEXIST ? " (use --force to replace it)" : "");
 }
 
 int cli_usage_error(const char *fmt, ...)

@@ -74,21 +74,6 @@ static void add_str(json_object *j, const char *key, const char *v)
     json_object_object_add(j, key, json_object_new_string(v));
 }
 
-/* SIGINT/SIGTERM are held from just before the writer creates its temp file until it is registered for cleanup
- * (never across planning, whose reads may block). */
-static void before_temp(void)
-{
-    cli_hold_signals(1);
-}
-
-/* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before_temp). */
-static void on_temp(const char *path)
-{
-    cli_set_temp(path);
-    if (path)
-        cli_hold_signals(0);
-}
-
 static void print_json(const char *out, const llq_convert_report *r)
 {
     json_object *j = json_object_new_object(), *hp = json_object_new_object();
@@ -190,10 +175,13 @@ int main(int argc, char **argv)
         return cli_usage_error("no output file given (-o OUT.llq)");
     o.src = argv[optind];
     o.progress = progress;
-    o.on_temp = on_temp;
-    o.before_temp = before_temp;
+    o.before_temp = cli_before_temp;
+    o.on_temp = cli_on_temp;
     err = llq_convert(&o, &rep);
     cli_hold_signals(0); /* if the temp file was never created */
+    if (err == LLQ_ENOTFOUND && !o.tokenizer && !(o.flags & LLQ_CONVERT_NO_TOKENIZER) &&
+        strstr(llq_errmsg(), "no tokenizer.model"))
+        return cli_error("%s; --tokenizer FILE names one, --no-tokenizer converts without", llq_errmsg());
     if (err)
         return cli_lib_error(err);
     if (json)

@@ -1,7 +1,7 @@
 /* llq-eval — perplexity of a model, drift between two models, text generation and tokenization (docs/TOOLS.md). */
 #include "cli.h"
 #include "llq/eval.h"
-#include "llq/svg.h"
+#include "svg.h"
 #include "llq/tokenizer.h"
 
 #include <ctype.h>
@@ -585,7 +585,7 @@ static int cmd_drift(const args *a)
     }
     note_unknown_ctx(a, &B, o.ctx);
     if (a->svg) {
-        if ((err = llq_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
+        if ((err = cli_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
             rc = cli_error("%s: %s", a->svg, llq_errmsg());
             goto done;
         }

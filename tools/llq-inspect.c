@@ -4,7 +4,7 @@
 #include "llq/format.h"
 #include "llq/hparams.h"
 #include "llq/inspect.h"
-#include "llq/svg.h"
+#include "svg.h"
 
 #include <fnmatch.h>
 #include <getopt.h>
@@ -636,7 +636,7 @@ static int view_compare(llq_any *a)
                  O->ref, n_ok, total.ss_ref > 0 ? sqrt(total.sse / total.ss_ref) : 0.0, total.sqnr_db);
         if (n_ok == 0)
             ret = cli_error("%s: no tensor compared; no chart written", O->svg);
-        else if ((rc = llq_svg_bars(svg_out.f, "Relative error per tensor", sub,
+        else if ((rc = cli_svg_bars(svg_out.f, "Relative error per tensor", sub,
                                     "sqrt(sum (x - ref)^2 / sum ref^2), log scale", n_ok, names, relerr)))
             ret = cli_error("%s: %s", O->svg, llq_errmsg());
     }

@@ -108,7 +108,7 @@ assert j["file_bytes"] > 0 and 4.0 < j["quantized_bits_per_weight"] < 6.0' "--js
 
 # ---- refusals: one line, exit 1, nothing written ----
 run $Q "$TMP/m.llq" -o "$TMP/q4.llq" --quiet
-expect_fail_line llq-quantize "already exists" "existing output refused without --force"
+expect_fail_line llq-quantize "already exists \(use --force to replace it\)$" "existing output refused without --force (the tool names the flag)"
 run $Q "$TMP/m.llq" -o "$TMP/q4.llq" --force --quiet
 expect_rc 0 "--force replaces the output"
 cp "$TMP/m.llq" "$TMP/m.copy"

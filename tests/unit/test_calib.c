@@ -241,7 +241,7 @@ START_TEST(gptq_drifts_less_than_rtn)
             ck_assert_uint_eq(s[i]->type, LLQ_F32);
             size_t rb = tu_row_bytes(LLQ_Q4, 128, s[i]->cols);
             void *q = keep[nk++] = malloc(s[i]->rows * rb);
-            ck_assert_int_eq(llq_quantize_tensor(q, s[i]->data, s[i]->rows, s[i]->cols, LLQ_Q4, 128, NULL, 1), 0);
+            ck_assert_int_eq(llq_quantize_tensor(q, s[i]->data, s[i]->rows, s[i]->cols, LLQ_Q4, 128, NULL, NULL), 0);
             ck_assert_int_eq(llq_mat_init(s[i], LLQ_Q4, 128, s[i]->rows, s[i]->cols, q), 0);
         }
     }

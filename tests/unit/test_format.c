@@ -566,12 +566,14 @@ START_TEST(writer_refuses_existing_unless_force)
     ck_assert_int_eq(llq_writer_open(&w, path, 0), LLQ_EEXIST);
     ck_assert_ptr_null(w);
     ck_assert(strstr(llq_errmsg(), path) != NULL);
+    ck_assert_ptr_null(strstr(llq_errmsg(), "--")); /* the library names no flag; the tools add it */
     ck_assert_int_eq(n_files(), 1);
     /* appears between open and commit: still not replaced */
     unlink(path);
     ck_assert_int_eq(llq_writer_open(&w, path, 0), 0);
     write_whole(path, "precious", 8);
     ck_assert_int_eq(llq_writer_commit(w), LLQ_EEXIST);
+    ck_assert_ptr_null(strstr(llq_errmsg(), "--"));
     llq_writer_free(w);
     size_t n;
     char *b = read_whole(path, &n);
