@@ -489,8 +489,6 @@ void llq_close(llq_file *f)
     free(f->tensors);
     free(f->meta);
     free(f->meta_buf);
-    if (f->aux)
-        llq_bigmem_free(f->aux, f->aux_size);
     free(f->tensor_by_name);
     free(f->meta_by_key);
     if (f->in_memory)
@@ -552,8 +550,8 @@ int llq_verify_tensor(const llq_file *f, const llq_tensor *t)
 
 void llq_drop_pages(const llq_file *f, const void *p, uint64_t n)
 {
-    if (f->in_memory || (const uint8_t *)p < f->map || (uint64_t)((const uint8_t *)p - f->map) >= f->size)
-        return; /* not page cache (a copy of the file, or bytes re-laid out from a GGUF): dropping would lose them */
+    if (f->in_memory)
+        return; /* not page cache: dropping would lose the only copy */
     uintptr_t pg = (uintptr_t)f->page, a = (uintptr_t)p, b = a + n;
     a = (a + pg - 1) / pg * pg; /* only whole pages inside [p, p+n) */
     b = b / pg * pg;
