@@ -141,7 +141,7 @@ int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_rep
             goto done;
         tmp.src = tmp_llq;
     } else if (!to_gguf && !(o->flags & LLQ_CONVERT_FORCE) && access(o->out, F_OK) == 0) {
-        return llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", o->out);
+        return llq_err(LLQ_EEXIST, "%s: already exists", o->out);
     }
     if ((rc = llq_open(&f, tmp.src)))
         goto done;

@@ -92,7 +92,8 @@ void cli_warn(const char *fmt, ...)
 int cli_lib_error(int code)
 {
     const char *m = llq_errmsg();
-    return cli_error("%s", m[0] ? m : llq_strerror(code));
+    /* the library names no flag; the tool adds what to do about an existing output */
+    return cli_error("%s%s", m[0] ? m : llq_strerror(code), code == LLQ_EEXIST ? " (use --force to replace it)" : "");
 }
 
 int cli_usage_error(const char *fmt, ...)
