@@ -193,7 +193,8 @@ enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
 
 /* Checks, before any work, that path can take a new output, creating nothing: not empty, not ending in '/', its
  * folder exists, and it is not a directory, FIFO, socket or block device; an existing regular file only with
- * LLQ_W_FORCE. A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
+ * LLQ_W_FORCE (else LLQ_EEXIST, "PATH: already exists": the library names no flag, a tool adds how to force it).
+ * A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
  * through, never replaced by a regular file. One-line errors naming path. */
 int llq_output_check(const char *path, unsigned flags, int *is_device);
 

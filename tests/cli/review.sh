@@ -120,17 +120,8 @@ truncated() {
     n=$1; f=$2; shift 2; d=$TMP/trunc; caught=0; tries=0
     while [ $caught -eq 0 ] && [ $tries -lt 20 ]; do
         tries=$((tries + 1)); rm -rf "$d"; mkdir -p "$d"; cp "$f.orig" "$f"
-        "$@" >"$TMP/out" 2>"$TMP/err" &
-        pid=$!
-        while kill -0 $pid 2>/dev/null; do
-            if ls "$d" | grep -q '\.tmp\.'; then
-                kill -STOP $pid 2>/dev/null
-                if ls "$d" | grep -q '\.tmp\.' && ! [ -e "$d/out.llq" ]; then caught=1; truncate -s 4096 "$f"; fi
-                kill -CONT $pid 2>/dev/null
-                break
-            fi
-        done
-        wait $pid; RC=$?
+        freeze_mid_write "$d" 'truncate -s 4096 "$f"' "$@"
+        caught=$CAUGHT
     done
     if [ $caught -eq 1 ]; then
         expect_fail_line "$n" "file changed while reading" "$n: an input truncated while mapped is one error line"
