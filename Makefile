@@ -36,7 +36,7 @@ LIB_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
 CLI_OBJ  := $(patsubst %.c,$(BUILD)/obj/%.o,$(CLI_SRC))
 
 .SECONDARY:
-.PHONY: all test asan ubsan bench demo clean install fixtures
+.PHONY: all test asan ubsan bench demo clean install fixtures layers
 all: $(BUILD)/libllq.a $(TOOL_BIN)
 
 # Dependencies: scripts/install-deps.sh checks (and as root installs) what pkg-config needs,
@@ -80,7 +80,8 @@ $(BUILD)/libllqcli.a: $(CLI_OBJ)
 $(BUILD)/llq-%: $(BUILD)/obj/tools/llq-%.o $(BUILD)/libllqcli.a $(BUILD)/libllq.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllq-internal.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllqcli.a \
+                  $(BUILD)/libllq-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 
@@ -90,6 +91,11 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c | $(BUILD)/config.mk
 
 test: all $(TEST_BIN)
 	@tests/run.sh $(BUILD)
+
+# The folders' dependency graph (scripts/layers.sh holds it): fails when a folder includes a header of a layer
+# above it. `make test` runs it too (tests/cli/layers.sh).
+layers:
+	@scripts/layers.sh .
 
 asan:
 	$(MAKE) BUILD=build-asan CC=clang SAN=address,undefined OPT=-O1 test
@@ -119,6 +125,15 @@ $(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 test: $(BUILD)/tests/mkllq
+
+# The interop suite (tests/interop/run.sh, docs/TOOLS.md): llq's GGUF files in llama.cpp via node-llama-cpp; skips
+# with a note when node or the package (tests/interop/node_modules) is absent. CI installs them.
+$(BUILD)/tests/llq_logits: tests/interop/llq_logits.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+.PHONY: test-interop
+test-interop: all $(BUILD)/tests/llq_logits
+	@tests/interop/run.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/llq

@@ -89,7 +89,10 @@ static void set(llq_mat *m, wpair *w, int kind, size_t rows, size_t cols, int he
     llq_mat_init(m, type, 32, rows, cols, NULL);
     if (!w->q) {
         w->q = llq_bigmem_alloc(rows * m->row_bytes);
-        if (!w->q || llq_quantize_tensor(w->q, w->f, rows, cols, type, 32, NULL, 0)) {
+        llq_pool *pool = NULL;
+        int err = !w->q || llq_pool_new(&pool, 0) || llq_quantize_tensor(w->q, w->f, rows, cols, type, 32, NULL, pool);
+        llq_pool_free(pool);
+        if (err) {
             fprintf(stderr, "bench: cannot quantize (%s)\n", w->q ? llq_errmsg() : "out of memory");
             exit(1);
         }

@@ -278,14 +278,20 @@ static void rtn(void)
     for (size_t c = 0; c < sizeof cfg / sizeof cfg[0]; c++)
         for (int nt = 1; nt <= 2; nt++) {
             double best = 1e30, best_cpu = 1e30;
+            llq_pool *pool = NULL;
+            if (llq_pool_new(&pool, nt))
+                return;
             for (int t = 0; t < 3; t++) {
                 double t0 = now(), c0 = proc_cpu();
-                if (llq_quantize_tensor(q, x, rows, K, cfg[c].type, cfg[c].group, NULL, nt))
+                if (llq_quantize_tensor(q, x, rows, K, cfg[c].type, cfg[c].group, NULL, pool)) {
+                    llq_pool_free(pool);
                     return;
+                }
                 double dt = now() - t0, dc = proc_cpu() - c0;
                 best = dt < best ? dt : best;
                 best_cpu = dc < best_cpu ? dc : best_cpu;
             }
+            llq_pool_free(pool);
             double mb = (double)(rows * K * 4) / 1e6;
             printf("  rtn %-4s g%-4u %d thread%s: %6.0f MB/s of f32 wall; %6.0f MB per CPU-second (%llu x %llu)\n",
                    llq_type_name(cfg[c].type), cfg[c].group, nt, nt > 1 ? "s" : " ", mb / best, mb / best_cpu,

@@ -1,7 +1,6 @@
 /* any.c — one view over a .llq file or a source checkpoint, so that llq-inspect's tensor table, statistics,
  * comparisons and checksum checks work on both. Rows are served as f32. */
 #include "llq/ckpt.h"
-#include "llq/inspect.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,8 +19,8 @@ struct llq_any {
 static int opens_as_llq(const char *path)
 {
     unsigned char m[4] = {0};
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    int fd;
+    if (llq_open_input(&fd, NULL, path, 0)) /* not a regular file: the error comes from the reader */
         return 0;
     ssize_t k = read(fd, m, 4);
     close(fd);

@@ -283,8 +283,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
     if ((err = conv_plan_find(&p, o)))
         goto done;
     if (!p.tokenizer && !(o->flags & LLQ_CONVERT_NO_TOKENIZER)) {
-        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (pass "
-                      "--no-tokenizer to convert without one)", p.dir);
+        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (converting "
+                      "without one must be asked for)", p.dir);
         goto done;
     }
     if (p.tokenizer && (err = llq_tokenizer_load(&tok, p.tokenizer)))
@@ -309,6 +309,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
+    if (o->before_temp)
+        o->before_temp();
     if ((err = llq_writer_open(&w, o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0)))
         goto done;
     if (o->on_temp)
@@ -333,6 +335,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         rep->n_tensors = (uint32_t)p.n_tensors;
         rep->n_dropped = p.n_dropped;
         rep->tokenizer = tok != NULL;
+        rep->tok_pieces = tok ? llq_tokenizer_n_vocab(tok) : 0;
+        rep->tied_lm_head = p.tied_lm_head;
         rep->bytes_in = bytes_in;
         rep->bytes_out = s.done;
         rep->file_size = stat(o->out, &st) == 0 ? (uint64_t)st.st_size : 0;

@@ -141,14 +141,14 @@ int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_rep
             goto done;
         tmp.src = tmp_llq;
     } else if (!to_gguf && !(o->flags & LLQ_CONVERT_FORCE) && access(o->out, F_OK) == 0) {
-        return llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", o->out);
+        return llq_err(LLQ_EEXIST, "%s: already exists", o->out);
     }
     if ((rc = llq_open(&f, tmp.src)))
         goto done;
     if (to_gguf) {
         llq_gguf_opts g = {.out = o->out, .flags = (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0,
                            .progress = o->progress, .progress_ctx = o->progress_ctx, .on_temp = o->on_temp};
-        if (o->dtype != LLQ_CONVERT_KEEP) {
+        if (o->dtype != LLQ_CONVERT_KEEP && !tmp_llq) { /* a checkpoint took it in its conversion */
             rc = llq_err(LLQ_EINVAL, "--dtype applies to .llq outputs (convert to .llq with it, then to .gguf)");
             goto done;
         }

@@ -176,7 +176,7 @@ int llq_output_check(const char *path, unsigned flags, int *is_device)
     }
     struct stat ls;
     if (!(flags & LLQ_W_FORCE) && lstat(path, &ls) == 0)
-        return llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", path);
+        return llq_err(LLQ_EEXIST, "%s: already exists", path);
     char *copy = strdup(path);
     if (!copy)
         return llq_err(LLQ_ENOMEM, "out of memory");
@@ -690,7 +690,7 @@ finish:
         goto done;
     }
     if (!(w->flags & LLQ_W_FORCE) && lstat(w->path, &st) == 0) {
-        rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced (use --force)", w->path));
+        rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced", w->path));
         goto done;
     }
     if (rename(w->tmp, w->path) != 0) {

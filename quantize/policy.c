@@ -10,7 +10,7 @@
 
 int llq_group_parse(uint32_t *out, const char *s)
 {
-    if (strcmp(s, "row") == 0 || strcmp(s, "0") == 0)
+    if (strcmp(s, "row") == 0) /* not "0": a group of 0 values is not a size, and per-row is asked by name */
         *out = 0;
     else if (strcmp(s, "32") == 0)
         *out = 32;
@@ -193,6 +193,32 @@ int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_t
         *group = !llq_type_is_quant(r->type) ? 0 : r->has_group ? r->group : p->group;
     }
     return LLQ_OK;
+}
+
+int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq_file *f)
+{
+    size_t n = llq_n_tensors(f);
+    llq_quant_choice *c = calloc(n ? n : 1, sizeof *c);
+    int err = c ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory planning %zu tensors", n);
+    for (size_t i = 0; err == LLQ_OK && i < n; i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        err = llq_policy_choose(p, t->name, t->type, t->n_dims, t->row_len, &c[i].type, &c[i].group);
+        /* every target but the float types goes through a quantizer, which says whether it can (the hook for a
+         * new quantized type: llq_quant_check and llq_quantize_tensor) */
+        int is_float = c[i].type == LLQ_F32 || c[i].type == LLQ_F16 || c[i].type == LLQ_BF16;
+        if (err == LLQ_OK && !is_float &&
+            (err = llq_quant_check(c[i].type, c[i].group, t->row_len)) != LLQ_OK) {
+            char msg[300];
+            snprintf(msg, sizeof msg, "%s", llq_errmsg());
+            err = llq_err(err, "tensor '%s': %s", t->name, msg);
+        }
+    }
+    if (err != LLQ_OK) {
+        free(c);
+        c = NULL;
+    }
+    *out = c;
+    return err;
 }
 
 void llq_policy_free(llq_quant_policy *p)

@@ -11,12 +11,10 @@
 #include "rtn_kern.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAGIC 12582912.0f /* 1.5·2^23: (v + MAGIC) − MAGIC rounds |v| < 2^22 to nearest even */
 
@@ -459,7 +457,14 @@ done:
     return err;
 }
 
-/* ---- whole tensors: threads take chunks of rows from a shared counter (the CPUs may be unequally fast) ---- */
+/* ---- whole tensors: the pool's threads take chunks of rows from a shared counter (the CPUs may be unequally
+ * fast) ---- */
+
+typedef struct part {
+    int err;
+    uint64_t bad_row;
+    char msg[256];
+} part;
 
 typedef struct job {
     uint8_t *dst;
@@ -469,22 +474,17 @@ typedef struct job {
     const llq_quant_opts *o;
     atomic_uint_fast64_t next; /* first row not handed out yet */
     atomic_int failed;
+    part *parts;               /* one per thread of the pool */
 } job;
-
-typedef struct part {
-    job *jb;
-    int err;
-    uint64_t bad_row;
-    char msg[256];
-} part;
 
 /* Chunks are handed out in row order and a thread finishes its chunk unless that chunk fails, so when the
  * threads stop taking chunks after a failure every row below the lowest bad row has been quantized: the lowest
  * bad row over all parts is the first bad row of the tensor, whatever the timing. */
-static void *run_part(void *arg)
+static void run_part(void *ud, int i, int n)
 {
-    part *p = arg;
-    job *jb = p->jb;
+    (void)n;
+    job *jb = ud;
+    part *p = &jb->parts[i];
     while (!atomic_load(&jb->failed)) {
         uint64_t r0 = atomic_fetch_add(&jb->next, jb->chunk);
         if (r0 >= jb->rows)
@@ -498,15 +498,14 @@ static void *run_part(void *arg)
                 p->bad_row = r;
                 snprintf(p->msg, sizeof p->msg, "%s", llq_errmsg());
                 atomic_store(&jb->failed, 1);
-                return NULL;
+                return;
             }
         }
     }
-    return NULL;
 }
 
 int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, uint32_t type, uint32_t group,
-                        const llq_quant_opts *o, int n_threads)
+                        const llq_quant_opts *o, llq_pool *pool)
 {
     int err = llq_quant_check(type, group, K);
     if (err)
@@ -514,37 +513,23 @@ int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, ui
     uint64_t row_bytes;
     if ((err = llq_row_bytes(&row_bytes, type, group, K)) != LLQ_OK)
         return err;
-    if (n_threads <= 0) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        n_threads = nc > 0 ? (int)nc : 1;
-    }
-    if (n_threads > 64)
-        n_threads = 64;
-    if ((uint64_t)n_threads > rows)
-        n_threads = rows ? (int)rows : 1;
+    int n_threads = llq_pool_size(pool);
     /* about 64 chunks per thread: a slow CPU holds up the end by one small chunk at most */
     uint64_t per = 64 * (uint64_t)n_threads, chunk = (rows + per - 1) / per;
-    job jb = {(uint8_t *)dst, x, rows, K, row_bytes, chunk ? chunk : 1, type, group, o, 0, 0};
-    part parts[64];
-    pthread_t tid[64];
-    int started[64] = {0};
-    for (int t = 0; t < n_threads; t++) {
-        parts[t] = (part){&jb, 0, 0, ""};
-        if (t > 0 && pthread_create(&tid[t], NULL, run_part, &parts[t]) == 0)
-            started[t] = 1; /* a thread that cannot start leaves its share to the others */
-    }
-    run_part(&parts[0]);
+    job jb = {(uint8_t *)dst, x, rows, K, row_bytes, chunk ? chunk : 1, type, group, o, 0, 0, NULL};
+    if (!(jb.parts = calloc((size_t)n_threads, sizeof *jb.parts)))
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    llq_pool_run(pool, run_part, &jb);
     uint64_t bad_row = UINT64_MAX;
     int first = -1;
     for (int t = 0; t < n_threads; t++) {
-        if (t > 0 && started[t])
-            pthread_join(tid[t], NULL);
-        if (parts[t].err && parts[t].bad_row < bad_row) {
-            bad_row = parts[t].bad_row;
+        if (jb.parts[t].err && jb.parts[t].bad_row < bad_row) {
+            bad_row = jb.parts[t].bad_row;
             first = t;
         }
     }
     if (first >= 0)
-        return llq_err(parts[first].err, "row %llu: %s", (unsigned long long)bad_row, parts[first].msg);
-    return LLQ_OK;
+        err = llq_err(jb.parts[first].err, "row %llu: %s", (unsigned long long)bad_row, jb.parts[first].msg);
+    free(jb.parts);
+    return err;
 }

@@ -10,18 +10,24 @@
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
 /* Records the tool name ("llq-convert") for messages and installs SIGINT/SIGTERM handlers that
- * remove a registered temp file and exit 130/143; ignores SIGXFSZ (a file-size limit then fails the write). */
+ * remove a registered temp file and exit 130/143; ignores SIGXFSZ (a file-size limit then fails the write);
+ * catches SIGBUS (a mapped input truncated while read): removes the temp file, prints "tool: file changed while
+ * reading (...)" and exits 1. */
 void cli_init(const char *tool);
 const char *cli_tool(void);
 
 /* Prints "tool: message\n" to stderr; returns CLI_ERROR. */
 int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty); returns CLI_ERROR. */
+/* Prints "tool: <llq_errmsg()>\n" (or the code's name if the message is empty), with " (use --force to replace
+ * it)" for LLQ_EEXIST (every tool that writes a file has --force); returns CLI_ERROR. */
 int cli_lib_error(int code);
 /* Prints the one line "tool: message (see tool --help)\n"; returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
+
+/* Prints "tool: warning: message\n" to stderr, also with --quiet (something is probably wrong, but not an error). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* --quiet: suppress progress and informational stderr lines. */
 extern int cli_quiet;
@@ -37,6 +43,12 @@ void cli_set_temp(const char *path);
 /* hold = 1 defers SIGINT/SIGTERM (blocked), 0 delivers them. Hold across opening the writer until
  * cli_set_temp has the temp path: a signal in between would otherwise leave the new temp file behind. */
 void cli_hold_signals(int hold);
+/* The library's before_temp / on_temp callbacks (llq_convert_opts, llq_quantize_opts): SIGINT/SIGTERM are held
+ * from just before the writer creates its temp file (never across planning, whose reads may block) until
+ * cli_on_temp has registered it (cli_set_temp) for cleanup. The caller releases them (cli_hold_signals(0)) after
+ * the library call, in case the temp file was never created. */
+void cli_before_temp(void);
+void cli_on_temp(const char *path);
 
 /* A small output file written through a temp file beside `path` ("<path>.tmp.XXXXXX", removed on a signal),
  * renamed into place by cli_out_commit. cli_out_open refuses an existing path unless force, and (even with

@@ -2,7 +2,6 @@
 #include "cli.h"
 #include "llq/calib.h"
 #include "llq/format.h"
-#include "llq/hparams.h"
 #include "llq/quant.h"
 
 #include <errno.h>
@@ -11,8 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 static const char USAGE[] =
     "Usage: llq-quantize [OPTIONS] MODEL.llq -o OUT.llq\n"
@@ -48,7 +45,9 @@ static const char USAGE[] =
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
     "  -f, --force        replace an existing output file (never the input)\n"
-    "  -t, --threads N    threads (default: all CPUs)\n"
+    "  -t, --threads N    threads for everything, calibration included (default: all CPUs)\n"
+    "  --dry-run          plan and check every tensor, print the output size and, for a calibrated method, the\n"
+    "                     peak memory (docs/QUANTIZATION.md, \"Memory\"); write nothing (-o still required)\n"
     "  --json             machine-readable report on stdout\n"
     "  -q, --quiet        no progress or informational lines on stderr\n"
     "  -h, --help         this text\n"
@@ -68,40 +67,11 @@ static const char USAGE[] =
     "  llq-quantize model.llq -o model-best.llq --type q4 --group 128 --method best --calib calib.txt\n";
 
 typedef struct opts {
-    const char *in, *out, *calib;
-    uint32_t type, group, samples, ctx;
-    unsigned methods; /* LLQ_CALIB_* bits; 0 = rtn */
-    uint64_t seed;
-    int threads, force, json, search, preset, group_given;
-    const char *method_name;
-    char keep[1024];  /* the --keep rules, comma-separated, for quant.keep */
+    llq_quantize_opts q;
+    const char *method_name; /* as given (best = awq+gptq) */
+    int json;
     llq_quant_policy pol;
 } opts;
-
-/* One output tensor's plan. */
-typedef struct plan {
-    uint32_t type, group;
-} plan;
-
-typedef struct ctx {
-    const opts *o;
-    llq_file *f;
-    plan *p;
-} ctx;
-
-static int quantized(uint32_t type) { return llq_type_is_quant(type) || llq_type_is_block(type); }
-
-static int policy_cb(void *ud, const char *name, uint32_t *type, uint32_t *group)
-{
-    ctx *c = ud;
-    const llq_tensor *t = llq_tensor_find(c->f, name);
-    if (!t)
-        return llq_err(LLQ_ENOTFOUND, "no tensor '%s'", name);
-    size_t i = (size_t)(t - llq_tensor_at(c->f, 0));
-    *type = c->p[i].type;
-    *group = c->p[i].group;
-    return LLQ_OK;
-}
 
 static void progress_cb(void *ud, const char *stage, uint64_t done, uint64_t total)
 {
@@ -109,289 +79,107 @@ static void progress_cb(void *ud, const char *stage, uint64_t done, uint64_t tot
     cli_progress(stage, done, total);
 }
 
-static int put_meta(llq_writer *w, const opts *o, const llq_calib_result *cr)
+static void print_json(const llq_quantize_opts *q, const llq_quantize_report *r)
 {
-    char name[64];
-    snprintf(name, sizeof name, "llq-quantize %s", LLQ_VERSION_STRING);
-    const char *tn = o->preset ? llq_preset_name(o->preset) : llq_type_name(o->type);
-    int err = llq_writer_meta_str(w, "quant.method", o->method_name, strlen(o->method_name));
-    if (!err) err = llq_writer_meta_str(w, "quant.type", tn, strlen(tn));
-    if (!err) err = llq_writer_meta_u32(w, "quant.group", o->group);
-    if (!err) err = llq_writer_meta_u64(w, "quant.seed", o->seed);
-    if (!err) err = llq_writer_meta_bool(w, "quant.search", o->search);
-    if (!err) err = llq_writer_meta_str(w, "quant.keep", o->keep, strlen(o->keep));
-    if (!err) err = llq_writer_meta_str(w, "quant.quantizer", name, strlen(name));
-    if (!err && cr) {
-        const char *base = strrchr(o->calib, '/') ? strrchr(o->calib, '/') + 1 : o->calib;
-        err = llq_writer_meta_str(w, "quant.calib.file", base, strlen(base));
-        if (!err) err = llq_writer_meta_u64(w, "quant.calib.bytes", cr->text_bytes);
-        if (!err) err = llq_writer_meta_u64(w, "quant.calib.tokens", cr->text_tokens);
-        if (!err) err = llq_writer_meta_u32(w, "quant.calib.samples", cr->n_samples);
-        if (!err) err = llq_writer_meta_u32(w, "quant.calib.ctx", cr->ctx);
+    json_object *j = json_object_new_object(), *jt = json_object_new_array();
+    json_object_object_add(j, "output", json_object_new_string(q->out));
+    json_object_object_add(j, "method", json_object_new_string(r->method));
+    json_object_object_add(j, "type", json_object_new_string(llq_type_name(q->policy->type)));
+    json_object_object_add(j, "group", json_object_new_int64(q->policy->group));
+    json_object_object_add(j, "file_bytes", json_object_new_uint64(r->file_size));
+    json_object_object_add(j, "tensor_bytes_in", json_object_new_uint64(r->bytes_in));
+    json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(r->bytes_out));
+    json_object_object_add(j, "quantized_bits_per_weight", json_object_new_double(r->bits_per_weight));
+    json_object_object_add(j, "seconds", json_object_new_double(r->seconds));
+    json_object_object_add(j, "rtn_seconds", json_object_new_double(r->rtn_seconds));
+    json_object_object_add(j, "rtn_f32_bytes", json_object_new_uint64(r->rtn_f32_bytes));
+    json_object_object_add(j, "rtn_mb_per_s", json_object_new_double(
+                                  r->rtn_seconds > 0 ? (double)r->rtn_f32_bytes / 1e6 / r->rtn_seconds : 0));
+    if (q->methods) {
+        json_object_object_add(j, "calib_seconds", json_object_new_double(r->calib_seconds));
+        json_object_object_add(j, "calib_tokens", json_object_new_uint64(r->calib_tokens));
     }
-    return err;
+    for (size_t i = 0; i < r->n_tensors; i++) {
+        const llq_quantize_tensor_info *t = &r->tensors[i];
+        json_object *e = json_object_new_object();
+        json_object_object_add(e, "name", json_object_new_string(t->name));
+        json_object_object_add(e, "type", json_object_new_string(llq_type_name(t->type)));
+        json_object_object_add(e, "group", json_object_new_int64(t->group));
+        json_object_object_add(e, "bytes", json_object_new_uint64(t->bytes));
+        json_object_array_add(jt, e);
+    }
+    json_object_object_add(j, "tensors", jt);
+    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
 }
 
-static void encode_plain(uint8_t *dst, const float *x, uint64_t n, uint32_t type)
+/* --dry-run: the plan's sizes and, when calibrating, the peak memory term by term (stdout). */
+static void print_dry_run(const opts *o, const llq_quantize_report *r)
 {
-    if (type == LLQ_F32) {
-        memcpy(dst, x, n * 4);
-        return;
-    }
-    for (uint64_t i = 0; i < n; i++) {
-        uint16_t h = type == LLQ_F16 ? llq_f32_to_f16(x[i]) : llq_f32_to_bf16(x[i]);
-        dst[2 * i] = (uint8_t)h;
-        dst[2 * i + 1] = (uint8_t)(h >> 8);
-    }
-}
-
-/* Streams one tensor into the writer converted to p (rows in chunks of about 64 MB of f32). qsec and qbytes
- * accumulate the time and f32 bytes of the quantization itself. */
-static int write_tensor(llq_writer *w, const llq_file *f, const llq_tensor *t, plan p, const opts *o, double *qsec,
-                        uint64_t *qbytes)
-{
-    if (p.type == t->type)
-        return llq_writer_add(w, t->name, t->type, t->n_dims, t->dims, t->group, t->data, t->size);
-    uint64_t K = t->row_len, rb, chunk = (64u << 20) / (K * 4) + 1;
-    if (chunk > t->n_rows)
-        chunk = t->n_rows;
-    int err = llq_row_bytes(&rb, p.type, p.group, K);
-    float *x = NULL;
-    uint8_t *q = NULL;
-    if (err == LLQ_OK)
-        err = llq_writer_begin(w, t->name, p.type, t->n_dims, t->dims, p.group);
-    if (err)
-        goto done;
-    /* f32 rows are quantized in place from the mapping (no copy); other types are decoded into x */
-    int direct = t->type == LLQ_F32 && (uintptr_t)t->data % sizeof(float) == 0 && t->row_bytes == K * 4;
-    if (!direct)
-        x = malloc(chunk * K * sizeof *x);
-    q = malloc(chunk * rb);
-    if ((!direct && !x) || !q) {
-        err = llq_err(LLQ_ENOMEM, "out of memory for %llu rows of '%s'", (unsigned long long)chunk, t->name);
-        goto done;
-    }
-    llq_quant_opts qo = {NULL, o->search};
-    for (uint64_t r0 = 0; r0 < t->n_rows; r0 += chunk) {
-        uint64_t nr = t->n_rows - r0 < chunk ? t->n_rows - r0 : chunk;
-        const uint8_t *src = (const uint8_t *)t->data + r0 * t->row_bytes;
-        const float *xs = (const float *)(const void *)src;
-        if (!direct) {
-            for (uint64_t r = 0; r < nr; r++)
-                llq_row_to_f32(x + r * K, src + r * t->row_bytes, t->type, t->group, K);
-            llq_drop_pages(f, src, nr * t->row_bytes);
-            xs = x;
-        }
-        if (quantized(p.type)) {
-            struct timespec a, b;
-            clock_gettime(CLOCK_MONOTONIC, &a);
-            err = llq_quantize_tensor(q, xs, nr, K, p.type, p.group, &qo, o->threads);
-            clock_gettime(CLOCK_MONOTONIC, &b);
-            *qsec += (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
-            *qbytes += nr * K * 4;
-            for (uint64_t r = 0; err && r < nr; r++) { /* name the first bad row of the tensor */
-                int e = llq_quantize_row(q, xs + r * K, K, p.type, p.group, &qo);
-                if (e) {
-                    char msg[300];
-                    snprintf(msg, sizeof msg, "%s", llq_errmsg());
-                    err = llq_err(e, "tensor '%s': row %llu: %s", t->name, (unsigned long long)(r0 + r), msg);
-                    goto done;
-                }
-            }
-            if (err)
-                goto done;
-        } else {
-            encode_plain(q, xs, nr * K, p.type);
-        }
-        if (direct)
-            llq_drop_pages(f, src, nr * t->row_bytes);
-        if ((err = llq_writer_write(w, q, nr * rb)))
-            goto done;
-    }
-    err = llq_writer_end(w);
-done:
-    free(x);
-    free(q);
-    return err;
-}
-
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int run(const opts *o)
-{
-    llq_file *f = NULL;
-    llq_writer *w = NULL;
-    llq_calib_result *cr = NULL;
-    plan *p = NULL;
-    json_object *jt = o->json ? json_object_new_array() : NULL;
-    int rc = CLI_ERROR, err;
-    double t0 = now(), qsec = 0;
-    uint64_t qbytes = 0, bytes_in = 0, bytes_out = 0, qw_bytes = 0, qw_elems = 0;
-
-    if ((err = llq_output_check(o->out, o->force ? LLQ_W_FORCE : 0, NULL))) { /* before any work */
-        rc = cli_lib_error(err);
-        goto done;
-    }
-    if (same_file(o->in, o->out) || (o->calib && same_file(o->calib, o->out))) {
-        rc = cli_error("%s: is one of the inputs (%s); not overwritten", o->out,
-                       same_file(o->in, o->out) ? "the model" : "the calibration text");
-        goto done;
-    }
-    if ((err = llq_open(&f, o->in))) {
-        rc = cli_lib_error(err);
-        goto done;
-    }
-    if (o->preset) { /* the per-layer promotions need the model's layer count and grouping */
-        llq_hparams hp;
-        if ((err = llq_hparams_read(&hp, f))) {
-            rc = cli_lib_error(err);
-            goto done;
-        }
-        llq_policy_preset((llq_quant_policy *)&o->pol, o->preset, hp.n_layers, hp.n_heads / hp.n_kv_heads);
-    }
-    size_t n = llq_n_tensors(f);
-    p = calloc(n ? n : 1, sizeof *p);
-    if (!p) {
-        rc = cli_error("out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) { /* plan everything before writing anything */
-        const llq_tensor *t = llq_tensor_at(f, i);
-        err = llq_policy_choose(&o->pol, t->name, t->type, t->n_dims, t->row_len, &p[i].type, &p[i].group);
-        if (!err && quantized(p[i].type) && (err = llq_quant_check(p[i].type, p[i].group, t->row_len))) {
-            char msg[300];
-            snprintf(msg, sizeof msg, "%s", llq_errmsg());
-            err = llq_err(err, "tensor '%s': %s", t->name, msg);
-        }
-        if (err) {
-            rc = cli_lib_error(err);
-            goto done;
-        }
-    }
-    ctx c = {o, f, p};
-    if (o->methods) {
-        llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .n_samples = o->samples, .ctx = o->ctx,
-                             .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb};
-        cli_info("calibrating (%s) on %s", o->method_name, o->calib);
-        if ((err = llq_calib_run(&cr, o->in, &co))) {
-            rc = cli_lib_error(err);
-            goto done;
-        }
-    }
-    cli_hold_signals(1);
-    err = llq_writer_open(&w, o->out, o->force ? LLQ_W_FORCE : 0);
-    if (!err)
-        cli_set_temp(llq_writer_temp_path(w));
-    cli_hold_signals(0);
-    if (err) {
-        rc = cli_lib_error(err);
-        goto done;
-    }
-    for (size_t i = 0; i < llq_n_meta(f); i++) {
-        const llq_meta *m = llq_meta_at(f, i);
-        if (strncmp(m->key, "quant.", 6) == 0)
-            continue;
-        if ((err = llq_writer_meta_copy(w, m)) < 0) {
-            rc = cli_lib_error(err);
-            goto done;
-        }
-        if (err > 0)
-            cli_info("metadata '%s' has an unknown value type %u: not copied", m->key, m->type);
-    }
-    if ((err = put_meta(w, o, cr))) {
-        rc = cli_lib_error(err);
-        goto done;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const llq_tensor *t = llq_tensor_at(f, i);
-        const llq_calib_tensor *ct = cr ? llq_calib_find(cr, t->name) : NULL;
-        uint32_t type = ct ? ct->type : p[i].type, group = ct ? ct->group : p[i].group;
-        uint64_t size = 0;
-        cli_progress("writing", i, n);
-        if (ct) {
-            err = llq_writer_add(w, ct->name, ct->type, ct->n_dims, ct->dims, ct->group, ct->data, ct->size);
-            size = ct->size;
-        } else {
-            err = write_tensor(w, f, t, p[i], o, &qsec, &qbytes);
-            if (!err)
-                err = llq_row_bytes(&size, type, group, t->row_len);
-            size *= t->n_rows;
-        }
-        if (err) {
-            rc = cli_lib_error(err);
-            goto done;
-        }
-        bytes_in += t->size;
-        bytes_out += size;
-        if (quantized(type)) {
-            qw_bytes += size;
-            qw_elems += t->n_elem;
-        }
-        if (jt) {
-            json_object *e = json_object_new_object();
-            json_object_object_add(e, "name", json_object_new_string(t->name));
-            json_object_object_add(e, "type", json_object_new_string(llq_type_name(type)));
-            json_object_object_add(e, "group", json_object_new_int64(group));
-            json_object_object_add(e, "bytes", json_object_new_uint64(size));
-            json_object_array_add(jt, e);
-        }
-    }
-    cli_progress("writing", n, n);
-    if ((err = llq_writer_commit(w))) {
-        rc = cli_lib_error(err);
-        goto done;
-    }
-    cli_set_temp(NULL);
-    double secs = now() - t0, bpw = qw_elems ? 8.0 * (double)qw_bytes / (double)qw_elems : 0.0;
-    struct stat st;
-    uint64_t file_size = stat(o->out, &st) == 0 ? (uint64_t)st.st_size : 0;
-    cli_info("%s: %llu bytes (%.4f bits/weight in the quantized matrices), %.2f s%s", o->out,
-             (unsigned long long)file_size, bpw, secs, "");
-    if (qsec > 0)
-        cli_info("rtn: %.1f MB of f32 in %.3f s = %.0f MB/s", (double)qbytes / 1e6, qsec, (double)qbytes / 1e6 / qsec);
+    const llq_calib_mem *mem = &r->calib_mem;
     if (o->json) {
         json_object *j = json_object_new_object();
-        json_object_object_add(j, "output", json_object_new_string(o->out));
+        json_object_object_add(j, "dry_run", json_object_new_boolean(1));
         json_object_object_add(j, "method", json_object_new_string(o->method_name));
-        json_object_object_add(j, "type", json_object_new_string(llq_type_name(o->type)));
-        json_object_object_add(j, "group", json_object_new_int64(o->group));
-        json_object_object_add(j, "file_bytes", json_object_new_uint64(file_size));
-        json_object_object_add(j, "tensor_bytes_in", json_object_new_uint64(bytes_in));
-        json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(bytes_out));
-        json_object_object_add(j, "quantized_bits_per_weight", json_object_new_double(bpw));
-        json_object_object_add(j, "seconds", json_object_new_double(secs));
-        json_object_object_add(j, "rtn_seconds", json_object_new_double(qsec));
-        json_object_object_add(j, "rtn_f32_bytes", json_object_new_uint64(qbytes));
-        json_object_object_add(j, "rtn_mb_per_s", json_object_new_double(qsec > 0 ? (double)qbytes / 1e6 / qsec : 0));
-        if (cr) {
-            json_object_object_add(j, "calib_seconds", json_object_new_double(cr->seconds));
-            json_object_object_add(j, "calib_tokens", json_object_new_uint64(cr->text_tokens));
+        json_object_object_add(j, "tensors", json_object_new_int64((int64_t)r->n_tensors));
+        json_object_object_add(j, "tensor_bytes_in", json_object_new_uint64(r->bytes_in));
+        json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(r->bytes_out));
+        if (o->q.methods) {
+            json_object *m = json_object_new_object();
+            const char *k[9] = {"fixed", "model_file", "activations", "results", "threads", "layer_stats",
+                                "layer_quant", "head", "total"};
+            uint64_t v[9] = {mem->fixed, mem->model_file, mem->activations, mem->results, mem->threads,
+                             mem->layer_stats, mem->layer_quant, mem->head, mem->total};
+            for (int i = 0; i < 9; i++)
+                json_object_object_add(m, k[i], json_object_new_uint64(v[i]));
+            json_object_object_add(j, "peak_memory", m);
         }
-        json_object_object_add(j, "tensors", jt);
-        jt = NULL;
         puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put(j);
+        return;
     }
-    rc = CLI_OK;
-done:
-    cli_set_temp(NULL);
-    json_object_put(jt);
-    llq_writer_free(w);
-    llq_calib_free(cr);
-    free(p);
-    llq_close(f);
-    return rc;
+    printf("dry run: %zu tensors, %llu bytes -> %llu bytes (%s), nothing written\n", r->n_tensors,
+           (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, o->method_name);
+    if (o->q.methods)
+        printf("peak memory: %llu bytes (%.1f MiB) = fixed %llu + model file %llu + activations %llu + results %llu"
+               " + threads %llu + max(layer statistics %llu, layer quantization %llu, head %llu)\n",
+               (unsigned long long)mem->total, (double)mem->total / 1048576.0, (unsigned long long)mem->fixed,
+               (unsigned long long)mem->model_file, (unsigned long long)mem->activations,
+               (unsigned long long)mem->results, (unsigned long long)mem->threads,
+               (unsigned long long)mem->layer_stats, (unsigned long long)mem->layer_quant,
+               (unsigned long long)mem->head);
+}
+
+static int run(opts *o)
+{
+    llq_quantize_report r = {0};
+    o->q.policy = &o->pol;
+    o->q.progress = progress_cb;
+    o->q.before_temp = cli_before_temp;
+    o->q.on_temp = cli_on_temp;
+    if (o->q.methods && !(o->q.flags & LLQ_QUANTIZE_DRY_RUN))
+        cli_info("calibrating (%s) on %s", o->method_name, o->q.calib_text);
+    int err = llq_quantize_file(&r, &o->q);
+    cli_hold_signals(0); /* if the temp file was never created */
+    if (err)
+        return cli_lib_error(err);
+    if (r.dry_run) {
+        print_dry_run(o, &r);
+        llq_quantize_report_free(&r);
+        return CLI_OK;
+    }
+    if (r.n_meta_skipped)
+        cli_info("%u metadata entries of an unknown value type not copied (first: '%s')", r.n_meta_skipped,
+                 r.meta_skipped);
+    cli_info("%s: %llu bytes (%.4f bits/weight in the quantized matrices), %.2f s", o->q.out,
+             (unsigned long long)r.file_size, r.bits_per_weight, r.seconds);
+    if (r.rtn_seconds > 0)
+        cli_info("rtn: %.1f MB of f32 in %.3f s = %.0f MB/s", (double)r.rtn_f32_bytes / 1e6, r.rtn_seconds,
+                 (double)r.rtn_f32_bytes / 1e6 / r.rtn_seconds);
+    if (o->json)
+        print_json(&o->q, &r);
+    llq_quantize_report_free(&r);
+    return CLI_OK;
 }
 
 /* Parses a decimal integer in [lo, hi]; prints the usage error itself. */
@@ -410,12 +198,13 @@ static int parse_num(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, con
 int main(int argc, char **argv)
 {
     cli_init("llq-quantize");
-    opts o = {.type = LLQ_Q4, .group = 32, .threads = 0, .search = 1, .method_name = "rtn"};
+    opts o = {.method_name = "rtn"};
+    uint32_t type = LLQ_Q4, group = 32;
     const char *type_s = "q4", *group_s = "32";
     char **rules = calloc((size_t)argc + 1, sizeof *rules);
     size_t n_rules = 0;
     uint64_t v;
-    int calib_opts = 0, rc = CLI_USAGE;
+    int calib_opts = 0, rc = CLI_USAGE, preset = 0, group_given = 0;
     static const struct option lo[] = {
         {"output", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 'T'},
         {"group", required_argument, NULL, 'g'}, {"keep", required_argument, NULL, 'k'},
@@ -424,19 +213,19 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
-        {"preset", required_argument, NULL, 'P'},
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+        {"dry-run", no_argument, NULL, 'D'}, {"preset", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
         return cli_error("out of memory");
     opterr = 0; /* one line of our own instead of getopt's */
     while ((ch = getopt_long(argc, argv, ":o:t:fhq", lo, NULL)) != -1) {
         switch (ch) {
-        case 'o': o.out = optarg; break;
+        case 'o': o.q.out = optarg; break;
         case 'T': type_s = optarg; break;
-        case 'g': group_s = optarg, o.group_given = 1; break;
+        case 'g': group_s = optarg, group_given = 1; break;
         case 'P':
-            if (llq_preset_parse(&o.preset, optarg)) {
+            if (llq_preset_parse(&preset, optarg)) {
                 rc = cli_usage_error("--preset must be q4_k_m, q4_k_s, q5_k_m, q6_k, q3_k_m or iq4_xs, not '%s'",
                                      optarg);
                 goto usage;
@@ -444,29 +233,30 @@ int main(int argc, char **argv)
             break;
         case 'k': rules[n_rules++] = optarg; break;
         case 'm': o.method_name = optarg; break;
-        case 'c': o.calib = optarg; break;
+        case 'c': o.q.calib_text = optarg; break;
         case 'S':
             if (parse_num(&v, optarg, 1, 1000000, "--calib-samples"))
                 goto usage;
-            o.samples = (uint32_t)v, calib_opts = 1;
+            o.q.calib_samples = (uint32_t)v, calib_opts = 1;
             break;
         case 'C':
             if (parse_num(&v, optarg, 2, 1000000, "--calib-ctx"))
                 goto usage;
-            o.ctx = (uint32_t)v, calib_opts = 1;
+            o.q.calib_ctx = (uint32_t)v, calib_opts = 1;
             break;
         case 's':
-            if (parse_num(&o.seed, optarg, 0, UINT64_MAX, "--seed"))
+            if (parse_num(&o.q.seed, optarg, 0, UINT64_MAX, "--seed"))
                 goto usage;
             break;
         case 't':
             if (parse_num(&v, optarg, 1, 256, "--threads"))
                 goto usage;
-            o.threads = (int)v;
+            o.q.n_threads = (int)v;
             break;
-        case 'n': o.search = 0; break;
-        case 'f': o.force = 1; break;
+        case 'n': o.q.no_search = 1; break;
+        case 'f': o.q.flags |= LLQ_QUANTIZE_FORCE; break;
         case 'j': o.json = 1; break;
+        case 'D': o.q.flags |= LLQ_QUANTIZE_DRY_RUN; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
@@ -478,65 +268,63 @@ int main(int argc, char **argv)
         rc = cli_usage_error(optind >= argc ? "no input file" : "exactly one input file expected");
         goto usage;
     }
-    o.in = argv[optind];
-    if (!o.out) {
+    o.q.in = argv[optind];
+    if (!o.q.out) {
         rc = cli_usage_error("no output file (-o OUT.llq)");
         goto usage;
     }
-    if (llq_type_parse(&o.type, type_s) || !quantized(o.type)) {
+    if (llq_type_parse(&type, type_s) || !(llq_type_is_quant(type) || llq_type_is_block(type))) {
         rc = cli_usage_error("--type must be q8, q4, q4a or a block type (q4_k, q6_k, iq4_xs, ...), not '%s'",
                              type_s);
         goto usage;
     }
-    if (o.group_given && llq_type_is_block(o.type)) {
+    if (group_given && llq_type_is_block(type)) {
         rc = cli_usage_error("--group does not apply to block type %s", type_s);
         goto usage;
     }
-    if (llq_type_is_block(o.type))
+    if (llq_type_is_block(type))
         group_s = "row";
-    if (llq_group_parse(&o.group, group_s)) {
+    if (llq_group_parse(&group, group_s)) {
         rc = cli_usage_error("--group must be 32, 64, 128 or row, not '%s'", group_s);
         goto usage;
     }
     if (strcmp(o.method_name, "rtn") == 0)
-        o.methods = 0;
+        o.q.methods = 0;
     else if (strcmp(o.method_name, "awq") == 0)
-        o.methods = LLQ_CALIB_AWQ;
+        o.q.methods = LLQ_CALIB_AWQ;
     else if (strcmp(o.method_name, "gptq") == 0)
-        o.methods = LLQ_CALIB_GPTQ;
+        o.q.methods = LLQ_CALIB_GPTQ;
     else if (strcmp(o.method_name, "awq+gptq") == 0)
-        o.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
+        o.q.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
     else if (strcmp(o.method_name, "best") == 0) { /* alias: the best row of docs/QUANTIZATION.md */
-        o.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
+        o.q.methods = LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ;
         o.method_name = "awq+gptq";
     } else {
         rc = cli_usage_error("--method must be rtn, awq, gptq, awq+gptq or best, not '%s'", o.method_name);
         goto usage;
     }
-    if (o.methods && !o.calib) {
+    if (o.q.methods && !o.q.calib_text) {
         rc = cli_usage_error("--method %s needs --calib FILE", o.method_name);
         goto usage;
     }
-    if (!o.methods && o.calib) /* rtn with --calib: importance weights from the calibration activations */
-        o.methods = LLQ_CALIB_IMP;
-    if (!o.methods && calib_opts) {
+    if (!o.q.methods && o.q.calib_text) /* rtn with --calib: importance weights from the calibration activations */
+        o.q.methods = LLQ_CALIB_IMP;
+    if (!o.q.methods && calib_opts) {
         rc = cli_usage_error("--calib-samples/--calib-ctx need --calib");
         goto usage;
     }
-    if (!o.search && o.calib) {
+    if (o.q.no_search && o.q.calib_text) {
         rc = cli_usage_error("--no-search applies to --method rtn only");
         goto usage;
     }
-    llq_policy_init(&o.pol, o.type, o.group);
-    if (o.preset)
-        llq_policy_preset(&o.pol, o.preset, 0, 0); /* layer count and grouping set from the model in run() */
+    llq_policy_init(&o.pol, type, group);
+    if (preset)
+        llq_policy_preset(&o.pol, preset, 0, 0); /* layer count and grouping: llq_quantize_file reads the model's */
     for (size_t i = 0; i < n_rules; i++) {
         if (llq_policy_add_rule(&o.pol, rules[i])) {
             rc = cli_usage_error("--keep %s", llq_errmsg());
             goto usage;
         }
-        size_t k = strlen(o.keep);
-        snprintf(o.keep + k, sizeof o.keep - k, "%s%s", k ? "," : "", rules[i]);
     }
     rc = run(&o);
 usage:

@@ -18,6 +18,8 @@
 #ifndef LLQ_CKPT_H
 #define LLQ_CKPT_H
 
+#include "llq/format.h"
+#include "llq/inspect.h"
 #include "llq/llq.h"
 
 #include <stddef.h>
@@ -92,6 +94,41 @@ int llq_src_check(llq_src *s, size_t i, uint32_t crc);
 /* Frees the buffer of tensor i, or drops its mapped pages from the resident set (MADV_DONTNEED: they stay
  * in the page cache), so RSS stays near one tensor while a whole model streams through. */
 void llq_src_release(llq_src *s, size_t i);
+
+/* ---- any model file: a .llq file or a source checkpoint (above), seen the same way (ckpt/any.c; statistics from inspect.h) ---- */
+typedef struct llq_any llq_any;
+
+typedef struct llq_any_tensor {
+    const char *name;             /* owned by the llq_any */
+    const char *type;             /* .llq type ("q4", "bf16", ...) or source dtype ("f32", "i64", ...) */
+    uint32_t n_dims;              /* 0 (scalar, sources only) .. 8 */
+    uint64_t dims[8];
+    uint64_t n_elem, n_rows, row_len; /* rows as in .llq: row_len = last dim; n_rows = 0 if n_elem == 0 */
+    uint64_t bytes;
+    uint32_t group;               /* .llq quantized tensors: group (0 = per row); else 0 */
+    int quant;                    /* 1 for q8 / q4 / q4a */
+    uint64_t offset;              /* .llq: file offset; sources: UINT64_MAX (not known) */
+    const llq_tensor *llq;        /* the .llq tensor, NULL for sources */
+    size_t index;                 /* position in the file */
+} llq_any_tensor;
+
+/* Opens path as .llq when it starts with the .llq magic or is named *.llq, else as a source checkpoint
+ * (torch zip / legacy, safetensors). *out owned by the caller (llq_any_close). Errors name the file. */
+int llq_any_open(llq_any **out, const char *path);
+void llq_any_close(llq_any *a);
+const llq_file *llq_any_llq(const llq_any *a); /* NULL for sources */
+/* "llq", "torch-zip", "torch-legacy" or "safetensors". */
+const char *llq_any_format(const llq_any *a);
+size_t llq_any_count(const llq_any *a);
+const llq_any_tensor *llq_any_at(const llq_any *a, size_t i);
+const llq_any_tensor *llq_any_find(const llq_any *a, const char *name);
+/* Checks tensor i's stored checksum: .llq CRC-32, torch zip entry CRC-32 (read whole); safetensors have none
+ * (nothing is checked beyond what opening did). 0, or LLQ_ECRC / another code naming the file and the tensor. */
+int llq_any_verify(llq_any *a, size_t i);
+/* llq_stats_rows / llq_compare_rows over tensor i (sources: fetched with llq_src_data and released after). */
+int llq_any_stats(llq_stats *out, llq_any *a, size_t i);
+/* Error of tensor i of x against tensor j of ref; LLQ_EINVAL naming both shapes if they differ. */
+int llq_any_compare(llq_cmp *out, llq_any *x, size_t i, llq_any *ref, size_t j);
 
 #ifdef __cplusplus
 }

@@ -141,7 +141,9 @@ typedef struct llq_file llq_file;
  * *out owned by the caller (llq_close). Errors name the file.
  * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
  * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
- * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
+ * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). A mapped file truncated by another
+ * process while mapped raises SIGBUS on the next touch of a lost page (a library cannot catch it: the tools do,
+ * and say "file changed while reading"); LLQ_OPEN_READ copies the file first and is immune. */
 enum { LLQ_OPEN_READ = 1 };
 int llq_open(llq_file **out, const char *path);
 int llq_open_flags(llq_file **out, const char *path, unsigned flags);
@@ -191,7 +193,8 @@ enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
 
 /* Checks, before any work, that path can take a new output, creating nothing: not empty, not ending in '/', its
  * folder exists, and it is not a directory, FIFO, socket or block device; an existing regular file only with
- * LLQ_W_FORCE. A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
+ * LLQ_W_FORCE (else LLQ_EEXIST, "PATH: already exists": the library names no flag, a tool adds how to force it).
+ * A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
  * through, never replaced by a regular file. One-line errors naming path. */
 int llq_output_check(const char *path, unsigned flags, int *is_device);
 

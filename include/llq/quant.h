@@ -12,6 +12,8 @@
 #ifndef LLQ_QUANT_H
 #define LLQ_QUANT_H
 
+#include "llq/calib.h"
+#include "llq/format.h"
 #include "llq/llq.h"
 
 #include <stddef.h>
@@ -42,11 +44,14 @@ int llq_quant_check(uint32_t type, uint32_t group, uint64_t K);
 int llq_quantize_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group,
                      const llq_quant_opts *o);
 
-/* Quantizes rows × K (row-major, contiguous) into dst (rows × row_bytes) with n_threads threads (≤ 0:
- * one per CPU, capped at 64). On a bad value the message names the row and column; the first error
- * (lowest row) is returned. */
+/* The thread pool of include/llq/kernels.h (llq_pool_new). */
+typedef struct llq_pool llq_pool;
+
+/* Quantizes rows × K (row-major, contiguous) into dst (rows × row_bytes) on the threads of pool (NULL: the
+ * calling thread only); the output is the same for any number of threads. On a bad value the message names the
+ * row and column; the first error (lowest row) is returned. */
 int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, uint32_t type, uint32_t group,
-                        const llq_quant_opts *o, int n_threads);
+                        const llq_quant_opts *o, llq_pool *pool);
 
 /* Per-group parameters of one row: d[G] scales (values exactly representable in f16) and, for q4a, z[G]
  * zero points (z may be NULL for q8/q4). G from llq_group_geometry. Same search as llq_quantize_row. */
@@ -98,9 +103,11 @@ int llq_policy_init(llq_quant_policy *p, uint32_t type, uint32_t group);
 /* Adds a rule parsed from "GLOB=TYPE[:GROUP]" (LLQ_EINVAL naming the spec if malformed). */
 int llq_policy_add_rule(llq_quant_policy *p, const char *spec);
 /* Target type and group for a tensor of the given name, input type, rank and row length (elements of the last
- * dimension). LLQ_EUNSUPPORTED if the input is already quantized (message names the tensor). With a preset,
- * a block type whose block does not divide the row falls back as llama-quantize does (q4_k → q5_0, q5_k → q5_1,
- * q6_k → q8_0, q2_k / q3_k / iq4_xs → iq4_nl). */
+ * dimension). LLQ_EUNSUPPORTED if the input is already quantized (message names the tensor). The one per-tensor
+ * decision: a preset that varies the type by tensor or layer belongs here; llq_policy_plan and llq_quantize_file
+ * take whatever it returns, and a target other than f32/f16/bf16 must pass llq_quant_check (the quantizer's own
+ * test of type, group, row length). With a preset, a block type whose block does not divide the row falls back as
+ * llama-quantize does (q4_k → q5_0, q5_k → q5_1, q6_k → q8_0, q2_k / q3_k / iq4_xs → iq4_nl). */
 int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_type, uint32_t n_dims,
                       uint64_t row_len, uint32_t *type, uint32_t *group);
 /* Parses a preset name ("q4_k_m", "q4_k_s", "q5_k_m", "q6_k", "q3_k_m", "iq4_xs"): 0 or LLQ_EINVAL. */
@@ -113,6 +120,78 @@ void llq_policy_preset(llq_quant_policy *p, int preset, uint32_t n_layers, uint3
 int llq_group_parse(uint32_t *out, const char *s);
 /* Frees the rules (the struct itself is the caller's). NULL allowed. */
 void llq_policy_free(llq_quant_policy *p);
+
+/* The output type and group of one tensor. */
+typedef struct llq_quant_choice {
+    uint32_t type, group;
+} llq_quant_choice;
+/* The plan for every tensor of f, in table order (llq_policy_choose per tensor, each quantized choice checked
+ * against the tensor's row length with llq_quant_check; errors name the tensor). *out: llq_n_tensors(f) entries,
+ * malloc'd, owned by the caller (free). Nothing is written before the whole file is planned. */
+int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq_file *f);
+
+/* ---- whole files (quantize/quantize.c): llq-quantize is a command line over this ----
+ * Plans every tensor (llq_policy_plan), runs calibration when asked (llq_calib_run), then streams the output:
+ * every metadata entry of the input except earlier quant.* keys, the recipe as quant.* keys
+ * (docs/QUANTIZATION.md), and every tensor quantized, converted or copied as planned, rows in chunks of about
+ * 64 MB of f32 with the input's pages released as it goes. Written to a temp file and renamed on success. */
+enum {
+    LLQ_QUANTIZE_FORCE = 1,  /* replace an existing output file (never an input) */
+    LLQ_QUANTIZE_DRY_RUN = 2 /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
+};
+
+typedef struct llq_quantize_opts {
+    const char *in;                       /* f32 / f16 / bf16 .llq model */
+    const char *out;                      /* output .llq; never the model or the calibration text */
+    const llq_quant_policy *policy;       /* required: per-tensor type and group; its rules become quant.keep */
+    unsigned methods;                     /* 0: RTN; LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ (llq/calib.h) */
+    int no_search;                        /* RTN with plain absmax scales instead of searched ones */
+    const char *calib_text;               /* calibration text (UTF-8); required with methods, ignored without */
+    uint32_t calib_samples, calib_ctx;    /* windows and tokens per window; 0: llq_calib_opts' defaults */
+    uint64_t seed;                        /* window placement; recorded as quant.seed */
+    int n_threads;                        /* threads for all of it (RTN and calibration); <= 0: all CPUs */
+    unsigned flags;                       /* LLQ_QUANTIZE_* */
+    /* Optional: progress of a stage ("calibrating: ...", "writing"), done of total. */
+    void (*progress)(void *ud, const char *stage, uint64_t done, uint64_t total);
+    void *progress_ud;
+    /* Optional: called just before the writer creates its temp file (a tool holds its signals from there), then
+     * on_temp with the temp file's path once it exists, and with NULL once it is gone or renamed (lets a tool
+     * remove it from a signal handler). As llq_convert_opts. */
+    void (*before_temp)(void);
+    void (*on_temp)(const char *path);
+} llq_quantize_opts;
+
+typedef struct llq_quantize_tensor_info {
+    char *name;                           /* owned by the report */
+    uint32_t type, group;                 /* as written */
+    uint64_t bytes;                       /* data bytes written */
+} llq_quantize_tensor_info;
+
+typedef struct llq_quantize_report {
+    const char *method;                   /* "rtn", "awq", "gptq" or "awq+gptq" (static) */
+    uint64_t file_size;                   /* bytes of the output file */
+    uint64_t bytes_in, bytes_out;         /* tensor data bytes read / written */
+    double bits_per_weight;               /* of the quantized tensors (0 if none) */
+    double seconds;                       /* wall time of llq_quantize_file */
+    double rtn_seconds;                   /* of it, in RTN quantization */
+    uint64_t rtn_f32_bytes;               /* f32 bytes RTN quantized */
+    double calib_seconds;                 /* calibration (0 without) */
+    uint64_t calib_tokens;                /* tokens in the calibration text (0 without) */
+    uint32_t n_meta_skipped;              /* metadata entries of an unknown value type (a newer minor version) not copied */
+    char meta_skipped[64];                /* the first of them */
+    size_t n_tensors;                     /* entries of tensors, in the input's order */
+    llq_quantize_tensor_info *tensors;    /* owned: llq_quantize_report_free */
+    int dry_run;                          /* LLQ_QUANTIZE_DRY_RUN: sizes are the plan's, nothing was written */
+    llq_calib_mem calib_mem;              /* dry run of a calibrated method: its peak memory (llq_calib_mem_estimate) */
+} llq_quantize_report;
+
+/* Quantizes o->in into o->out. rep (may be NULL) is filled on success; release it with llq_quantize_report_free.
+ * Errors (one line): an input already quantized, a NaN/Inf weight (tensor, row and column), an output that
+ * exists (LLQ_EEXIST without LLQ_QUANTIZE_FORCE) or is one of the inputs, calibration errors. Nothing is left
+ * behind on failure. */
+int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o);
+/* Frees what the report owns (not the struct). NULL allowed. */
+void llq_quantize_report_free(llq_quantize_report *rep);
 
 #ifdef __cplusplus
 }

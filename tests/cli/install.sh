@@ -30,6 +30,11 @@ if command -v nm >/dev/null 2>&1; then
     comm -23 $TMP/syms $TMP/public >$TMP/undeclared
     if [ ! -s $TMP/undeclared ]; then _ok "every exported symbol is declared in an installed header"
     else _fail "every exported symbol is declared in an installed header ($(head -5 $TMP/undeclared | tr '\n' ' '))"; fi
+    # and the other way: every declared function or variable the library defines is exported
+    nm -g --defined-only $BUILD/libllq-internal.a 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u >$TMP/defined
+    comm -12 $TMP/public $TMP/defined | comm -23 - $TMP/syms >$TMP/hidden
+    if [ -s $TMP/defined ] && [ ! -s $TMP/hidden ]; then _ok "every declared symbol the library defines is exported"
+    else _fail "every declared symbol the library defines is exported ($(head -5 $TMP/hidden | tr '\n' ' '))"; fi
 else
     echo "# SKIP: no nm, the exported-symbol check is skipped"
 fi

@@ -33,3 +33,20 @@ expect_json() {
         case "$OUT" in \{*|\[*) _ok "$1" ;; *) _fail "$1 (bad json)" ;; esac
     fi
 }
+# freeze_mid_write DIR HOOK CMD...: runs CMD in the background (stdout, stderr to $TMP/out, $TMP/err) until its
+# temp file (*.tmp.*) appears in DIR, freezes it (SIGSTOP), evals HOOK ($pid is CMD's) if it is still mid-write
+# (temp file there, no DIR/out.llq yet), resumes it and waits. Sets RC, and CAUGHT=1 if HOOK ran.
+freeze_mid_write() {
+    _d=$1; _hook=$2; shift 2; CAUGHT=0
+    "$@" >"$TMP/out" 2>"$TMP/err" &
+    pid=$!
+    while kill -0 $pid 2>/dev/null; do
+        if ls "$_d" | grep -q '\.tmp\.'; then
+            kill -STOP $pid 2>/dev/null
+            if ls "$_d" | grep -q '\.tmp\.' && ! [ -e "$_d/out.llq" ]; then CAUGHT=1; eval "$_hook"; fi
+            kill -CONT $pid 2>/dev/null
+            break
+        fi
+    done
+    wait $pid; RC=$?
+}

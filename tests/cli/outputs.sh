@@ -99,17 +99,8 @@ interrupt() {
     caught=0; tries=0
     while [ $caught -eq 0 ] && [ $tries -lt 20 ]; do
         tries=$((tries + 1)); rm -rf "$d"; mkdir -p "$d"
-        "$@" >/dev/null 2>&1 &
-        pid=$!
-        while kill -0 $pid 2>/dev/null; do
-            if ls "$d" | grep -q '\.tmp\.'; then
-                kill -STOP $pid 2>/dev/null
-                if ls "$d" | grep -q '\.tmp\.' && ! [ -e "$d/out.llq" ]; then caught=1; kill -$sig $pid; fi
-                kill -CONT $pid 2>/dev/null
-                break
-            fi
-        done
-        wait $pid; RC=$?
+        freeze_mid_write "$d" 'kill -$sig $pid' "$@"
+        caught=$CAUGHT
     done
     if [ $caught -eq 1 ]; then
         expect_rc "$want" "$n: SIG$sig mid-write exits $want"

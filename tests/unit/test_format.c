@@ -566,12 +566,14 @@ START_TEST(writer_refuses_existing_unless_force)
     ck_assert_int_eq(llq_writer_open(&w, path, 0), LLQ_EEXIST);
     ck_assert_ptr_null(w);
     ck_assert(strstr(llq_errmsg(), path) != NULL);
+    ck_assert_ptr_null(strstr(llq_errmsg(), "--")); /* the library names no flag; the tools add it */
     ck_assert_int_eq(n_files(), 1);
     /* appears between open and commit: still not replaced */
     unlink(path);
     ck_assert_int_eq(llq_writer_open(&w, path, 0), 0);
     write_whole(path, "precious", 8);
     ck_assert_int_eq(llq_writer_commit(w), LLQ_EEXIST);
+    ck_assert_ptr_null(strstr(llq_errmsg(), "--"));
     llq_writer_free(w);
     size_t n;
     char *b = read_whole(path, &n);
@@ -930,6 +932,14 @@ START_TEST(hparams_roundtrip_and_tensors)
     ck_assert_int_eq(llq_open(&f, path), 0);
     ck_assert_int_eq(llq_hparams_check_tensors(&hp, f), LLQ_EFORMAT);
     ck_assert(strstr(llq_errmsg(), "layers.0.attention.wk.weight") && strstr(llq_errmsg(), "[32, 64]"));
+    llq_close(f);
+    /* llama.n_layers smaller than the layers in the file: the extra layers would be silently skipped */
+    hp = HP;
+    hp.n_layers = HP.n_layers - 1;
+    ck_assert_int_eq(llq_open(&f, path), 0);
+    ck_assert_int_eq(llq_hparams_check_tensors(&hp, f), LLQ_EFORMAT);
+    ck_assert_msg(strstr(llq_errmsg(), "tensor 'layers.1.attention_norm.weight' is of layer 1, but llama.n_layers is "
+                                       "1"), "%s", llq_errmsg());
     llq_close(f);
 }
 END_TEST

@@ -188,7 +188,7 @@ START_TEST(gptq_block_types)
         for (int k = 0; k < C; k++)
             x[n * C + k] = 0.7f * common + 0.3f * urand() * (k % 16 == 0 ? 8.0f : 1.0f);
     }
-    llq_xtx_acc(h, x, N, C);
+    llq_xtx_acc(h, x, N, C, NULL);
     llq_sym_fill(h, C);
     const uint32_t types[] = {LLQ_Q4_K, LLQ_Q6_K, LLQ_IQ4_XS, LLQ_Q3_K};
     for (int t = 0; t < 4; t++) {
@@ -197,7 +197,7 @@ START_TEST(gptq_block_types)
             if (m == 0)
                 ck_assert_int_eq(llq_gptq(q, w, R, C, h, types[t], 0, NULL), 0);
             else
-                ck_assert_int_eq(llq_quantize_tensor(q, w, R, C, types[t], 0, NULL, 1), 0);
+                ck_assert_int_eq(llq_quantize_tensor(q, w, R, C, types[t], 0, NULL, NULL), 0);
             uint64_t rb;
             ck_assert_int_eq(llq_row_bytes(&rb, types[t], 0, C), 0);
             for (int r = 0; r < R; r++) {

@@ -12,6 +12,10 @@
 #include "llq/kernels.h"
 #include "llq/quant.h"
 #include "../../quantize/rtn_kern.h"
+#include "ckpt_fixtures.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- test-local reference: geometry and dequantization straight from FORMAT.md section 5 ---- */
 static void geom(uint32_t group, uint64_t K, uint64_t *g, uint64_t *G)
@@ -310,19 +314,24 @@ START_TEST(tensor_threads)
     for (int r = 0; r < R; r++)
         ck_assert_int_eq(llq_quantize_row(a + r * rb, x + r * K, K, LLQ_Q4A, 64, NULL), 0);
     int nts[] = {1, 2, 3, 0, 64};
-    for (int i = 0; i < 5; i++) {
+    llq_pool *pools[6] = {NULL}; /* the last: no pool, the calling thread */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(llq_pool_new(&pools[i], nts[i]), 0);
+    for (int i = 0; i < 6; i++) {
         memset(b, 0, R * rb);
-        ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, nts[i]), 0);
+        ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, pools[i]), 0);
         ck_assert_int_eq(memcmp(a, b, R * rb), 0);
     }
     x[30 * K + 9] = NAN;
     x[20 * K + 7] = INFINITY;
     x[33 * K + 1] = NAN;
     for (int rep = 0; rep < 10; rep++) /* threads take rows dynamically: the lowest bad row wins every time */
-        for (int i = 0; i < 5; i++) {
-            ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, nts[i]), LLQ_EINVAL);
+        for (int i = 0; i < 6; i++) {
+            ck_assert_int_eq(llq_quantize_tensor(b, x, R, K, LLQ_Q4A, 64, NULL, pools[i]), LLQ_EINVAL);
             ck_assert_str_eq(llq_errmsg(), "row 20: infinite weight at column 7");
         }
+    for (int i = 0; i < 6; i++)
+        llq_pool_free(pools[i]);
     free(a), free(b);
 }
 END_TEST
@@ -564,6 +573,74 @@ START_TEST(scales_batched_row)
 }
 END_TEST
 
+/* ---- whole files: llq_quantize_file (what llq-quantize runs) ---- */
+
+START_TEST(quantize_file_library)
+{
+    const char *in = "tests/fixtures/eval/tiny.llq";
+    char dir[] = "/tmp/llq_qfile_XXXXXX", out1[64], out2[64];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(out1, sizeof out1, "%s/a.llq", dir);
+    snprintf(out2, sizeof out2, "%s/b.llq", dir);
+    llq_quant_policy pol;
+    ck_assert_int_eq(llq_policy_init(&pol, LLQ_Q4, 32), 0);
+    ck_assert_int_eq(llq_policy_add_rule(&pol, "output.weight=q8:row"), 0);
+    llq_quantize_opts o = {.in = in, .out = out1, .policy = &pol, .n_threads = 1};
+    llq_quantize_report r1, r2;
+    ck_assert_int_eq(llq_quantize_file(&r1, &o), 0);
+    o.out = out2;
+    o.n_threads = 2;
+    ck_assert_int_eq(llq_quantize_file(&r2, &o), 0);
+    /* the thread count changes nothing in the output */
+    size_t n1, n2;
+    unsigned char *b1 = slurp(out1, &n1), *b2 = slurp(out2, &n2);
+    ck_assert(b1 && b2);
+    ck_assert_uint_eq(n1, n2);
+    ck_assert(memcmp(b1, b2, n1) == 0);
+    free(b1);
+    free(b2);
+    /* the report and the recipe */
+    llq_file *f;
+    ck_assert_int_eq(llq_open(&f, out1), 0);
+    ck_assert_str_eq(r1.method, "rtn");
+    ck_assert_uint_eq(r1.file_size, n1);
+    ck_assert_uint_eq(r1.n_tensors, llq_n_tensors(f));
+    ck_assert(r1.bits_per_weight > 4.0 && r1.bits_per_weight < 9.0);
+    const llq_tensor *t = llq_tensor_find(f, "output.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->type, LLQ_Q8);
+    ck_assert_uint_eq(t->group, 0);
+    t = llq_tensor_find(f, "layers.0.attention.wq.weight");
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->type, LLQ_Q4);
+    ck_assert_uint_eq(t->group, 32);
+    const char *v;
+    uint64_t len;
+    ck_assert_int_eq(llq_meta_get_str(f, "quant.keep", &v, &len), 0);
+    ck_assert(len == strlen("output.weight=q8:row") && memcmp(v, "output.weight=q8:row", len) == 0);
+    ck_assert_int_eq(llq_meta_get_str(f, "quant.method", &v, &len), 0);
+    ck_assert(len == 3 && memcmp(v, "rtn", 3) == 0);
+    llq_close(f);
+    llq_quantize_report_free(&r1);
+    llq_quantize_report_free(&r2);
+    /* an existing output needs LLQ_QUANTIZE_FORCE; the input is never an output */
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EEXIST);
+    o.flags = LLQ_QUANTIZE_FORCE;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), 0);
+    o.out = in;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EINVAL);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "is one of the inputs"));
+    /* an already quantized input is refused before anything is written */
+    o.in = out1;
+    o.out = out2;
+    ck_assert_int_eq(llq_quantize_file(NULL, &o), LLQ_EUNSUPPORTED);
+    llq_policy_free(&pol);
+    unlink(out1);
+    unlink(out2);
+    rmdir(dir);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("quant");
@@ -584,6 +661,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, f16c_matches_f32_to_f16);
     tcase_add_test(tc, encode8_avx2_matches_ref);
     tcase_add_test(tc, scales_batched_row);
+    tcase_add_test(tc, quantize_file_library);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,7 +1,7 @@
 /* test_svg.c — the drift chart writer (eval/svg.c): well-formed XML (balanced tags, escaped names), one bar per
- * layer, LLQ_SVG_KLD_BINS histogram bins whose counts add up to the positive KL values, finite numbers only,
+ * layer, CLI_SVG_KLD_BINS histogram bins whose counts add up to the positive KL values, finite numbers only,
  * and its errors (no KL data, a failing stream). */
-#include "llq/svg.h"
+#include "../../tools/svg.h"
 
 #include <check.h>
 #include <ctype.h>
@@ -16,7 +16,7 @@ static char *render(const llq_drift_result *r, const char *base, const char *qua
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
     ck_assert_ptr_nonnull(f);
-    *rc = llq_svg_drift(f, base, quant, r);
+    *rc = cli_svg_drift(f, base, quant, r);
     fclose(f);
     return buf;
 }
@@ -157,7 +157,7 @@ START_TEST(test_chart)
     ck_assert(well_formed(s));
     ck_assert(numbers_finite(s));
     ck_assert_int_eq(count(s, "class=\"layer\""), 6);
-    ck_assert_int_eq(count(s, "class=\"bin\""), LLQ_SVG_KLD_BINS);
+    ck_assert_int_eq(count(s, "class=\"bin\""), CLI_SVG_KLD_BINS);
     ck_assert_int_eq(bin_total(s), 1000 - 17);
     ck_assert_ptr_nonnull(strstr(s, "base: base.llq"));
     ck_assert_ptr_nonnull(strstr(s, "quant: quant.llq"));
@@ -205,7 +205,7 @@ START_TEST(test_no_layers_zero_kl_nan)
     ck_assert(well_formed(s));
     ck_assert(numbers_finite(s));
     ck_assert_int_eq(count(s, "class=\"layer\""), 0);
-    ck_assert_int_eq(count(s, "class=\"bin\""), LLQ_SVG_KLD_BINS);
+    ck_assert_int_eq(count(s, "class=\"bin\""), CLI_SVG_KLD_BINS);
     ck_assert_int_eq(bin_total(s), 0);
     ck_assert_ptr_nonnull(strstr(s, "no per-layer data"));
     ck_assert_ptr_nonnull(strstr(s, "ppl quant n/a"));
@@ -252,7 +252,7 @@ START_TEST(test_errors)
     r.kld = k;
     FILE *f = fopen("/dev/full", "w");
     if (f) {
-        ck_assert_int_eq(llq_svg_drift(f, "a", "b", &r), LLQ_EIO);
+        ck_assert_int_eq(cli_svg_drift(f, "a", "b", &r), LLQ_EIO);
         fclose(f);
     }
     llq_drift_result_free(&r);
@@ -266,7 +266,7 @@ START_TEST(test_bars)
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
-    ck_assert_int_eq(llq_svg_bars(f, "Relative error per tensor", "x & y", "axis", 5, labels, v), 0);
+    ck_assert_int_eq(cli_svg_bars(f, "Relative error per tensor", "x & y", "axis", 5, labels, v), 0);
     fclose(f);
     ck_assert(well_formed(buf));
     ck_assert(numbers_finite(buf));
@@ -281,7 +281,7 @@ START_TEST(test_bars)
     ck_assert_ptr_null(strstr(buf, "\"middle\" font-size=\"11\">1e0<"));
     free(buf);
     f = open_memstream(&buf, &len);
-    ck_assert_int_eq(llq_svg_bars(f, "t", "s", "a", 0, labels, v), LLQ_EINVAL);
+    ck_assert_int_eq(cli_svg_bars(f, "t", "s", "a", 0, labels, v), LLQ_EINVAL);
     fclose(f);
     free(buf);
 }

@@ -1,7 +1,7 @@
-/* svg.c — the charts of include/llq/svg.h: the drift chart (headline figures, per-layer relative error as bars,
+/* svg.c — the charts of svg.h: the drift chart (headline figures, per-layer relative error as bars,
  * a histogram of per-position KL divergence on a log-x axis) and a horizontal log-x bar chart (per-tensor error).
  * Plain SVG 1.1: rects, lines, text; generic fonts. */
-#include "llq/svg.h"
+#include "svg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -117,7 +117,7 @@ static void layers_panel(FILE *f, const llq_drift_result *r, double y0, double y
 static void kld_panel(FILE *f, const llq_drift_result *r, double y0, double y1)
 {
     char b[256], v1[32], v2[32], v3[32], v4[32];
-    size_t n = r->n_scored, zeros = 0, below = 0, count[LLQ_SVG_KLD_BINS] = {0};
+    size_t n = r->n_scored, zeros = 0, below = 0, count[CLI_SVG_KLD_BINS] = {0};
     const double *k = r->kld; /* sorted ascending */
     text(f, PX0, y0 - 30, "start", "font-size=\"15\" font-weight=\"bold\"",
          "Distribution of per-position KL(base ‖ quant)");
@@ -125,35 +125,35 @@ static void kld_panel(FILE *f, const llq_drift_result *r, double y0, double y1)
         zeros++;
     double kmax = k[n - 1];
     int hi = zeros < n && isfinite(kmax) ? (int)ceil(log10(kmax)) : 0;
-    int lo = zeros < n ? (int)floor(log10(k[zeros])) : hi - LLQ_SVG_KLD_DECADES;
+    int lo = zeros < n ? (int)floor(log10(k[zeros])) : hi - CLI_SVG_KLD_DECADES;
     if (hi > 300)
         hi = 300;
-    if (lo < hi - LLQ_SVG_KLD_DECADES)
-        lo = hi - LLQ_SVG_KLD_DECADES;
+    if (lo < hi - CLI_SVG_KLD_DECADES)
+        lo = hi - CLI_SVG_KLD_DECADES;
     if (lo >= hi)
         lo = hi - 1;
     double span = hi - lo;
     for (size_t i = zeros; i < n; i++) {
-        double t = (log10(k[i]) - lo) / span * LLQ_SVG_KLD_BINS;
+        double t = (log10(k[i]) - lo) / span * CLI_SVG_KLD_BINS;
         if (t < 0)
             below++;
-        int bin = !(t >= 0) ? 0 : t >= LLQ_SVG_KLD_BINS ? LLQ_SVG_KLD_BINS - 1 : (int)t;
+        int bin = !(t >= 0) ? 0 : t >= CLI_SVG_KLD_BINS ? CLI_SVG_KLD_BINS - 1 : (int)t;
         count[bin]++;
     }
     size_t cmax = 0;
-    for (int i = 0; i < LLQ_SVG_KLD_BINS; i++)
+    for (int i = 0; i < CLI_SVG_KLD_BINS; i++)
         cmax = count[i] > cmax ? count[i] : cmax;
     double step = cmax ? nice_step((double)cmax, 5) : 1, top = cmax ? ceil((double)cmax / step) * step : 5;
     if (step < 1)
         step = 1, top = ceil((double)cmax);
     y_axis(f, y0, y1, top, step, "positions");
-    double bw = (PX1 - PX0) / LLQ_SVG_KLD_BINS;
-    for (int i = 0; i < LLQ_SVG_KLD_BINS; i++) {
+    double bw = (PX1 - PX0) / CLI_SVG_KLD_BINS;
+    for (int i = 0; i < CLI_SVG_KLD_BINS; i++) {
         double h = (y1 - y0) * (double)count[i] / top, x = PX0 + bw * i;
         fprintf(f, "<rect class=\"bin\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"#e08a3c\">",
                 x + 0.5, y1 - h, bw - 1, h);
-        fprintf(f, "<title>%.3g .. %.3g: %zu</title></rect>\n", pow(10, lo + span * i / LLQ_SVG_KLD_BINS),
-                pow(10, lo + span * (i + 1) / LLQ_SVG_KLD_BINS), count[i]);
+        fprintf(f, "<title>%.3g .. %.3g: %zu</title></rect>\n", pow(10, lo + span * i / CLI_SVG_KLD_BINS),
+                pow(10, lo + span * (i + 1) / CLI_SVG_KLD_BINS), count[i]);
     }
     for (int e = lo; e <= hi; e++) {
         double x = PX0 + (PX1 - PX0) * (e - lo) / span;
@@ -191,7 +191,7 @@ static void kld_panel(FILE *f, const llq_drift_result *r, double y0, double y1)
     }
 }
 
-int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *axis, size_t n,
+int cli_svg_bars(FILE *f, const char *title, const char *subtitle, const char *axis, size_t n,
                  const char *const *labels, const double *values)
 {
     char b[64];
@@ -208,8 +208,8 @@ int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *a
         }
     }
     int hi = vmax > 0 ? (int)ceil(log10(vmax)) : 0, lo = vmax > 0 ? (int)floor(log10(vmin)) : -1;
-    if (lo < hi - LLQ_SVG_KLD_DECADES)
-        lo = hi - LLQ_SVG_KLD_DECADES;
+    if (lo < hi - CLI_SVG_KLD_DECADES)
+        lo = hi - CLI_SVG_KLD_DECADES;
     if (lo >= hi)
         lo = hi - 1;
     double x0 = 20 + 6.6 * (double)(longest > 60 ? 60 : longest), x1 = x0 + 600, row = 16, y0 = 100;
@@ -252,7 +252,7 @@ int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *a
     return 0;
 }
 
-int llq_svg_drift(FILE *f, const char *base, const char *quant, const llq_drift_result *r)
+int cli_svg_drift(FILE *f, const char *base, const char *quant, const llq_drift_result *r)
 {
     char b[512], v1[32], v2[32], v3[32], v4[32], v5[32];
     if (!r->kld || r->n_scored == 0)
