@@ -233,18 +233,18 @@ static int view_summary(const llq_file *f)
     }
     /* bytes and bits per weight */
     uint64_t bytes = 0, elems = 0, qbytes = 0, qelems = 0, nq = 0;
-    struct { uint64_t n, bytes; } per_type[32] = {{0, 0}};
+    struct { uint64_t n, bytes; } per_type[64] = {{0, 0}}; /* by type value (all < 64) */
     for (size_t i = 0; i < llq_n_tensors(f); i++) {
         const llq_tensor *t = llq_tensor_at(f, i);
         bytes += t->size;
         elems += t->n_elem;
-        if (llq_type_is_quant(t->type)) {
+        if (llq_type_is_quant(t->type) || llq_type_is_block(t->type)) {
             qbytes += t->size;
             qelems += t->n_elem;
             nq++;
         }
-        per_type[t->type & 31].n++;
-        per_type[t->type & 31].bytes += t->size;
+        per_type[t->type & 63].n++;
+        per_type[t->type & 63].bytes += t->size;
     }
     double bpw = elems ? 8.0 * (double)bytes / (double)elems : 0, qbpw = qelems ? 8.0 * (double)qbytes / (double)qelems : 0;
     if (J) {
@@ -285,7 +285,7 @@ static int view_summary(const llq_file *f)
         json_object_object_add(s, "bits_per_weight", jnum(bpw));
         json_object_object_add(s, "quantized_tensors", json_object_new_uint64(nq));
         json_object_object_add(s, "quantized_bits_per_weight", nq ? jnum(qbpw) : NULL);
-        for (uint32_t ty = 0; ty < 32; ty++) {
+        for (uint32_t ty = 0; ty < 64; ty++) {
             if (!per_type[ty].n)
                 continue;
             json_object *o = json_object_new_object();
@@ -315,7 +315,7 @@ static int view_summary(const llq_file *f)
     print_group(f, "general", "general.");
     printf("%-12s %zu, %s of data, %zu metadata keys\n", "tensors", llq_n_tensors(f), human(b2, sizeof b2, (double)bytes),
            llq_n_meta(f));
-    for (uint32_t ty = 0; ty < 32; ty++)
+    for (uint32_t ty = 0; ty < 64; ty++)
         if (per_type[ty].n)
             printf("%-12s %s: %llu tensors, %s\n", "", llq_type_name(ty), (unsigned long long)per_type[ty].n,
                    human(b1, sizeof b1, (double)per_type[ty].bytes));

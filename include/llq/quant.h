@@ -143,8 +143,10 @@ enum {
 typedef struct llq_quantize_opts {
     const char *in;                       /* f32 / f16 / bf16 .llq model */
     const char *out;                      /* output .llq; never the model or the calibration text */
-    const llq_quant_policy *policy;       /* required: per-tensor type and group; its rules become quant.keep */
-    unsigned methods;                     /* 0: RTN; LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ (llq/calib.h) */
+    const llq_quant_policy *policy;       /* required: per-tensor type and group; its rules become quant.keep; a
+                                           * preset's layer count and grouping are read from the model */
+    unsigned methods;                     /* 0: RTN; LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ, or LLQ_CALIB_IMP alone
+                                           * (importance-weighted RTN; recorded as rtn) (llq/calib.h) */
     int no_search;                        /* RTN with plain absmax scales instead of searched ones */
     const char *calib_text;               /* calibration text (UTF-8); required with methods, ignored without */
     uint32_t calib_samples, calib_ctx;    /* windows and tokens per window; 0: llq_calib_opts' defaults */
