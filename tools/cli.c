@@ -3,8 +3,12 @@
 
 #include "llq/llq.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -78,6 +82,29 @@ int cli_usage_error(const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, " (see %s --help)\n", tool_name);
     return CLI_USAGE;
+}
+
+int cli_getopt_error(int c, char *const *argv)
+{
+    /* a long option is argv[optind - 1]; a short one is optopt (possibly inside a cluster such as -qx) */
+    char shortopt[3] = {'-', (char)optopt, 0};
+    const char *arg = argv[optind - 1];
+    const char *opt = strncmp(arg, "--", 2) && optopt > 0 && optopt < 128 && isprint(optopt) ? shortopt : arg;
+    if (c == ':')
+        return cli_usage_error("option '%s' needs a value", opt);
+    return cli_usage_error("unknown option '%s'", opt);
+}
+
+int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *opt)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = isdigit((unsigned char)s[0]) ? strtoull(s, &end, 10) : 0;
+    if (!isdigit((unsigned char)s[0]) || *end || errno || v < lo || v > hi)
+        return cli_usage_error("%s expects an integer in %llu..%llu, got '%s'", opt, (unsigned long long)lo,
+                               (unsigned long long)hi, s);
+    *out = v;
+    return 0;
 }
 
 void cli_version(void)

@@ -20,6 +20,13 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_lib_error(int code);
 /* Prints the one line "tool: message (see tool --help)\n"; returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* getopt_long's ':' (an option without its value) or '?' (an unknown option) as the one usage line
+ * "option '--x' needs a value" / "unknown option '--x'"; returns CLI_USAGE. The tools set opterr = 0 and start
+ * the optstring with ':'. */
+int cli_getopt_error(int c, char *const *argv);
+/* The one integer parser of the tools: a plain decimal s (no sign, no spaces, no suffix) in lo..hi into *out,
+ * else the usage line "OPT expects an integer in lo..hi, got 's'" and CLI_USAGE. */
+int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *opt);
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
 
