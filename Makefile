@@ -104,6 +104,11 @@ $(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 test: $(BUILD)/tests/mkllq
+# tests/jget.c: reads --json output for the CLI tests (so they need nothing beyond the build dependencies).
+$(BUILD)/tests/jget: $(BUILD)/obj/tests/jget.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+test: $(BUILD)/tests/jget
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/llq

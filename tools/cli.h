@@ -36,7 +36,8 @@ extern int cli_quiet;
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Progress bar with ETA on stderr, only if stderr is a terminal and not quiet, and only once the work (since
- * done == 0 or a new `what`) has taken a second. Call with done == total to finish. */
+ * done == 0 or a new `what`) has taken a second. Call with done == total to finish. LLQ_PROGRESS_STEP=S in the
+ * environment replaces the clock by one that advances S seconds per call (tests: no race with the work). */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 /* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */
