@@ -177,7 +177,7 @@ static int write_meta(llq_writer *w, const conv_plan *p, const llq_tokenizer *to
     uint64_t lens[CONV_MAX_FILES + 3];
     uint64_t n = 0;
     int err;
-    snprintf(conv, sizeof conv, "llq-convert %s", LLQ_VERSION_STRING);
+    snprintf(conv, sizeof conv, "llq-convert %s", llq_version());
     files[n++] = conv_base_name(p->config);
     if (p->index)
         files[n++] = conv_base_name(p->index);

@@ -63,7 +63,7 @@ static int get_mat(llq_mat *out, const llq_file *f, const char *name)
     const llq_tensor *t = llq_tensor_find(f, name);
     if (!t || t->n_dims != 2)
         return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not 2-D", llq_file_path(f), name);
-    if (!llq_mm_select(t->type, LLQ_KERNEL_REF))
+    if (!llq_matmul_supports(t->type))
         return llq_err(LLQ_EUNSUPPORTED, "%s: tensor '%s' has type %s, which no matmul kernel handles",
                        llq_file_path(f), name, llq_type_name(t->type) ? llq_type_name(t->type) : "?");
     *out = (llq_mat){.type = t->type, .group = t->group, .rows = t->dims[0], .cols = t->dims[1],

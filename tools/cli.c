@@ -109,7 +109,7 @@ int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const 
 
 void cli_version(void)
 {
-    printf("%s (llq) %s\n", tool_name, LLQ_VERSION_STRING);
+    printf("%s (llq) %s\n", tool_name, llq_version());
 }
 
 void cli_info(const char *fmt, ...)

@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum llq_layout {
     LLQ_LAYOUT_AUTO = 0, /* detect from the files present */
     LLQ_LAYOUT_META = 1, /* consolidated.NN.pth + params.json */
@@ -62,5 +66,9 @@ typedef struct llq_convert_report {
 
 /* Converts o->src to o->out. rep (may be NULL) is filled on success. Returns 0 or a negative LLQ_E* code. */
 int llq_convert(const llq_convert_opts *o, llq_convert_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,10 @@
 
 #include "llq/model.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum llq_protocol { LLQ_PROTO_DEFAULT = 0, LLQ_PROTO_LLAMACPP = 1 };
 
 typedef struct llq_eval_opts {
@@ -67,5 +71,9 @@ typedef struct llq_drift_result {
 int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model *quant, const uint32_t *tokens,
                    size_t n_tokens, const llq_eval_opts *o, llq_progress_fn progress, void *ud);
 void llq_drift_result_free(llq_drift_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -16,6 +16,10 @@
 
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LLQ_FORMAT_MAJOR 1
 #define LLQ_FORMAT_MINOR 0
 #define LLQ_HEADER_SIZE 128
@@ -63,13 +67,59 @@ typedef struct llq_tensor {
     const void *data;             /* in the mapping; valid until llq_close */
 } llq_tensor;
 
-/* Bytes of one row of row_len elements of type/group (docs/FORMAT.md "Quantized layouts").
- * Returns 0 and *out, LLQ_EINVAL for a bad type/group, LLQ_EFORMAT on overflow. */
+/* ---- type layouts (docs/FORMAT.md section 5): the one place that knows how many bytes a row of each type takes.
+ * Every type is a table row in format/layout.c (llq_type_info): a row of a tensor is stored as whole blocks of
+ * block_weights weights, block_bytes bytes each.
+ * - f32 / f16 / bf16: blocks of one value.
+ * - Grouped layouts (scale_bytes != 0: q8, q4, q4a): the row is cut into groups (field `group`: 32, 64, 128, or 0 =
+ *   one group of the row rounded up to LLQ_QBLOCK) and padded to whole groups; all the codes of the row come first
+ *   (padded/LLQ_QBLOCK blocks of block_bytes), then one f16 scale per group, then (zero_bytes) one u8 zero point
+ *   per group.
+ * - Other quantized layouts (scale_bytes == 0, group 0): self-contained blocks (scales inside the block); a row
+ *   must be a whole number of blocks. */
+#define LLQ_QBLOCK 32          /* weights per code block of the grouped layouts; every group is whole blocks */
+#define LLQ_QGROUP_MAX 128     /* largest group of the grouped layouts (groups: 32, 64, 128, or 0 = per row) */
+#define LLQ_Q8_BLOCK_BYTES 32  /* q8: 32 int8 codes */
+#define LLQ_Q4_BLOCK_BYTES 16  /* q4/q4a: 32 nibbles; byte i holds element i (low) and i + 16 (high) */
+#define LLQ_SCALE_BYTES 2      /* grouped layouts: f16 scale per group */
+#define LLQ_ZERO_BYTES 1       /* q4a: u8 zero point per group */
+
+typedef struct llq_type_info {
+    uint32_t type;          /* enum llq_type */
+    const char *name;       /* "f32", "q4", ... (llq_type_name) */
+    uint32_t block_weights; /* weights per block (1 for f32/f16/bf16) */
+    uint32_t block_bytes;   /* bytes per block */
+    uint32_t scale_bytes;   /* grouped layouts: bytes of the scale per group after the codes; 0: not grouped */
+    uint32_t zero_bytes;    /* grouped layouts: bytes of the zero point per group after the scales; 0: none */
+} llq_type_info;
+
+/* The table row of a type; NULL for an unknown value. Points into static storage. */
+const llq_type_info *llq_type_info_of(uint32_t type);
+/* The table row at index i (0, 1, ... in table order); NULL past the end. For listing every type. */
+const llq_type_info *llq_type_info_at(size_t i);
+
+/* Where the parts of one row of a quantized type are (byte offsets within the row). */
+typedef struct llq_qrow {
+    uint64_t glen;      /* weights per group (grouped layouts) or per block */
+    uint64_t n_groups;  /* groups (or blocks) per row */
+    uint64_t padded;    /* glen·n_groups weights stored per row (the codes past row_len are padding) */
+    uint64_t scales;    /* grouped: offset of f16 scales[n_groups] (= the bytes of the codes); otherwise 0 */
+    uint64_t zeros;     /* grouped with zero points: offset of u8 zeros[n_groups]; otherwise 0 */
+    uint64_t row_bytes; /* bytes of the row */
+} llq_qrow;
+
+/* Geometry of one row of row_len weights of type/group: 0 and *out, LLQ_EINVAL for a bad type/group or a row
+ * that is not whole blocks, LLQ_EFORMAT on overflow. */
+int llq_qrow_init(llq_qrow *out, uint32_t type, uint32_t group, uint64_t row_len);
+/* Bytes of one row of row_len elements of type/group (llq_qrow_init's row_bytes). Same returns. */
 int llq_row_bytes(uint64_t *out, uint32_t type, uint32_t group, uint64_t row_len);
-/* Effective group length and group count for a row: per-row (group 0) gives roundup(row_len, 32). */
+/* Group length and count of a grouped layout: per-row (group 0) gives roundup(row_len, LLQ_QBLOCK). No checks
+ * (saturates on absurd row_len; llq_row_bytes / llq_qrow_init check). */
 void llq_group_geometry(uint32_t group, uint64_t row_len, uint64_t *glen, uint64_t *n_groups);
-/* Whether a group size is allowed for a type (0 only for non-quantized types; 0/32/64/128 for quantized). */
+/* Whether a group size is allowed for a type (grouped layouts: 0, 32, 64, 128; every other type: 0 only). */
 int llq_group_valid(uint32_t type, uint32_t group);
+/* 1 for the grouped layouts (q8, q4, q4a), 0 otherwise. */
+int llq_type_is_grouped(uint32_t type);
 
 /* Dequantizes / converts one row (any type) to f32: out[row_len]. */
 void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, uint64_t row_len);
@@ -157,5 +207,9 @@ int llq_writer_commit(llq_writer *w);
 void llq_writer_free(llq_writer *w);
 /* Temp path currently being written (for signal handlers that must unlink it); NULL after commit. */
 const char *llq_writer_temp_path(const llq_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -4,6 +4,10 @@
 
 #include "llq/format.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct llq_hparams {
     char arch[32];          /* "llama" */
     uint32_t dim;           /* model width */
@@ -24,5 +28,9 @@ int llq_hparams_read(llq_hparams *out, const llq_file *f);
 int llq_hparams_write(llq_writer *w, const llq_hparams *hp);
 /* Checks that every tensor a LLaMA forward pass needs is present with the right shape. */
 int llq_hparams_check_tensors(const llq_hparams *hp, const llq_file *f);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -9,6 +9,10 @@
 
 #include "llq/format.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LLQ_HIST_BINS 24
 
 /* Fills out[row_len] with row r of a tensor, as f32. Returns 0 or a negative LLQ_E* code (message set). */
@@ -91,5 +95,9 @@ int llq_any_verify(llq_any *a, size_t i);
 int llq_any_stats(llq_stats *out, llq_any *a, size_t i);
 /* Error of tensor i of x against tensor j of ref; LLQ_EINVAL naming both shapes if they differ. */
 int llq_any_compare(llq_cmp *out, llq_any *x, size_t i, llq_any *ref, size_t j);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -18,6 +18,10 @@
 #include "llq/hparams.h"
 #include "llq/kernels.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct llq_layer_w {
     const float *attention_norm; /* [dim] f32 */
     const float *ffn_norm;       /* [dim] f32 */
@@ -93,5 +97,9 @@ void llq_kv_free(llq_kv *kv);
  * their keys/values and advances kv->pos. logits[vocab] of the LAST token (NULL to skip the head).
  * LLQ_ELIMIT if the cache would overflow. */
 int llq_model_step(const llq_model *m, llq_kv *kv, const uint32_t *tokens, size_t n, float *logits);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct llq_tokenizer llq_tokenizer;
 
 /* Piece types: the values of sentencepiece's ModelProto.SentencePiece.Type (stored in files). */
@@ -106,5 +110,9 @@ int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char *
  * dummy prefix. Writes a NUL-terminated string into buf (cap >= LLQ_TOKEN_DECODE_MAX always suffices)
  * and returns its length (>= 0), or LLQ_EINVAL (id out of range, cap too small). */
 int llq_token_decode(const llq_tokenizer *t, int32_t prev, uint32_t id, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
