@@ -98,9 +98,10 @@ ubsan:
 	$(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
 
 # Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name> (tokenize, bench_calib, quant, eval, rtn, convert, ...), run by
-# `make bench` (figures only, never pass/fail); bench/readbw.h is the plain-read reference several include.
+# `make bench` (figures only, never pass/fail); bench/bench.h holds what they share (clocks, xorshift, load
+# average), bench/readbw.h the plain-read reference several include.
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-$(BUILD)/bench/%: bench/%.c bench/readbw.h $(BUILD)/libllq-internal.a | $(BUILD)/config.mk
+$(BUILD)/bench/%: bench/%.c bench/bench.h bench/readbw.h $(BUILD)/libllq-internal.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL)
 

@@ -2,28 +2,23 @@
  * [BOS] + whole text), decode, streaming decode. Prints figures; never fails on time. */
 #include "llq/tokenizer.h"
 
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 int main(int argc, char **argv)
 {
     const char *model = argc > 1 ? argv[1] : "models/pydoc-7m/tokenizer.model";
     const char *text_path = argc > 2 ? argv[2] : "models/pydoc-7m/test.txt";
     llq_tokenizer *t = NULL;
-    double t0 = now_ms();
+    double t0 = 1e3 * bench_now();
     if (llq_spm_load(&t, model)) {
         fprintf(stderr, "tokenize: %s\n", llq_errmsg());
         return 1;
     }
-    double load_ms = now_ms() - t0;
+    double load_ms = 1e3 * bench_now() - t0;
     FILE *f = fopen(text_path, "rb");
     if (!f) {
         fprintf(stderr, "tokenize: cannot open %s\n", text_path);
@@ -43,25 +38,25 @@ int main(int argc, char **argv)
     double enc = 1e30, dec = 1e30, stream = 1e30;
     for (int r = 0; r < 10; r++) {
         free(ids);
-        t0 = now_ms();
+        t0 = 1e3 * bench_now();
         if (llq_tokenize(t, text, len, 1, &ids, &n))
             return 1;
-        double e = now_ms() - t0;
+        double e = 1e3 * bench_now() - t0;
         enc = e < enc ? e : enc;
         char *out;
         size_t olen;
-        t0 = now_ms();
+        t0 = 1e3 * bench_now();
         if (llq_detokenize(t, ids, n, &out, &olen))
             return 1;
-        e = now_ms() - t0;
+        e = 1e3 * bench_now() - t0;
         dec = e < dec ? e : dec;
         free(out);
         char buf[LLQ_TOKEN_DECODE_MAX];
         size_t total = 0;
-        t0 = now_ms();
+        t0 = 1e3 * bench_now();
         for (size_t i = 0; i < n; i++)
             total += (size_t)llq_token_decode(t, i ? (int32_t)ids[i - 1] : -1, ids[i], buf, sizeof buf);
-        e = now_ms() - t0;
+        e = 1e3 * bench_now() - t0;
         stream = e < stream ? e : stream;
         if (total != len)
             fprintf(stderr, "tokenize: streamed decode gave %zu bytes, expected %zu\n", total, len);

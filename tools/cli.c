@@ -6,6 +6,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -107,6 +108,12 @@ int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const 
     return 0;
 }
 
+void cli_json_print(json_object *j)
+{
+    puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+    json_object_put(j);
+}
+
 void cli_version(void)
 {
     printf("%s (llq) %s\n", tool_name, llq_version());
@@ -124,7 +131,7 @@ void cli_info(const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-static double now_s(void)
+double cli_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -144,7 +151,7 @@ static double progress_clock(void)
             step = 0;
         init = 1;
     }
-    return step ? (fake += step) : now_s();
+    return step ? (fake += step) : cli_now();
 }
 
 void cli_progress(const char *what, uint64_t done, uint64_t total)

@@ -27,8 +27,15 @@ int cli_getopt_error(int c, char *const *argv);
 /* The one integer parser of the tools: a plain decimal s (no sign, no spaces, no suffix) in lo..hi into *out,
  * else the usage line "OPT expects an integer in lo..hi, got 's'" and CLI_USAGE. */
 int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *opt);
+/* --json: prints j (json-c object, may be NULL for null) on stdout the way every tool does (pretty, '/' not
+ * escaped, a newline after), then releases it (json_object_put). */
+struct json_object;
+void cli_json_print(struct json_object *j);
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
+
+/* Wall-clock seconds (monotonic), for the tools' timings. */
+double cli_now(void);
 
 /* --quiet: suppress progress and informational stderr lines. */
 extern int cli_quiet;

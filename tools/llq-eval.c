@@ -311,13 +311,6 @@ static int get_tokens(const args *a, const llq_tokenizer *tok, uint32_t **out, s
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Progress: windows done, tokens/s, ETA (cli_progress prints the bar and ETA; the label carries the rate). */
 struct prog {
     size_t ctx;
@@ -328,7 +321,7 @@ struct prog {
 static void progress(void *ud, size_t done, size_t total)
 {
     struct prog *p = ud;
-    double el = now_s() - p->t0;
+    double el = cli_now() - p->t0;
     snprintf(p->label, sizeof p->label, "windows (%.0f tokens/s)", el > 0 ? (double)(done * p->ctx) / el : 0.0);
     cli_progress(p->label, done, total);
 }
@@ -380,11 +373,11 @@ static int cmd_ppl(const args *a)
     if (rc)
         goto done;
     setup_opts(&o, a, &L);
-    double t0 = now_s();
+    double t0 = cli_now();
     struct prog pg = {.ctx = o.ctx, .t0 = t0};
     cli_progress(pg.label, 0, 1); /* starts the clock */
     int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, &pg);
-    double dt = now_s() - t0;
+    double dt = cli_now() - t0;
     if (err) {
         rc = cli_lib_error(err);
         goto done;
@@ -406,8 +399,7 @@ static int cmd_ppl(const args *a)
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(L.m->pool)));
         jadd_d(j, "seconds", dt);
         jadd_d(j, "tokens_per_s", tps);
-        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
+        cli_json_print(j);
     } else {
         printf("model     %s\n", a->model[0]);
         printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens)\n", proto_name(o.protocol),
@@ -606,11 +598,11 @@ static int cmd_drift(const args *a)
             goto done;
         d[i].file_size = llq_file_size(Q.f);
         d[i].bpw = bits_per_weight(Q.f);
-        double t0 = now_s();
+        double t0 = cli_now();
         struct prog pg = {.ctx = o.ctx, .t0 = t0};
         cli_progress(pg.label, 0, 1);
         int err = llq_eval_drift(&d[i].r, B.m, Q.m, tokens, n, &o, progress, &pg);
-        d[i].seconds = now_s() - t0;
+        d[i].seconds = cli_now() - t0;
         unload(&Q);
         if (err) {
             rc = nq > 1 ? cli_error("%s: %s", d[i].path, llq_errmsg()) : cli_lib_error(err);
@@ -630,8 +622,7 @@ static int cmd_drift(const args *a)
         json_object *j = nq == 1 ? drift_json(a, &o, n, &d[0], threads) : json_object_new_array();
         for (int i = 0; nq > 1 && i < nq; i++)
             json_object_array_add(j, drift_json(a, &o, n, &d[i], threads));
-        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
+        cli_json_print(j);
     } else if (nq == 1) {
         drift_print_one(a, &o, &d[0], threads);
     } else {
@@ -709,10 +700,10 @@ static int cmd_generate(const args *a)
     if ((err = llq_kv_new(&kv, L.m, (uint32_t)(n + (size_t)a->n_gen))))
         goto done;
     uint64_t rng = a->seed;
-    double t0 = now_s();
+    double t0 = cli_now();
     if ((err = llq_model_step(L.m, kv, ids, n, logits)))
         goto done;
-    double t1 = now_s();
+    double t1 = cli_now();
     fputs(a->prompt, stdout);
     fflush(stdout);
     int32_t prev = (int32_t)ids[n - 1], eos = llq_tokenizer_eos(L.tok);
@@ -730,7 +721,7 @@ static int cmd_generate(const args *a)
         if (made + 1 < a->n_gen && (err = llq_model_step(L.m, kv, &next, 1, logits)))
             goto done;
     }
-    double t2 = now_s();
+    double t2 = cli_now();
     putchar('\n');
     cli_info("prompt %zu tokens in %.3f s; generated %llu tokens in %.3f s (%.2f tokens/s, %s kernels, %d threads)", n,
              t1 - t0, (unsigned long long)made, t2 - t1, made > 0 ? (double)made / (t2 - t1) : 0.0, llq_kernel_impl_name(),

@@ -241,19 +241,6 @@ done:
     return err;
 }
 
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static int run(const opts *o)
 {
     llq_file *f = NULL;
@@ -262,10 +249,10 @@ static int run(const opts *o)
     plan *p = NULL;
     json_object *jt = o->json ? json_object_new_array() : NULL;
     int rc = CLI_ERROR, err;
-    double t0 = now(), qsec = 0;
+    double t0 = cli_now(), qsec = 0;
     uint64_t qbytes = 0, bytes_in = 0, bytes_out = 0, qw_bytes = 0, qw_elems = 0;
 
-    if (same_file(o->in, o->out)) {
+    if (llq_same_file(o->in, o->out)) {
         rc = cli_error("%s: output is the input file; choose another -o", o->out);
         goto done;
     }
@@ -366,7 +353,7 @@ static int run(const opts *o)
         goto done;
     }
     cli_set_temp(NULL);
-    double secs = now() - t0, bpw = qw_elems ? 8.0 * (double)qw_bytes / (double)qw_elems : 0.0;
+    double secs = cli_now() - t0, bpw = qw_elems ? 8.0 * (double)qw_bytes / (double)qw_elems : 0.0;
     struct stat st;
     uint64_t file_size = stat(o->out, &st) == 0 ? (uint64_t)st.st_size : 0;
     cli_info("%s: %llu bytes (%.4f bits/weight in the quantized matrices), %.2f s%s", o->out,
@@ -393,8 +380,7 @@ static int run(const opts *o)
         }
         json_object_object_add(j, "tensors", jt);
         jt = NULL;
-        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
+        cli_json_print(j);
     }
     rc = CLI_OK;
 done:
@@ -405,19 +391,6 @@ done:
     free(p);
     llq_close(f);
     return rc;
-}
-
-/* Parses a decimal integer in [lo, hi]; prints the usage error itself. */
-static int parse_num(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi)
-        return cli_usage_error("bad %s '%s' (expected %llu..%llu)", what, s, (unsigned long long)lo,
-                               (unsigned long long)hi);
-    *out = v;
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -451,21 +424,21 @@ int main(int argc, char **argv)
         case 'm': o.method_name = optarg; break;
         case 'c': o.calib = optarg; break;
         case 'S':
-            if (parse_num(&v, optarg, 1, 1000000, "--calib-samples"))
+            if (cli_parse_u64(&v, optarg, 1, 1000000, "--calib-samples"))
                 goto usage;
             o.samples = (uint32_t)v, calib_opts = 1;
             break;
         case 'C':
-            if (parse_num(&v, optarg, 2, 1000000, "--calib-ctx"))
+            if (cli_parse_u64(&v, optarg, 2, 1000000, "--calib-ctx"))
                 goto usage;
             o.ctx = (uint32_t)v, calib_opts = 1;
             break;
         case 's':
-            if (parse_num(&o.seed, optarg, 0, UINT64_MAX, "--seed"))
+            if (cli_parse_u64(&o.seed, optarg, 0, UINT64_MAX, "--seed"))
                 goto usage;
             break;
         case 't':
-            if (parse_num(&v, optarg, 1, 256, "--threads"))
+            if (cli_parse_u64(&v, optarg, 1, 256, "--threads"))
                 goto usage;
             o.threads = (int)v;
             break;
@@ -475,8 +448,7 @@ int main(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
-        case ':': rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); goto usage;
-        default: rc = cli_usage_error("unknown option '%s'", argv[optind - 1]); goto usage;
+        default: rc = cli_getopt_error(ch, argv); goto usage;
         }
     }
     if (optind != argc - 1) {

@@ -1,6 +1,7 @@
 /* outfile.c — small text outputs of the tools (e.g. the drift chart): a temp file beside the target, renamed
  * into place on success; an existing target is refused without --force; an input is never overwritten. */
 #include "cli.h"
+#include "llq/llq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +13,7 @@
 
 int cli_out_open(cli_out *o, const char *path, int force, const char *const *inputs, int n_inputs)
 {
-    struct stat st, si;
+    struct stat st;
     memset(o, 0, sizeof *o);
     o->force_ok = force;
     if (!path[0])
@@ -21,8 +22,7 @@ int cli_out_open(cli_out *o, const char *path, int force, const char *const *inp
         if (!force)
             return cli_error("%s: already exists (use --force to replace it)", path);
         for (int i = 0; i < n_inputs; i++)
-            if (inputs[i] && stat(inputs[i], &si) == 0 && stat(path, &st) == 0 && si.st_dev == st.st_dev &&
-                si.st_ino == st.st_ino)
+            if (llq_same_file(inputs[i], path))
                 return cli_error("%s: is one of the inputs; not overwritten", path);
     }
     size_t n = strlen(path) + 12;
