@@ -44,8 +44,8 @@ all: $(BUILD)/libllq.a $(TOOL_BIN)
 $(BUILD)/config.mk: scripts/install-deps.sh
 	@mkdir -p $(BUILD)
 	@scripts/install-deps.sh
-	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags zlib json-c)"; \
-	   echo "PKG_LIBS := $$(pkg-config --libs zlib json-c)"; \
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags zlib json-c libpcre2-8 libutf8proc)"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs zlib json-c libpcre2-8 libutf8proc)"; \
 	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@
 ifeq ($(filter clean,$(MAKECMDGOALS)),)

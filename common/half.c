@@ -2,6 +2,7 @@
 #include "llq/llq.h"
 
 #include <string.h>
+#include <strings.h>
 
 /* ---- f16 / bf16 ---- */
 

@@ -1,6 +1,7 @@
 /* config.c — hyper-parameters from Meta's params.json and Hugging Face's config.json. */
 #include "layout.h"
 
+#include <float.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,8 +15,12 @@
 uint32_t conv_ffn_dim(uint32_t dim, uint32_t multiple_of, double mult)
 {
     uint64_t h = (2 * 4 * (uint64_t)dim) / 3;
-    if (mult > 0)
-        h = (uint64_t)(mult * (double)h);
+    if (mult > 0) {
+        double m = mult * (double)h; /* may be far beyond any integer type: check before the cast */
+        if (!(m <= UINT32_MAX))
+            return 0;
+        h = (uint64_t)m;
+    }
     if (multiple_of > 0)
         h = (h + multiple_of - 1) / multiple_of * multiple_of;
     return h > UINT32_MAX ? 0 : (uint32_t)h;
@@ -89,7 +94,8 @@ static int get_int(const json_object *root, const char *key, int64_t lo, int64_t
     return 0;
 }
 
-static int get_num(const json_object *root, const char *key, double *out, double def, const char *path)
+/* Number key >= 0 (f32: one stored as f32, so within its range). Absent: *out = def. */
+static int get_num(const json_object *root, const char *key, int f32, double *out, double def, const char *path)
 {
     json_object *v;
     if (!json_object_object_get_ex(root, key, &v) || json_object_is_type(v, json_type_null)) {
@@ -101,6 +107,12 @@ static int get_num(const json_object *root, const char *key, double *out, double
     *out = json_object_get_double(v);
     if (!isfinite(*out) || *out < 0)
         return llq_err(LLQ_EFORMAT, "%s: \"%s\" must be a finite number >= 0", path, key);
+    if (f32 && *out > FLT_MAX) /* stored as f32: it would become Inf, which the .llq reader refuses */
+        return llq_err(LLQ_EFORMAT, "%s: \"%s\" = %g is beyond the range of f32 (largest %g)", path, key, *out,
+                       (double)FLT_MAX);
+    if (f32 && *out > 0 && (float)*out == 0)
+        return llq_err(LLQ_EFORMAT, "%s: \"%s\" = %g is below the range of f32 (it would become 0)", path, key,
+                       *out);
     return 0;
 }
 
@@ -136,8 +148,8 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         (err = get_int(root, "multiple_of", 1, MAX_DIM, &multiple_of, 1, 256, path)) ||
         (err = get_int(root, "hidden_dim", 1, 16 * (int64_t)MAX_DIM, &hidden, 1, 0, path)) ||
         (err = get_int(root, "max_seq_len", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
-        (err = get_num(root, "ffn_dim_multiplier", &mult, 0, path)) ||
-        (err = get_num(root, "norm_eps", &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", &theta, 1e4, path)))
+        (err = get_num(root, "ffn_dim_multiplier", 0, &mult, 0, path)) ||
+        (err = get_num(root, "norm_eps", 1, &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
         goto done;
     if (vocab == 0) {
         err = llq_err(LLQ_EFORMAT, "%s: \"vocab_size\" = 0", path);
@@ -226,8 +238,8 @@ int conv_parse_config(llq_hparams *hp, int *tied, const char *text, size_t len, 
         (err = get_int(root, "intermediate_size", 1, 16 * (int64_t)MAX_DIM, &ffn, 0, 0, path)) ||
         (err = get_int(root, "max_position_embeddings", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
         (err = get_int(root, "head_dim", 1, MAX_DIM, &head_dim, 1, dim / n_heads, path)) ||
-        (err = get_num(root, "rms_norm_eps", &eps, 1e-6, path)) ||
-        (err = get_num(root, "rope_theta", &theta, 1e4, path)))
+        (err = get_num(root, "rms_norm_eps", 1, &eps, 1e-6, path)) ||
+        (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
         goto done;
     if (head_dim * n_heads != dim) {
         err = llq_err(LLQ_EUNSUPPORTED, "%s: head_dim %lld x %lld heads != hidden_size %lld is not supported", path,

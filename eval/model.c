@@ -222,6 +222,8 @@ static void attn_run(void *ud, int tid, int nt)
             float *s = S + i * L;
             size_t len = a->pos0 + i0 + i + 1; /* causal: keys 0..pos */
             llq_softmax(s, len, scale);
+            if (a->m->arith == LLQ_ARITH_LLAMACPP)
+                llq_act_round(s, 1, len, LLQ_ACT_F16);
             for (size_t j = len; j < L; j++)
                 s[j] = 0;
         }
@@ -232,6 +234,7 @@ static void attn_run(void *ud, int tid, int nt)
 /* Per-call buffers of one block. */
 struct bufs {
     float *xn, *q, *att, *y, *h1, *h3, *freq;
+    float *xr;       /* llama.cpp arithmetic: a rounded copy of a matmul's input [n][max(dim, ffn)] */
     float *cs;       /* [n][hd/2][2] rotary cos/sin of positions cs_pos0.. */
     uint32_t cs_pos0; /* UINT32_MAX: cs not filled yet */
 };
@@ -239,6 +242,7 @@ struct bufs {
 static void bufs_free(struct bufs *b)
 {
     free(b->xn), free(b->q), free(b->att), free(b->y), free(b->h1), free(b->h3), free(b->freq), free(b->cs);
+    free(b->xr);
 }
 
 static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
@@ -254,13 +258,30 @@ static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
     b->freq = xmalloc_f(hd / 2);
     b->cs = xmalloc_f(n * hd);
     b->cs_pos0 = UINT32_MAX;
-    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs) {
+    b->xr = xmalloc_f(n * (ffn > dim ? ffn : dim));
+    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs || !b->xr) {
         bufs_free(b);
         return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
     }
     for (size_t i = 0; i < hd / 2; i++)
         b->freq[i] = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hd);
     return LLQ_OK;
+}
+
+/* y = x·Wᵀ for each of the count matrices; with llama.cpp arithmetic the input is first rounded, per matrix, as
+ * ggml rounds it for that weight type (into xr: x is shared and stays as it is). */
+static int mm(const llq_model *m, float *const *y, const float *x, size_t n, const llq_mat *const *W, int count,
+              float *xr)
+{
+    if (m->arith != LLQ_ARITH_LLAMACPP)
+        return count == 1 ? llq_matmul(y[0], x, n, W[0], m->pool) : llq_matmul_n(y, x, n, W, count, m->pool);
+    int err = LLQ_OK;
+    for (int i = 0; !err && i < count; i++) {
+        memcpy(xr, x, n * W[i]->cols * sizeof *xr);
+        llq_act_round(xr, n, (size_t)W[i]->cols, llq_act_kind(W[i]->type));
+        err = llq_matmul(y[i], xr, n, W[i], m->pool);
+    }
+    return err;
 }
 
 /* Block `layer` on x[n][dim] at positions pos0.., with this layer's cache kc/vc ([pos0+n][kv_dim], rows pos0..
@@ -279,7 +300,7 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
         return err;
     float *qkv_y[3] = {b->q, kc + (size_t)pos0 * kv_dim, vc + (size_t)pos0 * kv_dim};
     const llq_mat *qkv_w[3] = {&L->wq, &L->wk, &L->wv};
-    if ((err = llq_matmul_n(qkv_y, b->xn, n, qkv_w, 3, m->pool)))
+    if ((err = mm(m, qkv_y, b->xn, n, qkv_w, 3, b->xr)))
         return err;
     if (b->cs_pos0 != pos0) {
         rope_table(b->cs, n, (uint32_t)hd, pos0, b->freq);
@@ -287,6 +308,11 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     }
     rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, b->cs);
     rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, b->cs);
+    if (m->arith == LLQ_ARITH_LLAMACPP) { /* llama.cpp: f16 KV cache, q converted to f16 for K·q */
+        llq_act_round(b->q, n, dim, LLQ_ACT_F16);
+        llq_act_round(kc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
+        llq_act_round(vc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
+    }
 
     int nt = llq_pool_size(m->pool);
     size_t L_all = pos0 + n;
@@ -300,7 +326,8 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
 
     if (cb && (err = cb(ud, layer, LLQ_CAP_O, b->att, n, dim)))
         return err;
-    if ((err = llq_matmul(b->y, b->att, n, &L->wo, m->pool)))
+    const llq_mat *wo = &L->wo, *w2 = &L->w2;
+    if ((err = mm(m, &b->y, b->att, n, &wo, 1, b->xr)))
         return err;
     for (size_t i = 0; i < n * dim; i++)
         x[i] += b->y[i];
@@ -310,12 +337,12 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
         return err;
     float *up_y[2] = {b->h1, b->h3};
     const llq_mat *up_w[2] = {&L->w1, &L->w3};
-    if ((err = llq_matmul_n(up_y, b->xn, n, up_w, 2, m->pool)))
+    if ((err = mm(m, up_y, b->xn, n, up_w, 2, b->xr)))
         return err;
     llq_silu_mul(b->h1, b->h3, n * ffn);
     if (cb && (err = cb(ud, layer, LLQ_CAP_DOWN, b->h1, n, ffn)))
         return err;
-    if ((err = llq_matmul(b->y, b->h1, n, &L->w2, m->pool)))
+    if ((err = mm(m, &b->y, b->h1, n, &w2, 1, b->xr)))
         return err;
     for (size_t i = 0; i < n * dim; i++)
         x[i] += b->y[i];
@@ -366,6 +393,8 @@ int llq_model_head(const llq_model *m, const float *x, size_t n, float *logits)
     if (!xn)
         return llq_err(LLQ_ENOMEM, "out of memory (head)");
     rmsnorm(xn, x, m->norm, n, m->hp.dim, m->hp.norm_eps);
+    if (m->arith == LLQ_ARITH_LLAMACPP)
+        llq_act_round(xn, n, m->hp.dim, llq_act_kind(m->output.type));
     int err = llq_matmul(logits, xn, n, &m->output, m->pool);
     free(xn);
     return err;

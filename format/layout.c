@@ -1,10 +1,12 @@
 /* layout.c — the tensor type table (names and block layouts), byte geometry of tensor rows, and conversion of
  * one row of any type to f32 (docs/FORMAT.md section 5). Adding a type: its enum value (llq.h), one table row here,
  * its dequantization in llq_row_to_f32. */
+#include "llq/blocks.h"
 #include "llq/format.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "llq assumes a little-endian host");
 
@@ -16,13 +18,26 @@ _Static_assert(LLQ_Q4_BLOCK_BYTES * 2 == LLQ_QBLOCK, "q4 block: two nibbles per 
 _Static_assert(LLQ_SCALE_BYTES == sizeof(uint16_t) && LLQ_ZERO_BYTES == sizeof(uint8_t), "f16 scale, u8 zero");
 
 static const llq_type_info types[] = {
-    /* type, name, block weights, block bytes, scale bytes, zero bytes */
-    {LLQ_F32, "f32", 1, sizeof(float), 0, 0},
-    {LLQ_F16, "f16", 1, sizeof(uint16_t), 0, 0},
-    {LLQ_BF16, "bf16", 1, sizeof(uint16_t), 0, 0},
-    {LLQ_Q8, "q8", LLQ_QBLOCK, LLQ_Q8_BLOCK_BYTES, LLQ_SCALE_BYTES, 0},
-    {LLQ_Q4, "q4", LLQ_QBLOCK, LLQ_Q4_BLOCK_BYTES, LLQ_SCALE_BYTES, 0},
-    {LLQ_Q4A, "q4a", LLQ_QBLOCK, LLQ_Q4_BLOCK_BYTES, LLQ_SCALE_BYTES, LLQ_ZERO_BYTES},
+    /* type, name, block weights, block bytes, scale bytes, zero bytes, ggml type id (-1: none) */
+    {LLQ_F32, "f32", 1, sizeof(float), 0, 0, 0},
+    {LLQ_F16, "f16", 1, sizeof(uint16_t), 0, 0, 1},
+    {LLQ_BF16, "bf16", 1, sizeof(uint16_t), 0, 0, 30},
+    {LLQ_Q8, "q8", LLQ_QBLOCK, LLQ_Q8_BLOCK_BYTES, LLQ_SCALE_BYTES, 0, -1},
+    {LLQ_Q4, "q4", LLQ_QBLOCK, LLQ_Q4_BLOCK_BYTES, LLQ_SCALE_BYTES, 0, -1},
+    {LLQ_Q4A, "q4a", LLQ_QBLOCK, LLQ_Q4_BLOCK_BYTES, LLQ_SCALE_BYTES, LLQ_ZERO_BYTES, -1},
+    /* ggml's block types, byte for byte (llq/blocks.h): self-contained blocks, group 0 */
+    {LLQ_Q4_0, "q4_0", LLQ_QK, sizeof(llq_blk_q4_0), 0, 0, 2},
+    {LLQ_Q4_1, "q4_1", LLQ_QK, sizeof(llq_blk_q4_1), 0, 0, 3},
+    {LLQ_Q5_0, "q5_0", LLQ_QK, sizeof(llq_blk_q5_0), 0, 0, 6},
+    {LLQ_Q5_1, "q5_1", LLQ_QK, sizeof(llq_blk_q5_1), 0, 0, 7},
+    {LLQ_Q8_0, "q8_0", LLQ_QK, sizeof(llq_blk_q8_0), 0, 0, 8},
+    {LLQ_Q2_K, "q2_k", LLQ_QK_K, sizeof(llq_blk_q2_k), 0, 0, 10},
+    {LLQ_Q3_K, "q3_k", LLQ_QK_K, sizeof(llq_blk_q3_k), 0, 0, 11},
+    {LLQ_Q4_K, "q4_k", LLQ_QK_K, sizeof(llq_blk_q4_k), 0, 0, 12},
+    {LLQ_Q5_K, "q5_k", LLQ_QK_K, sizeof(llq_blk_q5_k), 0, 0, 13},
+    {LLQ_Q6_K, "q6_k", LLQ_QK_K, sizeof(llq_blk_q6_k), 0, 0, 14},
+    {LLQ_IQ4_NL, "iq4_nl", LLQ_QK, sizeof(llq_blk_iq4_nl), 0, 0, 20},
+    {LLQ_IQ4_XS, "iq4_xs", LLQ_QK_K, sizeof(llq_blk_iq4_xs), 0, 0, 23},
 };
 #define N_TYPES (sizeof types / sizeof types[0])
 
@@ -50,7 +65,7 @@ int llq_type_parse(uint32_t *out, const char *name)
     char list[256];
     size_t n = 0;
     for (size_t i = 0; i < N_TYPES; i++) {
-        if (strcmp(types[i].name, name) == 0) {
+        if (strcasecmp(types[i].name, name) == 0) {
             *out = types[i].type;
             return LLQ_OK;
         }
@@ -63,8 +78,42 @@ int llq_type_parse(uint32_t *out, const char *name)
 
 int llq_type_is_quant(uint32_t type)
 {
+    return llq_type_is_grouped(type);
+}
+
+int llq_type_is_block(uint32_t type)
+{
     const llq_type_info *ti = llq_type_info_of(type);
-    return ti && ti->block_weights > 1;
+    return ti && ti->block_weights > 1 && ti->scale_bytes == 0;
+}
+
+int llq_type_block(uint32_t type, uint32_t *elems, uint32_t *bytes)
+{
+    if (!llq_type_is_block(type))
+        return 0;
+    const llq_type_info *ti = llq_type_info_of(type);
+    if (elems)
+        *elems = ti->block_weights;
+    if (bytes)
+        *bytes = ti->block_bytes;
+    return 1;
+}
+
+int llq_type_to_ggml(uint32_t type)
+{
+    const llq_type_info *ti = llq_type_info_of(type);
+    return ti ? ti->ggml : -1;
+}
+
+int llq_type_from_ggml(uint32_t *out, uint32_t g)
+{
+    for (size_t i = 0; i < N_TYPES; i++) {
+        if (types[i].ggml >= 0 && (uint32_t)types[i].ggml == g) {
+            *out = types[i].type;
+            return LLQ_OK;
+        }
+    }
+    return llq_err(LLQ_EUNSUPPORTED, "ggml type %u has no llq type", g);
 }
 
 int llq_type_is_grouped(uint32_t type)
@@ -153,6 +202,7 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
 {
     const uint8_t *p = row;
     uint64_t k = 0;
+    uint32_t be;
     llq_qrow q;
     if (llq_type_is_grouped(type) && llq_qrow_init(&q, type, group, row_len))
         type = UINT32_MAX; /* unknown geometry: zeros below */
@@ -189,7 +239,11 @@ void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, 
         }
         return;
     }
-    default: /* unknown types never reach here from a validated file; leave zeros */
+    default: /* block types; unknown types never reach here from a validated file: leave zeros */
+        if (llq_type_block(type, &be, NULL)) {
+            llq_block_to_f32(out, p, type, row_len / be);
+            return;
+        }
         memset(out, 0, row_len * sizeof *out);
         return;
     }

@@ -38,7 +38,9 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl)
     case LLQ_Q4:
     case LLQ_Q4A:
         return f ? llq_mm_q_avx2 : llq_mm_dequant_ref;
-    default:
+    default: /* ggml block types: dequantized tiles (their integer kernels are not written yet) */
+        if (llq_type_is_block(type))
+            return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
         return NULL;
     }
 }

@@ -21,7 +21,7 @@ extern "C" {
 #endif
 
 #define LLQ_FORMAT_MAJOR 1
-#define LLQ_FORMAT_MINOR 0
+#define LLQ_FORMAT_MINOR 1
 #define LLQ_HEADER_SIZE 128
 #define LLQ_ALIGN 64
 #define LLQ_MAX_DIMS 4
@@ -91,6 +91,7 @@ typedef struct llq_type_info {
     uint32_t block_bytes;   /* bytes per block */
     uint32_t scale_bytes;   /* grouped layouts: bytes of the scale per group after the codes; 0: not grouped */
     uint32_t zero_bytes;    /* grouped layouts: bytes of the zero point per group after the scales; 0: none */
+    int32_t ggml;           /* ggml's type id of the same layout (GGUF), -1 if ggml has none */
 } llq_type_info;
 
 /* The table row of a type; NULL for an unknown value. Points into static storage. */
@@ -121,13 +122,23 @@ int llq_group_valid(uint32_t type, uint32_t group);
 /* 1 for the grouped layouts (q8, q4, q4a), 0 otherwise. */
 int llq_type_is_grouped(uint32_t type);
 
+/* Block types (llq/blocks.h): 1 and the block's element count and byte size for a block type, else 0. */
+int llq_type_block(uint32_t type, uint32_t *elems, uint32_t *bytes);
+/* ggml's type id of an llq type (f32 0, f16 1, bf16 30, block types), or -1 if ggml has no such type. */
+int llq_type_to_ggml(uint32_t type);
+/* The llq type of ggml type id g: 0 and *out, or LLQ_EUNSUPPORTED. */
+int llq_type_from_ggml(uint32_t *out, uint32_t g);
+/* Dequantizes n_blocks blocks of block type `type` to f32 (out[n_blocks * elems]): ggml's values exactly. */
+void llq_block_to_f32(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
+
 /* Dequantizes / converts one row (any type) to f32: out[row_len]. */
 void llq_row_to_f32(float *out, const void *row, uint32_t type, uint32_t group, uint64_t row_len);
 
 /* ---- reader ---- */
 typedef struct llq_file llq_file;
 
-/* Opens and validates path. *out owned by the caller (llq_close). Errors name the file.
+/* Opens and validates path: a .llq file, or a GGUF file (v2/v3, recognised by its magic; see llq_file_format).
+ * *out owned by the caller (llq_close). Errors name the file.
  * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
  * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
  * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
@@ -138,7 +149,12 @@ void llq_close(llq_file *f);
 
 const char *llq_file_path(const llq_file *f);
 uint64_t llq_file_size(const llq_file *f);
-uint32_t llq_file_version_minor(const llq_file *f);
+uint32_t llq_file_version_minor(const llq_file *f); /* GGUF files: the GGUF version (2 or 3) */
+/* "llq", or "gguf" for a GGUF file opened through llq_open (docs/FORMAT.md "GGUF"): its tensors and metadata are
+ * then a translated view (canonical names and shapes, llq types, .llq metadata keys); tensors whose bytes had to
+ * be re-laid out (Q8_0, Q4_0) live in memory owned by the llq_file, the others in the file's mapping. GGUF has
+ * no checksums: llq_verify_tensor returns 0 for its tensors. */
+const char *llq_file_format(const llq_file *f);
 
 size_t llq_n_tensors(const llq_file *f);
 const llq_tensor *llq_tensor_at(const llq_file *f, size_t i);   /* in table order; NULL if out of range */
@@ -173,7 +189,14 @@ typedef struct llq_writer llq_writer;
 
 enum { LLQ_W_FORCE = 1 }; /* allow replacing an existing output file */
 
-/* Creates the temp file beside path. *out owned by the caller (llq_writer_free). */
+/* Checks, before any work, that path can take a new output, creating nothing: not empty, not ending in '/', its
+ * folder exists, and it is not a directory, FIFO, socket or block device; an existing regular file only with
+ * LLQ_W_FORCE. A character device (e.g. /dev/null) is accepted: *is_device = 1 (may be NULL), and it is written
+ * through, never replaced by a regular file. One-line errors naming path. */
+int llq_output_check(const char *path, unsigned flags, int *is_device);
+
+/* Checks path (llq_output_check), then creates the temp file beside it (a character device: opens it for writing;
+ * it must be seekable, since the header is written last). *out owned by the caller (llq_writer_free). */
 int llq_writer_open(llq_writer **out, const char *path, unsigned flags);
 
 /* Metadata (buffered in memory, written at commit). Keys must be unique (LLQ_EINVAL otherwise). */
@@ -189,6 +212,10 @@ int llq_writer_meta_arr(llq_writer *w, const char *key, uint32_t elem_type, cons
 /* String array: strs[i] of lens[i] bytes. */
 int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *strs, const uint64_t *lens,
                             uint64_t count);
+
+/* Copies entry m (of any llq_file, also a GGUF view) through the typed calls above. Returns 1 (nothing written)
+ * for an unknown value type of a later minor version. */
+int llq_writer_meta_copy(llq_writer *w, const llq_meta *m);
 
 /* Streaming tensor: begin, write exactly its byte size in any number of chunks, end. */
 int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,

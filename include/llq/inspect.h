@@ -37,7 +37,8 @@ typedef struct llq_cmp {
     uint64_t n;              /* elements compared */
     double rmse;             /* sqrt(mean((x - ref)^2)) */
     double max_abs;          /* max |x - ref| */
-    double sqnr_db;          /* 10 log10(sum ref^2 / sum (x - ref)^2); +inf if identical */
+    double sqnr_db;          /* 10 log10(sum ref^2 / sum (x - ref)^2); +inf if identical, NaN if a
+                                value is NaN (or both hold the same Inf) */
     double cosine;           /* <x, ref> / (|x| |ref|), clamped to [-1, 1]; exactly 1 if x == ref (also both 0),
                                 0 if only one is zero; NaN if a value is NaN */
     double sse, ss_ref, ss_x, dot; /* the sums behind them (to aggregate several tensors) */

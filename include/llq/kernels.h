@@ -60,6 +60,16 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
 #define LLQ_MM_MAX 4
 int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool);
 
+/* ---- llama.cpp arithmetic (kernels/act.c) ----
+ * What llama.cpp's CPU backend does to a matmul's activations before its dot products: ggml's vec_dot_type of the
+ * weight type. llq_act_round rounds x[n][cols] in place to those values (per row: Q8_0 blocks of 32 with an f16
+ * scale, Q8_K blocks of 256 with an f32 scale, or f16 / bf16 elements); a plain f32 matmul then gives llama.cpp's
+ * products up to summation order. Used by the forward pass when llq_model.arith is LLQ_ARITH_LLAMACPP. */
+enum { LLQ_ACT_F32 = 0, LLQ_ACT_F16, LLQ_ACT_BF16, LLQ_ACT_Q8_0, LLQ_ACT_Q8_K };
+int llq_act_kind(uint32_t weight_type);
+void llq_act_round(float *x, size_t n, size_t cols, int kind);
+
+
 enum llq_kernel_impl { LLQ_KERNEL_REF = 0, LLQ_KERNEL_FAST = 1 };
 
 /* Process-wide choice, LLQ_KERNEL_FAST by default (falls back to ref per type when the CPU lacks AVX2/FMA/F16C

@@ -78,16 +78,32 @@ enum llq_type {
     LLQ_BF16 = 2,
     LLQ_Q8 = 16,  /* int8 symmetric per group, f16 scale */
     LLQ_Q4 = 17,  /* int4 symmetric per group, f16 scale */
-    LLQ_Q4A = 18  /* int4 asymmetric per group, f16 scale + u8 zero point */
+    LLQ_Q4A = 18, /* int4 asymmetric per group, f16 scale + u8 zero point */
+    /* format 1.1: ggml's block types, byte for byte (llq/blocks.h); value = 32 + ggml's type id */
+    LLQ_Q4_0 = 34,
+    LLQ_Q4_1 = 35,
+    LLQ_Q5_0 = 38,
+    LLQ_Q5_1 = 39,
+    LLQ_Q8_0 = 40,
+    LLQ_Q2_K = 42,
+    LLQ_Q3_K = 43,
+    LLQ_Q4_K = 44,
+    LLQ_Q5_K = 45,
+    LLQ_Q6_K = 46,
+    LLQ_IQ4_NL = 52,
+    LLQ_IQ4_XS = 55
 };
 
 /* The type table (names, block layouts) is format/layout.c (llq_type_info in format.h). */
-/* "f32", "f16", "bf16", "q8", "q4", "q4a"; NULL for an unknown value. */
+/* "f32", "f16", "bf16", "q8", "q4", "q4a", and the block types' lower-case ggml names ("q4_k", "iq4_xs", ...);
+ * NULL for an unknown value. */
 const char *llq_type_name(uint32_t type);
 /* Parses a name above; returns 0 and sets *out, or LLQ_EINVAL. */
 int llq_type_parse(uint32_t *out, const char *name);
-/* 1 for the quantized types (blocks of more than one weight: q8/q4/q4a), 0 otherwise. */
+/* 1 for llq's grouped types q8/q4/q4a, 0 otherwise (block types included: see llq_type_is_block). */
 int llq_type_is_quant(uint32_t type);
+/* 1 for a ggml block type (q4_0 .. iq4_xs), 0 otherwise. */
+int llq_type_is_block(uint32_t type);
 
 /* ---- scalar conversions (exact, round-to-nearest-even) ---- */
 float llq_f16_to_f32(uint16_t h);
