@@ -162,6 +162,7 @@ static int plan_hf(conv_plan *p)
         }
     }
     conv_tensor *out = &p->tensors[p->n_tensors - 1], *emb = &p->tensors[0];
+    p->tied_lm_head = p->tied && out->pieces;
     if (!out->pieces && p->tied && emb->pieces) {
         if (!(out->pieces = malloc(sizeof *out->pieces)))
             return llq_err(LLQ_ENOMEM, "out of memory");

@@ -40,6 +40,7 @@ typedef struct conv_plan {
     char *tokenizer;          /* tokenizer.model path, NULL if none found */
     int vocab_unknown;        /* params.json says vocab_size -1 */
     int tied;                 /* HF tie_word_embeddings: output.weight = embeddings */
+    int tied_lm_head;         /* ... but lm_head.weight is present: it is output.weight */
     llq_hparams hp;
     size_t n_files;
     char **files;             /* checkpoint file paths, in shard order */
@@ -89,8 +90,6 @@ static inline uint64_t conv_hf_row(uint64_t r, uint64_t head_dim)
 
 /* The part of path after its last '/'. */
 const char *conv_base_name(const char *path);
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer (*out, freed by the caller). */
-int conv_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Parses params.json (Meta) / config.json (HF) text into hp; path only names the file in errors. */
 int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, size_t len, const char *path);

@@ -1,9 +1,10 @@
-/* llq-eval — perplexity of a model, drift between two models, and text generation (docs/TOOLS.md). */
+/* llq-eval — perplexity of a model, drift between two models, text generation and tokenization (docs/TOOLS.md). */
 #include "cli.h"
 #include "llq/eval.h"
 #include "llq/svg.h"
 #include "llq/tokenizer.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -19,6 +20,7 @@ static const char *USAGE =
     "       llq-eval drift BASE.llq QUANT.llq [QUANT2.llq ...] (--text FILE | --tokens FILE) [options]\n"
     "                      [--per-layer] [--svg FILE [--svg FILE2 ...] [--force]]\n"
     "       llq-eval generate MODEL.llq --prompt TEXT [-n N] [--temp T] [--seed S]\n"
+    "       llq-eval tokenize MODEL (--text FILE | --prompt TEXT) [--bos] [--json]\n"
     "\n"
     "ppl       perplexity of MODEL on a text, with its standard error.\n"
     "drift     BASE and QUANT on the same windows in one pass: ppl of each, delta ppl (absolute and %),\n"
@@ -28,6 +30,8 @@ static const char *USAGE =
     "          again for each), printed as one table with a row per model (size, bits per weight, ppl,\n"
     "          delta ppl %, KLD mean/median/p99/max, top-1, RMS); --json prints an array, one object per model.\n"
     "generate  continues a prompt one token at a time with a KV cache (a human sanity check).\n"
+    "tokenize  the token ids (and pieces) of a text, to compare with a reference tokenizer. MODEL is a .llq\n"
+    "          file or a tokenizer file (tokenizer.json, tokenizer.model: SentencePiece or tiktoken).\n"
     "\n"
     "Input (ppl, drift):\n"
     "  --text FILE         text, tokenized with the model's own tokenizer, one BOS at the start\n"
@@ -52,6 +56,8 @@ static const char *USAGE =
     "  -n N                tokens to generate (default 64)\n"
     "  --temp T            sampling temperature; 0 = greedy (default 0.8)\n"
     "  --seed S            random seed (default 1)\n"
+    "Tokenization:\n"
+    "  --bos               (tokenize) put the BOS token first, as ppl and generate do\n"
     "Common:\n"
     "  -t, --threads N     threads (default: all CPUs)\n"
     "  --kernel ref|fast   matmul kernels: scalar reference, or AVX2 (default fast, when the CPU has it)\n"
@@ -70,7 +76,8 @@ static const char *USAGE =
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --protocol llama.cpp --json\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --svg drift.svg\n"
     "  llq-eval drift pydoc-7m.llq q8.llq q4.llq --text test.txt --ctx 256 --chunks 64\n"
-    "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n";
+    "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n"
+    "  llq-eval tokenize Llama-3.2-1B/tokenizer.json --prompt \"I'M here\" --json\n";
 
 enum { LOAD_AUTO, LOAD_READ, LOAD_MMAP };
 #define MAX_MODELS 64 /* drift: BASE and up to 63 quantized models */
@@ -79,7 +86,7 @@ typedef struct args {
     const char *cmd, *model[MAX_MODELS], *text, *tokens, *prompt, *svg[MAX_MODELS];
     int n_models, n_svg;
     uint64_t ctx, chunks, n_gen, threads, seed;
-    int ctx_set, protocol, json, per_layer, kernel, force, load, arith; /* arith: -1 = as the protocol */
+    int ctx_set, protocol, json, per_layer, kernel, force, load, bos, arith; /* arith: -1 = as the protocol */
     double temp;
 } args;
 
@@ -95,7 +102,7 @@ static int pick(const char *v, const char *const *names, int n)
 static int parse_args(args *a, int argc, char **argv)
 {
     enum { O_TEXT = 256, O_TOKENS, O_PROMPT, O_CTX, O_CHUNKS, O_TEMP, O_SEED, O_PROTOCOL, O_ARITH, O_KERNEL, O_LOAD,
-           O_JSON, O_PER_LAYER, O_SVG, O_VERSION };
+           O_JSON, O_BOS, O_PER_LAYER, O_SVG, O_VERSION };
     static const struct option lo[] = {
         {"text", required_argument, NULL, O_TEXT}, {"tokens", required_argument, NULL, O_TOKENS},
         {"prompt", required_argument, NULL, O_PROMPT}, {"ctx", required_argument, NULL, O_CTX},
@@ -104,6 +111,7 @@ static int parse_args(args *a, int argc, char **argv)
         {"protocol", required_argument, NULL, O_PROTOCOL}, {"arith", required_argument, NULL, O_ARITH},
         {"kernel", required_argument, NULL, O_KERNEL},
         {"load", required_argument, NULL, O_LOAD}, {"json", no_argument, NULL, O_JSON},
+        {"bos", no_argument, NULL, O_BOS},
         {"per-layer", no_argument, NULL, O_PER_LAYER}, {"svg", required_argument, NULL, O_SVG},
         {"force", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0}};
@@ -159,6 +167,7 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         }
         case O_JSON: a->json = 1; break;
+        case O_BOS: a->bos = 1; break;
         case O_PER_LAYER: a->per_layer = 1; break;
         case O_SVG:
             if (a->n_svg == MAX_MODELS)
@@ -175,10 +184,10 @@ static int parse_args(args *a, int argc, char **argv)
     if (rc)
         return rc;
     if (optind >= argc)
-        return cli_usage_error("no command (ppl, drift or generate)");
+        return cli_usage_error("no command (ppl, drift, generate or tokenize)");
     a->cmd = argv[optind++];
-    if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate"))
-        return cli_usage_error("unknown command '%s' (ppl, drift or generate)", a->cmd);
+    if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate") && strcmp(a->cmd, "tokenize"))
+        return cli_usage_error("unknown command '%s' (ppl, drift, generate or tokenize)", a->cmd);
     int drift = !strcmp(a->cmd, "drift");
     if (argc - optind > MAX_MODELS)
         return cli_usage_error("too many model files (at most %d)", MAX_MODELS);
@@ -193,7 +202,12 @@ static int parse_args(args *a, int argc, char **argv)
     if (a->n_svg && a->n_svg != a->n_models - 1)
         return cli_usage_error("give one --svg FILE per compared model (%d models, %d --svg)", a->n_models - 1,
                                a->n_svg);
-    if (strcmp(a->cmd, "generate")) {
+    if (a->bos && strcmp(a->cmd, "tokenize"))
+        return cli_usage_error("--bos is an option of tokenize");
+    if (!strcmp(a->cmd, "tokenize")) {
+        if (!a->text == !a->prompt || a->tokens)
+            return cli_usage_error("tokenize needs exactly one of --text FILE and --prompt TEXT");
+    } else if (strcmp(a->cmd, "generate")) {
         if (!a->text == !a->tokens)
             return cli_usage_error("give exactly one of --text FILE and --tokens FILE");
     } else if (!a->prompt) {
@@ -351,11 +365,24 @@ static void progress(void *ud, size_t done, size_t total)
     cli_progress(p->label, done, total);
 }
 
+/* After a run with a window the model's metadata could not check (its trained context is unknown). */
+static void note_unknown_ctx(const args *a, const loaded *L, size_t ctx)
+{
+    if (!L->m->hp.context_length)
+        cli_info("%s: trained context unknown (llama.context_length 0): windows of %zu tokens were not checked "
+                 "against it", a->model[0], ctx);
+}
+
 static int setup_opts(llq_eval_opts *o, const args *a, const loaded *L)
 {
     memset(o, 0, sizeof *o);
     uint32_t cl = L->m->hp.context_length;
-    o->ctx = a->ctx_set ? (size_t)a->ctx : cl ? cl : 512;
+    /* An unknown trained context (0, e.g. Meta's params.json has none) gets no silent default window: 512 on a
+     * model trained on 256 would score it past what it learned, and nothing bounds a given window. */
+    if (!a->ctx_set && !cl)
+        return cli_error("%s: llama.context_length is 0 (the context it was trained on is unknown): give the window "
+                         "length with --ctx N (llq-convert --context N stores it in the file)", a->model[0]);
+    o->ctx = a->ctx_set ? (size_t)a->ctx : cl;
     o->max_chunks = a->chunks > 0 ? (size_t)a->chunks : 0;
     o->protocol = a->protocol;
     o->per_layer = a->per_layer;
@@ -397,7 +424,8 @@ static int cmd_ppl(const args *a)
         rc = get_tokens(a, L.tok, &tokens, &n);
     if (rc)
         goto done;
-    setup_opts(&o, a, &L);
+    if ((rc = setup_opts(&o, a, &L)))
+        goto done;
     double t0 = cli_now();
     struct prog pg = {.ctx = o.ctx, .t0 = t0};
     cli_progress(pg.label, 0, 1); /* starts the clock */
@@ -408,6 +436,7 @@ static int cmd_ppl(const args *a)
         goto done;
     }
     double tps = (double)(r.n_windows * o.ctx) / dt;
+    note_unknown_ctx(a, &L, o.ctx);
     if (a->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "model", json_object_new_string(a->model[0]));
@@ -675,7 +704,8 @@ static int cmd_drift(const args *a)
     if (rc)
         goto done;
     threads = llq_pool_size(B.m->pool);
-    setup_opts(&o, a, &B);
+    if ((rc = setup_opts(&o, a, &B)))
+        goto done;
     o.per_layer |= a->n_svg > 0;
     o.keep_kld = a->n_svg > 0;
     for (int i = 0; i < nq; i++) {
@@ -705,6 +735,7 @@ static int cmd_drift(const args *a)
             cli_info("wrote %s", a->svg[i]);
         }
     }
+    note_unknown_ctx(a, &B, o.ctx);
     if (a->json) {
         json_object *j = nq == 1 ? drift_json(a, &o, n, &d[0], threads) : json_object_new_array();
         for (int i = 0; nq > 1 && i < nq; i++)
@@ -824,6 +855,103 @@ done:
     return rc;
 }
 
+/* A piece for printing: printable ASCII and valid UTF-8 as is; backslash, control and stray bytes as \xNN. */
+static char *escape_piece(const char *p, size_t n)
+{
+    char *o = malloc(4 * n + 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = len > 1 && i + len <= n;
+        for (size_t j = 1; ok && j < len; j++)
+            ok = ((unsigned char)p[i + j] & 0xc0) == 0x80;
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            o[k++] = (char)c;
+            i++;
+        } else if (ok) {
+            memcpy(o + k, p + i, len);
+            k += len;
+            i += len;
+        } else {
+            k += (size_t)snprintf(o + k, 5, "\\x%02x", c);
+            i++;
+        }
+    }
+    o[k] = 0;
+    return o;
+}
+
+static int cmd_tokenize(const args *a)
+{
+    const char *path = a->model[0];
+    size_t pl = strlen(path), len = 0, n = 0;
+    llq_file *f = NULL;
+    llq_tokenizer *tok = NULL;
+    char *text = NULL;
+    uint32_t *ids = NULL;
+    json_object *j = NULL;
+    int rc = 0, err;
+    if (pl >= 4 && !strcmp(path + pl - 4, ".llq")) {
+        if (!(err = llq_open(&f, path)))
+            err = llq_tokenizer_from_llq(&tok, f);
+    } else {
+        err = llq_tokenizer_load(&tok, path);
+    }
+    if (err) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    if (a->text && read_file(a->text, &text, &len)) {
+        rc = CLI_ERROR;
+        goto done;
+    }
+    if ((err = llq_tokenize(tok, a->text ? text : a->prompt, a->text ? len : strlen(a->prompt), a->bos, &ids, &n))) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    json_object *ja = NULL, *jp = NULL;
+    if (a->json) {
+        j = json_object_new_object();
+        ja = json_object_new_array();
+        jp = json_object_new_array();
+        json_object_object_add(j, "model", json_object_new_string(path));
+        json_object_object_add(j, "tokenizer", json_object_new_string(llq_tokenizer_kind(tok)));
+        json_object_object_add(j, "n_vocab", json_object_new_int64(llq_tokenizer_n_vocab(tok)));
+        json_object_object_add(j, "n_tokens", json_object_new_int64((int64_t)n));
+        json_object_object_add(j, "ids", ja);
+        json_object_object_add(j, "pieces", jp);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t plen;
+        const char *p = llq_token_piece(tok, ids[i], &plen);
+        char *e = escape_piece(p, plen);
+        if (!e) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        if (a->json) {
+            json_object_array_add(ja, json_object_new_int64(ids[i]));
+            json_object_array_add(jp, json_object_new_string(e));
+        } else {
+            printf("%u\t%s\n", ids[i], e);
+        }
+        free(e);
+    }
+    if (a->json)
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    cli_info("%zu tokens (%s tokenizer, %u ids)", n, llq_tokenizer_kind(tok), llq_tokenizer_n_vocab(tok));
+done:
+    json_object_put(j);
+    free(ids);
+    free(text);
+    llq_tokenizer_free(tok);
+    llq_close(f);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     args a;
@@ -836,5 +964,7 @@ int main(int argc, char **argv)
         return cmd_ppl(&a);
     if (!strcmp(a.cmd, "drift"))
         return cmd_drift(&a);
+    if (!strcmp(a.cmd, "tokenize"))
+        return cmd_tokenize(&a);
     return cmd_generate(&a);
 }

@@ -249,7 +249,9 @@ static int view_summary(const llq_file *f)
     double bpw = elems ? 8.0 * (double)bytes / (double)elems : 0, qbpw = qelems ? 8.0 * (double)qbytes / (double)qelems : 0;
     if (J) {
         json_object *s = json_object_new_object(), *meta = json_object_new_object(), *types = json_object_new_object();
-        json_object_object_add(s, "format_version", json_object_new_string(llq_file_version_minor(f) ? "1.x" : "1.0"));
+        json_object_object_add(s, "format_version", json_object_new_string(!strcmp(llq_file_format(f), "gguf") ? "gguf" : llq_file_version_minor(f) ? "1.x" : "1.0"));
+        if (!strcmp(llq_file_format(f), "gguf"))
+            json_object_object_add(s, "gguf_version", json_object_new_int((int)llq_file_version_minor(f)));
         json_object_object_add(s, "file_size", json_object_new_uint64(llq_file_size(f)));
         if (!hrc) {
             json_object *h = json_object_new_object();
@@ -295,7 +297,8 @@ static int view_summary(const llq_file *f)
         json_object_object_add(J, "summary", s);
         return CLI_OK;
     }
-    printf("%-12s %s (%s, format 1.%u)\n", "file", llq_file_path(f), human(b1, sizeof b1, (double)llq_file_size(f)),
+    printf("%-12s %s (%s, %s %s%u)\n", "file", llq_file_path(f), human(b1, sizeof b1, (double)llq_file_size(f)),
+           !strcmp(llq_file_format(f), "gguf") ? "GGUF" : "format", !strcmp(llq_file_format(f), "gguf") ? "v" : "1.",
            llq_file_version_minor(f));
     if (!hrc)
         printf("%-12s %s: dim %u, layers %u, heads %u, kv heads %u, ffn %u, vocab %u, context %u, norm_eps %g, "
