@@ -51,6 +51,9 @@ static const char *USAGE =
     "                      per-position KL divergence (self-contained SVG; temp file, then renamed); with\n"
     "                      several QUANT models, one --svg per model, in the same order\n"
     "  -f, --force         replace an existing --svg FILE (never one of the inputs)\n"
+    ;
+/* the help in two literals: C11 compilers need only take 4095 characters in one */
+static const char *USAGE2 =
     "Generation:\n"
     "  --prompt TEXT       prompt (BOS is prepended)\n"
     "  -n N                tokens to generate (default 64)\n"
@@ -176,7 +179,7 @@ static int parse_args(args *a, int argc, char **argv)
             break;
         case 'f': a->force = 1; break;
         case 'q': cli_quiet = 1; break;
-        case 'h': fputs(USAGE, stdout); exit(CLI_OK);
+        case 'h': fputs(USAGE, stdout), fputs(USAGE2, stdout); exit(CLI_OK);
         case O_VERSION: cli_version(); exit(CLI_OK);
         default: return cli_getopt_error(c, argv);
         }
