@@ -91,11 +91,13 @@ $(BUILD)/obj/tests/unit/%.o: tests/unit/%.c | $(BUILD)/config.mk
 test: all $(TEST_BIN)
 	@tests/run.sh $(BUILD)
 
+# Sanitized code runs several times slower: Check's per-test hang guard (4 s by default) is stretched to match,
+# so that a slow or busy machine does not turn it into a timing-dependent failure.
 asan:
-	$(MAKE) BUILD=build-asan CC=clang SAN=address,undefined OPT=-O1 test
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-10} $(MAKE) BUILD=build-asan CC=clang SAN=address,undefined OPT=-O1 test
 
 ubsan:
-	$(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-10} $(MAKE) BUILD=build-ubsan CC=clang SAN=undefined OPT=-O1 test
 
 # Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name> (tokenize, bench_calib, quant, eval, rtn, convert, ...), run by
 # `make bench` (figures only, never pass/fail); bench/bench.h holds what they share (clocks, xorshift, load
