@@ -714,8 +714,10 @@ static int cmd_drift(const args *a)
     for (int i = 0; i < nq; i++) {
         loaded Q = {0};
         d[i].path = a->model[i + 1];
-        if ((rc = load(&Q, d[i].path, (int)a->threads, a->load, arith_of(a))))
+        if ((rc = load(&Q, d[i].path, (int)a->threads, a->load, arith_of(a)))) {
+            unload(&Q); /* what load opened before it failed */
             goto done;
+        }
         d[i].file_size = llq_file_size(Q.f);
         d[i].bpw = bits_per_weight(Q.f);
         double t0 = cli_now();
