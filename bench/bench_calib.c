@@ -5,17 +5,12 @@
 #include "llq/calib.h"
 #include "llq/format.h"
 
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static uint64_t st = 12345;
 static float rnd(void) /* roughly N(0,1): sum of 4 uniforms */
@@ -43,11 +38,11 @@ static int run_group(const grp *g, size_t tokens, double t[3])
         x[i] = rnd() * (i % cols % 37 == 0 ? 10.0f : 1.0f);
     for (size_t i = 0; i < chunk * cols; i++)
         xabs[i % cols] += (x[i] < 0 ? -x[i] : x[i]) / (float)chunk;
-    double t0 = now();
+    double t0 = bench_now();
     for (size_t done = 0; done < tokens; done += chunk)
         llq_xtx_acc(h, x, chunk, cols, NULL);
     llq_sym_fill(h, cols);
-    t[0] += now() - t0;
+    t[0] += bench_now() - t0;
     size_t maxrb = 0;
     for (size_t m = 0; m < g->n_mats; m++) {
         if (!(w[m] = malloc(g->rows[m] * cols * sizeof(float))))
@@ -64,12 +59,12 @@ static int run_group(const grp *g, size_t tokens, double t[3])
     s = malloc(cols * sizeof *s);
     if (!q || !s)
         goto done;
-    t0 = now();
+    t0 = bench_now();
     for (size_t m = 0; m < g->n_mats; m++)
         if ((err = llq_gptq(q, w[m], g->rows[m], cols, h, LLQ_Q4, 128, NULL)))
             goto done_q;
-    t[1] += now() - t0;
-    t0 = now();
+    t[1] += bench_now() - t0;
+    t0 = bench_now();
     const float *cw[3] = {w[0], w[1], w[2]};
     float alpha;
     if ((err = llq_awq_search(s, &alpha, cw, g->rows, g->n_mats, cols, h, xabs, LLQ_Q4, 128, 20, NULL)))
@@ -77,7 +72,7 @@ static int run_group(const grp *g, size_t tokens, double t[3])
     for (size_t m = 0; m < g->n_mats; m++)
         if ((err = llq_awq_clip_quantize(q, w[m], g->rows[m], cols, h, LLQ_Q4, 128, NULL)))
             goto done_q;
-    t[2] += now() - t0;
+    t[2] += bench_now() - t0;
     err = 0;
 done_q:
     free(q);

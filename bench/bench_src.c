@@ -3,22 +3,17 @@
  * touching every byte, with and without the zip CRC check. Prints figures; never fails on time. */
 #include "llq/ckpt.h"
 
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
 static int run(const char *path, int verify, uint64_t *largest)
 {
-    double t0 = now();
+    double t0 = bench_now();
     llq_src *s;
     if (llq_src_open(&s, path)) {
         fprintf(stderr, "bench_src: %s\n", llq_errmsg());
@@ -44,7 +39,7 @@ static int run(const char *path, int verify, uint64_t *largest)
     }
     const char *fmt = llq_src_format(s);
     llq_src_close(s);
-    double dt = now() - t0;
+    double dt = bench_now() - t0;
     printf("%-12s %-9s %7.0f MB in %6.3f s = %6.0f MB/s (%llu)\n", fmt,
            fmt[0] == 's' ? "(no crc)" : verify ? "crc on" : "crc off", (double)total / 1e6, dt, (double)total / 1e6 / dt,
            (unsigned long long)(acc & 0xff));

@@ -14,6 +14,8 @@
 #include "llq/ckpt.h"
 #include "llq/convert.h"
 
+#include "bench.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,9 +40,7 @@ static void fill(void *ctx, void *buf, size_t n)
     const char *dtype = ctx;
     uint8_t *p = buf;
     for (size_t i = 0; i + 4 <= n; i += 4) {
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
+        bench_xorshift(&rng);
         float f = (float)((double)(rng >> 40) / 16777216.0 - 0.5) * 0.2f;
         uint16_t h[2];
         if (!strcmp(dtype, "F32")) {
@@ -51,13 +51,6 @@ static void fill(void *ctx, void *buf, size_t n)
             h[k] = dtype[0] == 'B' ? llq_f32_to_bf16(f) : llq_f32_to_f16(f);
         memcpy(p + i, h, 4);
     }
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void write_config(const char *dir, int meta)
@@ -155,7 +148,7 @@ static void on_progress(void *ctx, uint64_t done, uint64_t total)
 {
     (void)ctx;
     if (done == total)
-        t_streamed = now();
+        t_streamed = bench_now();
 }
 
 /* Converts in a child; prints one line; returns MB/s wall and sets *per_cpu (MB per CPU-second), or -1. */
@@ -181,7 +174,7 @@ static double run(const char *dir, const char *label, uint32_t dtype, uint64_t s
         o.dtype = dtype;
         o.flags = LLQ_CONVERT_FORCE | LLQ_CONVERT_NO_TOKENIZER;
         o.progress = on_progress;
-        double t0 = now();
+        double t0 = bench_now();
         if (llq_convert(&o, &rep) == 0) {
             r[0] = rep.seconds;
             r[1] = t_streamed - t0;
@@ -229,23 +222,23 @@ static void baseline(const char *dir, uint64_t n)
     FILE *f = fopen(p, "wb");
     if (!f)
         return;
-    double t0 = now();
+    double t0 = bench_now();
     for (uint64_t o = 0; o < n; o += sizeof buf)
         if (fwrite(buf, 1, sizeof buf, f) != sizeof buf)
             break;
     fclose(f);
-    double tw = now() - t0;
+    double tw = bench_now() - t0;
     unlink(p);
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
     f = fopen(p, "rb");
     if (!f)
         return;
-    t0 = now();
+    t0 = bench_now();
     while (fread(buf, 1, sizeof buf, f) == sizeof buf)
         ;
     fclose(f);
     printf("for context, plain file I/O in %s: write() %.0f MB/s, read() of the checkpoint %.0f MB/s\n", dir, (double)n / 1e6 / tw,
-           (double)n / 1e6 / (now() - t0));
+           (double)n / 1e6 / (bench_now() - t0));
 }
 
 /* A real torch zip, when tests/make_fixtures.py --bench made one ($LLQ_BENCH_DATA, default build/bench-data):
@@ -273,15 +266,6 @@ static void pth_checkpoint(void)
     run(dir, "f32 -> f32, Meta .pth (zip)", LLQ_CONVERT_KEEP, total, largest, &dummy);
 }
 
-static const char *loadavg(void)
-{
-    static char s[64];
-    double l[3] = {-1, -1, -1};
-    getloadavg(l, 3);
-    snprintf(s, sizeof s, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-    return s;
-}
-
 int main(void)
 {
     const char *base = getenv("LLQ_BENCH_DIR");
@@ -300,11 +284,11 @@ int main(void)
         int shards, layers;
     } ck[4] = {{"F32", 0, 4}, {"BF16", 0, 8}, {"F16", 0, 8}, {"BF16", 2, 8}};
     double wall[3] = {-1, -1, -1}, cpu[3] = {-1, -1, -1}, dummy;
-    printf("llq-convert on synthetic checkpoints; load average at start %s; %ld CPUs online\n", loadavg(),
+    printf("llq-convert on synthetic checkpoints; load average at start %s; %ld CPUs online\n", bench_loadavg(),
            sysconf(_SC_NPROCESSORS_ONLN));
     for (int k = 0; k < 4; k++) {
         uint64_t largest;
-        double t0 = now();
+        double t0 = bench_now();
         layers = ck[k].layers;
         uint64_t bytes = make_checkpoint(dir, ck[k].dtype, ck[k].shards, &largest);
         if (!bytes) {
@@ -314,7 +298,7 @@ int main(void)
         printf("synthetic %s checkpoint (%s, dim %d, %d layers, ffn %d, vocab %d): %.2f GB, largest tensor %.0f MB; "
                "written in %.1f s\n",
                ck[k].shards ? "Meta 2-shard" : "HF safetensors", ck[k].dtype, DIM, layers, FFN, VOCAB,
-               (double)bytes / 1e9, (double)largest / 1e6, now() - t0);
+               (double)bytes / 1e9, (double)largest / 1e6, bench_now() - t0);
         fflush(stdout);
         if (k == 0) {
             baseline(dir, bytes);
@@ -335,7 +319,7 @@ int main(void)
     pth_checkpoint();
     printf("same-dtype conversion, target >= 1000 MB/s wall (warm cache): f32 %.0f, bf16 %.0f, f16 %.0f MB/s wall; "
            "%.0f, %.0f, %.0f MB per CPU-second; load average now %s\n",
-           wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], loadavg());
+           wall[0], wall[1], wall[2], cpu[0], cpu[1], cpu[2], bench_loadavg());
     rmdir(dir);
     return 0;
 }

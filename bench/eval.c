@@ -9,6 +9,8 @@
 #include "llq/quant.h"
 #include "readbw.h"
 
+#include "bench.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,22 +18,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU seconds used by the whole process (all threads): on a loaded machine, wall-clock figures understate the
- * code's speed; work / (cpu / threads) is what the same run would take with its threads on idle cores. */
-static double cpu(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 static void loadavg(void)
 {
@@ -47,7 +33,7 @@ static void loadavg(void)
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 static float frand(float scale)
 {
-    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    bench_xorshift(&rng);
     return scale * ((float)(rng >> 40) * (1.0f / 8388608.0f) - 1.0f);
 }
 
@@ -128,7 +114,7 @@ int main(int argc, char **argv)
     size_t dim = hp.dim, kvd = dim / hp.n_heads * hp.n_kv_heads, ffn = hp.ffn_dim, V = hp.vocab_size;
     printf("synthetic LLaMA: dim %zu, %u layers, %u/%u heads, ffn %zu, vocab %zu; %d threads, %s kernels\n", dim,
            hp.n_layers, hp.n_heads, hp.n_kv_heads, ffn, V, nt, llq_kernel_impl_name());
-    double t0 = now();
+    double t0 = bench_now();
     wpair emb, out, L[8][7];
     make(&emb, V, dim);
     make(&out, V, dim);
@@ -142,7 +128,7 @@ int main(int argc, char **argv)
     float *ones = malloc(dim * 4);
     for (size_t i = 0; i < dim; i++)
         ones[i] = 1.0f;
-    printf("built %.1f M parameters in %.1f s\n", (double)params / 1e6, now() - t0);
+    printf("built %.1f M parameters in %.1f s\n", (double)params / 1e6, bench_now() - t0);
 
     loadavg();
     double bw1 = read_bandwidth(1), bw = read_bandwidth(nt);
@@ -159,11 +145,11 @@ int main(int argc, char **argv)
             llq_mat W;
             set(&W, &L[0][4], b, ffn, dim, 0);
             llq_matmul(y, x, 256, &W, pool);
-            double t = now(), c = cpu();
+            double t = bench_now(), c = bench_cpu();
             int reps = 5;
             for (int r = 0; r < reps; r++)
                 llq_matmul(y, x, 256, &W, pool);
-            double dt = (now() - t) / reps, dc = (cpu() - c) / reps / nt, fl = 2.0 * 256 * (double)dim * (double)ffn;
+            double dt = (bench_now() - t) / reps, dc = (bench_cpu() - c) / reps / nt, fl = 2.0 * 256 * (double)dim * (double)ffn;
             printf("matmul %s 256 x 2048 -> 5632: %.1f GFLOP/s wall, %.1f GFLOP/s on %d idle cores\n", kind_name[b],
                    fl / dt / 1e9, fl / dc / 1e9, nt);
         }
@@ -180,7 +166,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "bench: %s\n", llq_errmsg());
             return 1;
         }
-        double tq = now();
+        double tq = bench_now();
         set(&m->tok_embeddings, &emb, b == BF16, V, dim, 0);
         set(&m->output, &out, b, V, dim, 1);
         uint64_t wbytes = m->output.rows * m->output.row_bytes; /* weights read per token, embeddings aside */
@@ -197,15 +183,15 @@ int main(int argc, char **argv)
         const char *ty = kind_name[b];
         if (b == Q4)
             printf("quantized the layers to q4 g32 and the output head to q8 g32 (RTN) in %.1f s: %.2f GB\n",
-                   now() - tq, (double)wbytes / 1e9);
+                   bench_now() - tq, (double)wbytes / 1e9);
         llq_eval_opts o = {.ctx = ctx};
         llq_ppl_result r;
-        double t = now(), c = cpu();
+        double t = bench_now(), c = bench_cpu();
         if (llq_eval_ppl(&r, m, tok, windows * ctx, &o, NULL, NULL)) {
             fprintf(stderr, "bench: %s\n", llq_errmsg());
             return 1;
         }
-        double dt = now() - t, tps = (double)(windows * ctx) / dt, itps = (double)(windows * ctx) / ((cpu() - c) / nt);
+        double dt = bench_now() - t, tps = (double)(windows * ctx) / dt, itps = (double)(windows * ctx) / ((bench_cpu() - c) / nt);
         printf("ppl %s ctx %zu: %.1f tokens/s wall (%zu windows in %.2f s; %.1f GFLOP/s in matmuls); "
                "%.1f tokens/s (%.1f GFLOP/s) on %d idle cores\n", ty, ctx, tps, windows, dt,
                2.0 * (double)(params - V * dim) * tps / 1e9, itps, 2.0 * (double)(params - V * dim) * itps / 1e9, nt);

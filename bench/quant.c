@@ -13,6 +13,8 @@
 #include "../kernels/qdot.h"
 #include "readbw.h"
 
+#include "bench.h"
+
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,36 +23,10 @@
 #include <time.h>
 #include <x86intrin.h>
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU time of this thread: the machine is shared, wall time of a short loop is not reliable */
-static double cpu_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-/* CPU time of the whole process (all threads) */
-static double proc_cpu(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static uint64_t rng = 88172645463325252ull;
 static uint32_t u32(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 32);
+    return (uint32_t)(bench_xorshift(&rng) >> 32);
 }
 
 /* A random matrix of type/group: random codes, scales unit·(1..8) (f16). */
@@ -114,11 +90,11 @@ static double in_cache(const char *what, uint32_t type, uint32_t group, int fast
     for (uint64_t k = 0; k < K; k++)
         x[k] = (float)(u32() % 2000) / 1000.0f - 1.0f;
     double best = 1e30, bestc = 1e30;
-    for (double w0 = cpu_now(); cpu_now() - w0 < 0.05;) /* warm-up: caches, TLB, clock ramp (50 ms) */
+    for (double w0 = bench_thread_cpu(); bench_thread_cpu() - w0 < 0.05;) /* warm-up: caches, TLB, clock ramp (50 ms) */
         llq_mv_q_avx2(y, x, &W, 0, rows);
     int reps = fast ? 10 : 2; /* short timed runs (~0.3 ms), best of 200: the least disturbed on a shared machine */
     for (int t = 0; t < 200; t++) {
-        double t0 = cpu_now();
+        double t0 = bench_thread_cpu();
         uint64_t c0 = __rdtsc();
         for (int i = 0; i < reps; i++) {
             if (fast)
@@ -127,7 +103,7 @@ static double in_cache(const char *what, uint32_t type, uint32_t group, int fast
                 llq_mv_q_ref(y, x, &W, 0, rows);
         }
         uint64_t c1 = __rdtsc();
-        double t1 = cpu_now();
+        double t1 = bench_thread_cpu();
         if (t1 - t0 < best)
             best = t1 - t0;
         if ((double)(c1 - c0) < bestc)
@@ -179,9 +155,9 @@ static void streaming(void)
             continue;
         double best = 1e30;
         for (int t = 0; t < 5; t++) {
-            double t0 = now();
+            double t0 = bench_now();
             llq_matmul(y, x, 1, &W, pool);
-            double dt = now() - t0;
+            double dt = bench_now() - t0;
             best = dt < best ? dt : best;
         }
         printf("  q4 g32 matvec %llu x %llu (%.0f MB), %d thread%s: %.2f GB/s of weights = %.0f %% of the %.2f GB/s "
@@ -282,12 +258,12 @@ static void rtn(void)
             if (llq_pool_new(&pool, nt))
                 return;
             for (int t = 0; t < 3; t++) {
-                double t0 = now(), c0 = proc_cpu();
+                double t0 = bench_now(), c0 = bench_cpu();
                 if (llq_quantize_tensor(q, x, rows, K, cfg[c].type, cfg[c].group, NULL, pool)) {
                     llq_pool_free(pool);
                     return;
                 }
-                double dt = now() - t0, dc = proc_cpu() - c0;
+                double dt = bench_now() - t0, dc = bench_cpu() - c0;
                 best = dt < best ? dt : best;
                 best_cpu = dc < best_cpu ? dc : best_cpu;
             }

@@ -8,6 +8,7 @@
 #ifndef LLQ_BENCH_READBW_H
 #define LLQ_BENCH_READBW_H
 
+#include "bench.h"
 #include "llq/kernels.h"
 #include "llq/model.h"
 
@@ -17,20 +18,6 @@
 #include <stdio.h>
 #include <time.h>
 #include <xmmintrin.h>
-
-static double rb_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static double rb_cpu(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* Sum of the 64-byte lines of p[n] (the value only keeps the loads alive). */
 static uint64_t rb_span(const uint8_t *p, uint64_t n)
@@ -70,14 +57,14 @@ static double rb_read_mats(const llq_mat *const *m, int n, int nt)
 {
     struct rb_job job[8];
     pthread_t th[8];
-    double t0 = rb_now();
+    double t0 = bench_now();
     for (int i = 0; i < nt; i++) {
         job[i] = (struct rb_job){m, n, i, nt, 0};
         pthread_create(&th[i], NULL, rb_run, &job[i]);
     }
     for (int i = 0; i < nt; i++)
         pthread_join(th[i], NULL);
-    return rb_now() - t0;
+    return bench_now() - t0;
 }
 
 /* Generation against the plain read of the same weights (mats, `bytes` in all: what one token streams):
@@ -90,12 +77,12 @@ static double rb_generate(const llq_model *m, llq_kv *kv, const uint32_t *tok, f
     enum { ROUNDS = 8, PER = 4 };
     double gen_t = 0, read_t = 0, gen_c = 0, ratio[ROUNDS];
     for (int k = 0; k < ROUNDS; k++) {
-        double rt = rb_read_mats(mats, nmats, nt), t0 = rb_now(), c0 = rb_cpu();
+        double rt = rb_read_mats(mats, nmats, nt), t0 = bench_now(), c0 = bench_cpu();
         for (int i = 0; i < PER; i++)
             if (llq_model_step(m, kv, tok + (k * PER + i) % 32, 1, logits))
                 return 0;
-        double gt = rb_now() - t0;
-        gen_c += rb_cpu() - c0, gen_t += gt, read_t += rt;
+        double gt = bench_now() - t0;
+        gen_c += bench_cpu() - c0, gen_t += gt, read_t += rt;
         ratio[k] = rt / (gt / PER);
         for (int j = k; j > 0 && ratio[j] < ratio[j - 1]; j--) {
             double tmp = ratio[j];

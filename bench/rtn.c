@@ -10,6 +10,8 @@
  * on one matrix in memory) are in bench/quant.c. */
 #include "llq/format.h"
 
+#include "bench.h"
+
 #include <json-c/json.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -24,20 +26,10 @@
 #define N_MAT 8
 #define DIM 4096
 
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
 static uint64_t rng = 0x2545f4914f6cdd1dull;
 static uint32_t u32(void)
 {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return (uint32_t)(rng >> 32);
+    return (uint32_t)(bench_xorshift(&rng) >> 32);
 }
 
 /* Returns 0 or -1 (message printed). */
@@ -73,15 +65,6 @@ static int make_input(const char *path)
     return err ? -1 : 0;
 }
 
-static const char *loadavg(void)
-{
-    static char s[64];
-    double l[3] = {-1, -1, -1};
-    getloadavg(l, 3);
-    snprintf(s, sizeof s, "%.2f %.2f %.2f", l[0], l[1], l[2]);
-    return s;
-}
-
 /* Runs the tool once; prints one line. */
 static void run(const char *tool, const char *in, const char *out, const char *type, const char *group)
 {
@@ -90,10 +73,10 @@ static void run(const char *tool, const char *in, const char *out, const char *t
     size_t len = 0;
     if (pipe(fds))
         return;
-    const char *load = loadavg();
+    const char *load = bench_loadavg();
     char load_copy[64];
     snprintf(load_copy, sizeof load_copy, "%s", load);
-    double t0 = now();
+    double t0 = bench_now();
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], 1);
@@ -112,7 +95,7 @@ static void run(const char *tool, const char *in, const char *out, const char *t
     int status = 0;
     struct rusage ru;
     wait4(pid, &status, 0, &ru);
-    double wall = now() - t0;
+    double wall = bench_now() - t0;
     unlink(out);
     json_object *j = json_tokener_parse(json), *v;
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !j) {

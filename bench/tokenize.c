@@ -5,26 +5,13 @@
  * and the stress corpus, repeated) on one thread. Prints figures; never fails on time. */
 #include "llq/tokenizer.h"
 
+#include "bench.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double cpu_ms(void) /* this process's CPU time: meaningful on a shared machine */
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -49,18 +36,18 @@ static int time_encode_decode(const llq_tokenizer *t, const char *text, size_t l
 {
     free(*ids);
     *ids = NULL;
-    double t0 = now_ms(), c0 = cpu_ms();
+    double t0 = 1e3 * bench_now(), c0 = 1e3 * bench_cpu();
     if (llq_tokenize(t, text, len, 1, ids, n))
         return 1;
-    double e = now_ms() - t0, c = cpu_ms() - c0;
+    double e = 1e3 * bench_now() - t0, c = 1e3 * bench_cpu() - c0;
     *enc = e < *enc ? e : *enc;
     *enc_cpu = c < *enc_cpu ? c : *enc_cpu;
     char *out;
     size_t olen;
-    t0 = now_ms();
+    t0 = 1e3 * bench_now();
     if (llq_detokenize(t, *ids, *n, &out, &olen))
         return 1;
-    e = now_ms() - t0;
+    e = 1e3 * bench_now() - t0;
     *dec = e < *dec ? e : *dec;
     free(out);
     return 0;
@@ -70,16 +57,16 @@ static int time_encode_decode(const llq_tokenizer *t, const char *text, size_t l
 static int bench_bpe(const char *path, const char *text, size_t len)
 {
     llq_tokenizer *t = NULL, *t2 = NULL;
-    double t0 = now_ms(), c0, load_ms = 1e30, llq_ms = 1e30, load_cpu = 1e30, llq_cpu = 1e30, enc_cpu = 1e30;
+    double t0 = 1e3 * bench_now(), c0, load_ms = 1e30, llq_ms = 1e30, load_cpu = 1e30, llq_cpu = 1e30, enc_cpu = 1e30;
     for (int r = 0; r < 3; r++) {
         llq_tokenizer_free(t);
-        t0 = now_ms();
-        c0 = cpu_ms();
+        t0 = 1e3 * bench_now();
+        c0 = 1e3 * bench_cpu();
         if (llq_tokenizer_load(&t, path)) {
             fprintf(stderr, "tokenize: %s\n", llq_errmsg());
             return 1;
         }
-        double e = now_ms() - t0, c = cpu_ms() - c0;
+        double e = 1e3 * bench_now() - t0, c = 1e3 * bench_cpu() - c0;
         load_ms = e < load_ms ? e : load_ms;
         load_cpu = c < load_cpu ? c : load_cpu;
     }
@@ -96,14 +83,14 @@ static int bench_bpe(const char *path, const char *text, size_t len)
     llq_writer_free(w);
     for (int r = 0; r < 3; r++) {
         llq_tokenizer_free(t2);
-        t0 = now_ms();
-        c0 = cpu_ms();
+        t0 = 1e3 * bench_now();
+        c0 = 1e3 * bench_cpu();
         if (llq_open(&f, file) || llq_tokenizer_from_llq(&t2, f)) {
             fprintf(stderr, "tokenize: %s\n", llq_errmsg());
             return 1;
         }
         llq_close(f);
-        double e = now_ms() - t0, c = cpu_ms() - c0;
+        double e = 1e3 * bench_now() - t0, c = 1e3 * bench_cpu() - c0;
         llq_ms = e < llq_ms ? e : llq_ms;
         llq_cpu = c < llq_cpu ? c : llq_cpu;
     }
@@ -171,12 +158,12 @@ int main(int argc, char **argv)
     const char *model = argc > 1 ? argv[1] : "models/pydoc-7m/tokenizer.model";
     const char *text_path = argc > 2 ? argv[2] : "models/pydoc-7m/test.txt";
     llq_tokenizer *t = NULL;
-    double t0 = now_ms();
+    double t0 = 1e3 * bench_now();
     if (llq_spm_load(&t, model)) {
         fprintf(stderr, "tokenize: %s\n", llq_errmsg());
         return 1;
     }
-    double load_ms = now_ms() - t0;
+    double load_ms = 1e3 * bench_now() - t0;
     size_t len;
     char *text = slurp(text_path, &len);
     if (!text) {
@@ -191,10 +178,10 @@ int main(int argc, char **argv)
             return 1;
         char buf[LLQ_TOKEN_DECODE_MAX];
         size_t total = 0;
-        t0 = now_ms();
+        t0 = 1e3 * bench_now();
         for (size_t i = 0; i < n; i++)
             total += (size_t)llq_token_decode(t, i ? (int32_t)ids[i - 1] : -1, ids[i], buf, sizeof buf);
-        double e = now_ms() - t0;
+        double e = 1e3 * bench_now() - t0;
         stream = e < stream ? e : stream;
         if (total != len)
             fprintf(stderr, "tokenize: streamed decode gave %zu bytes, expected %zu\n", total, len);

@@ -1,7 +1,7 @@
 /* bigmem.c — large read-mostly buffers (model weights) in anonymous memory, 2 MiB aligned and marked for
  * transparent huge pages. Streaming a multi-hundred-MB weight set through 4 KiB pages costs a TLB miss every
  * 4 KiB and stops the hardware prefetchers at every page boundary; on 2 MiB pages a q4 token step ran ~5 %
- * faster here (docs/QUANTIZATION.md, "Speed"). Where the kernel does not give huge pages the buffer is plain
+ * faster here (docs/MEASUREMENTS.md, "Speed"). Where the kernel does not give huge pages the buffer is plain
  * anonymous memory and works the same. */
 #include "llq/llq.h"
 

@@ -188,13 +188,10 @@ done:
 /* Refuses an output path that is one of the inputs (same inode), even with --force. */
 static int check_not_input(const char *out, const conv_plan *p)
 {
-    struct stat so, si;
-    if (stat(out, &so))
-        return 0;
     for (size_t i = 0; i < p->n_files + 3; i++) {
         const char *in = i < p->n_files ? p->files[i] : i == p->n_files ? p->config
                          : i == p->n_files + 1 ? p->tokenizer : p->index;
-        if (in && stat(in, &si) == 0 && si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+        if (llq_same_file(in, out))
             return llq_err(LLQ_EINVAL, "%s: is an input file (%s); refusing to write over it", out, in);
     }
     return 0;

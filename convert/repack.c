@@ -36,12 +36,6 @@ int conv_opens_as_llq(const char *path)
     return k == 4 && (!memcmp(m, "\x89LLQ", 4) || !memcmp(m, "GGUF", 4));
 }
 
-static int same_file(const char *a, const char *b)
-{
-    struct stat x, y;
-    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
 /* f's tensors (and metadata) to a .llq file. */
 static int write_llq(const llq_file *f, const llq_convert_opts *o, uint64_t *bytes_out)
 {
@@ -128,7 +122,7 @@ int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_rep
     uint64_t bytes = 0;
     int rc = LLQ_OK;
     int to_gguf = conv_is_gguf_path(o->out);
-    if (same_file(o->src, o->out))
+    if (llq_same_file(o->src, o->out))
         return llq_err(LLQ_EINVAL, "%s: is the input file; refusing to write over it", o->out);
     if (!conv_opens_as_llq(o->src)) { /* a checkpoint to .gguf: convert to a temporary .llq first */
         size_t n = strlen(o->out) + 16;

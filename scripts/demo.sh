@@ -28,21 +28,11 @@ step "llq-inspect --compare: q4 AWQ+GPTQ against the bf16 original (first 4 tens
 "$B/llq-inspect" "$O/q4-awq-gptq.llq" --compare "$O/pydoc-7m.llq" --filter 'layers.0.attention.w*'
 
 step "llq-eval drift on $M/test.txt (ctx 256$( [ "$CHUNKS" -gt 0 ] && echo ", first $CHUNKS windows"))"
-printf '%-14s %9s %9s %9s %9s %11s\n' model "MB" "ppl" "dppl%" "KLD mean" "top-1 %"
-for q in q8 q4-rtn q4-awq-gptq; do
-    # shellcheck disable=SC2046
-    "$B/llq-eval" drift "$O/pydoc-7m.llq" "$O/$q.llq" --text "$M/test.txt" --ctx 256 $(chunks) --json --quiet \
-        --svg "$O/$q.drift.svg" --force >"$O/$q.drift.json"
-    size=$(wc -c <"$O/$q.llq")
-    python3 - "$O/$q.drift.json" "$q" "$size" <<'EOF' 2>/dev/null || echo "$q: see $O/$q.drift.json"
-import json, sys
-d = json.load(open(sys.argv[1])); 
-v = lambda k: d[k]['value']
-print('%-14s %9.2f %9.3f %9.3f %9.6f %11.2f' % (sys.argv[2], int(sys.argv[3]) / 1e6,
-      v('ppl_quant'), v('dppl_pct'), v('kld_mean'), v('top1_pct')))
-EOF
-done
-
+# one run, one table: each quantized model against the original on the same windows, one chart per model
+# shellcheck disable=SC2046
+"$B/llq-eval" drift "$O/pydoc-7m.llq" "$O/q8.llq" "$O/q4-rtn.llq" "$O/q4-awq-gptq.llq" --text "$M/test.txt" \
+    --ctx 256 $(chunks) --quiet --force \
+    --svg "$O/q8.drift.svg" --svg "$O/q4-rtn.drift.svg" --svg "$O/q4-awq-gptq.drift.svg"
 echo "charts (per-layer error, KL distribution): $O/*.drift.svg — open one in a browser"
 
 step "llq-eval generate (q4 AWQ+GPTQ, greedy)"

@@ -14,10 +14,12 @@ BUILD=${BUILD:-build}
 THREADS=${THREADS:-2}
 NICE=${NICE:-5}
 OUT=${OUT:-/tmp}
+JGET=$BUILD/tests/jget   # reads the --json outputs (tests/jget.c)
 CALIB=models/pydoc-7m/calib.txt
 TEST=models/pydoc-7m/test.txt
 [ $# -ge 2 ] || { echo "usage: $0 BASE.llq METHOD:TYPE:GROUP..." >&2; exit 2; }
 base=$1; shift
+make -s BUILD="$BUILD" "$JGET"
 for cfg in "$@"; do
     IFS=: read -r method type group <<<"$cfg"
     q="$OUT/quant_table_$$.llq"
@@ -30,15 +32,13 @@ for cfg in "$@"; do
     read -r wall user sys <"$OUT/quant_table_$$.time"
     nice -n "$NICE" "$BUILD/llq-eval" drift "$base" "$q" --text "$TEST" --protocol llama.cpp --ctx 256 \
         -t "$THREADS" --json --quiet >"$OUT/quant_table_$$.d.json"
-    python3 - "$OUT/quant_table_$$.q.json" "$OUT/quant_table_$$.d.json" "$wall" "$user" "$sys" <<'EOF'
-import json, sys
-q = json.load(open(sys.argv[1])); d = json.load(open(sys.argv[2]))
-wall, cpu = float(sys.argv[3]), float(sys.argv[4]) + float(sys.argv[5])
-b = q["file_bytes"]
-print(f'| {q["method"]} | {q["type"]} | {q["group"]} | default | {q["quantized_bits_per_weight"]:.3f} '
-      f'| {b / 1e6:.2f} MB ({b} B) | {wall:.1f} s ({cpu:.1f} s CPU) | {d["ppl_quant"]["value"]:.3f} '
-      f'| {d["dppl_pct"]["value"]:+.3f} ± {d["dppl_pct"]["se"]:.3f} | {d["kld_mean"]["value"]:.6f} '
-      f'| {d["top1_pct"]["value"]:.2f} ± {d["top1_pct"]["se"]:.2f} |', flush=True)
-EOF
+    qj="$OUT/quant_table_$$.q.json" dj="$OUT/quant_table_$$.d.json"
+    # shellcheck disable=SC2046
+    set -- $("$JGET" "$qj" method type group quantized_bits_per_weight file_bytes) \
+        $("$JGET" "$dj" ppl_quant/value dppl_pct/value dppl_pct/se kld_mean/value top1_pct/value top1_pct/se)
+    awk -v wall="$wall" -v cpu="$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" 'BEGIN {
+        printf "| %s | %s | %s | default | %.3f | %.2f MB (%.0f B) | %.1f s (%.1f s CPU) | %.3f | %+.3f ± %.3f | %.6f | %.2f ± %.2f |\n",
+            ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5] / 1e6, ARGV[5], wall, cpu, ARGV[6], ARGV[7], ARGV[8],
+            ARGV[9], ARGV[10], ARGV[11] }' "$@"
     rm -f "$q" "$OUT/quant_table_$$".*
 done

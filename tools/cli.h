@@ -23,9 +23,22 @@ int cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_lib_error(int code);
 /* Prints the one line "tool: message (see tool --help)\n"; returns CLI_USAGE. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* getopt_long's ':' (an option without its value) or '?' (an unknown option) as the one usage line
+ * "option '--x' needs a value" / "unknown option '--x'"; returns CLI_USAGE. The tools set opterr = 0 and start
+ * the optstring with ':'. */
+int cli_getopt_error(int c, char *const *argv);
+/* The one integer parser of the tools: a plain decimal s (no sign, no spaces, no suffix) in lo..hi into *out,
+ * else the usage line "OPT expects an integer in lo..hi, got 's'" and CLI_USAGE. */
+int cli_parse_u64(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *opt);
+/* --json: prints j (json-c object, may be NULL for null) on stdout the way every tool does (pretty, '/' not
+ * escaped, a newline after), then releases it (json_object_put). */
+struct json_object;
+void cli_json_print(struct json_object *j);
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
 
+/* Wall-clock seconds (monotonic), for the tools' timings. */
+double cli_now(void);
 /* Prints "tool: warning: message\n" to stderr, also with --quiet (something is probably wrong, but not an error). */
 void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -35,7 +48,8 @@ extern int cli_quiet;
 void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Progress bar with ETA on stderr, only if stderr is a terminal and not quiet, and only once the work (since
- * done == 0 or a new `what`) has taken a second. Call with done == total to finish. */
+ * done == 0 or a new `what`) has taken a second. Call with done == total to finish. LLQ_PROGRESS_STEP=S in the
+ * environment replaces the clock by one that advances S seconds per call (tests: no race with the work). */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
 
 /* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */

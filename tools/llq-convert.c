@@ -106,8 +106,7 @@ static void print_json(const char *out, const llq_convert_report *r)
     json_object_object_add(hp, "norm_eps", json_object_new_double(r->hp.norm_eps));
     json_object_object_add(hp, "rope_theta", json_object_new_double(r->hp.rope_theta));
     json_object_object_add(j, "hparams", hp);
-    printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-    json_object_put(j);
+    cli_json_print(j);
 }
 
 int main(int argc, char **argv)
@@ -143,10 +142,9 @@ int main(int argc, char **argv)
         case O_TOKENIZER: o.tokenizer = optarg; break;
         case O_NO_TOKENIZER: o.flags |= LLQ_CONVERT_NO_TOKENIZER; break;
         case O_CONTEXT: {
-            char *end;
-            unsigned long v = strtoul(optarg, &end, 10);
-            if (!optarg[0] || *end || optarg[0] == '-' || v == 0 || v > (1ul << 24))
-                return cli_usage_error("--context must be a token count in 1..16777216, not '%s'", optarg);
+            uint64_t v;
+            if (cli_parse_u64(&v, optarg, 1, 1u << 24, "--context"))
+                return CLI_USAGE;
             o.context_length = (uint32_t)v;
             break;
         }
@@ -163,8 +161,7 @@ int main(int argc, char **argv)
                 return cli_usage_error("--dtype must be f32, f16 or bf16, not '%s' (quantize with llq-quantize)",
                                        optarg);
             break;
-        case ':': return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        default: return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return cli_getopt_error(c, argv);
         }
     }
     if (optind >= argc)

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <getopt.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -16,8 +17,8 @@
 
 static const char *USAGE =
     "Usage: llq-eval ppl MODEL.llq (--text FILE | --tokens FILE) [options]\n"
-    "       llq-eval drift BASE.llq QUANT.llq (--text FILE | --tokens FILE) [options] [--per-layer]\n"
-    "                      [--svg FILE [--force]]\n"
+    "       llq-eval drift BASE.llq QUANT.llq [QUANT2.llq ...] (--text FILE | --tokens FILE) [options]\n"
+    "                      [--per-layer] [--svg FILE [--svg FILE2 ...] [--force]]\n"
     "       llq-eval generate MODEL.llq --prompt TEXT [-n N] [--temp T] [--seed S]\n"
     "       llq-eval tokenize MODEL (--text FILE | --prompt TEXT) [--bos] [--json]\n"
     "\n"
@@ -25,6 +26,9 @@ static const char *USAGE =
     "drift     BASE and QUANT on the same windows in one pass: ppl of each, delta ppl (absolute and %),\n"
     "          KL divergence KL(base || quant) per position (mean, median, p99, max), top-1 agreement and\n"
     "          RMS of the change in the correct token's probability, each with its standard error.\n"
+    "          Several QUANT models: each against BASE on the same windows, one after another (BASE is run\n"
+    "          again for each), printed as one table with a row per model (size, bits per weight, ppl,\n"
+    "          delta ppl %, KLD mean/median/p99/max, top-1, RMS); --json prints an array, one object per model.\n"
     "generate  continues a prompt one token at a time with a KV cache (a human sanity check).\n"
     "tokenize  the token ids (and pieces) of a text, to compare with a reference tokenizer. MODEL is a .llq\n"
     "          file or a tokenizer file (tokenizer.json, tokenizer.model: SentencePiece or tiktoken).\n"
@@ -44,8 +48,12 @@ static const char *USAGE =
     "                      llama.cpp, else exact\n"
     "  --per-layer         (drift) relative error of the hidden state after each layer\n"
     "  --svg FILE          (drift) also write a chart: per-layer relative error and the distribution of\n"
-    "                      per-position KL divergence (self-contained SVG; temp file, then renamed)\n"
+    "                      per-position KL divergence (self-contained SVG; temp file, then renamed); with\n"
+    "                      several QUANT models, one --svg per model, in the same order\n"
     "  -f, --force         replace an existing --svg FILE (never one of the inputs)\n"
+    ;
+/* the help in two literals: C11 compilers need only take 4095 characters in one */
+static const char *USAGE2 =
     "Generation:\n"
     "  --prompt TEXT       prompt (BOS is prepended)\n"
     "  -n N                tokens to generate (default 64)\n"
@@ -70,159 +78,133 @@ static const char *USAGE =
     "  llq-eval ppl pydoc-7m.llq --text test.txt --ctx 256\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --protocol llama.cpp --json\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --svg drift.svg\n"
+    "  llq-eval drift pydoc-7m.llq q8.llq q4.llq --text test.txt --ctx 256 --chunks 64\n"
     "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n"
     "  llq-eval tokenize Llama-3.2-1B/tokenizer.json --prompt \"I'M here\" --json\n";
 
 enum { LOAD_AUTO, LOAD_READ, LOAD_MMAP };
+#define MAX_MODELS 64 /* drift: BASE and up to 63 quantized models */
 
 typedef struct args {
-    const char *cmd, *model[2], *text, *tokens, *prompt, *svg;
-    long ctx, chunks, n_gen, threads;
-    int protocol, json, per_layer, kernel, force, load, bos, arith; /* arith: -1 = as the protocol */
+    const char *cmd, *model[MAX_MODELS], *text, *tokens, *prompt, *svg[MAX_MODELS];
+    int n_models, n_svg;
+    uint64_t ctx, chunks, n_gen, threads, seed;
+    int ctx_set, protocol, json, per_layer, kernel, force, load, bos, arith; /* arith: -1 = as the protocol */
     double temp;
-    unsigned long long seed;
 } args;
 
-static int parse_long(const char *s, long lo, long hi, long *out, const char *opt)
+/* value of a --opt NAME from a list of names; -1 if none matches */
+static int pick(const char *v, const char *const *names, int n)
 {
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || end == s || *end || v < lo || v > hi)
-        return cli_usage_error("%s expects an integer in %ld..%ld, got '%s'", opt, lo, hi, s);
-    *out = v;
-    return 0;
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v, names[i]))
+            return i;
+    return -1;
 }
 
 static int parse_args(args *a, int argc, char **argv)
 {
-    int n_pos = 0;
+    enum { O_TEXT = 256, O_TOKENS, O_PROMPT, O_CTX, O_CHUNKS, O_TEMP, O_SEED, O_PROTOCOL, O_ARITH, O_KERNEL, O_LOAD,
+           O_JSON, O_BOS, O_PER_LAYER, O_SVG, O_VERSION };
+    static const struct option lo[] = {
+        {"text", required_argument, NULL, O_TEXT}, {"tokens", required_argument, NULL, O_TOKENS},
+        {"prompt", required_argument, NULL, O_PROMPT}, {"ctx", required_argument, NULL, O_CTX},
+        {"chunks", required_argument, NULL, O_CHUNKS}, {"threads", required_argument, NULL, 't'},
+        {"temp", required_argument, NULL, O_TEMP}, {"seed", required_argument, NULL, O_SEED},
+        {"protocol", required_argument, NULL, O_PROTOCOL}, {"arith", required_argument, NULL, O_ARITH},
+        {"kernel", required_argument, NULL, O_KERNEL},
+        {"load", required_argument, NULL, O_LOAD}, {"json", no_argument, NULL, O_JSON},
+        {"bos", no_argument, NULL, O_BOS},
+        {"per-layer", no_argument, NULL, O_PER_LAYER}, {"svg", required_argument, NULL, O_SVG},
+        {"force", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0}};
+    static const char *const protocols[] = {"default", "llama.cpp"}, *const ariths[] = {"exact", "llama.cpp"},
+                             *const kernels[] = {"ref", "fast"},
+                             *const loads[] = {"auto", "read", "mmap"};
+    int c, rc = 0;
     memset(a, 0, sizeof *a);
-    a->ctx = -1;
     a->n_gen = 64;
     a->temp = 0.8;
     a->seed = 1;
     a->kernel = LLQ_KERNEL_FAST;
     a->arith = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int rc = 0;
-#define NEED()                                                                                                 \
-    do {                                                                                                       \
-        if (!v)                                                                                                \
-            return cli_usage_error("%s needs a value", s);                                                     \
-        i++;                                                                                                   \
-    } while (0)
-        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-            fputs(USAGE, stdout);
-            exit(CLI_OK);
-        } else if (!strcmp(s, "--version")) {
-            cli_version();
-            exit(CLI_OK);
-        } else if (!strcmp(s, "--text")) {
-            NEED();
-            a->text = v;
-        } else if (!strcmp(s, "--tokens")) {
-            NEED();
-            a->tokens = v;
-        } else if (!strcmp(s, "--prompt")) {
-            NEED();
-            a->prompt = v;
-        } else if (!strcmp(s, "--ctx")) {
-            NEED();
-            rc = parse_long(v, 0, 1L << 30, &a->ctx, s);
-        } else if (!strcmp(s, "--chunks")) {
-            NEED();
-            rc = parse_long(v, 1, 1L << 40, &a->chunks, s);
-        } else if (!strcmp(s, "-n")) {
-            NEED();
-            rc = parse_long(v, 0, 1L << 20, &a->n_gen, s);
-        } else if (!strcmp(s, "-t") || !strcmp(s, "--threads")) {
-            NEED();
-            rc = parse_long(v, 1, 256, &a->threads, s);
-        } else if (!strcmp(s, "--temp")) {
-            NEED();
+    opterr = 0; /* one line of our own instead of getopt's */
+    while (!rc && (c = getopt_long(argc, argv, ":n:t:fqh", lo, NULL)) != -1) {
+        switch (c) {
+        case O_TEXT: a->text = optarg; break;
+        case O_TOKENS: a->tokens = optarg; break;
+        case O_PROMPT: a->prompt = optarg; break;
+        case O_CTX: rc = cli_parse_u64(&a->ctx, optarg, 0, 1u << 30, "--ctx"), a->ctx_set = 1; break;
+        case O_CHUNKS: rc = cli_parse_u64(&a->chunks, optarg, 1, 1ull << 40, "--chunks"); break;
+        case 'n': rc = cli_parse_u64(&a->n_gen, optarg, 0, 1u << 20, "-n"); break;
+        case 't': rc = cli_parse_u64(&a->threads, optarg, 1, 256, "--threads"); break;
+        case O_SEED: rc = cli_parse_u64(&a->seed, optarg, 0, UINT64_MAX, "--seed"); break;
+        case O_TEMP: {
             char *end;
-            a->temp = strtod(v, &end);
-            if (end == v || *end || !(a->temp >= 0) || a->temp > 100)
-                return cli_usage_error("--temp expects a number in 0..100, got '%s'", v);
-        } else if (!strcmp(s, "--seed")) {
-            NEED();
-            char *end;
-            errno = 0;
-            a->seed = strtoull(v, &end, 10);
-            if (errno || end == v || *end || !isdigit((unsigned char)v[0])) /* strtoull takes "-1" as 2^64-1 */
-                return cli_usage_error("--seed expects an unsigned integer, got '%s'", v);
-        } else if (!strcmp(s, "--protocol")) {
-            NEED();
-            if (!strcmp(v, "default"))
-                a->protocol = LLQ_PROTO_DEFAULT;
-            else if (!strcmp(v, "llama.cpp"))
-                a->protocol = LLQ_PROTO_LLAMACPP;
-            else
-                return cli_usage_error("--protocol expects default or llama.cpp, got '%s'", v);
-        } else if (!strcmp(s, "--arith")) {
-            NEED();
-            if (!strcmp(v, "exact"))
-                a->arith = LLQ_ARITH_EXACT;
-            else if (!strcmp(v, "llama.cpp"))
-                a->arith = LLQ_ARITH_LLAMACPP;
-            else
-                return cli_usage_error("--arith expects exact or llama.cpp, got '%s'", v);
-        } else if (!strcmp(s, "--kernel")) {
-            NEED();
-            if (!strcmp(v, "ref"))
-                a->kernel = LLQ_KERNEL_REF;
-            else if (!strcmp(v, "fast"))
-                a->kernel = LLQ_KERNEL_FAST;
-            else
-                return cli_usage_error("--kernel expects ref or fast, got '%s'", v);
-        } else if (!strcmp(s, "--load")) {
-            NEED();
-            if (!strcmp(v, "auto"))
-                a->load = LOAD_AUTO;
-            else if (!strcmp(v, "read"))
-                a->load = LOAD_READ;
-            else if (!strcmp(v, "mmap"))
-                a->load = LOAD_MMAP;
-            else
-                return cli_usage_error("--load expects auto, read or mmap, got '%s'", v);
-        } else if (!strcmp(s, "--json")) {
-            a->json = 1;
-        } else if (!strcmp(s, "--bos")) {
-            a->bos = 1;
-        } else if (!strcmp(s, "--per-layer")) {
-            a->per_layer = 1;
-        } else if (!strcmp(s, "--svg")) {
-            NEED();
-            a->svg = v;
-        } else if (!strcmp(s, "--force") || !strcmp(s, "-f")) {
-            a->force = 1;
-        } else if (!strcmp(s, "--quiet") || !strcmp(s, "-q")) {
-            cli_quiet = 1;
-        } else if (s[0] == '-' && s[1]) {
-            return cli_usage_error("unknown option '%s'", s);
-        } else if (!a->cmd) {
-            a->cmd = s;
-        } else if (n_pos < 2) {
-            a->model[n_pos++] = s;
-        } else {
-            return cli_usage_error("unexpected argument '%s'", s);
+            a->temp = strtod(optarg, &end);
+            if (end == optarg || *end || !(a->temp >= 0) || a->temp > 100)
+                return cli_usage_error("--temp expects a number in 0..100, got '%s'", optarg);
+            break;
         }
-        if (rc)
-            return rc;
-#undef NEED
+        case O_PROTOCOL:
+            if ((a->protocol = pick(optarg, protocols, 2)) < 0)
+                return cli_usage_error("--protocol expects default or llama.cpp, got '%s'", optarg);
+            a->protocol = a->protocol ? LLQ_PROTO_LLAMACPP : LLQ_PROTO_DEFAULT;
+            break;
+        case O_ARITH:
+            if ((a->arith = pick(optarg, ariths, 2)) < 0)
+                return cli_usage_error("--arith expects exact or llama.cpp, got '%s'", optarg);
+            a->arith = a->arith ? LLQ_ARITH_LLAMACPP : LLQ_ARITH_EXACT;
+            break;
+        case O_KERNEL:
+            if ((a->kernel = pick(optarg, kernels, 2)) < 0)
+                return cli_usage_error("--kernel expects ref or fast, got '%s'", optarg);
+            a->kernel = a->kernel ? LLQ_KERNEL_FAST : LLQ_KERNEL_REF;
+            break;
+        case O_LOAD: {
+            static const int modes[] = {LOAD_AUTO, LOAD_READ, LOAD_MMAP};
+            int i = pick(optarg, loads, 3);
+            if (i < 0)
+                return cli_usage_error("--load expects auto, read or mmap, got '%s'", optarg);
+            a->load = modes[i];
+            break;
+        }
+        case O_JSON: a->json = 1; break;
+        case O_BOS: a->bos = 1; break;
+        case O_PER_LAYER: a->per_layer = 1; break;
+        case O_SVG:
+            if (a->n_svg == MAX_MODELS)
+                return cli_usage_error("too many --svg files (at most %d)", MAX_MODELS);
+            a->svg[a->n_svg++] = optarg;
+            break;
+        case 'f': a->force = 1; break;
+        case 'q': cli_quiet = 1; break;
+        case 'h': fputs(USAGE, stdout), fputs(USAGE2, stdout); exit(CLI_OK);
+        case O_VERSION: cli_version(); exit(CLI_OK);
+        default: return cli_getopt_error(c, argv);
+        }
     }
-    if (!a->cmd)
+    if (rc)
+        return rc;
+    if (optind >= argc)
         return cli_usage_error("no command (ppl, drift, generate or tokenize)");
-    int want = !strcmp(a->cmd, "drift") ? 2 : 1;
+    a->cmd = argv[optind++];
     if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate") && strcmp(a->cmd, "tokenize"))
         return cli_usage_error("unknown command '%s' (ppl, drift, generate or tokenize)", a->cmd);
-    if (n_pos != want)
-        return cli_usage_error("%s takes %d model file%s", a->cmd, want, want > 1 ? "s" : "");
-    if (a->svg && strcmp(a->cmd, "drift"))
+    int drift = !strcmp(a->cmd, "drift");
+    if (argc - optind > MAX_MODELS)
+        return cli_usage_error("too many model files (at most %d)", MAX_MODELS);
+    for (; optind < argc; optind++)
+        a->model[a->n_models++] = argv[optind];
+    if (drift && a->n_models < 2)
+        return cli_usage_error("drift takes a base model and at least one model to compare with it");
+    if (!drift && a->n_models != 1)
+        return cli_usage_error("%s takes 1 model file", a->cmd);
+    if (a->n_svg && !drift)
         return cli_usage_error("--svg is an option of drift");
+    if (a->n_svg && a->n_svg != a->n_models - 1)
+        return cli_usage_error("give one --svg FILE per compared model (%d models, %d --svg)", a->n_models - 1,
+                               a->n_svg);
     if (a->bos && strcmp(a->cmd, "tokenize"))
         return cli_usage_error("--bos is an option of tokenize");
     if (!strcmp(a->cmd, "tokenize")) {
@@ -309,6 +291,11 @@ static int arith_of(const args *a)
     return a->arith >= 0 ? a->arith : a->protocol == LLQ_PROTO_LLAMACPP ? LLQ_ARITH_LLAMACPP : LLQ_ARITH_EXACT;
 }
 
+static const char *arith_name(const args *a)
+{
+    return arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact";
+}
+
 static int load(loaded *L, const char *path, int threads, int mode, int arith)
 {
     int err = llq_open_flags(&L->f, path, load_mode(path, mode) == LOAD_READ ? LLQ_OPEN_READ : 0);
@@ -366,13 +353,6 @@ static int get_tokens(const args *a, const llq_tokenizer *tok, uint32_t **out, s
     return rc;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Progress: windows done, tokens/s, ETA (cli_progress prints the bar and ETA; the label carries the rate). */
 struct prog {
     size_t ctx;
@@ -383,7 +363,7 @@ struct prog {
 static void progress(void *ud, size_t done, size_t total)
 {
     struct prog *p = ud;
-    double el = now_s() - p->t0;
+    double el = cli_now() - p->t0;
     snprintf(p->label, sizeof p->label, "windows (%.0f tokens/s)", el > 0 ? (double)(done * p->ctx) / el : 0.0);
     cli_progress(p->label, done, total);
 }
@@ -402,10 +382,10 @@ static int setup_opts(llq_eval_opts *o, const args *a, const loaded *L)
     uint32_t cl = L->m->hp.context_length;
     /* An unknown trained context (0, e.g. Meta's params.json has none) gets no silent default window: 512 on a
      * model trained on 256 would score it past what it learned, and nothing bounds a given window. */
-    if (a->ctx < 0 && !cl)
+    if (!a->ctx_set && !cl)
         return cli_error("%s: llama.context_length is 0 (the context it was trained on is unknown): give the window "
                          "length with --ctx N (llq-convert --context N stores it in the file)", a->model[0]);
-    o->ctx = a->ctx >= 0 ? (size_t)a->ctx : cl;
+    o->ctx = a->ctx_set ? (size_t)a->ctx : cl;
     o->max_chunks = a->chunks > 0 ? (size_t)a->chunks : 0;
     o->protocol = a->protocol;
     o->per_layer = a->per_layer;
@@ -449,11 +429,11 @@ static int cmd_ppl(const args *a)
         goto done;
     if ((rc = setup_opts(&o, a, &L)))
         goto done;
-    double t0 = now_s();
+    double t0 = cli_now();
     struct prog pg = {.ctx = o.ctx, .t0 = t0};
     cli_progress(pg.label, 0, 1); /* starts the clock */
     int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, &pg);
-    double dt = now_s() - t0;
+    double dt = cli_now() - t0;
     if (err) {
         rc = cli_lib_error(err);
         goto done;
@@ -476,8 +456,7 @@ static int cmd_ppl(const args *a)
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(L.m->pool)));
         jadd_d(j, "seconds", dt);
         jadd_d(j, "tokens_per_s", tps);
-        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
+        cli_json_print(j);
     } else {
         printf("model     %s\n", a->model[0]);
         printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens)\n", proto_name(o.protocol),
@@ -552,103 +531,233 @@ static json_object *lcpp_json(const llq_drift_lcpp *l)
     return j;
 }
 
+/* One compared model of drift: its file's size and bits per weight (tensor bytes · 8 / weights, as
+ * llq-inspect), the result and the seconds its pass took. */
+typedef struct drift_row {
+    const char *path;
+    uint64_t file_size;
+    double bpw, seconds;
+    llq_drift_result r;
+} drift_row;
+
+static double bits_per_weight(const llq_file *f)
+{
+    uint64_t bytes = 0, elems = 0;
+    for (size_t i = 0; i < llq_n_tensors(f); i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        bytes += t->size;
+        elems += t->n_elem;
+    }
+    return elems ? 8.0 * (double)bytes / (double)elems : 0;
+}
+
+static json_object *drift_json(const args *a, const llq_eval_opts *o, size_t n, const drift_row *d, int threads)
+{
+    const llq_drift_result *r = &d->r;
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "base", json_object_new_string(a->model[0]));
+    json_object_object_add(j, "quant", json_object_new_string(d->path));
+    json_object_object_add(j, "file_size", json_object_new_int64((int64_t)d->file_size));
+    jadd_d(j, "bits_per_weight", d->bpw);
+    json_object_object_add(j, "protocol", json_object_new_string(proto_name(o->protocol)));
+    json_object_object_add(j, "ctx", json_object_new_int64((int64_t)o->ctx));
+    json_object_object_add(j, "tokens", json_object_new_int64((int64_t)n));
+    json_object_object_add(j, "windows", json_object_new_int64((int64_t)r->n_windows));
+    json_object_object_add(j, "scored", json_object_new_int64((int64_t)r->n_scored));
+    jadd_stat(j, "ppl_base", r->ppl_base);
+    jadd_stat(j, "ppl_quant", r->ppl_quant);
+    jadd_stat(j, "dppl", r->dppl);
+    jadd_stat(j, "dppl_pct", r->dppl_pct);
+    jadd_stat(j, "kld_mean", r->kld_mean);
+    jadd_stat(j, "kld_median", r->kld_median);
+    jadd_stat(j, "kld_p99", r->kld_p99);
+    jadd_stat(j, "kld_max", r->kld_max);
+    jadd_stat(j, "top1_pct", r->top1);
+    jadd_stat(j, "rms_dp", r->rms_dp);
+    if (r->layer_relerr && a->per_layer) {
+        json_object *arr = json_object_new_array();
+        for (uint32_t l = 0; l < r->n_layers; l++)
+            json_object_array_add(arr, isfinite(r->layer_relerr[l]) ? json_object_new_double(r->layer_relerr[l]) : NULL);
+        json_object_object_add(j, "layer_relerr", arr);
+    }
+    json_object_object_add(j, "arith", json_object_new_string(arith_name(a)));
+    json_object_object_add(j, "llama_cpp", lcpp_json(&r->lcpp));
+    json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
+    json_object_object_add(j, "threads", json_object_new_int(threads));
+    jadd_d(j, "seconds", d->seconds);
+    return j;
+}
+
+/* One model against the base: the report of earlier versions, kept line for line. */
+static void drift_print_one(const args *a, const llq_eval_opts *o, const drift_row *d, int threads)
+{
+    const llq_drift_result *r = &d->r;
+    printf("base       %s\nquant      %s\n", a->model[0], d->path);
+    printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored; %s arithmetic\n", proto_name(o->protocol),
+           o->ctx, r->n_windows, r->n_scored, arith_name(a));
+    printf("kernel     %s (%d threads, %.2f s)\n", llq_kernel_impl_name(), threads, d->seconds);
+    printf("ppl base   %.6f ± %.6f\n", r->ppl_base.v, r->ppl_base.se);
+    printf("ppl quant  %.6f ± %.6f\n", r->ppl_quant.v, r->ppl_quant.se);
+    printf("Δppl       %+.6f ± %.6f (%+.4f %% ± %.4f %%)\n", r->dppl.v, r->dppl.se, r->dppl_pct.v, r->dppl_pct.se);
+    printf("KLD mean   %.6g ± %.2g\n", r->kld_mean.v, r->kld_mean.se);
+    printf("KLD median %.6g ± %.2g\n", r->kld_median.v, r->kld_median.se);
+    printf("KLD p99    %.6g ± %.2g\n", r->kld_p99.v, r->kld_p99.se);
+    printf("KLD max    %.6g\n", r->kld_max.v);
+    printf("top-1 same %.4f %% ± %.4f %%\n", r->top1.v, r->top1.se);
+    printf("RMS Δp     %.6f ± %.6f\n", r->rms_dp.v, r->rms_dp.se);
+    for (uint32_t l = 0; r->layer_relerr && a->per_layer && l < r->n_layers; l++)
+        printf("layer %-4u relative error of the hidden state %.6g\n", l, r->layer_relerr[l]);
+    print_lcpp(&r->lcpp, r);
+}
+
+/* s right-aligned in w columns after two spaces (UTF-8: a column per character, not per byte) */
+static void cell(const char *s, int w)
+{
+    int cols = 0;
+    for (const char *p = s; *p; p++)
+        cols += ((unsigned char)*p & 0xC0) != 0x80;
+    printf("  %*s%s", w > cols ? w - cols : 0, "", s);
+}
+
+/* Several models: one row each (the base's ppl once above the table). */
+static void drift_print_table(const args *a, const llq_eval_opts *o, const drift_row *d, int nq, int threads)
+{
+    int w = 5;
+    double secs = 0;
+    for (int i = 0; i < nq; i++) {
+        int len = (int)strlen(d[i].path);
+        w = len > w ? len : w;
+        secs += d[i].seconds;
+    }
+    printf("base       %s\n", a->model[0]);
+    printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored; %s arithmetic\n", proto_name(o->protocol),
+           o->ctx, d[0].r.n_windows, d[0].r.n_scored, arith_name(a));
+    printf("kernel     %s (%d threads, %.2f s)\n", llq_kernel_impl_name(), threads, secs);
+    printf("ppl base   %.6f ± %.6f\n\n", d[0].r.ppl_base.v, d[0].r.ppl_base.se);
+    static const char *const head[] = {"MB", "bits/w", "ppl", "Δppl %", "KLD mean", "KLD median", "KLD p99",
+                                       "KLD max", "top-1 %", "RMS Δp"};
+    static const int width[] = {8, 7, 20, 16, 20, 10, 10, 8, 8, 9};
+    printf("%-*s", w, "model");
+    for (int c = 0; c < 10; c++)
+        cell(head[c], width[c]);
+    putchar('\n');
+    for (int i = 0; i < nq; i++) {
+        const llq_drift_result *r = &d[i].r;
+        char v[10][48];
+        snprintf(v[0], sizeof v[0], "%.2f", (double)d[i].file_size / 1e6);
+        snprintf(v[1], sizeof v[1], "%.3f", d[i].bpw);
+        snprintf(v[2], sizeof v[2], "%.4f ± %.4f", r->ppl_quant.v, r->ppl_quant.se);
+        snprintf(v[3], sizeof v[3], "%+.3f ± %.3f", r->dppl_pct.v, r->dppl_pct.se);
+        snprintf(v[4], sizeof v[4], "%.6f ± %.1e", r->kld_mean.v, r->kld_mean.se);
+        snprintf(v[5], sizeof v[5], "%.6f", r->kld_median.v);
+        snprintf(v[6], sizeof v[6], "%.6f", r->kld_p99.v);
+        snprintf(v[7], sizeof v[7], "%.4f", r->kld_max.v);
+        snprintf(v[8], sizeof v[8], "%.3f", r->top1.v);
+        snprintf(v[9], sizeof v[9], "%.6f", r->rms_dp.v);
+        printf("%-*s", w, d[i].path);
+        for (int c = 0; c < 10; c++)
+            cell(v[c], width[c]);
+        putchar('\n');
+    }
+    if (!a->per_layer)
+        return;
+    printf("\nrelative error of the hidden state after each layer\n%-5s", "layer");
+    for (int i = 0; i < nq; i++)
+        cell(d[i].path, 12);
+    putchar('\n');
+    for (uint32_t l = 0; l < d[0].r.n_layers; l++) {
+        printf("%-5u", l);
+        for (int i = 0; i < nq; i++) {
+            char v[32];
+            snprintf(v, sizeof v, "%.6g", l < d[i].r.n_layers ? d[i].r.layer_relerr[l] : NAN);
+            cell(v, (int)strlen(d[i].path) > 12 ? (int)strlen(d[i].path) : 12);
+        }
+        putchar('\n');
+    }
+}
+
+/* drift BASE Q1 [Q2 ...]: each Qi against BASE on the same windows, one model at a time (the base is run
+ * again for each: only two models are in memory at once). */
 static int cmd_drift(const args *a)
 {
-    loaded B = {0}, Q = {0};
+    loaded B = {0};
     uint32_t *tokens = NULL;
     size_t n = 0;
     llq_eval_opts o;
-    llq_drift_result r = {0};
-    cli_out svg = {0};
-    const char *inputs[3] = {a->model[0], a->model[1], a->text ? a->text : a->tokens};
-    int rc = a->svg ? cli_out_open(&svg, a->svg, a->force, inputs, 3) : 0;
+    int nq = a->n_models - 1, rc = 0, threads = 0;
+    drift_row *d = calloc((size_t)nq, sizeof *d);
+    cli_out svg[MAX_MODELS];
+    const char *inputs[MAX_MODELS + 1];
+    memset(svg, 0, sizeof svg);
+    for (int i = 0; i < a->n_models; i++)
+        inputs[i] = a->model[i];
+    inputs[a->n_models] = a->text ? a->text : a->tokens;
+    if (!d)
+        rc = cli_error("out of memory");
+    for (int i = 0; !rc && i < a->n_svg; i++) /* every chart path checked before the work */
+        rc = cli_out_open(&svg[i], a->svg[i], a->force, inputs, a->n_models + 1);
+    for (int i = 0; !rc && i < a->n_svg; i++)
+        for (int k = 0; !rc && k < i; k++)
+            if (!strcmp(a->svg[i], a->svg[k]))
+                rc = cli_usage_error("--svg %s is given twice", a->svg[i]);
     if (!rc)
         rc = load(&B, a->model[0], (int)a->threads, a->load, arith_of(a));
-    if (!rc)
-        rc = load(&Q, a->model[1], (int)a->threads, a->load, arith_of(a));
     if (!rc)
         rc = get_tokens(a, B.tok, &tokens, &n);
     if (rc)
         goto done;
+    threads = llq_pool_size(B.m->pool);
     if ((rc = setup_opts(&o, a, &B)))
         goto done;
-    o.per_layer |= a->svg != NULL;
-    o.keep_kld = a->svg != NULL;
-    double t0 = now_s();
-    struct prog pg = {.ctx = o.ctx, .t0 = t0};
-    cli_progress(pg.label, 0, 1);
-    int err = llq_eval_drift(&r, B.m, Q.m, tokens, n, &o, progress, &pg);
-    double dt = now_s() - t0;
-    if (err) {
-        rc = cli_lib_error(err);
-        goto done;
+    o.per_layer |= a->n_svg > 0;
+    o.keep_kld = a->n_svg > 0;
+    for (int i = 0; i < nq; i++) {
+        loaded Q = {0};
+        d[i].path = a->model[i + 1];
+        if ((rc = load(&Q, d[i].path, (int)a->threads, a->load, arith_of(a)))) {
+            unload(&Q); /* what load opened before it failed */
+            goto done;
+        }
+        d[i].file_size = llq_file_size(Q.f);
+        d[i].bpw = bits_per_weight(Q.f);
+        double t0 = cli_now();
+        struct prog pg = {.ctx = o.ctx, .t0 = t0};
+        cli_progress(pg.label, 0, 1);
+        int err = llq_eval_drift(&d[i].r, B.m, Q.m, tokens, n, &o, progress, &pg);
+        d[i].seconds = cli_now() - t0;
+        unload(&Q);
+        if (err) {
+            rc = nq > 1 ? cli_error("%s: %s", d[i].path, llq_errmsg()) : cli_lib_error(err);
+            goto done;
+        }
+        if (a->n_svg) {
+            if ((err = cli_svg_drift(svg[i].f, a->model[0], d[i].path, &d[i].r))) {
+                rc = cli_error("%s: %s", a->svg[i], llq_errmsg());
+                goto done;
+            }
+            if ((rc = cli_out_commit(&svg[i])))
+                goto done;
+            cli_info("wrote %s", a->svg[i]);
+        }
     }
     note_unknown_ctx(a, &B, o.ctx);
-    if (a->svg) {
-        if ((err = cli_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
-            rc = cli_error("%s: %s", a->svg, llq_errmsg());
-            goto done;
-        }
-        if ((rc = cli_out_commit(&svg)))
-            goto done;
-        cli_info("wrote %s", a->svg);
-    }
     if (a->json) {
-        json_object *j = json_object_new_object();
-        json_object_object_add(j, "base", json_object_new_string(a->model[0]));
-        json_object_object_add(j, "quant", json_object_new_string(a->model[1]));
-        json_object_object_add(j, "protocol", json_object_new_string(proto_name(o.protocol)));
-        json_object_object_add(j, "ctx", json_object_new_int64((int64_t)o.ctx));
-        json_object_object_add(j, "tokens", json_object_new_int64((int64_t)n));
-        json_object_object_add(j, "windows", json_object_new_int64((int64_t)r.n_windows));
-        json_object_object_add(j, "scored", json_object_new_int64((int64_t)r.n_scored));
-        jadd_stat(j, "ppl_base", r.ppl_base);
-        jadd_stat(j, "ppl_quant", r.ppl_quant);
-        jadd_stat(j, "dppl", r.dppl);
-        jadd_stat(j, "dppl_pct", r.dppl_pct);
-        jadd_stat(j, "kld_mean", r.kld_mean);
-        jadd_stat(j, "kld_median", r.kld_median);
-        jadd_stat(j, "kld_p99", r.kld_p99);
-        jadd_stat(j, "kld_max", r.kld_max);
-        jadd_stat(j, "top1_pct", r.top1);
-        jadd_stat(j, "rms_dp", r.rms_dp);
-        if (r.layer_relerr && a->per_layer) {
-            json_object *arr = json_object_new_array();
-            for (uint32_t l = 0; l < r.n_layers; l++)
-                json_object_array_add(arr, isfinite(r.layer_relerr[l]) ? json_object_new_double(r.layer_relerr[l]) : NULL);
-            json_object_object_add(j, "layer_relerr", arr);
-        }
-        json_object_object_add(j, "arith", json_object_new_string(arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp"
-                                                                                                  : "exact"));
-        json_object_object_add(j, "llama_cpp", lcpp_json(&r.lcpp));
-        json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
-        json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(B.m->pool)));
-        jadd_d(j, "seconds", dt);
-        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(j);
+        json_object *j = nq == 1 ? drift_json(a, &o, n, &d[0], threads) : json_object_new_array();
+        for (int i = 0; nq > 1 && i < nq; i++)
+            json_object_array_add(j, drift_json(a, &o, n, &d[i], threads));
+        cli_json_print(j);
+    } else if (nq == 1) {
+        drift_print_one(a, &o, &d[0], threads);
     } else {
-        printf("base       %s\nquant      %s\n", a->model[0], a->model[1]);
-        printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored; %s arithmetic\n", proto_name(o.protocol),
-               o.ctx, r.n_windows, r.n_scored, arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact");
-        printf("kernel     %s (%d threads, %.2f s)\n", llq_kernel_impl_name(), llq_pool_size(B.m->pool), dt);
-        printf("ppl base   %.6f ± %.6f\n", r.ppl_base.v, r.ppl_base.se);
-        printf("ppl quant  %.6f ± %.6f\n", r.ppl_quant.v, r.ppl_quant.se);
-        printf("Δppl       %+.6f ± %.6f (%+.4f %% ± %.4f %%)\n", r.dppl.v, r.dppl.se, r.dppl_pct.v, r.dppl_pct.se);
-        printf("KLD mean   %.6g ± %.2g\n", r.kld_mean.v, r.kld_mean.se);
-        printf("KLD median %.6g ± %.2g\n", r.kld_median.v, r.kld_median.se);
-        printf("KLD p99    %.6g ± %.2g\n", r.kld_p99.v, r.kld_p99.se);
-        printf("KLD max    %.6g\n", r.kld_max.v);
-        printf("top-1 same %.4f %% ± %.4f %%\n", r.top1.v, r.top1.se);
-        printf("RMS Δp     %.6f ± %.6f\n", r.rms_dp.v, r.rms_dp.se);
-        for (uint32_t l = 0; r.layer_relerr && a->per_layer && l < r.n_layers; l++)
-            printf("layer %-4u relative error of the hidden state %.6g\n", l, r.layer_relerr[l]);
-        print_lcpp(&r.lcpp, &r);
+        drift_print_table(a, &o, d, nq, threads);
     }
 done:
-    cli_out_abort(&svg);
-    llq_drift_result_free(&r);
+    for (int i = 0; i < a->n_svg; i++)
+        cli_out_abort(&svg[i]);
+    for (int i = 0; d && i < nq; i++)
+        llq_drift_result_free(&d[i].r);
+    free(d);
     free(tokens);
-    unload(&Q);
     unload(&B);
     return rc;
 }
@@ -700,7 +809,8 @@ static int cmd_generate(const args *a)
         goto done;
     uint32_t vocab = L.m->hp.vocab_size;
     if (n == 0 || n + (size_t)a->n_gen > L.m->max_pos) {
-        rc = cli_error("prompt (%zu tokens) + %ld new tokens exceed the model's context of %u", n, a->n_gen,
+        rc = cli_error("prompt (%zu tokens) + %llu new tokens exceed the model's context of %u", n,
+                       (unsigned long long)a->n_gen,
                        L.m->max_pos);
         goto done;
     }
@@ -713,14 +823,14 @@ static int cmd_generate(const args *a)
     if ((err = llq_kv_new(&kv, L.m, (uint32_t)(n + (size_t)a->n_gen))))
         goto done;
     uint64_t rng = a->seed;
-    double t0 = now_s();
+    double t0 = cli_now();
     if ((err = llq_model_step(L.m, kv, ids, n, logits)))
         goto done;
-    double t1 = now_s();
+    double t1 = cli_now();
     fputs(a->prompt, stdout);
     fflush(stdout);
     int32_t prev = (int32_t)ids[n - 1], eos = llq_tokenizer_eos(L.tok);
-    long made = 0;
+    uint64_t made = 0;
     char piece[LLQ_TOKEN_DECODE_MAX];
     for (; made < a->n_gen; made++) {
         uint32_t next = sample(logits, vocab, a->temp, &rng, probs);
@@ -734,10 +844,10 @@ static int cmd_generate(const args *a)
         if (made + 1 < a->n_gen && (err = llq_model_step(L.m, kv, &next, 1, logits)))
             goto done;
     }
-    double t2 = now_s();
+    double t2 = cli_now();
     putchar('\n');
-    cli_info("prompt %zu tokens in %.3f s; generated %ld tokens in %.3f s (%.2f tokens/s, %s kernels, %d threads)", n,
-             t1 - t0, made, t2 - t1, made > 0 ? (double)made / (t2 - t1) : 0.0, llq_kernel_impl_name(),
+    cli_info("prompt %zu tokens in %.3f s; generated %llu tokens in %.3f s (%.2f tokens/s, %s kernels, %d threads)", n,
+             t1 - t0, (unsigned long long)made, t2 - t1, made > 0 ? (double)made / (t2 - t1) : 0.0, llq_kernel_impl_name(),
              llq_pool_size(L.m->pool));
 done:
     if (err)

@@ -706,7 +706,7 @@ int main(int argc, char **argv)
     opts o = {0};
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, "hq", lo, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hq", lo, NULL)) != -1) {
         switch (c) {
         case 't': o.views |= V_TENSORS; break;
         case 's': o.views |= V_STATS; break;
@@ -719,10 +719,7 @@ int main(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); return CLI_OK;
         case 'V': cli_version(); return CLI_OK;
-        default: /* '?': unknown option, or --compare / --filter without an argument */
-            if (optopt == 'c' || optopt == 'f' || optopt == 'g')
-                return cli_usage_error("option '%s' needs an argument", argv[optind - 1]);
-            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        default: return cli_getopt_error(c, argv);
         }
     }
     if (optind + 1 != argc)
@@ -765,8 +762,9 @@ int main(int argc, char **argv)
         vret = view_verify(a); /* a bad CRC still prints the JSON report */
     if (J) {
         if (!ret)
-            puts(json_object_to_json_string_ext(J, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
-        json_object_put(J);
+            cli_json_print(J);
+        else
+            json_object_put(J);
     }
     llq_any_close(a);
     if (!ret && o.svg)

@@ -182,19 +182,6 @@ static int run(opts *o)
     return CLI_OK;
 }
 
-/* Parses a decimal integer in [lo, hi]; prints the usage error itself. */
-static int parse_num(uint64_t *out, const char *s, uint64_t lo, uint64_t hi, const char *what)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (!*s || *end || errno || s[0] == '-' || v < lo || v > hi)
-        return cli_usage_error("bad %s '%s' (expected %llu..%llu)", what, s, (unsigned long long)lo,
-                               (unsigned long long)hi);
-    *out = v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     cli_init("llq-quantize");
@@ -235,21 +222,21 @@ int main(int argc, char **argv)
         case 'm': o.method_name = optarg; break;
         case 'c': o.q.calib_text = optarg; break;
         case 'S':
-            if (parse_num(&v, optarg, 1, 1000000, "--calib-samples"))
+            if (cli_parse_u64(&v, optarg, 1, 1000000, "--calib-samples"))
                 goto usage;
             o.q.calib_samples = (uint32_t)v, calib_opts = 1;
             break;
         case 'C':
-            if (parse_num(&v, optarg, 2, 1000000, "--calib-ctx"))
+            if (cli_parse_u64(&v, optarg, 2, 1000000, "--calib-ctx"))
                 goto usage;
             o.q.calib_ctx = (uint32_t)v, calib_opts = 1;
             break;
         case 's':
-            if (parse_num(&o.q.seed, optarg, 0, UINT64_MAX, "--seed"))
+            if (cli_parse_u64(&o.q.seed, optarg, 0, UINT64_MAX, "--seed"))
                 goto usage;
             break;
         case 't':
-            if (parse_num(&v, optarg, 1, 256, "--threads"))
+            if (cli_parse_u64(&v, optarg, 1, 256, "--threads"))
                 goto usage;
             o.q.n_threads = (int)v;
             break;
@@ -260,8 +247,7 @@ int main(int argc, char **argv)
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
-        case ':': rc = cli_usage_error("option '%s' needs a value", argv[optind - 1]); goto usage;
-        default: rc = cli_usage_error("unknown option '%s'", argv[optind - 1]); goto usage;
+        default: rc = cli_getopt_error(ch, argv); goto usage;
         }
     }
     if (optind != argc - 1) {

@@ -2,6 +2,7 @@
  * into place on success; an existing target is refused without --force; an input is never overwritten. */
 #include "cli.h"
 #include "llq/format.h"
+#include "llq/llq.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +14,7 @@
 
 int cli_out_open(cli_out *o, const char *path, int force, const char *const *inputs, int n_inputs)
 {
-    struct stat st, si;
+    struct stat st;
     int device, err;
     memset(o, 0, sizeof *o);
     o->force_ok = force;
@@ -27,8 +28,7 @@ int cli_out_open(cli_out *o, const char *path, int force, const char *const *inp
     }
     if (lstat(path, &st) == 0) {
         for (int i = 0; i < n_inputs; i++)
-            if (inputs[i] && stat(inputs[i], &si) == 0 && stat(path, &st) == 0 && si.st_dev == st.st_dev &&
-                si.st_ino == st.st_ino)
+            if (llq_same_file(inputs[i], path))
                 return cli_error("%s: is one of the inputs; not overwritten", path);
     }
     size_t n = strlen(path) + 12;

@@ -59,6 +59,11 @@ const char *llq_errmsg(void);
 /* Short name for an error code, e.g. "format error". Never NULL. */
 const char *llq_strerror(int code);
 
+/* ---- same file ----
+ * llq_same_file: 1 if paths a and b both exist and are the same file (device and inode, through links), else 0;
+ * NULL is no file. The "an output is never one of the inputs" test of every writer. */
+int llq_same_file(const char *a, const char *b);
+
 /* ---- large buffers (weights) ----
  * llq_bigmem_alloc: n bytes of zeroed anonymous memory, 2 MiB aligned and advised for transparent huge pages
  * (fewer TLB misses when weights are streamed); NULL if n == 0 or the mapping fails. Owned by the caller,

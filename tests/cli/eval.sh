@@ -58,6 +58,24 @@ expect_out "kernel +fast" "drift names the kernel"
 run $E drift $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json --kernel ref
 expect_json "drift --json"
 expect_out '"kernel":"ref"' "drift --json names the kernel"
+# several models in one run: one table, a row per model; --json: an array, an object per model
+run $E drift $F/tiny.llq $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --per-layer
+expect_rc 0 "drift BASE Q1 Q2"
+expect_out "^ppl base " "drift table: the base's ppl above the table"
+expect_out "^model +MB +bits/w +ppl +Δppl % +KLD mean" "drift table header"
+if [ "$(grep -c "^$F/tiny.llq  .* 0.000000 ± 0.0e+00 " "$TMP/out")" -eq 2 ]; then _ok "drift table: one row per model, KLD 0"
+else _fail "drift table: one row per model, KLD 0"; fi
+expect_out "^1 +0 +0$" "drift table: per-layer error, a column per model"
+run $E drift $F/tiny.llq $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json
+expect_json "drift --json with two models"
+expect_out '^\[' "drift --json with two models is an array"
+if [ "$(grep -c '"quant":' "$TMP/out")" -eq 2 ]; then _ok "drift --json: an object per model"; else _fail "drift --json: an object per model"; fi
+run $E drift $F/tiny.llq $F/tiny.llq $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --svg $TMP/one.svg
+expect_rc 2 "drift: one --svg per compared model"
+run $E drift $F/tiny.llq $F/tiny.llq $F/bad_shape.llq --tokens $F/tiny_tokens.u32 --ctx 20
+expect_fail_line llq-eval "bad_shape.llq" "drift: a bad model among several is named"
+run $E drift $F/tiny.llq --tokens $F/tiny_tokens.u32
+expect_rc 2 "drift needs a model to compare"
 
 # bad input: one line, exit 1
 run $E ppl $F/bad_heads.llq --tokens $F/tiny_tokens.u32

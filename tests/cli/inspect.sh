@@ -4,9 +4,6 @@
 I=$BUILD/llq-inspect
 MK=$BUILD/tests/mkllq
 FF=$FIX/format
-# py CODE NAME: stdout must parse as JSON (bound to j) and CODE's asserts must hold
-py() { if python3 -c "import json,math,sys; j=json.load(sys.stdin)
-$1" <"$TMP/out" 2>"$TMP/pyerr"; then _ok "$2"; else _fail "$2 ($(tail -1 "$TMP/pyerr"))"; fi; }
 
 $MK model "$TMP/m.llq" && $MK model "$TMP/shift.llq" --shift 0.5 && $MK model "$TMP/q4.llq" --quant q4 32 &&
     $MK model "$TMP/q8.llq" --quant q8 0 && $MK model "$TMP/q4a.llq" --quant q4a 64 && $MK known "$TMP/k.llq" &&
@@ -52,13 +49,12 @@ expect_out 'group = 32' "summary: recipe group"
 # Per layer 352 rows of 64 + 64 rows of 80; plus output 50 rows of 64: 8 * 34056 / 58496 = 4.6575
 expect_out '4\.6575 in the 15 quantized matrices' "summary: bits per weight of the quantized matrices"
 run $I "$TMP/q4.llq" --json
-py 's=j["summary"]
-assert s["hparams"]["dim"]==64 and s["hparams"]["n_kv_heads"]==2 and s["hparams"]["context_length"]==256
-assert s["tokenizer_size"]==50 and s["n_tensors"]==21 and s["quantized_tensors"]==15 and s["llama_tensors_ok"]
-assert abs(s["quantized_bits_per_weight"]-8*34056/58496)<1e-9
-assert s["metadata"]["quant.type"]=="q4" and s["metadata"]["quant.group"]==32
-assert len(s["metadata"]["tokenizer.pieces"])==50 and s["metadata"]["tokenizer.pieces"][3]=="t3"
-assert s["types"]["q4"]["n_tensors"]==15 and s["types"]["f32"]["n_tensors"]==6' "summary --json values"
+check 'jis summary/hparams/dim 64 && jis summary/hparams/n_kv_heads 2 && jis summary/hparams/context_length 256 &&
+    jis summary/tokenizer_size 50 && jis summary/n_tensors 21 && jis summary/quantized_tensors 15 &&
+    jis summary/llama_tensors_ok true && jnum summary/quantized_bits_per_weight "(v - 8*34056/58496)^2 < 1e-18" &&
+    jis summary/metadata/quant.type q4 && jis summary/metadata/quant.group 32 &&
+    jis "summary/metadata/tokenizer.pieces/#" 50 && jis summary/metadata/tokenizer.pieces/3 t3 &&
+    jis summary/types/q4/n_tensors 15 && jis summary/types/f32/n_tensors 6' "summary --json values"
 
 # ---- --tensors ----
 run $I "$TMP/q4.llq" --tensors
@@ -70,10 +66,9 @@ expect_rc 0 "tensors --filter exits 0"
 if [ "$(grep -cE '^layers\.0\.attention\.w[qkvo]\.weight .* q8 +row ' "$TMP/out")" -eq 4 ] &&
    [ "$(wc -l <"$TMP/out")" -eq 5 ]; then _ok "filter keeps exactly the 4 attention matrices"; else _fail "filter"; fi
 run $I "$TMP/q4a.llq" --tensors --json
-py 'ts=j["tensors"]; assert len(ts)==21
-assert all(t["offset"]%64==0 for t in ts)
-w2=[t for t in ts if t["name"]=="layers.0.feed_forward.w2.weight"][0]
-assert w2["shape"]==[64,80] and w2["type"]=="q4a" and w2["group"]==64 and w2["bytes"]==64*(64+6)' "tensors --json: offsets aligned, q4a g64 row of 80 = 70 bytes"
+W2=tensors/name=layers.0.feed_forward.w2.weight
+check 'jis "tensors/#" 21 && jnum "tensors/*/offset" "v % 64 == 0" && jis $W2/shape "[64,80]" && jis $W2/type q4a &&
+    jis $W2/group 64 && jis $W2/bytes $((64 * (64 + 6)))' "tensors --json: offsets aligned, q4a g64 row of 80 = 70 bytes"
 run $I "$TMP/m.llq" --tensors --filter 'nothing*'
 expect_fail_line llq-inspect "no tensor matches 'nothing\*'" "filter matching nothing: error"
 
@@ -83,30 +78,39 @@ expect_rc 0 "stats exits 0"
 expect_out '^k\.sym +f32 +-3 +3 +0 +2\.236 +3 +1\.640 +0\.0000 +\|' "stats: k.sym = [-3,-1,1,3] (std sqrt 5, kurtosis 1.64)"
 expect_out '^k\.nan .* 1 non-finite$' "stats: NaN counted apart"
 run $I "$TMP/k.llq" --stats --json
-py 's={t["name"]:t for t in j["stats"]}
-a=s["k.sym"]; assert a["mean"]==0 and abs(a["std"]-math.sqrt(5))<1e-12 and abs(a["kurtosis"]-1.64)<1e-12
-o=s["k.outlier"]; assert o["n"]==1001 and abs(o["outlier_frac"]-1/1001)<1e-15 and o["max"]==1000 and o["absmax"]==1000
-n=s["k.nan"]; assert n["n"]==2 and n["n_nonfinite"]==1 and n["mean"]==2
-q=s["k.q4"]; assert q["min"]==-4 and q["max"]==3.5 and abs(q["mean"]+0.65)<1e-12
-assert all(sum(t["hist"])==t["n"] for t in j["stats"])' "stats --json: exact moments, outliers, NaN, dequantized q4"
+# hist_sums: every tensor's histogram counts add up to its n
+hist_sums() {
+    for t in $(jv 'stats/*/name'); do
+        [ "$(jv "stats/name=$t/hist/*" | awk '{ s += $0 } END { print s }')" = "$(jv "stats/name=$t/n")" ] ||
+            { echo "$t: histogram sum differs from n" >>"$TMP/why"; return 1; }
+    done
+}
+S=stats/name
+check 'jnum $S=k.sym/mean "v == 0" && jnum $S=k.sym/std "(v - sqrt(5))^2 < 1e-24" &&
+    jnum $S=k.sym/kurtosis "(v - 1.64)^2 < 1e-24" && jis $S=k.outlier/n 1001 &&
+    jnum $S=k.outlier/outlier_frac "(v - 1/1001)^2 < 1e-30" && jnum $S=k.outlier/max "v == 1000" &&
+    jnum $S=k.outlier/absmax "v == 1000" && jis $S=k.nan/n 2 && jis $S=k.nan/n_nonfinite 1 && jnum $S=k.nan/mean "v == 2" &&
+    jnum $S=k.q4/min "v == -4" && jnum $S=k.q4/max "v == 3.5" && jnum $S=k.q4/mean "(v + 0.65)^2 < 1e-24" && hist_sums' \
+    "stats --json: exact moments, outliers, NaN, dequantized q4"
 run $I "$TMP/q4.llq" --stats --filter '*.w1.weight' --json
-py 'assert len(j["stats"])==2 and all(t["type"]=="q4" and t["n"]==80*64 for t in j["stats"])' "stats on quantized tensors, filtered"
+check 'jis "stats/#" 2 && jall "stats/*/type" q4 && jall "stats/*/n" $((80 * 64))' "stats on quantized tensors, filtered"
 
 # ---- --compare ----
 run $I "$TMP/m.llq" --compare "$TMP/m.llq"
 expect_rc 0 "compare with itself exits 0"
 expect_out '^layers\.0\.feed_forward\.w2\.weight +f32 +f32 +0 +0 +inf +1\.0000000$' "compare with itself: zero error"
 run $I "$TMP/shift.llq" --compare "$TMP/m.llq" --json
-py 'ts=j["compare"]["tensors"]; assert len(ts)==21
-assert all(abs(t["rmse"]-0.5)<1e-6 and abs(t["max_abs"]-0.5)<1e-6 for t in ts)
-assert abs(j["compare"]["total"]["rmse"]-0.5)<1e-6' "compare: every value shifted by 0.5 gives RMSE = max error = 0.5"
+check 'jis "compare/tensors/#" 21 && jnum "compare/tensors/*/rmse" "(v - 0.5)^2 < 1e-12" &&
+    jnum "compare/tensors/*/max_abs" "(v - 0.5)^2 < 1e-12" && jnum compare/total/rmse "(v - 0.5)^2 < 1e-12"' \
+    "compare: every value shifted by 0.5 gives RMSE = max error = 0.5"
 run $I "$TMP/q4.llq" --compare "$TMP/m.llq" --json
-py 'q={t["name"]:t for t in j["compare"]["tensors"]}
-w=q["layers.0.attention.wq.weight"]; assert 10<w["sqnr_db"]<35 and 0.95<w["cosine"]<1
-n=q["norm.weight"]; assert n["rmse"]==0 and n["sqnr_db"] is None and n["cosine"]==1' "compare q4 vs f32: finite error on matrices, none on norms"
-Q4DB=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["compare"]["total"]["sqnr_db"])' <"$TMP/out")
+CT=compare/tensors/name
+check 'jnum $CT=layers.0.attention.wq.weight/sqnr_db "v > 10 && v < 35" &&
+    jnum $CT=layers.0.attention.wq.weight/cosine "v > 0.95 && v < 1" && jnum $CT=norm.weight/rmse "v == 0" &&
+    jis $CT=norm.weight/sqnr_db null && jnum $CT=norm.weight/cosine "v == 1"' "compare q4 vs f32: finite error on matrices, none on norms"
+Q4DB=$(jv compare/total/sqnr_db)
 run $I "$TMP/q8.llq" --compare "$TMP/m.llq" --json
-py "q8=j['compare']['total']['sqnr_db']; assert q8 > $Q4DB + 15, q8" "compare: q8 SQNR well above q4"
+check 'jnum compare/total/sqnr_db "v > $Q4DB + 15"' "compare: q8 SQNR well above q4"
 run $I "$TMP/m.llq" --compare "$TMP/mm.llq"
 expect_rc 0 "compare with mismatches exits 0"
 expect_out "^norm\.weight .*shape \[64\] differs from the reference's \[32\]" "compare: shape mismatch reported"
@@ -123,7 +127,7 @@ run $I "$FF/bad_tensor_crc.llq" --verify
 expect_fail_line llq-inspect "bad_tensor_crc\.llq: tensor 'c\.weight': CRC mismatch" "verify: bad CRC names file and tensor"
 run $I "$FF/bad_tensor_crc.llq" --verify --json
 expect_rc 1 "verify --json with a bad CRC exits 1"
-py 'v=j["verify"]; assert v["ok"] is False and v["checked"]==4 and [b["name"] for b in v["bad"]]==["c.weight"]' "verify --json lists the bad tensor"
+check 'jis verify/ok false && jis verify/checked 4 && jis "verify/bad/*/name" c.weight' "verify --json lists the bad tensor"
 run $I "$FF/bad_tensor_crc.llq" --verify --filter 'a*'
 expect_rc 0 "verify --filter skips the bad tensor"
 
@@ -131,7 +135,7 @@ expect_rc 0 "verify --filter skips the bad tensor"
 run $I "$FF/valid.llq" --verify
 expect_rc 0 "valid.llq from the independent Python writer opens and verifies"
 run $I "$FF/valid.llq" --json
-py 'assert j["summary"]["metadata"]["test.count"]==7 and j["summary"]["n_tensors"]==4' "unknown metadata value type is skipped"
+check 'jis summary/metadata/test.count 7 && jis summary/n_tensors 4' "unknown metadata value type is skipped"
 check_bad() { # FILE ERE
     run $I "$FF/$1"
     expect_fail_line llq-inspect "$FF/$1: .*$2" "$1: one line, exit 1"
@@ -161,25 +165,22 @@ expect_out '\(torch-zip checkpoint' "summary names the container"
 expect_out '^tensors +22,' "summary: 22 tensors (21 + rope.freqs)"
 expect_out '^ +bf16: 22 tensors' "summary: dtypes"
 run $I "$C/hf-st/model.safetensors" --tensors --json
-py 'assert j["format"]=="safetensors"
-t={x["name"]:x for x in j["tensors"]}
-k=t["model.layers.0.self_attn.k_proj.weight"]
-assert k["shape"]==[16,32] and k["type"]=="bf16" and k["bytes"]==1024 and k["offset"] is None' "safetensors --tensors --json"
+K=tensors/name=model.layers.0.self_attn.k_proj.weight
+check 'jis format safetensors && jis $K/shape "[16,32]" && jis $K/type bf16 && jis $K/bytes 1024 && jis $K/offset null' \
+    "safetensors --tensors --json"
 run $I "$C/meta-1/consolidated.00.pth" --stats --json --filter 'layers.0.*'
-py 's={x["name"]:x for x in j["stats"]}
-assert len(s)==9
 # matrices hold k/256 with |k| <= 64, norms 1 + k/128 with |k| <= 16 (tests/fixtures/ckpt/README.md)
-w=s["layers.0.attention.wq.weight"]; assert w["n"]==1024 and -0.25<=w["min"] and w["max"]<=0.25
-n=s["layers.0.ffn_norm.weight"]; assert n["n"]==32 and 0.875<=n["min"] and n["max"]<=1.125' "torch checkpoint --stats"
+check 'jis "stats/#" 9 && jis $S=layers.0.attention.wq.weight/n 1024 && jnum $S=layers.0.attention.wq.weight/min "v >= -0.25" &&
+    jnum $S=layers.0.attention.wq.weight/max "v <= 0.25" && jis $S=layers.0.ffn_norm.weight/n 32 &&
+    jnum $S=layers.0.ffn_norm.weight/min "v >= 0.875" && jnum $S=layers.0.ffn_norm.weight/max "v <= 1.125"' \
+    "torch checkpoint --stats"
 # the same model as bf16 (zip) and f32 (legacy torch format) holds the same numbers
 run $I "$C/meta-1/consolidated.00.pth" --compare "$C/meta-legacy/consolidated.00.pth" --json
-py 'c=j["compare"]; assert c["compared"]==21 and c["total"]["rmse"]==0 and c["total"]["cosine"]==1
-assert [t["name"] for t in c["tensors"] if "error" in t]==["rope.freqs"]' "compare bf16 zip checkpoint with f32 legacy one: identical"
+check 'jis compare/compared 21 && jnum compare/total/rmse "v == 0" && jnum compare/total/cosine "v == 1" &&
+    jis "compare/tensors/error=*/name" rope.freqs' "compare bf16 zip checkpoint with f32 legacy one: identical"
 run $I "$C/misc/views.pth" --stats --json
-py 's={x["name"]:x for x in j["stats"]}
-assert s["scalar"]["n"]==1 and s["scalar"]["mean"]==3.5 and s["empty"]["n"]==0
-assert s["t"]["mean"]==s["base"]["mean"] and s["t"]["std"]==s["base"]["std"]
-assert s["bool"]["n"]==3 and s["u8"]["min"]==250' "views, scalars, empty, integer dtypes"
+check 'jis $S=scalar/n 1 && jnum $S=scalar/mean "v == 3.5" && jis $S=empty/n 0 && jis $S=t/mean "$(jv $S=base/mean)" &&
+    jis $S=t/std "$(jv $S=base/std)" && jis $S=bool/n 3 && jnum $S=u8/min "v == 250"' "views, scalars, empty, integer dtypes"
 run $I "$C/meta-1/consolidated.00.pth" --verify
 expect_out '^22 tensors checked, all CRCs match$' "verify a torch checkpoint (zip CRCs)"
 run $I "$C/bad/zip_crc.pth" --verify

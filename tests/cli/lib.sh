@@ -25,13 +25,21 @@ expect_fail_line() { if [ "$RC" -eq 1 ] && [ "$(wc -l <"$TMP/err")" -eq 1 ] && g
 # expect_file / expect_no_file PATH NAME
 expect_file() { if [ -f "$1" ]; then _ok "$2"; else _fail "$2 (no $1)"; fi; }
 expect_no_file() { if [ ! -e "$1" ]; then _ok "$2"; else _fail "$2 ($1 exists)"; fi; }
-# expect_json NAME: stdout parses as JSON (python3 if present, else non-empty starting with { or [)
-expect_json() {
-    if command -v python3 >/dev/null 2>&1; then
-        if python3 -c 'import json,sys; json.load(sys.stdin)' <"$TMP/out" 2>/dev/null; then _ok "$1"; else _fail "$1 (bad json)"; fi
-    else
-        case "$OUT" in \{*|\[*) _ok "$1" ;; *) _fail "$1 (bad json)" ;; esac
-    fi
+# expect_json NAME: stdout is one JSON document
+expect_json() { if "$JGET" "$TMP/out" 2>/dev/null; then _ok "$1"; else _fail "$1 (bad json)"; fi; }
+
+# ---- --json output read without an interpreter: tests/jget.c (paths a/b, N, *, KEY=TEXT, KEY=*, #, @keys) ----
+JGET=$BUILD/tests/jget
+# jv PATH...: the values at PATH in the last command's stdout, one per line
+jv() { "$JGET" "$TMP/out" "$@"; }
+# The conditions below return 0/1 and note why they failed; `check` turns them into one ok / not ok line.
+# jis PATH TEXT: the values at PATH print exactly as TEXT (several values: one per line)
+jis() { _v=$(jv "$1" 2>&1); [ "$_v" = "$2" ] || { echo "$1 is '$_v', want '$2'" >>"$TMP/why"; return 1; }; }
+# jall PATH TEXT: PATH holds at least one value and every one prints as TEXT
+jall() {
+    _v=$(jv "$1" 2>&1)
+    printf '%s\n' "$_v" | awk -v t="$2" '$0 != t { bad = 1 } END { exit bad || NR == 0 }' ||
+        { echo "$1 is '$_v', want all '$2'" >>"$TMP/why"; return 1; }
 }
 # freeze_mid_write DIR HOOK CMD...: runs CMD in the background (stdout, stderr to $TMP/out, $TMP/err) until its
 # temp file (*.tmp.*) appears in DIR, freezes it (SIGSTOP), evals HOOK ($pid is CMD's) if it is still mid-write
@@ -50,3 +58,13 @@ freeze_mid_write() {
     done
     wait $pid; RC=$?
 }
+# jnum PATH COND: PATH holds at least one value, each a number v for which the awk condition COND holds
+jnum() {
+    _v=$(jv "$1" 2>&1)
+    printf '%s\n' "$_v" | awk "{ if (\$0 !~ /^-?[0-9]/) bad = 1; else { v = \$0 + 0; if (!($2)) bad = 1 } } END { exit bad || NR == 0 }" ||
+        { echo "$1 is '$_v', want $2" >>"$TMP/why"; return 1; }
+}
+# jcount PATH N: PATH holds exactly N values
+jcount() { _n=$(jv "$1" 2>/dev/null | wc -l); [ "$_n" -eq "$2" ] || { echo "$1 holds $_n values, want $2" >>"$TMP/why"; return 1; }; }
+# check CONDITION NAME: the shell CONDITION (built from jis, jall, jnum, jcount, test ...) holds
+check() { : >"$TMP/why"; if eval "$1"; then _ok "$2"; else _fail "$2 ($(tr '\n' ';' <"$TMP/why"))"; fi; }

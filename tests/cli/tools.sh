@@ -80,18 +80,22 @@ run $BUILD/llq-eval generate $TMP/p.llq --prompt "The list" -n 3 --temp 0
 if [ $RC -eq 0 ] && grep -q "tokens/s" "$TMP/err"; then _ok "llq-eval generate reports speed on stderr"; else _fail "llq-eval generate reports speed on stderr"; fi
 
 # progress: on a terminal (script(1) gives one) for work over a second, never into a file, never with --quiet,
-# not for work under a second
+# not for work under a second. LLQ_PROGRESS_STEP=S makes the progress clock advance S seconds per call
+# (tools/cli.c), so what is shown does not depend on how long the work takes: 5 windows, 1 s each.
 if command -v script >/dev/null 2>&1; then
-    long="$BUILD/llq-eval ppl $TMP/p.llq --text models/pydoc-7m/test.txt --ctx 256 --chunks 120" # > 1 s even on an idle machine (0.9 s at 40 chunks)
-    case "$BUILD" in *-asan | *-ubsan) long="$long --chunks 8" ;; esac
+    long="$BUILD/llq-eval ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 8 --chunks 5"
+    export LLQ_PROGRESS_STEP=1
     script -qec "$long" /dev/null >$TMP/tty 2>&1
-    if grep -q 'windows.*%.*ETA [0-9.]*s' $TMP/tty; then _ok "progress bar with ETA on a terminal"; else RC=1; _fail "progress bar with ETA on a terminal"; fi
+    if grep -q 'windows.*\[#\{30\}\] 100% 5/5  5\.0s, ETA 0\.0s' $TMP/tty &&
+       grep -q 'windows.*\[#\{6\}\.\{24\}\]  20% 1/5  1\.0s, ETA 4\.0s' $TMP/tty; then _ok "progress bar with ETA on a terminal"
+    else RC=1; _fail "progress bar with ETA on a terminal"; cat $TMP/tty; fi
     script -qec "$long --quiet" /dev/null >$TMP/tty 2>&1
     if grep -q 'ETA' $TMP/tty; then _fail "no progress with --quiet"; else _ok "no progress with --quiet"; fi
-    script -qec "$BUILD/llq-eval ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20" /dev/null >$TMP/tty 2>&1
-    if grep -q 'ETA' $TMP/tty; then _fail "no progress bar for work under a second"; else _ok "no progress bar for work under a second"; fi
     run $long
     if grep -q 'ETA' "$TMP/err"; then _fail "no progress when stderr is a file"; else _ok "no progress when stderr is a file"; fi
+    LLQ_PROGRESS_STEP=0.1 script -qec "$long" /dev/null >$TMP/tty 2>&1
+    if grep -q 'ETA' $TMP/tty; then _fail "no progress bar for work under a second"; else _ok "no progress bar for work under a second"; fi
+    unset LLQ_PROGRESS_STEP
 else
     echo "# SKIP: no script(1): terminal progress not tested"
 fi
