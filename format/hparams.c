@@ -255,6 +255,36 @@ static int get_bool_opt(const llq_file *f, const char *key, uint32_t *out)
 
 static const char *const rope_names[] = {"none", "linear", "llama3"};
 
+const char *llq_rope_scaling_name(uint32_t type)
+{
+    return type < 3 ? rope_names[type] : "?";
+}
+
+void llq_hparams_describe(char *buf, size_t n, const llq_hparams *hp)
+{
+    size_t k = 0;
+#define PUT(...) (k += k < n ? (size_t)snprintf(buf + k, n - k, __VA_ARGS__) : 0)
+    PUT("family %s", hp->family[0] ? hp->family : "llama");
+    if (hp->head_dim)
+        PUT(", head_dim %u", hp->head_dim);
+    if (hp->rope_scaling == LLQ_ROPE_LINEAR)
+        PUT(", rope scaling linear (factor %g)", (double)hp->rope_factor);
+    else if (hp->rope_scaling == LLQ_ROPE_LLAMA3)
+        PUT(", rope scaling llama3 (factor %g, low %g, high %g, original context %u)", (double)hp->rope_factor,
+            (double)hp->rope_low_freq_factor, (double)hp->rope_high_freq_factor, hp->rope_orig_context);
+    if (hp->qkv_bias)
+        PUT(", q/k/v biases");
+    if (hp->tied)
+        PUT(", tied embeddings");
+    if (hp->sliding_window)
+        PUT(", sliding window %u", hp->sliding_window);
+    if (hp->has_bos)
+        PUT(", bos %u", hp->bos_id);
+    for (uint32_t i = 0; i < hp->n_eos && i < LLQ_MAX_EOS; i++)
+        PUT("%s%u", i ? " " : ", eos ", hp->eos_ids[i]);
+#undef PUT
+}
+
 /* The 1.1 keys (all optional). */
 static int read_v11(llq_hparams *hp, const llq_file *f, const char *path)
 {

@@ -88,7 +88,8 @@ int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len
 }
 
 /* Reads, checks and tokenizes the calibration text (no BOS: samples are cut from the running text). */
-int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t **ids, size_t *n_ids, uint64_t *bytes)
+int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t vocab, uint32_t **ids, size_t *n_ids,
+                   uint64_t *bytes)
 {
     int err = 0;
     char *buf = NULL;
@@ -113,7 +114,29 @@ int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t **ids, s
         err = llq_err(LLQ_EIO, "%s: read failed", path);
         goto done;
     }
-    if ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids))) {
+    if (!tok) { /* token ids */
+        if (size % 4) {
+            err = llq_err(LLQ_EFORMAT, "%s: %llu bytes is not a whole number of uint32 token ids", path,
+                          (unsigned long long)size);
+            goto done;
+        }
+        if (!(*ids = malloc(size ? size : 1))) {
+            err = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
+            goto done;
+        }
+        *n_ids = (size_t)(size / 4);
+        for (size_t i = 0; i < *n_ids; i++) {
+            const uint8_t *p = (const uint8_t *)buf + 4 * i;
+            (*ids)[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+            if ((*ids)[i] >= vocab) {
+                err = llq_err(LLQ_EINVAL, "%s: token id %u at position %zu is out of range (vocab %u)", path,
+                              (*ids)[i], i, vocab);
+                free(*ids);
+                *ids = NULL;
+                goto done;
+            }
+        }
+    } else if ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids))) {
         llq_err_prefix(err, path);
         goto done;
     }

@@ -35,6 +35,7 @@ static const char USAGE[] =
     "                     best: the most accurate combination measured (docs/QUANTIZATION.md), now\n"
     "                     awq+gptq (recorded as quant.method = awq+gptq)\n"
     "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set\n"
+    "  --calib-tokens FILE  calibration tokens instead: little-endian uint32 ids (a model without tokenizer)\n"
     "  --calib-samples N  windows taken from it (default 128)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
@@ -62,6 +63,7 @@ static const char USAGE[] =
 
 typedef struct opts {
     const char *in, *out, *calib;
+    int calib_ids; /* calib holds uint32 token ids */
     uint32_t type, group, samples, ctx;
     unsigned methods; /* LLQ_CALIB_* bits; 0 = rtn */
     uint64_t seed;
@@ -294,7 +296,7 @@ static int run(const opts *o)
     }
     ctx c = {o, f, p};
     if (o->methods) {
-        llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .n_samples = o->samples, .ctx = o->ctx,
+        llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .text_is_tokens = o->calib_ids, .n_samples = o->samples, .ctx = o->ctx,
                              .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb};
         cli_info("calibrating (%s) on %s", o->method_name, o->calib);
         if ((err = llq_calib_run(&cr, o->in, &co))) {
@@ -433,6 +435,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 'T'},
         {"group", required_argument, NULL, 'g'}, {"keep", required_argument, NULL, 'k'},
         {"method", required_argument, NULL, 'm'}, {"calib", required_argument, NULL, 'c'},
+        {"calib-tokens", required_argument, NULL, 'I'},
         {"calib-samples", required_argument, NULL, 'S'}, {"calib-ctx", required_argument, NULL, 'C'},
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
@@ -449,7 +452,8 @@ int main(int argc, char **argv)
         case 'g': group_s = optarg; break;
         case 'k': rules[n_rules++] = optarg; break;
         case 'm': o.method_name = optarg; break;
-        case 'c': o.calib = optarg; break;
+        case 'c': o.calib = optarg, o.calib_ids = 0; break;
+        case 'I': o.calib = optarg, o.calib_ids = 1; break;
         case 'S':
             if (parse_num(&v, optarg, 1, 1000000, "--calib-samples"))
                 goto usage;
@@ -512,7 +516,7 @@ int main(int argc, char **argv)
         goto usage;
     }
     if (o.methods && !o.calib) {
-        rc = cli_usage_error("--method %s needs --calib FILE", o.method_name);
+        rc = cli_usage_error("--method %s needs --calib FILE or --calib-tokens FILE", o.method_name);
         goto usage;
     }
     if (!o.methods && (o.calib || calib_opts)) {

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #define LLQ_FORMAT_MAJOR 1
-#define LLQ_FORMAT_MINOR 0
+#define LLQ_FORMAT_MINOR 1
 #define LLQ_HEADER_SIZE 128
 #define LLQ_ALIGN 64
 #define LLQ_MAX_DIMS 4

@@ -52,6 +52,15 @@ static inline uint32_t llq_hp_head_dim(const llq_hparams *hp)
 static inline uint32_t llq_hp_q_dim(const llq_hparams *hp) { return hp->n_heads * llq_hp_head_dim(hp); }
 static inline uint32_t llq_hp_kv_dim(const llq_hparams *hp) { return hp->n_kv_heads * llq_hp_head_dim(hp); }
 
+/* Whether generation stops at id: one of the model's EOS ids (config.json's eos_token_id, possibly several). */
+static inline int llq_hp_is_eos(const llq_hparams *hp, uint32_t id)
+{
+    for (uint32_t i = 0; i < hp->n_eos && i < LLQ_MAX_EOS; i++)
+        if (hp->eos_ids[i] == id)
+            return 1;
+    return 0;
+}
+
 /* ---- families ---- */
 typedef struct llq_family {
     const char *name;       /* llama.family and the README's name */
@@ -81,6 +90,12 @@ int llq_hparams_check(const llq_hparams *hp, const char *what, unsigned flags);
 
 /* Reads the llama.* keys of f and checks them (llq_hparams_check). Errors name the file and the key. */
 int llq_hparams_read(llq_hparams *out, const llq_file *f);
+/* One line of what is not plain LLaMA-1/2 ("family qwen2, head_dim 32, rope scaling llama3 (factor 32, low 1,
+ * high 4, original context 8192), q/k/v biases, tied embeddings, sliding window 48, bos 1, eos 2 3") into buf;
+ * "family llama" alone for a 1.0 model. */
+void llq_hparams_describe(char *buf, size_t n, const llq_hparams *hp);
+/* Name of a rope scaling type ("none", "linear", "llama3"). */
+const char *llq_rope_scaling_name(uint32_t type);
 /* Writes general.architecture and the llama.* keys (the 1.1 keys only when they differ from the 1.0 default). */
 int llq_hparams_write(llq_writer *w, const llq_hparams *hp);
 /* Checks that every tensor the forward pass needs is present with the right shape, and that no optional tensor
