@@ -1,9 +1,15 @@
 # llq — plain GNU Makefile. `make` builds build/libllq.a and the tools; `make test` runs every suite.
 # Layout: every .c under LIBDIRS goes into libllq.a; tools/llq-<name>.c is a tool (build/llq-<name>), and the
 # other files in tools/ (printing, arguments, outputs) are what only the tools share (libllqcli.a).
+# libllq.a exports exactly the functions include/llq/*.h declares (scripts/public-syms.sh): its objects are linked
+# into one (ld -r) and every other global symbol is made local (objcopy), so the library's internal helpers
+# (zip_open, pk_parse, rtn_*, ...) cannot clash with a program's own symbols. Tests, benchmarks and fuzz targets,
+# which call internal helpers, link libllq-internal.a (the same objects, symbols untouched); the tools link libllq.a.
 # Files named *_avx2.c are compiled with -mavx2 -mfma -mf16c and only called after a run-time CPU check.
 
 CC      ?= cc
+LD      ?= ld
+OBJCOPY ?= objcopy
 BUILD   ?= build
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -38,8 +44,8 @@ all: $(BUILD)/libllq.a $(TOOL_BIN)
 $(BUILD)/config.mk: scripts/install-deps.sh
 	@mkdir -p $(BUILD)
 	@scripts/install-deps.sh
-	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags zlib json-c)"; \
-	   echo "PKG_LIBS := $$(pkg-config --libs zlib json-c)"; \
+	@{ echo "PKG_CFLAGS := $$(pkg-config --cflags zlib json-c libpcre2-8 libutf8proc)"; \
+	   echo "PKG_LIBS := $$(pkg-config --libs zlib json-c libpcre2-8 libutf8proc)"; \
 	   echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	   echo "CHECK_LIBS := $$(pkg-config --libs check)"; } > $@
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
@@ -54,7 +60,16 @@ $(BUILD)/obj/%.o: %.c | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(BUILD)/libllq.a: $(LIB_OBJ)
+$(BUILD)/public.syms: $(wildcard include/llq/*.h) scripts/public-syms.sh | $(BUILD)/config.mk
+	CC="$(CC)" scripts/public-syms.sh include > $@
+
+$(BUILD)/libllq.a: $(LIB_OBJ) $(BUILD)/public.syms
+	@rm -f $@ $(BUILD)/obj/libllq.o
+	$(LD) -r -o $(BUILD)/obj/libllq.o $(LIB_OBJ)
+	$(OBJCOPY) --keep-global-symbols=$(BUILD)/public.syms $(BUILD)/obj/libllq.o
+	ar rcs $@ $(BUILD)/obj/libllq.o
+
+$(BUILD)/libllq-internal.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -65,7 +80,7 @@ $(BUILD)/libllqcli.a: $(CLI_OBJ)
 $(BUILD)/llq-%: $(BUILD)/obj/tools/llq-%.o $(BUILD)/libllqcli.a $(BUILD)/libllq.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllq.a
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/unit/harness.o $(BUILD)/libllq-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(CHECK_LIBS) $(LDLIBS_ALL)
 
@@ -85,7 +100,7 @@ ubsan:
 # Benchmarks: bench/<name>.c -> $(BUILD)/bench/<name> (tokenize, bench_calib, quant, eval, rtn, convert, ...), run by
 # `make bench` (figures only, never pass/fail); bench/readbw.h is the plain-read reference several include.
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
-$(BUILD)/bench/%: bench/%.c bench/readbw.h $(BUILD)/libllq.a | $(BUILD)/config.mk
+$(BUILD)/bench/%: bench/%.c bench/readbw.h $(BUILD)/libllq-internal.a | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -o $@ $(filter-out %.h,$^) $(LDLIBS_ALL)
 
@@ -100,7 +115,7 @@ fixtures:
 	/usr/bin/python3 tests/make_fixtures.py
 
 # tests/mkllq.c: writes small .llq files through the library for the CLI tests (format/inspect tests).
-$(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq.a
+$(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 test: $(BUILD)/tests/mkllq
@@ -123,9 +138,9 @@ fuzz:
 	    FUZZ_TARGETS="$(FUZZ_TARGETS)" fuzz-build
 	@tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-build: $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_TARGETS))
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libllq.a
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(wildcard tests/fuzz/*.h) $(BUILD)/libllq-internal.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libllq.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -o $@ $< $(BUILD)/libllq-internal.a $(LDLIBS_ALL)
 
 clean:
 	rm -rf build build-asan build-ubsan build-fuzz

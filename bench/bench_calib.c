@@ -3,6 +3,7 @@
  * (a) one pydoc-7m layer (dim 256, 8/4 heads, ffn 768) with 128 × 256 calibration tokens, and
  * (b) one 4096×4096 matrix with 64K calibration tokens (skipped with --quick). q4, group 128. */
 #include "llq/calib.h"
+#include "llq/format.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,10 @@ static int run_group(const grp *g, size_t tokens, double t[3])
             goto done;
         for (size_t i = 0; i < g->rows[m] * cols; i++)
             w[m][i] = 0.02f * rnd();
-        size_t rb = g->rows[m] * llq_calib_row_bytes(LLQ_Q4, 128, cols);
+        uint64_t rb = 0;
+        if (llq_row_bytes(&rb, LLQ_Q4, 128, cols))
+            goto done;
+        rb *= g->rows[m];
         maxrb = rb > maxrb ? rb : maxrb;
     }
     void *q = malloc(maxrb);

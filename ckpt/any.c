@@ -17,7 +17,7 @@ struct llq_any {
     struct name_idx { const char *name; size_t i; } *by_name; /* sorted by name */
 };
 
-static int has_llq_magic(const char *path)
+static int opens_as_llq(const char *path)
 {
     unsigned char m[4] = {0};
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -25,7 +25,7 @@ static int has_llq_magic(const char *path)
         return 0;
     ssize_t k = read(fd, m, 4);
     close(fd);
-    return k == 4 && memcmp(m, "\x89LLQ", 4) == 0;
+    return k == 4 && (memcmp(m, "\x89LLQ", 4) == 0 || memcmp(m, "GGUF", 4) == 0); /* llq_open reads both */
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -52,7 +52,7 @@ int llq_any_open(llq_any **out, const char *path)
     if (!a)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
     int rc;
-    if (has_llq_magic(path) || ends_with(path, ".llq"))
+    if (opens_as_llq(path) || ends_with(path, ".llq") || ends_with(path, ".gguf"))
         rc = llq_open(&a->llq, path);
     else
         rc = llq_src_open(&a->src, path);

@@ -68,16 +68,10 @@ uint32_t llq_crc32_ref(uint32_t crc, const void *data, uint64_t n)
     return crc;
 }
 
-static int have_clmul(void)
-{
-    __builtin_cpu_init(); /* idempotent; needed when called before constructors have run */
-    return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
-}
-
 uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n)
 {
     const uint8_t *p = data;
-    if (n >= 64 && have_clmul()) {
+    if (n >= 64 && llq_cpu_has_clmul()) {
         uint64_t bulk = n & ~(uint64_t)15;
         crc = ~crc_clmul(~crc, p, bulk);
         p += bulk;

@@ -1,6 +1,7 @@
 /* config.c — hyper-parameters from Meta's params.json and Hugging Face's config.json. */
 #include "layout.h"
 
+#include <float.h>
 #include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
@@ -15,8 +16,12 @@
 uint32_t conv_ffn_dim(uint32_t dim, uint32_t multiple_of, double mult)
 {
     uint64_t h = (2 * 4 * (uint64_t)dim) / 3;
-    if (mult > 0)
-        h = (uint64_t)(mult * (double)h);
+    if (mult > 0) {
+        double m = mult * (double)h; /* may be far beyond any integer type: check before the cast */
+        if (!(m <= UINT32_MAX))
+            return 0;
+        h = (uint64_t)m;
+    }
     if (multiple_of > 0)
         h = (h + multiple_of - 1) / multiple_of * multiple_of;
     return h > UINT32_MAX ? 0 : (uint32_t)h;
@@ -90,7 +95,8 @@ static int get_int(const json_object *root, const char *key, int64_t lo, int64_t
     return 0;
 }
 
-static int get_num(const json_object *root, const char *key, double *out, double def, const char *path)
+/* Number key >= 0 (f32: one stored as f32, so within its range). Absent: *out = def. */
+static int get_num(const json_object *root, const char *key, int f32, double *out, double def, const char *path)
 {
     json_object *v;
     if (!json_object_object_get_ex(root, key, &v) || json_object_is_type(v, json_type_null)) {
@@ -102,6 +108,12 @@ static int get_num(const json_object *root, const char *key, double *out, double
     *out = json_object_get_double(v);
     if (!isfinite(*out) || *out < 0)
         return llq_err(LLQ_EFORMAT, "%s: \"%s\" must be a finite number >= 0", path, key);
+    if (f32 && *out > FLT_MAX) /* stored as f32: it would become Inf, which the .llq reader refuses */
+        return llq_err(LLQ_EFORMAT, "%s: \"%s\" = %g is beyond the range of f32 (largest %g)", path, key, *out,
+                       (double)FLT_MAX);
+    if (f32 && *out > 0 && (float)*out == 0)
+        return llq_err(LLQ_EFORMAT, "%s: \"%s\" = %g is below the range of f32 (it would become 0)", path, key,
+                       *out);
     return 0;
 }
 
@@ -122,8 +134,8 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         (err = get_int(root, "multiple_of", 1, MAX_DIM, &multiple_of, 1, 256, path)) ||
         (err = get_int(root, "hidden_dim", 1, UINT32_MAX, &hidden, 1, 0, path)) ||
         (err = get_int(root, "max_seq_len", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
-        (err = get_num(root, "ffn_dim_multiplier", &mult, 0, path)) ||
-        (err = get_num(root, "norm_eps", &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", &theta, 1e4, path)))
+        (err = get_num(root, "ffn_dim_multiplier", 0, &mult, 0, path)) ||
+        (err = get_num(root, "norm_eps", 1, &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
         goto done;
     if (vocab == 0) {
         err = llq_err(LLQ_EFORMAT, "%s: \"vocab_size\" = 0", path);
@@ -133,8 +145,8 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         /* Meta's reference code (llama-models apply_scaling): the llama3 rule with factor 8, low_freq_factor 1,
          * high_freq_factor 4, original context 8192, unless params.json names the factors */
         double f, hf;
-        if ((err = get_num(root, "rope_scaling_factor", &f, 8, path)) ||
-            (err = get_num(root, "rope_high_freq_factor", &hf, 4, path)))
+        if ((err = get_num(root, "rope_scaling_factor", 1, &f, 8, path)) ||
+            (err = get_num(root, "rope_high_freq_factor", 1, &hf, 4, path)))
             goto done;
         hp->rope_scaling = LLQ_ROPE_LLAMA3;
         hp->rope_factor = (float)f;
@@ -221,15 +233,15 @@ static int parse_rope_scaling(llq_hparams *hp, const json_object *root, const ch
     if (strcmp(t, "default") == 0)
         return 0;
     if (strcmp(t, "linear") == 0) {
-        if ((err = get_num(rs, "factor", &f, 0, path)))
+        if ((err = get_num(rs, "factor", 1, &f, 0, path)))
             return err;
         hp->rope_scaling = LLQ_ROPE_LINEAR;
         hp->rope_factor = (float)f;
         return 0;
     }
     if (strcmp(t, "llama3") == 0) {
-        if ((err = get_num(rs, "factor", &f, 0, path)) || (err = get_num(rs, "low_freq_factor", &lo, 0, path)) ||
-            (err = get_num(rs, "high_freq_factor", &hi, 0, path)) ||
+        if ((err = get_num(rs, "factor", 1, &f, 0, path)) || (err = get_num(rs, "low_freq_factor", 1, &lo, 0, path)) ||
+            (err = get_num(rs, "high_freq_factor", 1, &hi, 0, path)) ||
             (err = get_int(rs, "original_max_position_embeddings", 1, UINT32_MAX, &orig, 0, 0, path)))
             return err;
         hp->rope_scaling = LLQ_ROPE_LLAMA3;
@@ -302,8 +314,8 @@ int conv_parse_config(llq_hparams *hp, const char *text, size_t len, const char 
         (err = get_int(root, "intermediate_size", 1, UINT32_MAX, &ffn, 0, 0, path)) ||
         (err = get_int(root, "max_position_embeddings", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
         (err = get_int(root, "head_dim", 1, UINT32_MAX, &head_dim, 1, 0, path)) ||
-        (err = get_num(root, "rms_norm_eps", &eps, 1e-6, path)) ||
-        (err = get_num(root, "rope_theta", &theta, 1e4, path)) || (err = parse_rope_scaling(hp, root, path)) ||
+        (err = get_num(root, "rms_norm_eps", 1, &eps, 1e-6, path)) ||
+        (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)) || (err = parse_rope_scaling(hp, root, path)) ||
         (err = parse_special_ids(hp, root, path)))
         goto done;
     if (json_object_object_get_ex(root, "hidden_act", &v) && !is_str(root, "hidden_act", "silu", &present)) {

@@ -7,7 +7,9 @@
 #include "llq/tokenizer.h"
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@ typedef struct stream {
     size_t fill;
     uint32_t out_type;
     uint64_t done, total;
+    const char *tname; /* the tensor being written, and how many of its elements were emitted */
+    uint64_t elem;
 } stream;
 
 static int flush(stream *s)
@@ -40,6 +44,41 @@ static int same_type(uint32_t src_dtype, uint32_t out_type)
 {
     return (src_dtype == LLQ_SRC_F32 && out_type == LLQ_F32) || (src_dtype == LLQ_SRC_F16 && out_type == LLQ_F16) ||
            (src_dtype == LLQ_SRC_BF16 && out_type == LLQ_BF16);
+}
+
+/* Converted elements out[0..n) of src[0..n) that became Inf from a finite value (a narrowing past the output type's
+ * range, e.g. 70000 to f16) are refused: a conversion is exact or fails, never silently Inf. */
+static int check_range(const stream *s, const uint8_t *out, const uint8_t *src, uint32_t src_dtype, size_t n)
+{
+    uint16_t exp = s->out_type == LLQ_F16 ? 0x7c00 : 0x7f80;
+    for (size_t i = 0; i < n; i++) {
+        int inf;
+        if (s->out_type == LLQ_F32) {
+            float f;
+            memcpy(&f, out + 4 * i, 4);
+            inf = isinf(f);
+        } else {
+            uint16_t h;
+            memcpy(&h, out + 2 * i, 2);
+            inf = (h & 0x7fff) == exp; /* exponent all ones, mantissa 0 */
+        }
+        if (!inf)
+            continue;
+        double v;
+        float f32;
+        if (src_dtype == LLQ_SRC_F64) {
+            memcpy(&v, src + 8 * i, 8);
+        } else {
+            conv_elems(&f32, LLQ_F32, src + i * llq_src_dtype_size(src_dtype), src_dtype, 1);
+            v = f32;
+        }
+        if (isfinite(v))
+            return llq_err(LLQ_EUNSUPPORTED, "tensor '%s': value %g at element %llu is beyond the range of %s "
+                           "(largest %g) and would become Inf", s->tname, v,
+                           (unsigned long long)(s->elem + i), llq_type_name(s->out_type),
+                           s->out_type == LLQ_F16 ? 65504.0 : (double)FLT_MAX);
+    }
+    return LLQ_OK;
 }
 
 /* Appends n source elements (converted) to the tensor being written. */
@@ -68,6 +107,9 @@ static int emit(stream *s, const uint8_t *src, uint32_t src_dtype, uint64_t n)
         }
         size_t k = n < room ? (size_t)n : room;
         conv_elems(s->buf + s->fill, s->out_type, src, src_dtype, k);
+        if (llq_src_dtype_size(src_dtype) > osz && (err = check_range(s, s->buf + s->fill, src, src_dtype, k)))
+            return err;
+        s->elem += k;
         s->fill += k * osz;
         src += k * isz;
         n -= k;
@@ -87,6 +129,8 @@ static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t 
     if (!data)
         return llq_err(LLQ_ENOMEM, "out of memory");
     s->out_type = conv_out_type(s->o->dtype, t->src_dtype, t->n_dims);
+    s->tname = t->name;
+    s->elem = 0;
     for (; got < t->n_pieces; got++) {
         conv_piece c = t->pieces[got];
         const llq_src_tensor *st = llq_src_at(p->srcs[c.file], c.index);
@@ -179,7 +223,7 @@ static int write_meta(llq_writer *w, const conv_plan *p, const llq_tokenizer *to
     uint64_t lens[CONV_MAX_FILES + 3];
     uint64_t n = 0;
     int err;
-    snprintf(conv, sizeof conv, "llq-convert %s", LLQ_VERSION_STRING);
+    snprintf(conv, sizeof conv, "llq-convert %s", llq_version());
     files[n++] = conv_base_name(p->config);
     if (p->index)
         files[n++] = conv_base_name(p->index);
@@ -226,14 +270,27 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         return llq_err(LLQ_EINVAL, "no output file given");
     if (o->dtype != LLQ_CONVERT_KEEP && o->dtype != LLQ_F32 && o->dtype != LLQ_F16 && o->dtype != LLQ_BF16)
         return llq_err(LLQ_EINVAL, "output dtype must be f32, f16 or bf16");
+    if ((err = llq_output_check(o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0, NULL)))
+        return err;
+    if (o->src && (conv_opens_as_llq(o->src) || conv_is_gguf_path(o->out))) {
+        llq_gguf_report g = {0};
+        if ((err = conv_repack(o, rep, &g)))
+            return err;
+        if (rep) {
+            rep->gguf = conv_is_gguf_path(o->out);
+            rep->gg = g;
+            rep->seconds = now() - t0;
+        }
+        return LLQ_OK;
+    }
     if ((err = conv_plan_find(&p, o)))
         goto done;
     if (!p.tokenizer && !(o->flags & LLQ_CONVERT_NO_TOKENIZER)) {
-        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model beside the checkpoint (pass --no-tokenizer to convert "
-                      "without one)", p.dir);
+        err = llq_err(LLQ_ENOTFOUND, "%s: no tokenizer.model or tokenizer.json beside the checkpoint (pass "
+                      "--no-tokenizer to convert without one)", p.dir);
         goto done;
     }
-    if (p.tokenizer && (err = llq_spm_load(&tok, p.tokenizer)))
+    if (p.tokenizer && (err = llq_tokenizer_load(&tok, p.tokenizer)))
         goto done;
     if ((err = conv_plan_open(&p, tok ? llq_tokenizer_n_vocab(tok) : 0)))
         goto done;

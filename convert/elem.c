@@ -1,6 +1,5 @@
 /* elem.c — exact element conversion between the source dtypes (f32/f16/bf16/f64) and the .llq float types. */
 #include "layout.h"
-#include "llq/kernels.h"
 
 #include <math.h>
 #include <string.h>

@@ -418,28 +418,26 @@ static int find_single(conv_plan *p, const char *path, int layout)
     return add_file(p, f);
 }
 
+/* The tokenizer beside the checkpoint: tokenizer.model (SentencePiece, or Meta's tiktoken file for Llama-3),
+ * else tokenizer.json (Hugging Face); for the Meta layout also tokenizer.model one directory up. */
 static int find_tokenizer(conv_plan *p, const char *given)
 {
     if (given) {
         if (!is_file(given))
             return llq_err(LLQ_ENOTFOUND, "%s: no such tokenizer file", given);
         p->tokenizer = strdup(given);
-    } else {
-        p->tokenizer = join(p->dir, "tokenizer.model");
-        if (p->tokenizer && !is_file(p->tokenizer)) {
-            free(p->tokenizer);
-            p->tokenizer = NULL;
-            if (p->layout == LLQ_LAYOUT_META) { /* Meta's downloads keep it one level up */
-                p->tokenizer = join(p->dir, "../tokenizer.model");
-                if (p->tokenizer && !is_file(p->tokenizer)) {
-                    free(p->tokenizer);
-                    p->tokenizer = NULL;
-                }
-            }
-            return 0;
-        }
+        return p->tokenizer ? 0 : llq_err(LLQ_ENOMEM, "out of memory");
     }
-    return p->tokenizer ? 0 : llq_err(LLQ_ENOMEM, "out of memory");
+    static const char *const cand[3] = {"tokenizer.model", "tokenizer.json", "../tokenizer.model"};
+    for (int i = 0; i < (p->layout == LLQ_LAYOUT_META ? 3 : 2); i++) {
+        if (!(p->tokenizer = join(p->dir, cand[i])))
+            return llq_err(LLQ_ENOMEM, "out of memory");
+        if (is_file(p->tokenizer))
+            return 0;
+        free(p->tokenizer);
+        p->tokenizer = NULL;
+    }
+    return 0;
 }
 
 int conv_plan_find(conv_plan *p, const llq_convert_opts *o)

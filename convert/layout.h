@@ -93,6 +93,12 @@ int conv_parse_config(llq_hparams *hp, const char *text, size_t len, const char 
 /* Parses a JSON object (depth-limited, nothing after it). Returns it (json_object_put) or NULL with *err set. */
 struct json_object *conv_json_parse(const char *text, size_t len, const char *path, int *err);
 
+/* ---- .llq / GGUF sources and GGUF outputs (repack.c) ---- */
+int conv_is_gguf_path(const char *path);  /* ends in ".gguf" */
+int conv_opens_as_llq(const char *path);  /* a regular file with the .llq or GGUF magic */
+/* llq_convert for those (see convert.h); grep (may be NULL) gets the GGUF writer's report. */
+int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_report *grep);
+
 /* ---- element conversion (elem.c) ---- */
 
 /* Converts n elements of src_dtype (enum llq_src_dtype: f32/f16/bf16/f64) to dst_type (LLQ_F32/F16/BF16),

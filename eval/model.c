@@ -54,7 +54,7 @@ static int get_mat(llq_mat *out, const llq_file *f, const char *name)
     const llq_tensor *t = llq_tensor_find(f, name);
     if (!t || t->n_dims != 2)
         return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not 2-D", llq_file_path(f), name);
-    if (!llq_mm_select(t->type, LLQ_KERNEL_REF))
+    if (!llq_matmul_supports(t->type))
         return llq_err(LLQ_EUNSUPPORTED, "%s: tensor '%s' has type %s, which no matmul kernel handles",
                        llq_file_path(f), name, llq_type_name(t->type) ? llq_type_name(t->type) : "?");
     *out = (llq_mat){.type = t->type, .group = t->group, .rows = t->dims[0], .cols = t->dims[1],
@@ -259,6 +259,8 @@ static void attn_run(void *ud, int tid, int nt)
             size_t len = a->pos0 + i0 + i + 1; /* causal: keys 0..pos */
             size_t lo = W && len > W ? len - W : 0; /* sliding window: the last W keys only */
             llq_softmax(s + lo, len - lo, scale);
+            if (a->m->arith == LLQ_ARITH_LLAMACPP)
+                llq_act_round(s + lo, 1, len - lo, LLQ_ACT_F16);
             for (size_t j = 0; j < lo; j++)
                 s[j] = 0;
             for (size_t j = len; j < L; j++)
@@ -272,6 +274,7 @@ static void attn_run(void *ud, int tid, int nt)
 struct bufs {
     float *xn, *q, *att, *y, *h1, *h3;
     double *freq;
+    float *xr;       /* llama.cpp arithmetic: a rounded copy of a matmul's input [n][max(dim, q_dim, ffn)] */
     float *cs;       /* [n][hd/2][2] rotary cos/sin of positions cs_pos0.. */
     uint32_t cs_pos0; /* UINT32_MAX: cs not filled yet */
 };
@@ -279,6 +282,7 @@ struct bufs {
 static void bufs_free(struct bufs *b)
 {
     free(b->xn), free(b->q), free(b->att), free(b->y), free(b->h1), free(b->h3), free(b->freq), free(b->cs);
+    free(b->xr);
 }
 
 static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
@@ -294,12 +298,30 @@ static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
     b->freq = malloc((hd / 2 ? hd / 2 : 1) * sizeof *b->freq);
     b->cs = xmalloc_f(n * hd);
     b->cs_pos0 = UINT32_MAX;
-    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs) {
+    size_t widest = ffn > dim ? ffn : dim;
+    b->xr = xmalloc_f(n * (q_dim > widest ? q_dim : widest));
+    if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs || !b->xr) {
         bufs_free(b);
         return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
     }
     rope_freqs(b->freq, hp);
     return LLQ_OK;
+}
+
+/* y = x·Wᵀ for each of the count matrices; with llama.cpp arithmetic the input is first rounded, per matrix, as
+ * ggml rounds it for that weight type (into xr: x is shared and stays as it is). */
+static int mm(const llq_model *m, float *const *y, const float *x, size_t n, const llq_mat *const *W, int count,
+              float *xr)
+{
+    if (m->arith != LLQ_ARITH_LLAMACPP)
+        return count == 1 ? llq_matmul(y[0], x, n, W[0], m->pool) : llq_matmul_n(y, x, n, W, count, m->pool);
+    int err = LLQ_OK;
+    for (int i = 0; !err && i < count; i++) {
+        memcpy(xr, x, n * W[i]->cols * sizeof *xr);
+        llq_act_round(xr, n, (size_t)W[i]->cols, llq_act_kind(W[i]->type));
+        err = llq_matmul(y[i], xr, n, W[i], m->pool);
+    }
+    return err;
 }
 
 /* Block `layer` on x[n][dim] at positions pos0.., with this layer's cache kc/vc ([pos0+n][kv_dim], rows pos0..
@@ -319,7 +341,7 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
         return err;
     float *qkv_y[3] = {b->q, kc + (size_t)pos0 * kv_dim, vc + (size_t)pos0 * kv_dim};
     const llq_mat *qkv_w[3] = {&L->wq, &L->wk, &L->wv};
-    if ((err = llq_matmul_n(qkv_y, b->xn, n, qkv_w, 3, m->pool)))
+    if ((err = mm(m, qkv_y, b->xn, n, qkv_w, 3, b->xr)))
         return err;
     if (L->bq) { /* Qwen2: q/k/v biases (rows in canonical order, like the weights) */
         const float *bias[3] = {L->bq, L->bk, L->bv};
@@ -335,6 +357,11 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     }
     rope(b->q, n, q_dim, hp->n_heads, (uint32_t)hd, b->cs);
     rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, b->cs);
+    if (m->arith == LLQ_ARITH_LLAMACPP) { /* llama.cpp: f16 KV cache, q converted to f16 for K·q */
+        llq_act_round(b->q, n, q_dim, LLQ_ACT_F16);
+        llq_act_round(kc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
+        llq_act_round(vc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
+    }
 
     int nt = llq_pool_size(m->pool);
     size_t L_all = pos0 + n;
@@ -348,7 +375,8 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
 
     if (cb && (err = cb(ud, layer, LLQ_CAP_O, b->att, n, q_dim)))
         return err;
-    if ((err = llq_matmul(b->y, b->att, n, &L->wo, m->pool)))
+    const llq_mat *wo = &L->wo, *w2 = &L->w2;
+    if ((err = mm(m, &b->y, b->att, n, &wo, 1, b->xr)))
         return err;
     for (size_t i = 0; i < n * dim; i++)
         x[i] += b->y[i];
@@ -358,12 +386,12 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
         return err;
     float *up_y[2] = {b->h1, b->h3};
     const llq_mat *up_w[2] = {&L->w1, &L->w3};
-    if ((err = llq_matmul_n(up_y, b->xn, n, up_w, 2, m->pool)))
+    if ((err = mm(m, up_y, b->xn, n, up_w, 2, b->xr)))
         return err;
     llq_silu_mul(b->h1, b->h3, n * ffn);
     if (cb && (err = cb(ud, layer, LLQ_CAP_DOWN, b->h1, n, ffn)))
         return err;
-    if ((err = llq_matmul(b->y, b->h1, n, &L->w2, m->pool)))
+    if ((err = mm(m, &b->y, b->h1, n, &w2, 1, b->xr)))
         return err;
     for (size_t i = 0; i < n * dim; i++)
         x[i] += b->y[i];
@@ -414,6 +442,8 @@ int llq_model_head(const llq_model *m, const float *x, size_t n, float *logits)
     if (!xn)
         return llq_err(LLQ_ENOMEM, "out of memory (head)");
     rmsnorm(xn, x, m->norm, n, m->hp.dim, m->hp.norm_eps);
+    if (m->arith == LLQ_ARITH_LLAMACPP)
+        llq_act_round(xn, n, m->hp.dim, llq_act_kind(m->output.type));
     int err = llq_matmul(logits, xn, n, &m->output, m->pool);
     free(xn);
     return err;

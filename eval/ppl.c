@@ -58,6 +58,18 @@ static int run_layers(const llq_model *m, const uint32_t *win, size_t ctx, float
     return err;
 }
 
+/* A model whose logits are NaN or Inf (NaN/Inf weights or scales, an overflowed conversion) must never score: its
+ * KL divergence or NLL would come out NaN, or (clamped) as a perfect 0. which: "the model", "the base model"... */
+static int check_logits(const float *logits, size_t np, size_t vocab, const char *which, size_t w, size_t p0)
+{
+    for (size_t i = 0; i < np * vocab; i++)
+        if (!isfinite(logits[i]))
+            return llq_err(LLQ_EFORMAT, "%s gives logits that are not finite (%s at window %zu, position %zu, "
+                           "token %zu of the vocabulary): its weights or scales hold NaN or Inf", which,
+                           isnan(logits[i]) ? "NaN" : "Inf", w, p0 + i / vocab, i % vocab);
+    return LLQ_OK;
+}
+
 static void window_tokens(uint32_t *win, const uint32_t *tokens, size_t w, const llq_eval_opts *o)
 {
     memcpy(win, tokens + w * o->ctx, o->ctx * sizeof *win);
@@ -103,7 +115,8 @@ int llq_eval_ppl(llq_ppl_result *out, const llq_model *m, const uint32_t *tokens
             goto done;
         for (size_t p0 = first; p0 < ctx - 1; p0 += HEAD_CHUNK) {
             size_t np = ctx - 1 - p0 < HEAD_CHUNK ? ctx - 1 - p0 : HEAD_CHUNK;
-            if ((err = llq_model_head(m, x + p0 * dim, np, logits)))
+            if ((err = llq_model_head(m, x + p0 * dim, np, logits)) ||
+                (err = check_logits(logits, np, vocab, "the model", w, p0)))
                 goto done;
             struct nll_task t = {logits, win + p0 + 1, nll, np, vocab};
             llq_pool_run(m->pool, nll_run, &t);
@@ -158,7 +171,7 @@ static void drift_run(void *ud, int i, int nt)
         struct pos_stats *s = &t->st[p];
         s->nll_b = zb - lb[y];
         s->nll_q = zq - lq[y];
-        s->kld = kl > 0 ? kl : 0; /* rounding can give -1e-17 for identical models */
+        s->kld = kl < 0 ? 0 : kl; /* rounding can give -1e-17 for identical models (a NaN stays NaN) */
         s->dp = exp(-s->nll_q) - exp(-s->nll_b);
         s->agree = ab == aq;
     }
@@ -180,6 +193,43 @@ static llq_stat quantile(const double *v, size_t n, double q)
     double rl = r - sd < 0 ? 0 : r - sd, rh = r + sd > (double)(n - 1) ? (double)(n - 1) : r + sd;
     s.se = (v[(size_t)(rh + 0.5)] - v[(size_t)(rl + 0.5)]) / 2;
     return s;
+}
+
+static const double KLD_PCT[LLQ_LCPP_KLD_PCT] = {0.999, 0.99, 0.95, 0.90, 0.5, 0.10, 0.05, 0.01, 0.001};
+static const double DP_PCT[LLQ_LCPP_DP_PCT] = {0.999, 0.99, 0.95, 0.90, 0.75, 0.5, 0.25, 0.10, 0.05, 0.01, 0.001};
+const double *llq_lcpp_kld_pct(void) { return KLD_PCT; }
+const double *llq_lcpp_dp_pct(void) { return DP_PCT; }
+
+/* llama-perplexity's statistics from the per-position KL divergences and Δp (both sorted here) and the sums. */
+static void lcpp_stats(llq_drift_lcpp *l, double *kld, double *dp, size_t N, double sb, double sb2, double sq,
+                       double sq2, double sbq, double sd, double sd2, double sk, double sk2, double sp, double sp2,
+                       size_t agree)
+{
+    double n = (double)N, mb = sb / n, mq = sq / n;
+    l->ln_ratio = (llq_stat){sd / n, se_of_mean(sd, sd2, N)};
+    l->ratio = (llq_stat){exp(l->ln_ratio.v), exp(l->ln_ratio.v) * l->ln_ratio.se};
+    double vb = sb2 / n - mb * mb, vq = sq2 / n - mq * mq, cov = sbq / n - mb * mq;
+    l->cor = vb > 0 && vq > 0 ? cov / sqrt(vb * vq) : 1;
+    double pb = exp(mb), pq = exp(mq), eb = N > 1 ? vb / (n - 1) : 0, eq = N > 1 ? vq / (n - 1) : 0;
+    double ec = N > 1 ? cov / (n - 1) : 0, vdiff = pq * pq * eq + pb * pb * eb - 2 * pq * pb * ec;
+    l->diff = (llq_stat){pq - pb, sqrt(vdiff > 0 ? vdiff : 0)};
+    l->kld_mean = (llq_stat){sk / n, se_of_mean(sk, sk2, N)};
+    qsort(kld, N, sizeof *kld, cmp_double);
+    qsort(dp, N, sizeof *dp, cmp_double);
+    l->kld_min = kld[0], l->kld_max = kld[N - 1];
+    for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++)
+        l->kld_pct[i] = quantile(kld, N, KLD_PCT[i]).v;
+    double s1 = 0, s2 = 0;
+    for (size_t i = 0; i < N; i++)
+        s1 += dp[i], s2 += dp[i] * dp[i];
+    l->dp_mean = (llq_stat){s1 / n, se_of_mean(s1, s2, N)};
+    l->dp_min = dp[0], l->dp_max = dp[N - 1];
+    for (int i = 0; i < LLQ_LCPP_DP_PCT; i++)
+        l->dp_pct[i] = quantile(dp, N, DP_PCT[i]).v;
+    double rms = sqrt(sp / n), sems = se_of_mean(sp, sp2, N);
+    l->rms_dp = (llq_stat){rms, rms > 0 ? sems / (2 * rms) : 0};
+    double a = (double)agree / n;
+    l->same_top = (llq_stat){a, N > 1 ? sqrt(a * (1 - a) / (n - 1)) : 0};
 }
 
 void llq_drift_result_free(llq_drift_result *r)
@@ -212,10 +262,10 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
     float *lb = malloc(HEAD_CHUNK * vocab * sizeof(float)), *lq = malloc(HEAD_CHUNK * vocab * sizeof(float));
     uint32_t *win = malloc(ctx * sizeof *win);
     struct pos_stats *st = malloc(HEAD_CHUNK * sizeof *st);
-    double *kld = malloc(N * sizeof *kld), *dsum = calloc(nl, sizeof(double)), *bsum = calloc(nl, sizeof(double));
+    double *kld = malloc(N * sizeof *kld), *dps = malloc(N * sizeof *dps), *dsum = calloc(nl, sizeof(double)), *bsum = calloc(nl, sizeof(double));
     double sb = 0, sb2 = 0, sq = 0, sq2 = 0, sbq = 0, sd = 0, sd2 = 0, sk = 0, sk2 = 0, sp = 0, sp2 = 0;
     size_t agree = 0, k = 0;
-    if (!xb || !xq || !lb || !lq || !win || !st || !kld || !dsum || !bsum) {
+    if (!xb || !xq || !lb || !lq || !win || !st || !kld || !dps || !dsum || !bsum) {
         err = llq_err(LLQ_ENOMEM, "out of memory (drift over %zu positions)", N);
         goto done;
     }
@@ -236,7 +286,9 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
         }
         for (size_t p0 = first; p0 < ctx - 1; p0 += HEAD_CHUNK) {
             size_t np = ctx - 1 - p0 < HEAD_CHUNK ? ctx - 1 - p0 : HEAD_CHUNK;
-            if ((err = llq_model_head(base, xb + p0 * dim, np, lb)) || (err = llq_model_head(quant, xq + p0 * dim, np, lq)))
+            if ((err = llq_model_head(base, xb + p0 * dim, np, lb)) || (err = llq_model_head(quant, xq + p0 * dim, np, lq)) ||
+                (err = check_logits(lb, np, vocab, "the base model", w, p0)) ||
+                (err = check_logits(lq, np, vocab, "the quantized model", w, p0)))
                 goto done;
             struct drift_task t = {lb, lq, win + p0 + 1, st, np, vocab};
             llq_pool_run(base->pool, drift_run, &t);
@@ -250,6 +302,7 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
                 sp += p2, sp2 += p2 * p2;
                 agree += (size_t)st[i].agree;
                 kld[k] = st[i].kld;
+                dps[k] = st[i].dp;
             }
         }
         if (progress)
@@ -267,7 +320,7 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
     double sed = se_of_mean(sd, sd2, N);
     out->dppl_pct = (llq_stat){100 * (exp(md) - 1), 100 * exp(md) * sed};
     out->kld_mean = (llq_stat){sk / n, se_of_mean(sk, sk2, N)};
-    qsort(kld, N, sizeof *kld, cmp_double);
+    lcpp_stats(&out->lcpp, kld, dps, N, sb, sb2, sq, sq2, sbq, sd, sd2, sk, sk2, sp, sp2, agree); /* sorts kld */
     out->kld_median = quantile(kld, N, 0.5);
     out->kld_p99 = quantile(kld, N, 0.99);
     out->kld_max = (llq_stat){kld[N - 1], -1};
@@ -287,6 +340,6 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
         kld = NULL;
     }
 done:
-    free(xb), free(xq), free(lb), free(lq), free(win), free(st), free(kld), free(dsum), free(bsum);
+    free(xb), free(xq), free(lb), free(lq), free(win), free(st), free(kld), free(dps), free(dsum), free(bsum);
     return err;
 }

@@ -1,5 +1,6 @@
 /* read.c — llq_open: mmap a .llq file (or read it into huge-page memory, LLQ_OPEN_READ) and validate every
  * byte the reader will use (docs/FORMAT.md section 7) before returning it. Errors name the file. */
+#include "fileint.h"
 #include "llq/format.h"
 
 #include <errno.h>
@@ -14,73 +15,6 @@
 #define MAX_ENTRIES 1000000u
 
 static const uint8_t MAGIC[8] = {0x89, 'L', 'L', 'Q', '\r', '\n', 0x1a, '\n'};
-
-/* A metadata entry plus the offsets of the strings of a string array (for O(1) llq_meta_arr_str). */
-typedef struct meta_rec {
-    llq_meta m;
-    const uint8_t **strs; /* string arrays: pointer to each element's u32 length; else NULL */
-} meta_rec;
-
-struct llq_file {
-    char *path;
-    const uint8_t *map;
-    uint64_t size;
-    uint32_t minor;
-    llq_tensor *tensors;
-    size_t n_tensors;
-    struct name_idx *tensor_by_name; /* sorted by name */
-    meta_rec *meta;
-    size_t n_meta;
-    struct name_idx *meta_by_key;    /* sorted by key */
-    long page;
-    int in_memory; /* map is llq_bigmem memory holding a copy of the file (LLQ_OPEN_READ) */
-};
-
-static uint32_t rd32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-/* ---- bounded cursor over a region of the mapping ---- */
-typedef struct cur {
-    const uint8_t *p, *end;
-} cur;
-
-static int take(cur *c, uint64_t n, const uint8_t **out)
-{
-    if ((uint64_t)(c->end - c->p) < n)
-        return -1;
-    *out = c->p;
-    c->p += n;
-    return 0;
-}
-
-static int take32(cur *c, uint32_t *v)
-{
-    const uint8_t *b;
-    if (take(c, 4, &b))
-        return -1;
-    *v = rd32(b);
-    return 0;
-}
-
-static int take64(cur *c, uint64_t *v)
-{
-    const uint8_t *b;
-    if (take(c, 8, &b))
-        return -1;
-    *v = rd64(b);
-    return 0;
-}
 
 /* Copies a name of len bytes (1..LLQ_MAX_NAME, no NUL inside) into a new NUL-terminated string. */
 static int dup_name(const char **out, const uint8_t *b, uint32_t len, const char *what, uint64_t idx)
@@ -177,9 +111,9 @@ static int check_value(meta_rec *r, const uint8_t *v, uint64_t vsize)
     return LLQ_OK; /* unknown type (later minor version): kept raw */
 }
 
-static int parse_meta(llq_file *f, uint64_t off, uint64_t size)
+int fmt_parse_meta(llq_file *f, const uint8_t *base, uint64_t size)
 {
-    cur c = {f->map + off, f->map + off + size};
+    cur c = {base, base + size};
     uint32_t n;
     if (take32(&c, &n))
         return llq_err(LLQ_EFORMAT, "metadata section of %llu bytes has no entry count", (unsigned long long)size);
@@ -366,7 +300,7 @@ static int sort_names(name_idx **out, size_t n, const char *(*name_at)(const llq
 static const char *tensor_name_at(const llq_file *f, size_t i) { return f->tensors[i].name; }
 static const char *meta_key_at(const llq_file *f, size_t i) { return f->meta[i].m.key; }
 
-static int build_indices(llq_file *f)
+int fmt_build_indices(llq_file *f)
 {
     int rc = sort_names(&f->tensor_by_name, f->n_tensors, tensor_name_at, f, "tensor name");
     if (!rc)
@@ -442,7 +376,7 @@ static int parse(llq_file *f)
     c = llq_crc32(0, f->map + toff, tsize);
     if (c != rd32(h + 64))
         return llq_err(LLQ_ECRC, "tensor table CRC mismatch (stored 0x%08x, computed 0x%08x)", rd32(h + 64), c);
-    if ((rc = parse_meta(f, moff, msize)))
+    if ((rc = fmt_parse_meta(f, f->map + moff, msize)))
         return rc;
     /* smallest entry: 4 + 1 + 4 + 4 + 8 + 4 + 4 + 8 + 8 = 45 bytes */
     if (nt > MAX_ENTRIES || (uint64_t)nt * 45 > tsize)
@@ -460,7 +394,7 @@ static int parse(llq_file *f)
                        (unsigned long long)(tc.end - tc.p));
     if ((rc = check_overlaps(f, moff, msize, toff, tsize)))
         return rc;
-    return build_indices(f);
+    return fmt_build_indices(f);
 }
 
 /* The whole file (f->size bytes) from fd into huge-page memory. */
@@ -526,6 +460,8 @@ int llq_open_flags(llq_file **out, const char *path, unsigned flags)
     }
     if (f->size == 0)
         rc = llq_err(LLQ_EFORMAT, "truncated: the file is empty");
+    else if (f->size >= 4 && memcmp(f->map, "GGUF", 4) == 0)
+        rc = fmt_gguf_load(f);
     else
         rc = parse(f);
     if (rc)
@@ -558,6 +494,9 @@ void llq_close(llq_file *f)
     }
     free(f->tensors);
     free(f->meta);
+    free(f->meta_buf);
+    if (f->aux)
+        llq_bigmem_free(f->aux, f->aux_size);
     free(f->tensor_by_name);
     free(f->meta_by_key);
     if (f->in_memory)
@@ -571,6 +510,7 @@ void llq_close(llq_file *f)
 const char *llq_file_path(const llq_file *f) { return f->path; }
 uint64_t llq_file_size(const llq_file *f) { return f->size; }
 uint32_t llq_file_version_minor(const llq_file *f) { return f->minor; }
+const char *llq_file_format(const llq_file *f) { return f->gguf ? "gguf" : "llq"; }
 size_t llq_n_tensors(const llq_file *f) { return f->n_tensors; }
 size_t llq_n_meta(const llq_file *f) { return f->n_meta; }
 
@@ -598,6 +538,8 @@ const llq_meta *llq_meta_find(const llq_file *f, const char *key)
 
 int llq_verify_tensor(const llq_file *f, const llq_tensor *t)
 {
+    if (f->gguf)
+        return LLQ_OK; /* GGUF stores no checksums: nothing to check beyond what opening does */
     uint32_t c = 0;
     const uint8_t *p = t->data;
     uint64_t left = t->size, chunk = 64u << 20;
@@ -616,8 +558,8 @@ int llq_verify_tensor(const llq_file *f, const llq_tensor *t)
 
 void llq_drop_pages(const llq_file *f, const void *p, uint64_t n)
 {
-    if (f->in_memory)
-        return; /* not page cache: dropping would lose the only copy */
+    if (f->in_memory || (const uint8_t *)p < f->map || (uint64_t)((const uint8_t *)p - f->map) >= f->size)
+        return; /* not page cache (a copy of the file, or bytes re-laid out from a GGUF): dropping would lose them */
     uintptr_t pg = (uintptr_t)f->page, a = (uintptr_t)p, b = a + n;
     a = (a + pg - 1) / pg * pg; /* only whole pages inside [p, p+n) */
     b = b / pg * pg;

@@ -2,6 +2,7 @@
  * metadata and the tensor table are kept in memory and appended at commit, then the header is
  * rewritten, the file fsynced and renamed into place (docs/FORMAT.md). Any failed step poisons the
  * writer: commit refuses, and llq_writer_free removes the temp file. */
+#include "fileint.h"
 #include "llq/format.h"
 
 #include <errno.h>
@@ -18,6 +19,8 @@
 #define PIECE (1u << 20)    /* llq_writer_write: CRC then write() per piece, so write() copies from cache */
 #define MAX_ENTRIES 1000000u
 
+enum { W_LLQ = 0, W_META = 1, W_RAW = 2 };
+
 static const uint8_t MAGIC[8] = {0x89, 'L', 'L', 'Q', '\r', '\n', 0x1a, '\n'};
 
 typedef struct entry {
@@ -27,16 +30,14 @@ typedef struct entry {
     uint64_t offset, size;
 } entry;
 
-typedef struct bytes {
-    uint8_t *p;
-    size_t len, cap;
-} bytes;
+typedef fmt_bytes bytes;
 
 struct llq_writer {
     char *path, *tmp;
     int fd;
     unsigned flags;
     int failed, committed;
+    int device;          /* path is a character device, written through (no temp file, no rename) */
     uint64_t pos;        /* bytes written to the file so far (incl. buffered) */
     uint8_t *buf;        /* write buffer */
     size_t buf_len;
@@ -46,10 +47,17 @@ struct llq_writer {
     entry *tensors;
     size_t n_tensors, cap_tensors;
     int active;          /* inside begin..end */
+    int mode;            /* W_LLQ, W_META (metadata only, no file), W_RAW (bytes as given, no .llq layout) */
     uint64_t written;    /* bytes of the active tensor written */
 };
 
 /* ---- low-level output ---- */
+
+/* The file being written, for messages: the temp file, or the device written through. */
+static const char *where(const llq_writer *w)
+{
+    return w->tmp && w->tmp[0] ? w->tmp : w->path;
+}
 
 static int fail(llq_writer *w, int code)
 {
@@ -65,7 +73,7 @@ static int write_all(llq_writer *w, const void *data, size_t n)
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)
-            return fail(w, llq_err(LLQ_EIO, "%s: write: %s", w->tmp, k < 0 ? strerror(errno) : "no progress"));
+            return fail(w, llq_err(LLQ_EIO, "%s: write: %s", where(w), k < 0 ? strerror(errno) : "no progress"));
         p += k;
         n -= (size_t)k;
     }
@@ -109,7 +117,7 @@ static int pad_to(llq_writer *w, uint64_t align)
 
 /* ---- in-memory byte buffers ---- */
 
-static int put(bytes *b, const void *data, size_t n)
+int fmt_put(fmt_bytes *b, const void *data, size_t n)
 {
     if (n == 0)
         return LLQ_OK;
@@ -130,12 +138,58 @@ static int put(bytes *b, const void *data, size_t n)
     return LLQ_OK;
 }
 
+static int put(bytes *b, const void *data, size_t n) { return fmt_put(b, data, n); }
 static int put32(bytes *b, uint32_t v) { return put(b, &v, 4); }
 static int put64(bytes *b, uint64_t v) { return put(b, &v, 8); }
 
 /* ---- open / free ---- */
 
-int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" : S_ISBLK(m) ? "a block device"
+           : "not a regular file";
+}
+
+int llq_output_check(const char *path, unsigned flags, int *is_device)
+{
+    struct stat st;
+    size_t n = strlen(path);
+    int rc = LLQ_OK;
+    if (is_device)
+        *is_device = 0;
+    if (n == 0)
+        return llq_err(LLQ_EINVAL, "empty output path");
+    if (path[n - 1] == '/')
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode)
+                   ? llq_err(LLQ_EINVAL, "%s: is a directory; name the output file", path)
+                   : llq_err(LLQ_EINVAL, "%s: ends in '/'; name the output file", path);
+    if (stat(path, &st) == 0) { /* follows a symlink: /dev/stdout names what it points to */
+        if (S_ISCHR(st.st_mode)) {
+            if (is_device)
+                *is_device = 1;
+            return LLQ_OK;
+        }
+        if (S_ISDIR(st.st_mode))
+            return llq_err(LLQ_EINVAL, "%s: is a directory; name the output file", path);
+        if (!S_ISREG(st.st_mode))
+            return llq_err(LLQ_EINVAL, "%s: is not a regular file (%s); not written to", path, file_kind(st.st_mode));
+    }
+    struct stat ls;
+    if (!(flags & LLQ_W_FORCE) && lstat(path, &ls) == 0)
+        return llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", path);
+    char *copy = strdup(path);
+    if (!copy)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    const char *dir = dirname(copy);
+    if (stat(dir, &st) != 0)
+        rc = llq_err(LLQ_ENOTFOUND, "%s: no such directory (for %s)", dir, path);
+    else if (!S_ISDIR(st.st_mode))
+        rc = llq_err(LLQ_EINVAL, "%s: is not a directory (for %s)", dir, path);
+    free(copy);
+    return rc;
+}
+
+static int writer_open(llq_writer **out_w, const char *path, unsigned flags, int mode)
 {
     int rc = LLQ_OK;
     *out_w = NULL;
@@ -144,6 +198,7 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
     w->fd = -1;
     w->flags = flags;
+    w->mode = mode;
     size_t n = strlen(path);
     w->path = strdup(path);
     w->tmp = malloc(n + 12);
@@ -152,13 +207,15 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
         goto done;
     }
-    if (n == 0) {
-        rc = llq_err(LLQ_EINVAL, "empty output path");
+    w->tmp[0] = 0;
+    if ((rc = llq_output_check(path, flags, &w->device)))
         goto done;
-    }
-    struct stat st;
-    if (!(flags & LLQ_W_FORCE) && lstat(path, &st) == 0) {
-        rc = llq_err(LLQ_EEXIST, "%s: already exists (use --force to replace it)", path);
+    if (w->device) { /* written through; a .llq header is rewritten at commit, so it must seek */
+        if ((w->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0 || (mode == W_LLQ && lseek(w->fd, 0, SEEK_SET) != 0))
+            rc = llq_err(LLQ_EIO, "%s: %s", path, w->fd < 0 ? strerror(errno)
+                         : "a character device that cannot seek (a .llq file's header is written last)");
+        if (!rc && mode == W_LLQ)
+            rc = out(w, (const uint8_t[LLQ_HEADER_SIZE]){0}, LLQ_HEADER_SIZE);
         goto done;
     }
     snprintf(w->tmp, n + 12, "%s.tmp.XXXXXX", path);
@@ -175,13 +232,67 @@ int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
         goto done;
     }
     static const uint8_t zero_header[LLQ_HEADER_SIZE];
-    rc = out(w, zero_header, sizeof zero_header); /* rewritten at commit */
+    if (mode == W_LLQ)
+        rc = out(w, zero_header, sizeof zero_header); /* rewritten at commit */
 done:
     if (rc) {
         llq_writer_free(w);
         return rc;
     }
     *out_w = w;
+    return LLQ_OK;
+}
+
+int llq_writer_open(llq_writer **out_w, const char *path, unsigned flags)
+{
+    return writer_open(out_w, path, flags, W_LLQ);
+}
+
+int fmt_writer_open_raw(llq_writer **out_w, const char *path, unsigned flags)
+{
+    return writer_open(out_w, path, flags, W_RAW);
+}
+
+int fmt_writer_raw(llq_writer *w, const void *data, size_t n)
+{
+    if (w->mode != W_RAW)
+        return llq_err(LLQ_EINVAL, "%s: raw bytes given to a .llq writer", w->path);
+    if (w->failed)
+        return llq_err(LLQ_EINVAL, "%s: an earlier write failed", w->path);
+    return out(w, data, n);
+}
+
+uint64_t fmt_writer_pos(const llq_writer *w)
+{
+    return w->pos;
+}
+
+int fmt_meta_writer_new(llq_writer **out_w, const char *name)
+{
+    *out_w = NULL;
+    llq_writer *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(name))) {
+        free(w);
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    }
+    w->fd = -1;
+    w->mode = W_META;
+    *out_w = w;
+    return LLQ_OK;
+}
+
+int fmt_meta_writer_take(llq_writer *w, uint8_t **out_b, uint64_t *size)
+{
+    *out_b = NULL;
+    *size = 0;
+    uint8_t *b = malloc(4 + w->meta.len);
+    if (!b)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    memcpy(b, &w->n_meta, 4);
+    if (w->meta.len)
+        memcpy(b + 4, w->meta.p, w->meta.len);
+    *out_b = b;
+    *size = 4 + (uint64_t)w->meta.len;
     return LLQ_OK;
 }
 
@@ -213,6 +324,8 @@ const char *llq_writer_temp_path(const llq_writer *w)
 
 static int usable(llq_writer *w)
 {
+    if (w->mode != W_LLQ && w->mode != W_META)
+        return llq_err(LLQ_EINVAL, "%s: not a .llq writer", w->path);
     if (w->committed)
         return llq_err(LLQ_EINVAL, "%s: writer already committed", w->path);
     if (w->failed)
@@ -326,6 +439,40 @@ int llq_writer_meta_arr_str(llq_writer *w, const char *key, const char *const *s
     return rc;
 }
 
+int llq_writer_meta_copy(llq_writer *w, const llq_meta *m)
+{
+    const uint8_t *v = m->value;
+    uint32_t u32;
+    uint64_t u64;
+    float f32;
+    double f64;
+    switch (m->type) {
+    case LLQ_META_U32: memcpy(&u32, v, 4); return llq_writer_meta_u32(w, m->key, u32);
+    case LLQ_META_I32: memcpy(&u32, v, 4); return llq_writer_meta_i32(w, m->key, (int32_t)u32);
+    case LLQ_META_U64: memcpy(&u64, v, 8); return llq_writer_meta_u64(w, m->key, u64);
+    case LLQ_META_F32: memcpy(&f32, v, 4); return llq_writer_meta_f32(w, m->key, f32);
+    case LLQ_META_F64: memcpy(&f64, v, 8); return llq_writer_meta_f64(w, m->key, f64);
+    case LLQ_META_BOOL: return llq_writer_meta_bool(w, m->key, v[0] != 0);
+    case LLQ_META_STR: return llq_writer_meta_str(w, m->key, (const char *)v, (size_t)m->value_size);
+    case LLQ_META_ARR:
+        if (m->elem_type != LLQ_META_STR)
+            return llq_writer_meta_arr(w, m->key, m->elem_type, v + 12, m->count);
+        {
+            const char **s = malloc((m->count ? m->count : 1) * sizeof *s);
+            uint64_t *len = malloc((m->count ? m->count : 1) * sizeof *len);
+            int err = s && len ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory copying '%s'", m->key);
+            for (uint64_t i = 0; err == LLQ_OK && i < m->count; i++)
+                err = llq_meta_arr_str(m, i, &s[i], &len[i]);
+            if (err == LLQ_OK)
+                err = llq_writer_meta_arr_str(w, m->key, s, len, m->count);
+            free(s);
+            free(len);
+            return err;
+        }
+    default: return 1;
+    }
+}
+
 /* ---- tensors ---- */
 
 int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_dims, const uint64_t *dims,
@@ -334,6 +481,8 @@ int llq_writer_begin(llq_writer *w, const char *name, uint32_t type, uint32_t n_
     int rc = usable(w);
     if (rc)
         return rc;
+    if (w->mode != W_LLQ)
+        return llq_err(LLQ_EINVAL, "%s: a metadata-only writer takes no tensors", w->path);
     if (w->active)
         return llq_err(LLQ_EINVAL, "%s: tensor '%s' begun before the previous one ended", w->path, name);
     size_t nlen = name ? strlen(name) : 0;
@@ -474,11 +623,19 @@ static int fsync_dir(const char *path)
 
 int llq_writer_commit(llq_writer *w)
 {
-    int rc = usable(w);
+    int rc = w->mode == W_RAW ? (w->failed ? llq_err(LLQ_EINVAL, "%s: an earlier write failed", w->path) : 0)
+                              : usable(w);
     bytes table = {0};
     struct stat st;
     if (rc)
         return rc;
+    if (w->mode == W_META)
+        return llq_err(LLQ_EINVAL, "%s: a metadata-only writer has no file", w->path);
+    if (w->mode == W_RAW) {
+        if ((rc = flush(w)))
+            goto done;
+        goto finish;
+    }
     if (w->active) {
         rc = fail(w, llq_err(LLQ_EINVAL, "%s: commit inside tensor '%s'", w->path, w->tensors[w->n_tensors - 1].name));
         goto done;
@@ -514,19 +671,24 @@ int llq_writer_commit(llq_writer *w)
     set32(h + 68, 0);
     set32(h + 124, llq_crc32(0, h, 124));
     if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h) {
-        rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", w->tmp, strerror(errno)));
+        rc = fail(w, llq_err(LLQ_EIO, "%s: writing the header: %s", where(w), strerror(errno)));
         goto done;
     }
-    if (fsync(w->fd) != 0) {
-        rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", w->tmp, strerror(errno)));
+finish:
+    if (fsync(w->fd) != 0 && !(w->device && (errno == EINVAL || errno == ENOTSUP))) {
+        rc = fail(w, llq_err(LLQ_EIO, "%s: fsync: %s", where(w), strerror(errno)));
         goto done;
     }
     if (close(w->fd) != 0) {
         w->fd = -1;
-        rc = fail(w, llq_err(LLQ_EIO, "%s: close: %s", w->tmp, strerror(errno)));
+        rc = fail(w, llq_err(LLQ_EIO, "%s: close: %s", where(w), strerror(errno)));
         goto done;
     }
     w->fd = -1;
+    if (w->device) {
+        w->committed = 1;
+        goto done;
+    }
     if (!(w->flags & LLQ_W_FORCE) && lstat(w->path, &st) == 0) {
         rc = fail(w, llq_err(LLQ_EEXIST, "%s: appeared while writing; not replaced (use --force)", w->path));
         goto done;

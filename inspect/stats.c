@@ -138,7 +138,7 @@ int llq_stats_tensor(llq_stats *out, const llq_file *f, const llq_tensor *t)
 void llq_cmp_finish(llq_cmp *c)
 {
     c->rmse = c->n ? sqrt(c->sse / (double)c->n) : 0;
-    c->sqnr_db = c->sse > 0 ? 10 * log10(c->ss_ref / c->sse) : INFINITY;
+    c->sqnr_db = isnan(c->sse) || isnan(c->ss_ref) ? NAN : c->sse > 0 ? 10 * log10(c->ss_ref / c->sse) : INFINITY;
     if (isnan(c->dot) || isnan(c->sse))
         c->cosine = NAN;
     else if (c->sse == 0 && c->n)

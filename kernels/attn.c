@@ -2,7 +2,7 @@
  * and the G query heads that share it (grouped-query attention). The _ref twin is the per-head path of windows
  * (scores, softmax, weighted sum of values through the f32 building blocks); the _avx2 twin (attn_avx2.c) reads
  * each key and value row once for all G heads, where the per-head path reads them G times. */
-#include "llq/kernels.h"
+#include "kern.h"
 
 void llq_attn_one_ref(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
                       size_t G, float scale, float *s)
@@ -18,7 +18,7 @@ void llq_attn_one_ref(float *out, const float *q, const float *k, const float *v
 void llq_attn_one(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
                   size_t G, float scale, float *s)
 {
-    if (llq_kernel_impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2() && hd % 16 == 0)
+    if (kern_impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2() && hd % 16 == 0)
         llq_attn_one_avx2(out, q, k, v, ldkv, L, hd, G, scale, s);
     else
         llq_attn_one_ref(out, q, k, v, ldkv, L, hd, G, scale, s);

@@ -3,7 +3,7 @@
  * heads. Values: blocks of JB rows, 16 columns (one cache line of a row) at a time for up to four heads, each
  * value line loaded once. Rows of one kv head are ldkv apart, a stride the hardware prefetchers do not follow
  * far, so keys are prefetched PF rows ahead and values one block ahead. Needs hd % 16 == 0 (llq_attn_one falls back to _ref otherwise). */
-#include "llq/kernels.h"
+#include "kern.h"
 
 #include <immintrin.h>
 

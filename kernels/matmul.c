@@ -1,29 +1,16 @@
 /* matmul.c — y = x·Wᵀ for any weight type: the kernel table (llq_mm_select), ref/fast choice, row split over
  * the thread pool, and per-thread kernel scratch. */
 #include "llq/format.h"
-#include "llq/kernels.h"
+#include "kern.h"
 #include "qdot.h"
 
-#include <cpuid.h>
 #include <stdlib.h>
 
-int llq_kernel_impl = LLQ_KERNEL_FAST;
+int kern_impl = LLQ_KERNEL_FAST;
 
 void llq_kernel_set_impl(int impl)
 {
-    llq_kernel_impl = impl == LLQ_KERNEL_REF ? LLQ_KERNEL_REF : LLQ_KERNEL_FAST;
-}
-
-int llq_cpu_has_avx2(void)
-{
-    static int cached = -1;
-    if (cached < 0) {
-        unsigned a, b, c, d;
-        int f16c = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
-        __builtin_cpu_init();
-        cached = f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    }
-    return cached;
+    kern_impl = impl == LLQ_KERNEL_REF ? LLQ_KERNEL_REF : LLQ_KERNEL_FAST;
 }
 
 static int fast(int impl)
@@ -33,7 +20,7 @@ static int fast(int impl)
 
 const char *llq_kernel_impl_name(void)
 {
-    return fast(llq_kernel_impl) ? "fast" : "ref";
+    return fast(kern_impl) ? "fast" : "ref";
 }
 
 /* The registration point: one case per weight type. */
@@ -51,9 +38,16 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl)
     case LLQ_Q4:
     case LLQ_Q4A:
         return f ? llq_mm_q_avx2 : llq_mm_dequant_ref;
-    default:
+    default: /* ggml block types: dequantized tiles (their integer kernels are not written yet) */
+        if (llq_type_is_block(type))
+            return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
         return NULL;
     }
+}
+
+int llq_matmul_supports(uint32_t type)
+{
+    return llq_mm_select(type, LLQ_KERNEL_REF) != NULL;
 }
 
 int llq_mat_init(llq_mat *out, uint32_t type, uint32_t group, uint64_t rows, uint64_t cols, const void *data)
@@ -217,7 +211,7 @@ int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const
         if (W[j]->cols != W[0]->cols)
             return llq_err(LLQ_EINVAL, "llq_matmul_n: matrices of %llu and %llu columns",
                            (unsigned long long)W[0]->cols, (unsigned long long)W[j]->cols);
-        if (!(t.k[j] = llq_mm_select(W[j]->type, llq_kernel_impl)))
+        if (!(t.k[j] = llq_mm_select(W[j]->type, kern_impl)))
             return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W[j]->type);
         uint64_t chunk = (W[j]->rows + nt * per - 1) / (nt * per);
         chunk = (chunk + 15) / 16 * 16;
@@ -242,7 +236,7 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
 void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                   size_t rows, size_t cols)
 {
-    if (fast(llq_kernel_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))) /* else ref: same numbers, no buffer */
+    if (fast(kern_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))) /* else ref: same numbers, no buffer */
         llq_gemm_f32_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
     else
         llq_gemm_f32_ref(y, ldy, x, ldx, n, w, ldw, rows, cols);
@@ -251,7 +245,7 @@ void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, co
 void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                      size_t rows, size_t cols)
 {
-    if (fast(llq_kernel_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)))
+    if (fast(kern_impl) && (n <= 2 || llq_mm_xbuf(LLQ_MM_XBUF_FLOATS)))
         llq_gemm_f32_nn_avx2(y, ldy, x, ldx, n, v, ldv, rows, cols);
     else
         llq_gemm_f32_nn_ref(y, ldy, x, ldx, n, v, ldv, rows, cols);

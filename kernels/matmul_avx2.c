@@ -7,7 +7,7 @@
  * once per matmul; the tokens' activations are re-read from L2.
  * One or two tokens (generation) use a streaming matvec: 4 rows at a time straight from the mapping. */
 #include "llq/format.h"
-#include "llq/kernels.h"
+#include "kern.h"
 #include "qdot.h"
 
 #include <immintrin.h>

@@ -1,7 +1,7 @@
 /* matmul_ref.c — the scalar definitions of every matmul kernel: one dot product per (token, row), summed in
  * f32 from k = 0 upwards. The _avx2 twins are tested against these. */
 #include "llq/format.h"
-#include "llq/kernels.h"
+#include "kern.h"
 
 #include <math.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * as the work. Workers therefore poll for the next task for SPIN_NS after finishing one, and the caller polls
  * for the workers' completion, before either sleeps on its condition variable. A pool that stays idle costs
  * SPIN_NS of CPU per thread and then nothing. */
-#include "llq/kernels.h"
+#include "kern.h"
 
 #include <immintrin.h>
 #include <pthread.h>
@@ -15,7 +15,6 @@
 
 #define SPIN_NS 200000 /* 0.2 ms */
 
-void llq_mm_scratch_release(void);
 
 struct llq_pool {
     int n;                 /* threads including the caller */

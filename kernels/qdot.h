@@ -13,7 +13,7 @@
 #ifndef LLQ_QDOT_H
 #define LLQ_QDOT_H
 
-#include "llq/kernels.h"
+#include "kern.h"
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
 /* vmath.c — element-wise helpers of the forward pass (SwiGLU gate, softmax, f64 log-sum-exp) with their
- * scalar _ref definitions and dispatch to the _avx2 twins (vmath_avx2.c) under llq_kernel_impl. */
-#include "llq/kernels.h"
+ * scalar _ref definitions and dispatch to the _avx2 twins (vmath_avx2.c) under the implementation chosen (kern_impl). */
+#include "kern.h"
 
 #include <math.h>
 
@@ -56,7 +56,7 @@ double llq_kl_ref(const float *lb, double zb, const float *lq, double zq, size_t
 
 static int use_avx2(void)
 {
-    return llq_kernel_impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2();
+    return kern_impl == LLQ_KERNEL_FAST && llq_cpu_has_avx2();
 }
 
 void llq_silu_mul(float *g, const float *u, size_t n)

@@ -1,6 +1,6 @@
 /* vmath_avx2.c — AVX2/FMA twins of vmath.c: exp by range reduction to [-ln2/2, ln2/2] and a polynomial
  * (f32: degree 6, ~1 ulp; f64: degree 12, ~1 ulp), scaled by 2^n through the exponent bits. */
-#include "llq/kernels.h"
+#include "kern.h"
 
 #include <immintrin.h>
 #include <math.h>

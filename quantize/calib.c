@@ -211,8 +211,8 @@ static int lin_finish(run *r, lin *l, const double *h)
         llq_mat_init(l->mat, LLQ_F32, 0, l->rows, l->cols, w);
         return 0;
     }
-    size_t rb = llq_calib_row_bytes(l->type, l->group, l->cols);
-    if (!rb)
+    uint64_t rb = 0;
+    if (!llq_type_is_grouped(l->type) || llq_row_bytes(&rb, l->type, l->group, l->cols))
         return llq_err(LLQ_EINVAL, "%s: cannot quantize to %s group %u", l->name, llq_type_name(l->type), l->group);
     void *q = malloc(l->rows * rb);
     if (!q)
@@ -255,7 +255,9 @@ static int lin_finish_group(run *r, lin *const *ls, size_t n, const double *h)
         }
         return 0;
     }
-    size_t rb = llq_calib_row_bytes(ls[0]->type, ls[0]->group, cols);
+    uint64_t rb = 0;
+    if (!llq_type_is_grouped(ls[0]->type) || llq_row_bytes(&rb, ls[0]->type, ls[0]->group, cols))
+        rb = 0;
     float *w = malloc(rows * cols * sizeof *w);
     uint8_t *q = malloc(rows * (rb ? rb : 1));
     int err = 0;

@@ -1,24 +1,22 @@
 /* calib_q.c — group scale search and row packing shared by GPTQ and AWQ (see calib_q.h). */
 #include "calib_q.h"
 
-#include "llq/llq.h"
+#include "llq/format.h"
 
 #include <string.h>
 
 int cq_layout_init(cq_layout *l, uint32_t type, uint32_t group, size_t cols)
 {
     memset(l, 0, sizeof *l);
-    if (!llq_type_is_quant(type) || (group != 0 && group != 32 && group != 64 && group != 128) || !cols ||
-        cols > ((size_t)1 << 40))
+    llq_qrow q;
+    if (!llq_type_is_grouped(type) || !cols || cols > ((size_t)1 << 40) || llq_qrow_init(&q, type, group, cols))
         return llq_err(LLQ_EINVAL, "cannot quantize %zu columns to type %u group %u", cols, type, group);
-    /* docs/FORMAT.md section 5: group 0 = one group of roundup(cols, 32) per row */
     l->type = type;
     l->group = group;
     l->cols = cols;
-    l->glen = group ? group : (cols + 31) / 32 * 32;
-    l->n_groups = (cols + l->glen - 1) / l->glen;
-    size_t kp = l->glen * l->n_groups;
-    l->row_bytes = (type == LLQ_Q8 ? kp : kp / 2) + (type == LLQ_Q4A ? 3 : 2) * l->n_groups;
+    l->glen = q.glen;
+    l->n_groups = q.n_groups;
+    l->row_bytes = q.row_bytes;
     if (type == LLQ_Q8) {
         l->qmin = -127, l->qmax = 127, l->zfix = 0;
     } else {

@@ -10,12 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols)
-{
-    cq_layout l;
-    return cq_layout_init(&l, type, group, cols) ? 0 : l.row_bytes;
-}
-
 typedef struct keyed { double key; size_t i; } keyed;
 static int by_key_desc(const void *a, const void *b)
 {

@@ -3,6 +3,7 @@
  * Per group: candidate grids (scale, and for q4a zero point) around the range of the values; for each, the
  * codes c are rounded, and the least-squares scale for those codes d* = Σwxc / Σwc² gives the error
  * Σwx² − (Σwxc)²/Σwc². The best candidate's d* is rounded to f16 and the group re-encoded with it. */
+#include "llq/format.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
 
@@ -140,18 +141,11 @@ int rtn_pick(const uint32_t *m, uint32_t valid)
     return w;
 }
 
-static void geometry(uint32_t group, uint64_t K, uint64_t *glen, uint64_t *ng)
-{
-    uint64_t g = group ? group : (K + 31) / 32 * 32;
-    *glen = g;
-    *ng = (K + g - 1) / g;
-}
-
 int llq_quant_check(uint32_t type, uint32_t group, uint64_t K)
 {
-    if (!llq_type_is_quant(type))
+    if (!llq_type_is_grouped(type))
         return llq_err(LLQ_EINVAL, "cannot quantize to type %s", llq_type_name(type) ? llq_type_name(type) : "?");
-    if (group != 0 && group != 32 && group != 64 && group != 128)
+    if (!llq_group_valid(type, group))
         return llq_err(LLQ_EINVAL, "group size %u not supported by %s (use 32, 64, 128 or row)", group,
                        llq_type_name(type));
     if (K == 0 || K > LLQ_QUANT_MAX_K)
@@ -304,7 +298,7 @@ int llq_quant_scales(float *d, uint8_t *z, const float *x, uint64_t K, uint32_t 
     if (err)
         return err;
     uint64_t glen, ng;
-    geometry(group, K, &glen, &ng);
+    llq_group_geometry(group, K, &glen, &ng);
     int search = o ? o->search : 1;
     kern kn = pick_kern();
     /* whole groups of at most 128 without weights: 8 at a time (a batch with a NaN/Inf goes the slow way, which
@@ -376,11 +370,12 @@ void rtn_encode8_ref(uint8_t *dst, uint16_t *h, const float *x, uint64_t nch, co
 void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, uint32_t group, const float *d,
                           const uint8_t *z)
 {
-    uint64_t glen, ng;
-    geometry(group, K, &glen, &ng);
-    uint64_t Kp = glen * ng;
+    llq_qrow geo;
+    if (llq_qrow_init(&geo, type, group, K) != LLQ_OK)
+        return; /* callers have checked type, group and K (llq_quant_check) */
+    uint64_t glen = geo.glen, ng = geo.n_groups;
     int nib = type != LLQ_Q8;
-    uint8_t *q = dst, *scales = q + (nib ? Kp / 2 : Kp);
+    uint8_t *q = dst, *scales = q + geo.scales, *zeros_at = q + geo.zeros;
     kern kn = pick_kern();
     static const float zeros[32];
     for (uint64_t j = 0; j < ng; j++) {
@@ -389,15 +384,15 @@ void llq_quant_encode_row(void *dst, const float *x, uint64_t K, uint32_t type, 
             kn.encode8(q + (nib ? j * glen / 2 : j * glen), h, x + j * glen, glen / 32, d + j, z ? z + j : NULL,
                        type);
             memcpy(scales + 2 * j, h, sizeof h);
-            if (type == LLQ_Q4A)
-                memcpy(scales + 2 * ng + j, z + j, 8);
+            if (geo.zeros)
+                memcpy(zeros_at + j, z + j, 8);
             j += 7;
             continue;
         }
         uint16_t h = llq_f32_to_f16(d[j]);
         memcpy(scales + 2 * j, &h, 2);
-        if (type == LLQ_Q4A)
-            scales[2 * ng + j] = z[j];
+        if (geo.zeros)
+            zeros_at[j] = z[j];
         float inv, lo, hi, zz;
         grid(&inv, &lo, &hi, &zz, type, d[j], z ? z[j] : 0);
         for (uint64_t k = j * glen; k < (j + 1) * glen; k += 32) {
@@ -425,7 +420,7 @@ int llq_quantize_row(void *dst, const float *x, uint64_t K, uint32_t type, uint3
     if (err)
         return err;
     uint64_t glen, ng;
-    geometry(group, K, &glen, &ng);
+    llq_group_geometry(group, K, &glen, &ng);
     float dbuf[STACK_GROUPS];
     uint8_t zbuf[STACK_GROUPS];
     float *d = dbuf;
@@ -501,9 +496,9 @@ int llq_quantize_tensor(void *dst, const float *x, uint64_t rows, uint64_t K, ui
     int err = llq_quant_check(type, group, K);
     if (err)
         return err;
-    uint64_t glen, ng;
-    geometry(group, K, &glen, &ng);
-    uint64_t row_bytes = (type == LLQ_Q8 ? glen * ng : glen * ng / 2) + (type == LLQ_Q4A ? 3 : 2) * ng;
+    uint64_t row_bytes;
+    if ((err = llq_row_bytes(&row_bytes, type, group, K)) != LLQ_OK)
+        return err;
     if (n_threads <= 0) {
         long nc = sysconf(_SC_NPROCESSORS_ONLN);
         n_threads = nc > 0 ? (int)nc : 1;

@@ -7,9 +7,11 @@ command -v pkg-config >/dev/null 2>&1 || PKGS="$PKGS pkg-config"
 if command -v pkg-config >/dev/null 2>&1; then
     pkg-config --exists zlib || PKGS="$PKGS zlib1g-dev"
     pkg-config --exists json-c || PKGS="$PKGS libjson-c-dev"
+    pkg-config --exists libpcre2-8 || PKGS="$PKGS libpcre2-dev"
+    pkg-config --exists libutf8proc || PKGS="$PKGS libutf8proc-dev"
     pkg-config --exists check || PKGS="$PKGS check"
 else
-    PKGS="$PKGS zlib1g-dev libjson-c-dev check"
+    PKGS="$PKGS zlib1g-dev libjson-c-dev libpcre2-dev libutf8proc-dev check"
 fi
 command -v cc >/dev/null 2>&1 || PKGS="$PKGS gcc"
 [ -z "$PKGS" ] && exit 0

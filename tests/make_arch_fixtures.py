@@ -12,9 +12,11 @@ Writes tests/fixtures/arch/:
   qwen2/, qwen2-untied/ Qwen2ForCausalLM with q/k/v biases, tied and untied, rope_theta 1e6
   mistral/              MistralForCausalLM with sliding_window 48 (shorter than both test contexts) and an explicit
                         head_dim 32 (4 heads x 32 = 128 != hidden_size 64)
-  refs.txt              one line per (model, ctx): name ctx ppl ppl_without_rope_scaling ppl_without_window
-Every model: hidden 64, 2 layers, vocabulary 256, bf16 weights (f32 norms), so each fixture is ~150-250 KB.
-The vocabulary is small on purpose (a 128,256-row embedding would be 4-16 MB); inputs are token ids.
+  refs.txt              one line per (model, ctx): name ctx ppl ppl_without_rope_scaling ppl_without_window;
+                        a comment with qwen2-untied's greedy continuation of PROMPT
+Every model: hidden 64, 2 layers, vocabulary 256 (qwen2-untied: 880, for its tokenizer), bf16 weights (f32 norms),
+so each fixture is ~150-270 KB. The vocabulary is small on purpose (a 128,256-row embedding would be 4-16 MB);
+perplexity inputs are token ids < 256.
 
 The reference forward pass is written here from each family's definition, in float64 on the bf16 weights:
 HF models rotate halves (rotate_half on the checkpoint's q/k rows as stored), Meta's rotates interleaved
@@ -31,7 +33,12 @@ import struct
 import torch
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "arch")
-VOCAB, DIM, LAYERS, FFN, N_TOKENS = 256, 64, 2, 128, 1024
+VOCAB_DEFAULT, DIM, LAYERS, FFN, N_TOKENS = 256, 64, 2, 128, 1024
+# qwen2-untied uses tests/fixtures/tokenizer/hf_qwen_small.json (a cut of the real Qwen tokenizer.json: 856 BPE
+# tokens + <|endoftext|> 856, <|im_start|> 857, <|im_end|> 858, ...), so its vocabulary is 880; tests/cli/arch.sh
+# converts it with --tokenizer and generates from the prompt "<|im_start|>" (one id, 857): greedy, the model's EOS
+# list (856, 858 and the third greedy token, computed here) stops it after exactly two tokens.
+PROMPT = [857]
 CTXS = (128, 1024)
 
 FAMILIES = {
@@ -49,7 +56,7 @@ FAMILIES = {
                   seed=13),
     "qwen2-untied": dict(layout="hf", arch="Qwen2ForCausalLM", model_type="qwen2", heads=4, kv=2, head_dim=16,
                          theta=1000000.0, tied=False, bias=True, window=0, ctx=32768, scaling=None, bos=None,
-                         eos=[5, 6], seed=14),
+                         eos=[856, 858], seed=14, vocab=880, tokenizer="hf_qwen_small.json"),
     "mistral": dict(layout="hf", arch="MistralForCausalLM", model_type="mistral", heads=4, kv=2, head_dim=32,
                     theta=10000.0, tied=False, bias=False, window=48, ctx=32768, scaling=None, bos=1, eos=[2],
                     seed=15),
@@ -63,6 +70,7 @@ def bf16(t):
 def make_weights(c):
     """HF names, HF q/k row order (what the reference rotates as rotate_half); bf16 matrices, f32 norms."""
     g = torch.Generator().manual_seed(c["seed"])
+    VOCAB = c.get("vocab", VOCAB_DEFAULT)
     H, KV, hd = c["heads"], c["kv"], c["head_dim"]
 
     def lin(o, i, gain=1.0):
@@ -225,7 +233,7 @@ def write_safetensors(path, tensors):
 def write_hf(d, name, c, w):
     cfg = {"architectures": [c["arch"]], "model_type": c["model_type"], "hidden_size": DIM,
            "intermediate_size": FFN, "num_hidden_layers": LAYERS, "num_attention_heads": c["heads"],
-           "num_key_value_heads": c["kv"], "vocab_size": VOCAB, "rms_norm_eps": 1e-5, "rope_theta": c["theta"],
+           "num_key_value_heads": c["kv"], "vocab_size": c.get("vocab", VOCAB_DEFAULT), "rms_norm_eps": 1e-5, "rope_theta": c["theta"],
            "max_position_embeddings": c["ctx"], "hidden_act": "silu", "tie_word_embeddings": c["tied"],
            "rope_scaling": c["scaling"], "torch_dtype": "bfloat16"}
     if c["head_dim"] * c["heads"] != DIM or name == "llama32":
@@ -260,7 +268,7 @@ def write_meta(d, c, w):
         m[q + "ffn_norm.weight"] = w[p + "post_attention_layernorm.weight"].to(torch.bfloat16)
     torch.save({k: v.clone() for k, v in m.items()}, os.path.join(d, "consolidated.00.pth"))
     # FFN: int(2 * 4 * 64 / 3) = 170 -> * 1.5 = 255 -> multiple of 128 = 256? no: chosen so the formula gives 128
-    params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": VOCAB,
+    params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": VOCAB_DEFAULT,
               "multiple_of": 128, "ffn_dim_multiplier": 0.75, "norm_eps": 1e-5, "rope_theta": c["theta"],
               "use_scaled_rope": True}
     with open(os.path.join(d, "params.json"), "w") as f:
@@ -271,7 +279,7 @@ def write_meta(d, c, w):
 def main():
     os.makedirs(OUT, exist_ok=True)
     g = torch.Generator().manual_seed(7)
-    tokens = torch.randint(0, VOCAB, (N_TOKENS,), generator=g).tolist()
+    tokens = torch.randint(0, VOCAB_DEFAULT, (N_TOKENS,), generator=g).tolist()
     with open(os.path.join(OUT, "tokens.u32"), "wb") as f:
         f.write(struct.pack("<%dI" % len(tokens), *tokens))
     lines = []
@@ -281,6 +289,15 @@ def main():
         for old in os.listdir(d):
             os.remove(os.path.join(d, old))
         w = make_weights(c)
+        if c.get("tokenizer"):  # greedy continuation of PROMPT; its third new token joins the EOS ids
+            ids = list(PROMPT)
+            for _ in range(3):
+                ids.append(int(forward(w, c, ids, c["scaling"], c["window"], False)[-1].argmax()))
+            gen = ids[len(PROMPT):]
+            assert gen[2] not in gen[:2] and gen[2] not in c["eos"], gen
+            c["eos"] = c["eos"] + [gen[2]]
+            lines.append("# %s greedy from %s: %s (stops before %d)" % (name, PROMPT, gen, gen[2]))
+            print(lines[-1])
         if c["layout"] == "hf":
             write_hf(d, name, c, w)
             meta_rope, wref = False, w

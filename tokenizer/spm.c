@@ -12,8 +12,9 @@
  *                    5 escape_whitespaces (all three default true)
  * Every other field is skipped by wire type. Wire types 3/4 (groups) are refused; lengths are checked
  * against the bytes left before use. */
-#include "llq/tokenizer.h"
+#include "tok_internal.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -312,9 +313,10 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
     return rc;
 }
 
-int llq_spm_load(llq_tokenizer **out, const char *path)
+int llq_tok_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
 {
     *out = NULL;
+    *len = 0;
     int rc = 0;
     uint8_t *buf = NULL;
     FILE *fp = fopen(path, "rb");
@@ -329,9 +331,9 @@ int llq_spm_load(llq_tokenizer **out, const char *path)
         rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
         goto done;
     }
-    if ((uint64_t)st.st_size > MAX_MODEL_BYTES) {
-        rc = llq_err(LLQ_ELIMIT, "%s: %lld bytes is larger than the %zu-byte limit for a tokenizer model", path,
-                     (long long)st.st_size, MAX_MODEL_BYTES);
+    if ((uint64_t)st.st_size > max) {
+        rc = llq_err(LLQ_ELIMIT, "%s: %lld bytes is larger than the %zu-byte limit for a tokenizer file", path,
+                     (long long)st.st_size, max);
         goto done;
     }
     size_t n = (size_t)st.st_size;
@@ -345,9 +347,75 @@ int llq_spm_load(llq_tokenizer **out, const char *path)
                      ferror(fp) ? strerror(errno) : "");
         goto done;
     }
-    rc = llq_spm_parse(out, buf, n, path);
+    *out = buf;
+    *len = n;
+    buf = NULL;
 done:
     free(buf);
     fclose(fp);
+    return rc;
+}
+
+int llq_spm_load(llq_tokenizer **out, const char *path)
+{
+    *out = NULL;
+    unsigned char *buf;
+    size_t n;
+    int rc = llq_tok_read_file(path, MAX_MODEL_BYTES, &buf, &n);
+    if (!rc)
+        rc = llq_spm_parse(out, buf, n, path);
+    free(buf);
+    return rc;
+}
+
+/* A tiktoken file starts with a line "base64 rank". */
+static int looks_tiktoken(const unsigned char *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (isalnum(b[i]) || b[i] == '+' || b[i] == '/' || b[i] == '='))
+        i++;
+    if (i == 0 || i >= n || b[i] != ' ')
+        return 0;
+    size_t d = ++i;
+    while (i < n && isdigit(b[i]))
+        i++;
+    return i > d && (i == n || b[i] == '\n' || b[i] == '\r');
+}
+
+int llq_tokenizer_load(llq_tokenizer **out, const char *path)
+{
+    *out = NULL;
+    unsigned char *buf = NULL, *cfg = NULL;
+    size_t n, cn = 0, i = 0;
+    char *cfg_path = NULL;
+    int rc = llq_tok_read_file(path, (size_t)512 << 20, &buf, &n);
+    if (rc)
+        return rc;
+    while (i < n && (buf[i] == ' ' || buf[i] == '\n' || buf[i] == '\r' || buf[i] == '\t'))
+        i++;
+    if (i < n && buf[i] == '{') {
+        const char *slash = strrchr(path, '/');
+        size_t dl = slash ? (size_t)(slash - path) + 1 : 0;
+        struct stat st;
+        cfg_path = malloc(dl + sizeof "tokenizer_config.json");
+        if (!cfg_path) {
+            rc = llq_err(LLQ_ENOMEM, "out of memory");
+            goto done;
+        }
+        memcpy(cfg_path, path, dl);
+        memcpy(cfg_path + dl, "tokenizer_config.json", sizeof "tokenizer_config.json");
+        if (stat(cfg_path, &st) == 0 && (rc = llq_tok_read_file(cfg_path, (size_t)64 << 20, &cfg, &cn)))
+            goto done;
+        rc = llq_hf_parse(out, buf, n, cfg, cn, path);
+    } else if (looks_tiktoken(buf, n)) {
+        rc = llq_tiktoken_parse(out, buf, n, LLQ_TIKTOKEN_LLAMA3, path);
+    } else {
+        rc = n > MAX_MODEL_BYTES ? llq_err(LLQ_ELIMIT, "%s: too large for a SentencePiece model", path)
+                                 : llq_spm_parse(out, buf, n, path);
+    }
+done:
+    free(buf);
+    free(cfg);
+    free(cfg_path);
     return rc;
 }

@@ -243,6 +243,8 @@ static int bpe_segment(bpe *b, size_t from, size_t to, uint32_t *out, size_t *n_
 
 int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out, size_t *n_out)
 {
+    if (t->bpe)
+        return llq_bpe_tokenize(t, text, len, add_bos, out, n_out);
     *out = NULL;
     *n_out = 0;
     if (len > MAX_TEXT)

@@ -5,7 +5,34 @@
 
 #include "llq/tokenizer.h"
 
+/* Hugging Face-style BPE (tokenizer.json, tiktoken): what it is built from. Pointers borrowed.
+ * pieces are raw bytes: byte-level vocabularies are stored with the GPT-2 byte-to-unicode map undone. */
+typedef struct llq_bpe_spec {
+    int kind;                    /* LLQ_TOKKIND_HF or LLQ_TOKKIND_TIKTOKEN */
+    uint32_t n_vocab;
+    const char *const *pieces;
+    const uint64_t *lens;
+    const int32_t *types;        /* NORMAL, BYTE (<0xNN> with byte fallback), UNKNOWN, CONTROL (special
+                                  * added token), USER_DEFINED (other added token) */
+    uint32_t n_merges;
+    const uint32_t *merges;      /* n_merges (left id, right id) pairs, by rank; NULL with rank_merges */
+    int rank_merges;             /* tiktoken: a pair's priority is the id of its concatenation */
+    int byte_level, ignore_merges, byte_fallback, fuse_unk;
+    int32_t unk_id, bos_id, eos_id, pad_id;
+    uint32_t n_added;
+    const uint32_t *added_ids;   /* ids matched in the text before pre-tokenization, in file order */
+    const uint32_t *added_flags; /* LLQ_ADDED_* */
+    const char *normalizer, *pre_tokenizer, *decoder; /* JSON text of those tokenizer.json parts ("null") */
+} llq_bpe_spec;
+
+enum { LLQ_TOKKIND_SPM = 0, LLQ_TOKKIND_HF = 1, LLQ_TOKKIND_TIKTOKEN = 2 };
+enum { LLQ_ADDED_NORMALIZED = 1, LLQ_ADDED_SPECIAL = 2 };
+
+struct llq_bpe; /* the engine's private state (bpe.c) */
+
 struct llq_tokenizer {
+    struct llq_bpe *bpe;      /* non-NULL for the BPE kinds: then only spec's ids/pieces/types, blob,
+                               * pieces, lens and types below are used */
     llq_tok_spec spec;        /* points at the owned arrays below */
     char *blob;               /* every piece's bytes, each followed by a NUL */
     const char **pieces;
@@ -36,5 +63,22 @@ size_t llq_tok_user_prefix(const llq_tokenizer *t, const char *s, size_t len);
 /* Byte length of the valid UTF-8 character at s (sentencepiece's rules: no overlongs, no surrogates,
  * at most U+10FFFF), or 0 if the bytes there are not one. n >= 1. */
 size_t llq_utf8_len(const unsigned char *s, size_t n);
+
+/* FNV-1a of n bytes (the vocabulary hash tables). */
+uint32_t llq_tok_hash(const char *s, size_t n);
+/* Reads a whole regular file of at most max bytes; *buf malloc'd (caller frees). */
+int llq_tok_read_file(const char *path, size_t max, unsigned char **buf, size_t *len);
+
+/* Builds a BPE tokenizer (bpe.c); name is used in messages. */
+int llq_bpe_new(llq_tokenizer **out, const llq_bpe_spec *s, const char *name);
+void llq_bpe_free(struct llq_bpe *b);
+const llq_bpe_spec *llq_bpe_get_spec(const llq_tokenizer *t);
+int llq_bpe_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out,
+                     size_t *n_out);
+int llq_bpe_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char **out, size_t *len);
+int llq_bpe_token_decode(const llq_tokenizer *t, int32_t prev, uint32_t id, char *buf, size_t cap);
+/* tok_meta.c: the BPE keys */
+int llq_bpe_write_meta(const llq_tokenizer *t, llq_writer *w);
+int llq_bpe_from_llq(llq_tokenizer **out, const llq_file *f, const char *model, size_t model_len);
 
 #endif

@@ -9,7 +9,7 @@
 
 static const char kSpace[] = "\xe2\x96\x81"; /* U+2581, sentencepiece's escaped space */
 
-static uint32_t hash_bytes(const char *s, size_t n)
+uint32_t llq_tok_hash(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
     for (size_t i = 0; i < n; i++)
@@ -19,7 +19,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
 
 static int32_t table_find(const llq_tokenizer *t, const int32_t *tab, const char *s, size_t n)
 {
-    for (uint32_t i = hash_bytes(s, n) & t->h_mask;; i = (i + 1) & t->h_mask) {
+    for (uint32_t i = llq_tok_hash(s, n) & t->h_mask;; i = (i + 1) & t->h_mask) {
         int32_t id = tab[i];
         if (id < 0)
             return -1;
@@ -33,7 +33,7 @@ static int32_t table_insert(llq_tokenizer *t, int32_t *tab, int32_t id)
 {
     const char *s = t->pieces[id];
     size_t n = t->lens[id];
-    for (uint32_t i = hash_bytes(s, n) & t->h_mask;; i = (i + 1) & t->h_mask) {
+    for (uint32_t i = llq_tok_hash(s, n) & t->h_mask;; i = (i + 1) & t->h_mask) {
         int32_t o = tab[i];
         if (o < 0) {
             tab[i] = id;
@@ -293,6 +293,7 @@ void llq_tokenizer_free(llq_tokenizer *t)
 {
     if (!t)
         return;
+    llq_bpe_free(t->bpe);
     free(t->blob);
     free(t->pieces);
     free(t->lens);
@@ -312,6 +313,12 @@ int32_t llq_tokenizer_eos(const llq_tokenizer *t) { return t->spec.eos_id; }
 int32_t llq_tokenizer_unk(const llq_tokenizer *t) { return t->spec.unk_id; }
 int32_t llq_tokenizer_pad(const llq_tokenizer *t) { return t->spec.pad_id; }
 const llq_tok_spec *llq_tokenizer_spec(const llq_tokenizer *t) { return &t->spec; }
+
+const char *llq_tokenizer_kind(const llq_tokenizer *t)
+{
+    const llq_bpe_spec *b = llq_bpe_get_spec(t);
+    return !b ? "sentencepiece" : b->kind == LLQ_TOKKIND_TIKTOKEN ? "tiktoken" : "hf-bpe";
+}
 
 const char *llq_token_piece(const llq_tokenizer *t, uint32_t id, size_t *len)
 {
@@ -361,6 +368,8 @@ static size_t piece_surface(const llq_tokenizer *t, uint32_t id, int strip_lead,
 
 int llq_token_decode(const llq_tokenizer *t, int32_t prev, uint32_t id, char *buf, size_t cap)
 {
+    if (t->bpe)
+        return llq_bpe_token_decode(t, prev, id, buf, cap);
     if (id >= t->spec.n_pieces)
         return llq_err(LLQ_EINVAL, "token id %u out of range (vocabulary of %u)", id, t->spec.n_pieces);
     char tmp[LLQ_TOKEN_DECODE_MAX];
@@ -421,6 +430,8 @@ static int put_bytes(strbuf *b, const unsigned char *s, size_t n)
  * remove_extra_whitespaces every leading U+2581 is dropped until some text appears. */
 int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char **out, size_t *len)
 {
+    if (t->bpe)
+        return llq_bpe_detokenize(t, ids, n, out, len);
     *out = NULL;
     *len = 0;
     strbuf b = {0};

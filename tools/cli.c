@@ -82,7 +82,7 @@ int cli_usage_error(const char *fmt, ...)
 
 void cli_version(void)
 {
-    printf("%s (llq) %s\n", tool_name, LLQ_VERSION_STRING);
+    printf("%s (llq) %s\n", tool_name, llq_version());
 }
 
 void cli_info(const char *fmt, ...)

@@ -40,7 +40,8 @@ void cli_hold_signals(int hold);
 
 /* A small output file written through a temp file beside `path` ("<path>.tmp.XXXXXX", removed on a signal),
  * renamed into place by cli_out_commit. cli_out_open refuses an existing path unless force, and (even with
- * force) a path that is one of inputs[0..n_inputs) (same inode). Every function prints its one-line error and
+ * force) a path that is one of inputs[0..n_inputs) (same inode), and what llq_output_check refuses (a directory,
+ * FIFO, ...); a character device (e.g. /dev/null) is written through, no temp file. Every function prints its one-line error and
  * returns CLI_ERROR; after an error nothing is left behind. cli_out_abort (safe to call twice) removes the temp. */
 typedef struct cli_out {
     const char *path; /* borrowed */

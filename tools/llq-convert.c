@@ -1,4 +1,5 @@
-/* llq-convert — a LLaMA checkpoint (Meta or Hugging Face layout) to .llq. The work is llq_convert (convert.h). */
+/* llq-convert — a LLaMA checkpoint (Meta or Hugging Face layout), a .llq or a GGUF file to .llq or GGUF (the
+ * output's extension chooses). The work is llq_convert (convert.h). */
 #include "cli.h"
 #include "llq/convert.h"
 
@@ -10,11 +11,15 @@
 
 static void usage(void)
 {
-    printf("Usage: llq-convert SRC -o OUT.llq [options]\n"
+    printf("Usage: llq-convert SRC -o OUT.llq|OUT.gguf [options]\n"
            "\n"
            "Converts a LLaMA checkpoint to one .llq file (docs/FORMAT.md), without Python and without executing\n"
-           "anything from a pickle. SRC is a directory or one checkpoint file (its params.json / config.json is\n"
-           "read from the same directory):\n"
+           "anything from a pickle. The output's extension chooses the format: OUT.gguf is written as GGUF v3 for\n"
+           "llama.cpp (docs/FORMAT.md \"GGUF\": q8 -> Q8_0 and q4 -> Q4_0 with the same values, q4a -> Q4_1 with its\n"
+           "min rounded to f16, the worst deviation printed; tensors no GGUF type holds are refused by name), any\n"
+           "other name as .llq. SRC may also be a .llq file or a GGUF file (llama.cpp's; F32/F16/BF16/Q8_0/Q4_0\n"
+           "tensors, copied as they are, or dequantized exactly with --dtype). Otherwise SRC is a directory or one\n"
+           "checkpoint file (its params.json / config.json is read from the same directory):\n"
            "  Meta layout:         consolidated.00.pth ... consolidated.NN.pth + params.json (+ tokenizer.model);\n"
            "                       several files are model-parallel shards and are joined.\n"
            "  Hugging Face layout: config.json + model.safetensors, pytorch_model.bin, or their shards with\n"
@@ -25,10 +30,13 @@ static void usage(void)
            "stored in the metadata; without one the conversion fails unless --no-tokenizer is given.\n"
            "\n"
            "Options:\n"
-           "  -o, --output FILE     output .llq file (required); written to a temp file beside it, then renamed\n"
+           "  -o, --output FILE     output file (required): .gguf for GGUF, else .llq; written to a temp file\n"
+           "                        beside it, then renamed\n"
            "  --layout meta|hf      force the layout instead of detecting it\n"
            "  --dtype f32|f16|bf16  type of every output tensor (default: matrices keep the source precision,\n"
            "                        f64 becomes f32; 1-D tensors become f32). Rounding is to nearest even.\n"
+           "                        From a .llq / GGUF source: every tensor dequantized exactly, then rounded\n"
+           "                        (.llq outputs only)\n"
            "  --tokenizer FILE      tokenizer.model to store instead of the one beside the checkpoint\n"
            "  --no-tokenizer        convert without a tokenizer when none is found\n"
            "  --context N           store N as the trained context length (llama.context_length) instead of the\n"
@@ -45,7 +53,9 @@ static void usage(void)
            "  llq-convert models/pydoc-7m -o pydoc-7m.llq --context 256\n"
            "  llq-convert llama-2-13b/ -o llama-2-13b.f16.llq --dtype f16\n"
            "  llq-convert Llama-2-7b-hf/model.safetensors.index.json -o llama2-7b.llq --json\n"
-           "  llq-convert hf/pytorch_model.bin -o model.llq --force\n");
+           "  llq-convert hf/pytorch_model.bin -o model.llq --force\n"
+           "  llq-convert model-q4.llq -o model-q4.gguf          # for llama.cpp\n"
+           "  llq-convert pydoc-7m-Q8_0.gguf -o pydoc-7m-q8.llq  # llama.cpp's file as .llq\n");
 }
 
 static void progress(void *ctx, uint64_t done, uint64_t total)
@@ -87,6 +97,12 @@ static void print_json(const char *out, const llq_convert_report *r)
     add_int(j, "bytes_in", (int64_t)r->bytes_in);
     add_int(j, "bytes", (int64_t)r->bytes_out);
     add_int(j, "file_size", (int64_t)r->file_size);
+    add_str(j, "format", r->gguf ? "gguf" : "llq");
+    if (r->gguf) {
+        add_int(j, "gguf_file_type", r->gg.file_type);
+        json_object_object_add(j, "q4_1_max_dev", json_object_new_double(r->gg.q4_1_max_dev));
+        json_object_object_add(j, "q4_1_max_rel", json_object_new_double(r->gg.q4_1_max_rel));
+    }
     json_object_object_add(j, "seconds", json_object_new_double(r->seconds));
     add_int(hp, "dim", r->hp.dim);
     add_int(hp, "n_layers", r->hp.n_layers);
@@ -175,6 +191,9 @@ int main(int argc, char **argv)
         return cli_lib_error(err);
     if (json)
         print_json(o.out, &rep);
+    if (rep.gguf && rep.gg.q4_1_max_dev > 0)
+        cli_info("q4a -> Q4_1: min = -z*d rounded to f16, worst deviation %.3g (%.3g of the scale d) in %s",
+                 rep.gg.q4_1_max_dev, rep.gg.q4_1_max_rel, rep.gg.q4_1_worst);
     cli_info("wrote %s: %u tensors, %.1f MB, %s %s -> %s, %.2f s%s", o.out, rep.n_tensors,
              (double)rep.file_size / 1e6, rep.layout, rep.src_dtype, rep.out_dtype, rep.seconds,
              rep.tokenizer ? "" : ", no tokenizer");

@@ -33,6 +33,11 @@ static const char *USAGE =
     "  --protocol P        default: every position of a window predicts the next (the GPTQ/AWQ papers');\n"
     "                      llama.cpp: each window's first token becomes BOS and only its second half is\n"
     "                      scored (llama-perplexity's), so figures sit beside llama.cpp's\n"
+    "  --arith A           exact: f32 activations throughout; llama.cpp: its CPU arithmetic emulated (each\n"
+    "                      matmul's activations rounded to ggml's Q8_0 / Q8_K / f16 of the weight type,\n"
+    "                      f16 KV cache and attention probabilities), so drift figures of GGUF files sit\n"
+    "                      beside llama-perplexity --kl-divergence's. Default: llama.cpp with --protocol\n"
+    "                      llama.cpp, else exact\n"
     "  --per-layer         (drift) relative error of the hidden state after each layer\n"
     "  --svg FILE          (drift) also write a chart: per-layer relative error and the distribution of\n"
     "                      per-position KL divergence (self-contained SVG; temp file, then renamed)\n"
@@ -66,7 +71,7 @@ enum { LOAD_AUTO, LOAD_READ, LOAD_MMAP };
 typedef struct args {
     const char *cmd, *model[2], *text, *tokens, *prompt, *svg;
     long ctx, chunks, n_gen, threads;
-    int protocol, json, per_layer, kernel, force, load;
+    int protocol, json, per_layer, kernel, force, load, arith; /* arith: -1 = as the protocol */
     double temp;
     unsigned long long seed;
 } args;
@@ -91,6 +96,7 @@ static int parse_args(args *a, int argc, char **argv)
     a->temp = 0.8;
     a->seed = 1;
     a->kernel = LLQ_KERNEL_FAST;
+    a->arith = -1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -149,6 +155,14 @@ static int parse_args(args *a, int argc, char **argv)
                 a->protocol = LLQ_PROTO_LLAMACPP;
             else
                 return cli_usage_error("--protocol expects default or llama.cpp, got '%s'", v);
+        } else if (!strcmp(s, "--arith")) {
+            NEED();
+            if (!strcmp(v, "exact"))
+                a->arith = LLQ_ARITH_EXACT;
+            else if (!strcmp(v, "llama.cpp"))
+                a->arith = LLQ_ARITH_LLAMACPP;
+            else
+                return cli_usage_error("--arith expects exact or llama.cpp, got '%s'", v);
         } else if (!strcmp(s, "--kernel")) {
             NEED();
             if (!strcmp(v, "ref"))
@@ -275,13 +289,20 @@ static int load_mode(const char *path, int mode)
     return (unsigned long long)st.st_size <= mem_available() / 2 ? LOAD_READ : LOAD_MMAP;
 }
 
-static int load(loaded *L, const char *path, int threads, int mode)
+/* --arith, or the protocol's arithmetic. */
+static int arith_of(const args *a)
+{
+    return a->arith >= 0 ? a->arith : a->protocol == LLQ_PROTO_LLAMACPP ? LLQ_ARITH_LLAMACPP : LLQ_ARITH_EXACT;
+}
+
+static int load(loaded *L, const char *path, int threads, int mode, int arith)
 {
     int err = llq_open_flags(&L->f, path, load_mode(path, mode) == LOAD_READ ? LLQ_OPEN_READ : 0);
     if (!err)
         err = llq_model_open(&L->m, L->f, threads);
     if (err)
         return cli_lib_error(err);
+    L->m->arith = arith;
     err = llq_tokenizer_from_llq(&L->tok, L->f);
     if (err && err != LLQ_ENOTFOUND)
         return cli_lib_error(err);
@@ -394,7 +415,7 @@ static int cmd_ppl(const args *a)
     size_t n = 0;
     llq_eval_opts o;
     llq_ppl_result r;
-    int rc = load(&L, a->model[0], (int)a->threads, a->load);
+    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a));
     if (!rc)
         rc = get_tokens(a, L.tok, &tokens, &n);
     if (rc)
@@ -443,6 +464,65 @@ done:
     return rc;
 }
 
+/* The drift in llama-perplexity --kl-divergence's words and layout, so that the lines compare one by one. */
+static void print_lcpp(const llq_drift_lcpp *l, const llq_drift_result *r)
+{
+    static const char *const kn[LLQ_LCPP_KLD_PCT] = {"99.9%", "99.0%", "95.0%", "90.0%", "Median", "10.0%", " 5.0%",
+                                                      " 1.0%", " 0.1%"};
+    static const char *const dn[LLQ_LCPP_DP_PCT] = {"99.9%", "99.0%", "95.0%", "90.0%", "75.0%", "Median", "25.0%",
+                                                     "10.0%", " 5.0%", " 1.0%", " 0.1%"};
+    printf("\n====== Perplexity statistics (llama-perplexity's terms) ======\n");
+    printf("Mean PPL(Q)                   : %10.6f ± %10.6f\n", r->ppl_quant.v, r->ppl_quant.se);
+    printf("Mean PPL(base)                : %10.6f ± %10.6f\n", r->ppl_base.v, r->ppl_base.se);
+    printf("Cor(ln(PPL(Q)), ln(PPL(base))): %6.2f%%\n", 100 * l->cor);
+    printf("Mean ln(PPL(Q)/PPL(base))     : %10.6f ± %10.6f\n", l->ln_ratio.v, l->ln_ratio.se);
+    printf("Mean PPL(Q)/PPL(base)         : %10.6f ± %10.6f\n", l->ratio.v, l->ratio.se);
+    printf("Mean PPL(Q)-PPL(base)         : %10.6f ± %10.6f\n", l->diff.v, l->diff.se);
+    printf("\n====== KL divergence statistics ======\n");
+    printf("Mean    KLD: %10.6f ± %10.6f\n", l->kld_mean.v, l->kld_mean.se);
+    printf("Maximum KLD: %10.6f\n", l->kld_max);
+    for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++)
+        printf("%-6s  KLD: %10.6f\n", kn[i], l->kld_pct[i]);
+    printf("Minimum KLD: %10.6f\n", l->kld_min);
+    printf("\n====== Token probability statistics ======\n");
+    printf("Mean    Δp: %6.3f ± %5.3f %%\n", 100 * l->dp_mean.v, 100 * l->dp_mean.se);
+    printf("Maximum Δp: %6.3f%%\n", 100 * l->dp_max);
+    for (int i = 0; i < LLQ_LCPP_DP_PCT; i++)
+        printf("%-6s  Δp: %6.3f%%\n", dn[i], 100 * l->dp_pct[i]);
+    printf("Minimum Δp: %6.3f%%\n", 100 * l->dp_min);
+    printf("RMS Δp    : %6.3f ± %5.3f %%\n", 100 * l->rms_dp.v, 100 * l->rms_dp.se);
+    printf("Same top p: %6.3f ± %5.3f %%\n", 100 * l->same_top.v, 100 * l->same_top.se);
+}
+
+static json_object *lcpp_json(const llq_drift_lcpp *l)
+{
+    json_object *j = json_object_new_object(), *kp = json_object_new_object(), *dp = json_object_new_object();
+    char k[16];
+    jadd_stat(j, "ln_ppl_ratio", l->ln_ratio);
+    jadd_stat(j, "ppl_ratio", l->ratio);
+    jadd_stat(j, "ppl_diff", l->diff);
+    jadd_d(j, "cor_ln_ppl", l->cor);
+    jadd_stat(j, "kld_mean", l->kld_mean);
+    jadd_d(j, "kld_max", l->kld_max);
+    jadd_d(j, "kld_min", l->kld_min);
+    for (int i = 0; i < LLQ_LCPP_KLD_PCT; i++) {
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_kld_pct()[i]);
+        jadd_d(kp, k, l->kld_pct[i]);
+    }
+    json_object_object_add(j, "kld_percentiles", kp);
+    jadd_stat(j, "dp_mean", l->dp_mean);
+    jadd_d(j, "dp_max", l->dp_max);
+    jadd_d(j, "dp_min", l->dp_min);
+    for (int i = 0; i < LLQ_LCPP_DP_PCT; i++) {
+        snprintf(k, sizeof k, "%g", 100 * llq_lcpp_dp_pct()[i]);
+        jadd_d(dp, k, l->dp_pct[i]);
+    }
+    json_object_object_add(j, "dp_percentiles", dp);
+    jadd_stat(j, "rms_dp", l->rms_dp);
+    jadd_stat(j, "same_top", l->same_top);
+    return j;
+}
+
 static int cmd_drift(const args *a)
 {
     loaded B = {0}, Q = {0};
@@ -454,9 +534,9 @@ static int cmd_drift(const args *a)
     const char *inputs[3] = {a->model[0], a->model[1], a->text ? a->text : a->tokens};
     int rc = a->svg ? cli_out_open(&svg, a->svg, a->force, inputs, 3) : 0;
     if (!rc)
-        rc = load(&B, a->model[0], (int)a->threads, a->load);
+        rc = load(&B, a->model[0], (int)a->threads, a->load, arith_of(a));
     if (!rc)
-        rc = load(&Q, a->model[1], (int)a->threads, a->load);
+        rc = load(&Q, a->model[1], (int)a->threads, a->load, arith_of(a));
     if (!rc)
         rc = get_tokens(a, B.tok, &tokens, &n);
     if (rc)
@@ -504,9 +584,12 @@ static int cmd_drift(const args *a)
         if (r.layer_relerr && a->per_layer) {
             json_object *arr = json_object_new_array();
             for (uint32_t l = 0; l < r.n_layers; l++)
-                json_object_array_add(arr, json_object_new_double(r.layer_relerr[l]));
+                json_object_array_add(arr, isfinite(r.layer_relerr[l]) ? json_object_new_double(r.layer_relerr[l]) : NULL);
             json_object_object_add(j, "layer_relerr", arr);
         }
+        json_object_object_add(j, "arith", json_object_new_string(arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp"
+                                                                                                  : "exact"));
+        json_object_object_add(j, "llama_cpp", lcpp_json(&r.lcpp));
         json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(B.m->pool)));
         jadd_d(j, "seconds", dt);
@@ -514,8 +597,8 @@ static int cmd_drift(const args *a)
         json_object_put(j);
     } else {
         printf("base       %s\nquant      %s\n", a->model[0], a->model[1]);
-        printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored\n", proto_name(o.protocol), o.ctx,
-               r.n_windows, r.n_scored);
+        printf("protocol   %s, ctx %zu: %zu windows, %zu positions scored; %s arithmetic\n", proto_name(o.protocol),
+               o.ctx, r.n_windows, r.n_scored, arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact");
         printf("kernel     %s (%d threads, %.2f s)\n", llq_kernel_impl_name(), llq_pool_size(B.m->pool), dt);
         printf("ppl base   %.6f ± %.6f\n", r.ppl_base.v, r.ppl_base.se);
         printf("ppl quant  %.6f ± %.6f\n", r.ppl_quant.v, r.ppl_quant.se);
@@ -528,6 +611,7 @@ static int cmd_drift(const args *a)
         printf("RMS Δp     %.6f ± %.6f\n", r.rms_dp.v, r.rms_dp.se);
         for (uint32_t l = 0; r.layer_relerr && a->per_layer && l < r.n_layers; l++)
             printf("layer %-4u relative error of the hidden state %.6g\n", l, r.layer_relerr[l]);
+        print_lcpp(&r.lcpp, &r);
     }
 done:
     cli_out_abort(&svg);
@@ -574,7 +658,7 @@ static int cmd_generate(const args *a)
     llq_kv *kv = NULL;
     float *logits = NULL;
     double *probs = NULL;
-    int rc = load(&L, a->model[0], (int)a->threads, a->load), err = 0;
+    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a)), err = 0;
     if (rc)
         goto done;
     if (!L.tok) {

@@ -554,7 +554,8 @@ static int view_compare(llq_any *a)
     json_object *arr = J ? json_object_new_array() : NULL, *missing = J ? json_object_new_array() : NULL;
     llq_cmp total;
     memset(&total, 0, sizeof total);
-    size_t n_ok = 0, n_bad = 0, n_missing = 0, n_sel = n_selected(a), done = 0;
+    size_t n_ok = 0, n_bad = 0, n_missing = 0, n_nan = 0, n_sel = n_selected(a), done = 0;
+    const char *first_nan = NULL;
     int w = name_width(a, 5);
     const char **names = O->svg ? calloc(n_sel + 1, sizeof *names) : NULL; /* --svg: relative error per tensor */
     double *relerr = O->svg ? calloc(n_sel + 1, sizeof *relerr) : NULL;
@@ -605,7 +606,11 @@ static int view_compare(llq_any *a)
             total.ss_ref += c.ss_ref;
             total.ss_x += c.ss_x;
             total.dot += c.dot;
-            total.max_abs = fmax(total.max_abs, c.max_abs);
+            total.max_abs = isnan(c.max_abs) || c.max_abs > total.max_abs ? c.max_abs : total.max_abs;
+            if (isnan(c.sse) || isnan(c.ss_ref) || isinf(c.ss_x) || isinf(c.ss_ref)) {
+                n_nan++; /* NaN or Inf on either side: the error is meaningless, never "identical" */
+                first_nan = first_nan ? first_nan : t->name;
+            }
             if (J) {
                 json_object_object_add(o, "type", json_object_new_string(t->type));
                 json_object_object_add(o, "ref_type", json_object_new_string(r->type));
@@ -645,7 +650,10 @@ static int view_compare(llq_any *a)
         printf("%zu tensors compared, %zu shape mismatches, %zu missing on one side\n", n_ok, n_bad, n_missing);
     }
     int ret = CLI_OK;
-    if (O->svg) {
+    if (n_nan)
+        ret = cli_error("%s%s holds NaN or Inf values (%zu tensor%s): its error against the reference is not a "
+                        "number", first_nan, n_nan > 1 ? " and others" : "", n_nan, n_nan > 1 ? "s" : "");
+    if (O->svg && ret == CLI_OK) {
         char sub[1200];
         snprintf(sub, sizeof sub, "%s against %s: %zu tensors; total relative error %.4g (SQNR %.2f dB)", O->file,
                  O->ref, n_ok, total.ss_ref > 0 ? sqrt(total.sse / total.ss_ref) : 0.0, total.sqnr_db);

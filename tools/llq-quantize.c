@@ -102,41 +102,6 @@ static void progress_cb(void *ud, const char *stage, uint64_t done, uint64_t tot
     cli_progress(stage, done, total);
 }
 
-/* Copies one metadata entry through the writer's typed calls. Unknown value types are skipped (returns 1). */
-static int copy_meta(llq_writer *w, const llq_meta *m)
-{
-    const uint8_t *v = m->value;
-    uint32_t u32;
-    uint64_t u64;
-    float f32;
-    double f64;
-    switch (m->type) {
-    case LLQ_META_U32: memcpy(&u32, v, 4); return llq_writer_meta_u32(w, m->key, u32);
-    case LLQ_META_I32: memcpy(&u32, v, 4); return llq_writer_meta_i32(w, m->key, (int32_t)u32);
-    case LLQ_META_U64: memcpy(&u64, v, 8); return llq_writer_meta_u64(w, m->key, u64);
-    case LLQ_META_F32: memcpy(&f32, v, 4); return llq_writer_meta_f32(w, m->key, f32);
-    case LLQ_META_F64: memcpy(&f64, v, 8); return llq_writer_meta_f64(w, m->key, f64);
-    case LLQ_META_BOOL: return llq_writer_meta_bool(w, m->key, v[0] != 0);
-    case LLQ_META_STR: return llq_writer_meta_str(w, m->key, (const char *)v, (size_t)m->value_size);
-    case LLQ_META_ARR:
-        if (m->elem_type != LLQ_META_STR)
-            return llq_writer_meta_arr(w, m->key, m->elem_type, v + 12, m->count);
-        {
-            const char **s = malloc((m->count ? m->count : 1) * sizeof *s);
-            uint64_t *len = malloc((m->count ? m->count : 1) * sizeof *len);
-            int err = s && len ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory copying '%s'", m->key);
-            for (uint64_t i = 0; err == LLQ_OK && i < m->count; i++)
-                err = llq_meta_arr_str(m, i, &s[i], &len[i]);
-            if (err == LLQ_OK)
-                err = llq_writer_meta_arr_str(w, m->key, s, len, m->count);
-            free(s);
-            free(len);
-            return err;
-        }
-    default: return 1;
-    }
-}
-
 static int put_meta(llq_writer *w, const opts *o, const llq_calib_result *cr)
 {
     char name[64];
@@ -267,8 +232,13 @@ static int run(const opts *o)
     double t0 = now(), qsec = 0;
     uint64_t qbytes = 0, bytes_in = 0, bytes_out = 0, qw_bytes = 0, qw_elems = 0;
 
-    if (same_file(o->in, o->out)) {
-        rc = cli_error("%s: output is the input file; choose another -o", o->out);
+    if ((err = llq_output_check(o->out, o->force ? LLQ_W_FORCE : 0, NULL))) { /* before any work */
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    if (same_file(o->in, o->out) || (o->calib && same_file(o->calib, o->out))) {
+        rc = cli_error("%s: is one of the inputs (%s); not overwritten", o->out,
+                       same_file(o->in, o->out) ? "the model" : "the calibration text");
         goto done;
     }
     if ((err = llq_open(&f, o->in))) {
@@ -317,7 +287,7 @@ static int run(const opts *o)
         const llq_meta *m = llq_meta_at(f, i);
         if (strncmp(m->key, "quant.", 6) == 0)
             continue;
-        if ((err = copy_meta(w, m)) < 0) {
+        if ((err = llq_writer_meta_copy(w, m)) < 0) {
             rc = cli_lib_error(err);
             goto done;
         }

@@ -1,6 +1,7 @@
 /* outfile.c — small text outputs of the tools (e.g. the drift chart): a temp file beside the target, renamed
  * into place on success; an existing target is refused without --force; an input is never overwritten. */
 #include "cli.h"
+#include "llq/format.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,13 +14,18 @@
 int cli_out_open(cli_out *o, const char *path, int force, const char *const *inputs, int n_inputs)
 {
     struct stat st, si;
+    int device, err;
     memset(o, 0, sizeof *o);
     o->force_ok = force;
-    if (!path[0])
-        return cli_error("empty output path");
+    if ((err = llq_output_check(path, force ? LLQ_W_FORCE : 0, &device)))
+        return cli_lib_error(err);
+    if (device) { /* e.g. /dev/null: written through, never replaced by a regular file */
+        o->path = path;
+        if (!(o->f = fopen(path, "we")))
+            return cli_error("%s: %s", path, strerror(errno));
+        return 0;
+    }
     if (lstat(path, &st) == 0) {
-        if (!force)
-            return cli_error("%s: already exists (use --force to replace it)", path);
         for (int i = 0; i < n_inputs; i++)
             if (inputs[i] && stat(inputs[i], &si) == 0 && stat(path, &st) == 0 && si.st_dev == st.st_dev &&
                 si.st_ino == st.st_ino)
@@ -56,7 +62,7 @@ int cli_out_open(cli_out *o, const char *path, int force, const char *const *inp
 int cli_out_commit(cli_out *o)
 {
     struct stat st;
-    int bad = fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0;
+    int bad = fflush(o->f) != 0 || ferror(o->f) || (fsync(fileno(o->f)) != 0 && !(!o->tmp && errno == EINVAL));
     int e = errno;
     if (fclose(o->f) != 0 && !bad)
         bad = 1, e = errno;
@@ -65,6 +71,8 @@ int cli_out_commit(cli_out *o)
         cli_out_abort(o);
         return cli_error("%s: write failed: %s", o->path, strerror(e));
     }
+    if (!o->tmp) /* a device, written through */
+        return 0;
     if (!o->force_ok && lstat(o->path, &st) == 0) {
         cli_out_abort(o);
         return cli_error("%s: appeared while writing; not replaced (use --force)", o->path);

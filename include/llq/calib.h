@@ -19,6 +19,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* ---- 1. linear algebra ---- */
 
 /* In place: a (n×n, symmetric positive definite) becomes L, lower triangular with A = L·Lᵀ (upper part zeroed).
@@ -36,16 +40,13 @@ void llq_sym_fill(double *h, size_t n);
 
 /* ---- 2. per-matrix methods ---- */
 
-/* Bytes of one quantized row (docs/FORMAT.md section 5); 0 for a bad type/group. */
-size_t llq_calib_row_bytes(uint32_t type, uint32_t group, size_t cols);
-
 typedef struct llq_gptq_opts {
     float damp;       /* fraction of mean(diag H) added to the diagonal; 0 → 0.01 */
     int act_order;    /* process columns by decreasing diag(H) (scales stay those of the original groups) */
     uint32_t block;   /* lazy-update block width; 0 → 128 */
 } llq_gptq_opts;
 
-/* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_calib_row_bytes bytes),
+/* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_row_bytes bytes),
  * using h (cols×cols, full symmetric XᵀX; not modified). Group scales (and q4a zero points) are chosen on the
  * original weights before the pass (static groups) by quant.h's search weighted by diag(H) (llq_quant_scales).
  * Columns with H[i][i] = 0 (never activated) quantize to 0. o may be NULL (defaults, act_order on). */
@@ -129,5 +130,9 @@ void llq_calib_free(llq_calib_result *r);
 int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len, uint64_t seed);
 /* 0 if buf[n] is valid UTF-8 without NUL bytes, else LLQ_EFORMAT naming the byte offset. */
 int llq_calib_check_utf8(const char *buf, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LLQ_SRC_MAX_DIMS 8
 
 /* Element types a source tensor may have (values are internal, not stored in files). */
@@ -88,5 +92,9 @@ int llq_src_check(llq_src *s, size_t i, uint32_t crc);
 /* Frees the buffer of tensor i, or drops its mapped pages from the resident set (MADV_DONTNEED: they stay
  * in the page cache), so RSS stays near one tensor while a whole model streams through. */
 void llq_src_release(llq_src *s, size_t i);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

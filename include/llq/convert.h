@@ -10,10 +10,15 @@
 #ifndef LLQ_CONVERT_H
 #define LLQ_CONVERT_H
 
+#include "llq/gguf.h"
 #include "llq/hparams.h"
 #include "llq/llq.h"
 
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum llq_layout {
     LLQ_LAYOUT_AUTO = 0, /* detect from the files present */
@@ -58,9 +63,19 @@ typedef struct llq_convert_report {
     uint64_t file_size;     /* size of the .llq file */
     double seconds;         /* wall time */
     llq_hparams hp;         /* hyper-parameters written */
+    int gguf;               /* 1 if the output was GGUF (then gg holds its report) */
+    llq_gguf_report gg;
 } llq_convert_report;
 
-/* Converts o->src to o->out. rep (may be NULL) is filled on success. Returns 0 or a negative LLQ_E* code. */
+/* Converts o->src to o->out. rep (may be NULL) is filled on success. Returns 0 or a negative LLQ_E* code.
+ * o->src may also be a .llq or GGUF file (recognised by its magic): its tensors are copied as they are (a GGUF's
+ * as the llq types of its view, docs/FORMAT.md "GGUF"), or with o->dtype dequantized exactly and rounded once.
+ * An output path ending in ".gguf" is written as GGUF (llq_gguf_write; a checkpoint goes through a temporary
+ * .llq beside it; o->dtype must then be LLQ_CONVERT_KEEP). */
 int llq_convert(const llq_convert_opts *o, llq_convert_report *rep);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

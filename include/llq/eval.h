@@ -7,11 +7,17 @@
  * - LLQ_PROTO_LLAMACPP (llama-perplexity's): the window's first token is replaced by BOS and only positions
  *   ctx/2 .. ctx-2 are scored.
  * NLL uses a log-softmax in f64 over f32 logits; ppl = exp(total NLL / scored positions).
+ * A logit that is NaN or Inf (a model with NaN/Inf weights or scales) fails llq_eval_ppl / llq_eval_drift with
+ * LLQ_EFORMAT, naming the model, window and position: a broken model never gets a score.
  */
 #ifndef LLQ_EVAL_H
 #define LLQ_EVAL_H
 
 #include "llq/model.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 enum llq_protocol { LLQ_PROTO_DEFAULT = 0, LLQ_PROTO_LLAMACPP = 1 };
 
@@ -49,6 +55,27 @@ typedef struct llq_stat {
     double v, se;
 } llq_stat;
 
+/* The statistics llama-perplexity --kl-divergence prints, computed the same way (means with the standard error of
+ * the mean, percentiles by linear interpolation between order statistics, Δp = p_quant(correct) − p_base(correct)
+ * as a fraction; the tool prints it in %), so that figures compare line by line. */
+#define LLQ_LCPP_KLD_PCT 9 /* 99.9, 99, 95, 90, 50, 10, 5, 1, 0.1 */
+#define LLQ_LCPP_DP_PCT 11 /* 99.9, 99, 95, 90, 75, 50, 25, 10, 5, 1, 0.1 */
+/* The fractions of those percentiles (llq_lcpp_kld_pct(): LLQ_LCPP_KLD_PCT values, llq_lcpp_dp_pct(): LLQ_LCPP_DP_PCT). */
+const double *llq_lcpp_kld_pct(void);
+const double *llq_lcpp_dp_pct(void);
+typedef struct llq_drift_lcpp {
+    llq_stat ln_ratio;       /* mean ln(PPL(Q)/PPL(base)) = mean of nll_q − nll_b */
+    llq_stat ratio;          /* PPL(Q)/PPL(base) */
+    llq_stat diff;           /* PPL(Q) − PPL(base) */
+    double cor;              /* correlation of the per-position NLLs of quant and base */
+    llq_stat kld_mean;
+    double kld_max, kld_min, kld_pct[LLQ_LCPP_KLD_PCT];
+    llq_stat dp_mean;
+    double dp_max, dp_min, dp_pct[LLQ_LCPP_DP_PCT];
+    llq_stat rms_dp;         /* sqrt(mean Δp²) */
+    llq_stat same_top;       /* fraction of positions whose argmax agrees */
+} llq_drift_lcpp;
+
 typedef struct llq_drift_result {
     llq_stat ppl_base, ppl_quant;
     llq_stat dppl, dppl_pct;            /* ppl_quant - ppl_base, and as % of ppl_base */
@@ -61,11 +88,16 @@ typedef struct llq_drift_result {
                                            over all tokens; owned by the result (llq_drift_result_free) */
     double *kld;                        /* keep_kld: [n_scored] KL divergence per position, sorted ascending;
                                            owned by the result (llq_drift_result_free) */
+    llq_drift_lcpp lcpp;                /* the same run in llama-perplexity's terms */
 } llq_drift_result;
 
 /* Runs base and quant (same vocab and dim) on the same windows in one pass. */
 int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model *quant, const uint32_t *tokens,
                    size_t n_tokens, const llq_eval_opts *o, llq_progress_fn progress, void *ud);
 void llq_drift_result_free(llq_drift_result *r);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -8,6 +8,10 @@
 
 #include "llq/format.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum llq_rope_scaling {
     LLQ_ROPE_NONE = 0,
     LLQ_ROPE_LINEAR = 1, /* frequencies / factor (HF "linear") */
@@ -138,5 +142,9 @@ const llq_arch_tensor *llq_arch_slot(uint32_t slot, uint32_t n_layers, uint32_t 
 /* Canonical name of a slot into buf; and the slot of a canonical name (-1 if none). */
 void llq_arch_slot_name(char *buf, size_t n, uint32_t slot, uint32_t n_layers);
 int llq_arch_name_slot(const char *name, uint32_t n_layers);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

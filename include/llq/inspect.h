@@ -9,6 +9,10 @@
 
 #include "llq/format.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define LLQ_HIST_BINS 24
 
 /* Fills out[row_len] with row r of a tensor, as f32. Returns 0 or a negative LLQ_E* code (message set). */
@@ -33,7 +37,8 @@ typedef struct llq_cmp {
     uint64_t n;              /* elements compared */
     double rmse;             /* sqrt(mean((x - ref)^2)) */
     double max_abs;          /* max |x - ref| */
-    double sqnr_db;          /* 10 log10(sum ref^2 / sum (x - ref)^2); +inf if identical */
+    double sqnr_db;          /* 10 log10(sum ref^2 / sum (x - ref)^2); +inf if identical, NaN if a
+                                value is NaN (or both hold the same Inf) */
     double cosine;           /* <x, ref> / (|x| |ref|), clamped to [-1, 1]; exactly 1 if x == ref (also both 0),
                                 0 if only one is zero; NaN if a value is NaN */
     double sse, ss_ref, ss_x, dot; /* the sums behind them (to aggregate several tensors) */
@@ -91,5 +96,9 @@ int llq_any_verify(llq_any *a, size_t i);
 int llq_any_stats(llq_stats *out, llq_any *a, size_t i);
 /* Error of tensor i of x against tensor j of ref; LLQ_EINVAL naming both shapes if they differ. */
 int llq_any_compare(llq_cmp *out, llq_any *x, size_t i, llq_any *ref, size_t j);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -3,11 +3,12 @@
  * One operation carries nearly all of a LLaMA forward pass: y = x · Wᵀ, with x a batch of n activation rows
  * (f32) and W a weight matrix stored [rows = outputs, cols = inputs] in the file's type (f32, f16, bf16, q8, q4,
  * q4a; docs/FORMAT.md). llq_matmul cuts W's rows into slices that the pool's threads take in turn, and calls,
- * for each slice, the kernel registered for W's type (llq_mm_select). A new weight type is one kernel, not a new
- * forward pass.
+ * for each slice, the kernel registered for W's type (kernels/matmul.c). A new weight type is one kernel, not a
+ * new forward pass.
  *
  * Two implementations per type: "ref" (scalar C, the definition) and "fast" (AVX2/FMA/F16C, chosen only when
- * the CPU has them). llq_kernel_impl picks one for the whole process; tests compare the two.
+ * the CPU has them). llq_kernel_set_impl picks one for the whole process; tests compare the two. The
+ * per-implementation kernels, their registration and scratch buffers are internal (kernels/kern.h).
  */
 #ifndef LLQ_KERNELS_H
 #define LLQ_KERNELS_H
@@ -16,6 +17,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 /* A weight W [rows, cols] in any llq type: `rows` rows of row_bytes bytes back to back (FORMAT.md). Not owned:
  * data usually points into an mmapped .llq file. group is the quantization group (0 for f32/f16/bf16). */
@@ -55,106 +60,59 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
 #define LLQ_MM_MAX 4
 int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool);
 
-/* A kernel computes rows r0..r1-1 of y for all n tokens: y[t*W->rows + r] = Σ_k x[t*W->cols + k] · W[r][k].
- * Kernels must be thread-safe (several threads call one kernel on disjoint row ranges) and must not allocate
- * more than small per-call scratch (stack or thread-local). */
-typedef void (*llq_mm_kernel)(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* ---- llama.cpp arithmetic (kernels/act.c) ----
+ * What llama.cpp's CPU backend does to a matmul's activations before its dot products: ggml's vec_dot_type of the
+ * weight type. llq_act_round rounds x[n][cols] in place to those values (per row: Q8_0 blocks of 32 with an f16
+ * scale, Q8_K blocks of 256 with an f32 scale, or f16 / bf16 elements); a plain f32 matmul then gives llama.cpp's
+ * products up to summation order. Used by the forward pass when llq_model.arith is LLQ_ARITH_LLAMACPP. */
+enum { LLQ_ACT_F32 = 0, LLQ_ACT_F16, LLQ_ACT_BF16, LLQ_ACT_Q8_0, LLQ_ACT_Q8_K };
+int llq_act_kind(uint32_t weight_type);
+void llq_act_round(float *x, size_t n, size_t cols, int kind);
+
 
 enum llq_kernel_impl { LLQ_KERNEL_REF = 0, LLQ_KERNEL_FAST = 1 };
 
 /* Process-wide choice, LLQ_KERNEL_FAST by default (falls back to ref per type when the CPU lacks AVX2/FMA/F16C
  * or no fast kernel exists). Set it before starting work, not while a matmul runs. */
-extern int llq_kernel_impl;
 void llq_kernel_set_impl(int impl);
 /* "ref" / "fast" for the value in effect (fast downgraded to ref without AVX2). */
 const char *llq_kernel_impl_name(void);
-/* 1 if the CPU supports AVX2 + FMA + F16C. */
-int llq_cpu_has_avx2(void);
+/* 1 if llq_matmul has a kernel for weight type `type` (every implementation has one for every type it lists). */
+int llq_matmul_supports(uint32_t type);
 
-/* The registration point: the kernel for weight type `type` and implementation impl (ref/fast), or NULL if
- * none. kernels/matmul.c holds the switch; a new type adds a case there and its functions in kernels/<type>*.c,
- * declared below. The fast choice already accounts for the CPU check. */
-llq_mm_kernel llq_mm_select(uint32_t type, int impl);
-
-/* Thread-local scratch for kernels: a buffer of at least n floats on the calling thread, valid until the next
- * call on that thread (NULL if allocation fails). llq_matmul reserves llq_mm_scratch_need(W) floats on every
- * thread before calling a kernel, so a kernel that asks for no more than that never gets NULL.
- * llq_mm_scratch_release frees the calling thread's buffer (pool workers do it when they exit). */
-float *llq_mm_scratch(size_t n);
-size_t llq_mm_scratch_need(const llq_mat *W); /* LLQ_MM_TILE * cols + 8192 */
-void llq_mm_scratch_release(void);
-/* A second per-thread buffer (same ownership rules; freed by llq_mm_scratch_release) for the activations the
- * windowed AVX2 GEMM copies and the output sums it accumulates: it asks for LLQ_MM_XBUF_FLOATS, which
- * llq_matmul reserves first. */
-float *llq_mm_xbuf(size_t n);
-#define LLQ_MM_XBUF_FLOATS (2 * 264 * 272)
-#define LLQ_MM_TILE 32
-
-/* ---- kernels (one per type × implementation; the _avx2 ones only after llq_cpu_has_avx2()) ---- */
-void llq_mm_f32_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_f16_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_bf16_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_f32_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_f16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-/* Any type llq_row_to_f32 decodes (q8/q4/q4a): dequantizes a tile of rows once, reuses it over all n tokens.
- * _ref runs the scalar f32 product on the tile, _avx2 the blocked AVX2 one. */
-void llq_mm_dequant_ref(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-/* q8/q4/q4a fast path (kernels/qdot*.c): n == 1 quantizes the activations to int8 per block of 32 and uses
- * integer dot products (maddubs/madd); n > 1 dequantizes tiles with AVX2 (bit-identical to llq_row_to_f32) and
- * runs the AVX2 f32 GEMM: the same numbers as llq_mm_dequant_avx2. */
-void llq_mm_q_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
-
-/* ---- f32 building blocks shared by the forward pass (single-threaded; strides in elements) ---- */
+/* ---- f32 building blocks shared by the forward pass (single-threaded; strides in elements). Each dispatches
+ * to a scalar reference or an AVX2 twin (kernels/kern.h) under the implementation chosen above. ---- */
 
 /* y[t*ldy + r] = Σ_k x[t*ldx + k] · w[r*ldw + k] for t < n, r < rows, k < cols (f32 weights, any strides).
- * Uses the implementation chosen by llq_kernel_impl. */
+ * Uses the implementation chosen by llq_kernel_set_impl. */
 void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                   size_t rows, size_t cols);
-void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
-                      size_t rows, size_t cols);
-void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
-                       size_t rows, size_t cols);
 /* The same with the weight given transposed: y[t*ldy + r] = Σ_k x[t*ldx + k] · v[k*ldv + r] (e.g. P·V). */
 void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                      size_t rows, size_t cols);
-void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
-                         size_t rows, size_t cols);
-void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
-                          size_t rows, size_t cols);
-
 
 /* Attention of one query position over L cached positions, for one kv head and the G query heads sharing it:
  * for h < G, out[h*hd + d] = Σ_j p_h[j] · v[j*ldkv + d] with p_h = softmax((q_h · k_j) / scale) (llq_softmax),
  * q_h = q + h*hd, k_j = k + j*ldkv. s: scratch of G·L floats (holds p on return). out, q: G·hd floats.
- * kernels/attn.c: _ref is the per-head path (llq_gemm_f32, llq_softmax, llq_gemm_f32_nn refs); _avx2 reads each
- * key and value row once for all G heads (hd % 16 == 0; the dispatcher falls back to _ref otherwise). */
+ * kernels/attn.c: the reference is the per-head path (llq_gemm_f32, llq_softmax, llq_gemm_f32_nn); the AVX2 twin
+ * reads each key and value row once for all G heads (hd % 16 == 0; otherwise the reference runs). */
 void llq_attn_one(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
                   size_t G, float scale, float *s);
-void llq_attn_one_ref(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
-                      size_t G, float scale, float *s);
-void llq_attn_one_avx2(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L,
-                       size_t hd, size_t G, float scale, float *s);
 
-/* ---- element-wise helpers (vmath.c; dispatch under llq_kernel_impl, _ref/_avx2 twins) ---- */
+/* ---- element-wise helpers (vmath.c; dispatch under llq_kernel_set_impl's choice) ---- */
 
 /* g[i] = silu(g[i]) · u[i] (SwiGLU), silu(x) = x / (1 + e^-x). */
 void llq_silu_mul(float *g, const float *u, size_t n);
-void llq_silu_mul_ref(float *g, const float *u, size_t n);
-void llq_silu_mul_avx2(float *g, const float *u, size_t n);
 /* In place: s = softmax(s / scale) (max-shifted exp in f32, sum in f64). Returns the max of s / scale. */
 float llq_softmax(float *s, size_t n, float scale);
-float llq_softmax_ref(float *s, size_t n, float scale);
-float llq_softmax_avx2(float *s, size_t n, float scale);
 /* log Σ e^l[i] computed in f64 (max-shifted); *argmax (if not NULL) = first index of the maximum. */
 double llq_logsumexp(const float *l, size_t n, size_t *argmax);
-double llq_logsumexp_ref(const float *l, size_t n, size_t *argmax);
-double llq_logsumexp_avx2(const float *l, size_t n, size_t *argmax);
 /* KL(p ‖ q) = Σ p_i (log p_i − log q_i) in f64 from logits: log p = lb − zb, log q = lq − zq (zb, zq the
  * log-sum-exps). */
 double llq_kl(const float *lb, double zb, const float *lq, double zq, size_t n);
-double llq_kl_ref(const float *lb, double zb, const float *lq, double zq, size_t n);
-double llq_kl_avx2(const float *lb, double zb, const float *lq, double zq, size_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -13,6 +13,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLQ_VERSION_MAJOR 0
+#define LLQ_VERSION_MINOR 1
+#define LLQ_VERSION_PATCH 0
 #define LLQ_VERSION_STRING "0.1.0"
 
 enum llq_error {
@@ -30,6 +37,10 @@ enum llq_error {
     LLQ_ENOTFOUND = -11,   /* a named tensor / key / file is missing */
     LLQ_EINTR = -12        /* interrupted (signal) */
 };
+
+/* The version of the library linked in ("MAJOR.MINOR.PATCH", LLQ_VERSION_STRING when it was built; compare it
+ * with the LLQ_VERSION_STRING a program was compiled with). Never NULL, static storage. */
+const char *llq_version(void);
 
 /* Sets the calling thread's last-error message (printf format) and returns code, so that
  * `return llq_err(LLQ_EFORMAT, "...")` / `err = llq_err(...); goto done;` read naturally. */
@@ -62,15 +73,32 @@ enum llq_type {
     LLQ_BF16 = 2,
     LLQ_Q8 = 16,  /* int8 symmetric per group, f16 scale */
     LLQ_Q4 = 17,  /* int4 symmetric per group, f16 scale */
-    LLQ_Q4A = 18  /* int4 asymmetric per group, f16 scale + u8 zero point */
+    LLQ_Q4A = 18, /* int4 asymmetric per group, f16 scale + u8 zero point */
+    /* format 1.1: ggml's block types, byte for byte (llq/blocks.h); value = 32 + ggml's type id */
+    LLQ_Q4_0 = 34,
+    LLQ_Q4_1 = 35,
+    LLQ_Q5_0 = 38,
+    LLQ_Q5_1 = 39,
+    LLQ_Q8_0 = 40,
+    LLQ_Q2_K = 42,
+    LLQ_Q3_K = 43,
+    LLQ_Q4_K = 44,
+    LLQ_Q5_K = 45,
+    LLQ_Q6_K = 46,
+    LLQ_IQ4_NL = 52,
+    LLQ_IQ4_XS = 55
 };
 
-/* "f32", "f16", "bf16", "q8", "q4", "q4a"; NULL for an unknown value. */
+/* The type table (names, block layouts) is format/layout.c (llq_type_info in format.h). */
+/* "f32", "f16", "bf16", "q8", "q4", "q4a", and the block types' lower-case ggml names ("q4_k", "iq4_xs", ...);
+ * NULL for an unknown value. */
 const char *llq_type_name(uint32_t type);
 /* Parses a name above; returns 0 and sets *out, or LLQ_EINVAL. */
 int llq_type_parse(uint32_t *out, const char *name);
-/* 1 for q8/q4/q4a, 0 otherwise. */
+/* 1 for llq's grouped types q8/q4/q4a, 0 otherwise (block types included: see llq_type_is_block). */
 int llq_type_is_quant(uint32_t type);
+/* 1 for a ggml block type (q4_0 .. iq4_xs), 0 otherwise. */
+int llq_type_is_block(uint32_t type);
 
 /* ---- scalar conversions (exact, round-to-nearest-even) ---- */
 float llq_f16_to_f32(uint16_t h);
@@ -88,10 +116,20 @@ static inline int llq_add_u64(uint64_t *out, uint64_t a, uint64_t b)
     return __builtin_add_overflow(a, b, out) ? -1 : 0;
 }
 
+/* ---- CPU features (common/cpu.c; checked once at run time, cached; 0 on other architectures) ---- */
+/* 1 if the CPU has AVX2 + FMA + F16C (what every *_avx2 path needs). */
+int llq_cpu_has_avx2(void);
+/* 1 if the CPU has PCLMULQDQ + SSE4.1 (llq_crc32's folding). */
+int llq_cpu_has_clmul(void);
+
 /* zlib CRC-32 of n bytes, continuing from crc (start with 0). Handles n > 4 GiB. PCLMUL folding when the CPU
  * has it (run-time check, ~10x zlib), else zlib. common/crc32.c */
 uint32_t llq_crc32(uint32_t crc, const void *data, uint64_t n);
 /* The same with zlib alone: the reference llq_crc32 is tested against. */
 uint32_t llq_crc32_ref(uint32_t crc, const void *data, uint64_t n);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -20,6 +20,10 @@
 #include "llq/hparams.h"
 #include "llq/kernels.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct llq_layer_w {
     const float *attention_norm; /* [dim] f32 */
     const float *ffn_norm;       /* [dim] f32 */
@@ -40,7 +44,14 @@ typedef struct llq_model {
     const llq_file *file;       /* not owned (NULL for llq_model_new) */
     uint32_t max_pos;           /* longest sequence accepted: context_length, or 1<<20 if unknown */
     float *owned;               /* owned f32 copies of the norm vectors */
+    int arith;                  /* LLQ_ARITH_EXACT (0, the default) or LLQ_ARITH_LLAMACPP; the caller may set it */
 } llq_model;
+
+/* Arithmetic of the window API. EXACT: f32 activations everywhere. LLAMACPP: llama.cpp's CPU backend emulated
+ * (so that drift figures of GGUF files sit beside llama-perplexity's): every matmul's activations rounded to its
+ * weight type's ggml vec_dot_type (llq_act_round), q/k/v rounded to f16 (its f16 KV cache and f16 K·Q), attention
+ * probabilities rounded to f16 before they weight V. Generation (llq_model_step with one token) stays exact. */
+enum { LLQ_ARITH_EXACT = 0, LLQ_ARITH_LLAMACPP = 1 };
 
 /* Builds a model over f's tensors (which must outlive the model): reads hparams (llq_hparams_read), checks that
  * every tensor is present with its shape and a type a kernel handles, converts norms to f32, starts a pool of
@@ -96,5 +107,9 @@ void llq_kv_free(llq_kv *kv);
  * their keys/values and advances kv->pos. logits[vocab] of the LAST token (NULL to skip the head).
  * LLQ_ELIMIT if the cache would overflow. */
 int llq_model_step(const llq_model *m, llq_kv *kv, const uint32_t *tokens, size_t n, float *logits);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -17,6 +17,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct llq_quant_opts {
     /* Optional per-column importance weights imp[K] (≥ 0, finite), e.g. calibration mean x² per input
      * channel: the error minimised is Σ_k imp[k]·(x_k − x̂_k)². NULL = uniform. Borrowed, not owned. */
@@ -88,5 +92,9 @@ int llq_policy_choose(const llq_quant_policy *p, const char *name, uint32_t in_t
 int llq_group_parse(uint32_t *out, const char *s);
 /* Frees the rules (the struct itself is the caller's). NULL allowed. */
 void llq_policy_free(llq_quant_policy *p);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

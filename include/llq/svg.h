@@ -9,6 +9,10 @@
 
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Bins of the KL histogram: always this many <rect class="bin"> elements (empty bins have height 0). */
 #define LLQ_SVG_KLD_BINS 60
 /* The log-x axis spans at most this many decades below the largest KL; smaller values go in the first bin. */
@@ -28,5 +32,9 @@ int llq_svg_drift(FILE *f, const char *base, const char *quant, const llq_drift_
  * Returns 0, LLQ_EINVAL (n == 0) or LLQ_EIO (a write to f failed). */
 int llq_svg_bars(FILE *f, const char *title, const char *subtitle, const char *axis, size_t n,
                  const char *const *labels, const double *values);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -1,6 +1,14 @@
-/* tokenizer.h — SentencePiece BPE tokenizer: read tokenizer.model, store it in / rebuild it from .llq
- * metadata (docs/FORMAT.md section 6), encode and decode exactly like the sentencepiece library.
+/* tokenizer.h — the tokenizers llq reads, stores in .llq metadata (docs/FORMAT.md section 6) and runs
+ * exactly like their reference implementations:
+ *  - SentencePiece BPE tokenizer.model (protobuf), encoded like the sentencepiece library;
+ *  - Hugging Face tokenizer.json with a BPE model (byte-level like Llama-3/Qwen2/SmolLM2, or
+ *    SentencePiece-style with Metaspace/Prepend+Replace and byte fallback like TinyLlama/Mistral),
+ *    encoded like HF's Rust tokenizers library;
+ *  - Meta's Llama-3 tokenizer.model in tiktoken format (base64 token + rank per line) plus the 256
+ *    special tokens, encoded like tiktoken.
+ * The last two share one engine (tokenizer/bpe.c); docs/TOKENIZERS.md describes the pipeline.
  *
+ * SentencePiece details:
  * Supported: model_type BPE with an identity normaliser (empty precompiled_charsmap), as LLaMA-1/2 and
  * models/pydoc-7m use: add_dummy_prefix, remove_extra_whitespaces, escape_whitespaces, byte_fallback,
  * user-defined / control / unused / byte pieces. Refused with LLQ_EUNSUPPORTED: unigram/word/char models,
@@ -16,6 +24,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
 
 typedef struct llq_tokenizer llq_tokenizer;
 
@@ -67,6 +79,31 @@ int llq_spm_load(llq_tokenizer **out, const char *path);
 /* Same from memory (buf is not kept); name is used in messages. */
 int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *name);
 
+/* Loads any tokenizer file, detected by content: a JSON object is a Hugging Face tokenizer.json, a
+ * protobuf a SentencePiece model, lines of "base64 rank" a tiktoken file (with the Llama-3 special
+ * tokens and regex). For a tokenizer.json, a tokenizer_config.json in the same folder supplies the
+ * bos/eos tokens when the tokenizer.json does not name them. *out owned by the caller. */
+int llq_tokenizer_load(llq_tokenizer **out, const char *path);
+
+/* Hugging Face tokenizer.json (model BPE). cfg/cfg_len: the tokenizer_config.json text or NULL (bos_token,
+ * eos_token, pad_token, add_bos_token are read from it). Refused with LLQ_EUNSUPPORTED (naming the part):
+ * models other than BPE, normalizers/pre-tokenizers/decoders llq does not implement, added tokens with
+ * lstrip/rstrip/single_word, BPE dropout or subword prefixes. */
+int llq_hf_parse(llq_tokenizer **out, const void *json, size_t len, const void *cfg, size_t cfg_len,
+                 const char *name);
+
+/* Which names the 256 special tokens of a tiktoken Llama-3 file get (ids 128000..128255 in both). */
+enum llq_tiktoken_names {
+    LLQ_TIKTOKEN_LLAMA3 = 0, /* Meta's llama3 repository: <|begin_of_text|>, ..., <|eot_id|>, reserved 5..250 */
+    LLQ_TIKTOKEN_LLAMA31 = 1 /* llama-models (3.1+): adds <|finetune_right_pad_id|>, <|eom_id|>, <|python_tag|> */
+};
+/* Meta's tiktoken tokenizer.model: one "base64(token bytes) rank" line per token, ranks 0..n-1 each once,
+ * plus the 256 special tokens named as names says; Llama-3's pre-tokenizer regex. */
+int llq_tiktoken_parse(llq_tokenizer **out, const void *buf, size_t len, int names, const char *name);
+
+/* "sentencepiece", "hf-bpe" (tokenizer.json) or "tiktoken": where the tokenizer came from. */
+const char *llq_tokenizer_kind(const llq_tokenizer *t);
+
 /* Writes the tokenizer.* metadata keys (docs/FORMAT.md section 6) to w. */
 int llq_tokenizer_write_meta(const llq_tokenizer *t, llq_writer *w);
 /* Rebuilds the tokenizer from an opened .llq file's metadata alone. *out owned by the caller.
@@ -80,11 +117,14 @@ int32_t llq_tokenizer_bos(const llq_tokenizer *t); /* -1 if none */
 int32_t llq_tokenizer_eos(const llq_tokenizer *t); /* -1 if none */
 int32_t llq_tokenizer_unk(const llq_tokenizer *t);
 int32_t llq_tokenizer_pad(const llq_tokenizer *t); /* -1 if none */
-/* Read-only view of what the tokenizer was built from (pointers valid until llq_tokenizer_free). */
+/* Read-only view of what the tokenizer was built from (pointers valid until llq_tokenizer_free). For the
+ * BPE kinds only n_pieces, pieces, piece_lens, types and the four ids are set (model_type 0, no scores). */
 const llq_tok_spec *llq_tokenizer_spec(const llq_tokenizer *t);
 
-/* Encodes len bytes of text (any bytes: invalid UTF-8 is replaced by U+FFFD as sentencepiece does),
- * exactly as sentencepiece's encode(); with add_bos (and a BOS piece) the BOS id comes first.
+/* Encodes len bytes of text exactly as the reference does: sentencepiece's encode() (invalid UTF-8:
+ * U+FFFD per bad byte), or HF tokenizers' encode without special-token post-processing (invalid UTF-8:
+ * U+FFFD per maximal invalid subpart, as Rust's from_utf8_lossy and JavaScript's TextDecoder); with
+ * add_bos (and a BOS token) the BOS id comes first.
  * *out is malloc'd (caller frees; may be NULL when *n_out is 0). */
 int llq_tokenize(const llq_tokenizer *t, const char *text, size_t len, int add_bos, uint32_t **out, size_t *n_out);
 
@@ -106,5 +146,9 @@ int llq_detokenize(const llq_tokenizer *t, const uint32_t *ids, size_t n, char *
  * dummy prefix. Writes a NUL-terminated string into buf (cap >= LLQ_TOKEN_DECODE_MAX always suffices)
  * and returns its length (>= 0), or LLQ_EINVAL (id out of range, cap too small). */
 int llq_token_decode(const llq_tokenizer *t, int32_t prev, uint32_t id, char *buf, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

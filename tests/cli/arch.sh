@@ -104,3 +104,14 @@ cp $F/llama32/model.safetensors $TMP/yarn/
 sed 's/"rope_type": "llama3"/"rope_type": "yarn"/' $F/llama32/config.json >$TMP/yarn/config.json
 run $C $TMP/yarn -o $TMP/yarn.llq --no-tokenizer
 expect_fail_line llq-convert "rope_scaling type \"yarn\" is not supported \(supported: linear, llama3\)" "yarn rope scaling refused by name"
+
+# generation stops at any of the model's EOS ids: qwen2-untied with a cut of the real Qwen tokenizer.json; its
+# config lists 856, 858 and the third token PyTorch's greedy continuation of "<|im_start|>" produces (refs.txt)
+run $C $F/qwen2-untied -o $TMP/qt.llq --tokenizer $FIX/tokenizer/hf_qwen_small.json --quiet
+expect_rc 0 "qwen2-untied converts with its tokenizer.json"
+run $E generate $TMP/qt.llq --prompt "<|im_start|>" -n 10 --temp 0
+expect_rc 0 "generate (greedy) on qwen2-untied"
+if grep -q "prompt 1 tokens.*generated 2 tokens" "$TMP/err"; then _ok "generation stops before the third EOS id (2 tokens, as PyTorch's greedy run)"
+else _fail "generation stops before the third EOS id"; fi
+run $I $TMP/qt.llq
+expect_out "eos 856 858 142" "inspect: the EOS ids"

@@ -1,6 +1,8 @@
 # install.sh — `make install PREFIX=/usr DESTDIR=...` into a temp dir (reusing the built tools and library:
-# `-o all`, nothing is rebuilt): the 4 tools, libllq.a, every public header and llq.pc; then a small C program is
-# compiled and linked with `pkg-config --cflags --libs llq` (PKG_CONFIG_SYSROOT_DIR = DESTDIR) and run.
+# `-o all`, nothing is rebuilt): the 4 tools, libllq.a, every public header and llq.pc. The installed library
+# exports only llq_* symbols, exactly the functions the installed headers declare (scripts/public-syms.sh). Then a
+# small C program is compiled and linked with `pkg-config --cflags --libs llq` (PKG_CONFIG_SYSROOT_DIR = DESTDIR)
+# and run, and a C++ program including every installed header links too (extern "C").
 . tests/cli/lib.sh
 D=$TMP/dest
 run env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -o all install BUILD=$BUILD PREFIX=/usr DESTDIR=$D
@@ -18,6 +20,20 @@ then _ok "llq.pc has the prefix and version"; else _fail "llq.pc has the prefix 
 run $D/usr/bin/llq-inspect --version
 expect_rc 0 "installed tool runs"
 
+# exported symbols of the installed library: only llq_*, and each declared by an installed header
+if command -v nm >/dev/null 2>&1; then
+    nm -g --defined-only $D/usr/lib/libllq.a | awk 'NF == 3 { print $3 }' | sort -u >$TMP/syms
+    grep -v '^llq_' $TMP/syms >$TMP/foreign
+    if [ -s $TMP/syms ] && [ ! -s $TMP/foreign ]; then _ok "installed libllq.a exports only llq_* ($(wc -l <$TMP/syms) symbols)"
+    else _fail "installed libllq.a exports only llq_* ($(wc -l <$TMP/foreign) others: $(head -5 $TMP/foreign | tr '\n' ' '))"; fi
+    scripts/public-syms.sh $D/usr/include >$TMP/public
+    comm -23 $TMP/syms $TMP/public >$TMP/undeclared
+    if [ ! -s $TMP/undeclared ]; then _ok "every exported symbol is declared in an installed header"
+    else _fail "every exported symbol is declared in an installed header ($(head -5 $TMP/undeclared | tr '\n' ' '))"; fi
+else
+    echo "# SKIP: no nm, the exported-symbol check is skipped"
+fi
+
 if ! command -v pkg-config >/dev/null 2>&1; then
     echo "# SKIP: no pkg-config, the link test is skipped"
     exit 0
@@ -30,7 +46,7 @@ cat >$TMP/use.c <<'C'
 int main(int argc, char **argv)
 {
     llq_file *f;
-    printf("llq %s crc %08x\n", LLQ_VERSION_STRING, (unsigned)llq_crc32(0, "123456789", 9));
+    printf("llq %s crc %08x\n", llq_version(), (unsigned)llq_crc32(0, "123456789", 9));
     if (argc > 1) {
         if (llq_open(&f, argv[1]) != 0) {
             printf("error: %s\n", llq_errmsg());
@@ -55,3 +71,27 @@ run $TMP/use $FIX/eval/tiny.llq
 expect_rc 0 "the program runs"
 expect_out "^llq [0-9.]+ crc cbf43926$" "library linked (CRC-32 check value)"
 expect_out "^tensors [1-9]" "reads a .llq through the installed library"
+
+# C++: every installed header compiles inside a C++ program and its functions link (extern "C" guards)
+if command -v c++ >/dev/null 2>&1 && [ -z "$SANX" ]; then
+    { for h in $D/usr/include/llq/*.h; do echo "#include <llq/$(basename $h)>"; done
+      cat <<'CXX'
+#include <cstdio>
+#include <cstring>
+int main()
+{
+    llq_pool *p = nullptr;
+    int ok = llq_pool_new(&p, 1) == 0 && std::strcmp(llq_version(), LLQ_VERSION_STRING) == 0;
+    llq_pool_free(p);
+    std::printf("c++ %s %s\n", ok ? "ok" : "bad", llq_type_name(LLQ_Q4A));
+    return ok ? 0 : 1;
+}
+CXX
+    } >$TMP/use.cc
+    run c++ -std=c++11 -Wall -Werror -o $TMP/usecc $TMP/use.cc $flags
+    expect_rc 0 "a C++ program includes every installed header and links (extern \"C\")"
+    run $TMP/usecc
+    expect_out "^c\+\+ ok q4a$" "the C++ program runs (llq_version matches the header)"
+else
+    echo "# SKIP: no c++ (or a sanitizer build), the C++ link test is skipped"
+fi

@@ -3,11 +3,18 @@
 #ifndef CALIB_TESTUTIL_H
 #define CALIB_TESTUTIL_H
 
-#include "llq/llq.h"
+#include "llq/format.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Bytes of one quantized row (format/'s llq_row_bytes); 0 for a bad type/group. */
+static inline size_t tu_row_bytes(uint32_t type, uint32_t group, size_t cols)
+{
+    uint64_t rb;
+    return llq_row_bytes(&rb, type, group, cols) ? 0 : (size_t)rb;
+}
 
 static inline uint64_t tu_next(uint64_t *s)
 {

@@ -38,7 +38,7 @@ static void free_layer(layer *L)
 /* Output error of quantizing W·diag(s) (rows dequantized, divided by s) against W. */
 static double scaled_err(const layer *L, const float *s, uint32_t type, uint32_t group, const double *hclip)
 {
-    size_t rb = llq_calib_row_bytes(type, group, L->cols);
+    size_t rb = tu_row_bytes(type, group, L->cols);
     float *ws = malloc(L->rows * L->cols * sizeof *ws), *wq = malloc(L->rows * L->cols * sizeof *wq);
     uint8_t *q = malloc(L->rows * rb);
     for (size_t r = 0; r < L->rows; r++)
@@ -117,8 +117,8 @@ START_TEST(bad_type_rejected)
     uint8_t q[64];
     ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_F16, 32), LLQ_EINVAL);
     ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_Q4, 48), LLQ_EINVAL);
-    ck_assert_uint_eq(llq_calib_row_bytes(LLQ_Q4A, 32, 40), 32 + 3 * 2);
-    ck_assert_uint_eq(llq_calib_row_bytes(LLQ_Q8, 0, 40), 64 + 2);
+    ck_assert_uint_eq(tu_row_bytes(LLQ_Q4A, 32, 40), 32 + 3 * 2);
+    ck_assert_uint_eq(tu_row_bytes(LLQ_Q8, 0, 40), 64 + 2);
 }
 END_TEST
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "calib_testutil.h"
 #include "llq/calib.h"
 #include "llq/convert.h"
 #include "llq/model.h"
@@ -230,7 +231,7 @@ START_TEST(gptq_drifts_less_than_rtn)
         llq_mat *s[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w2, &lw->w3};
         for (int i = 0; i < 7; i++) {
             ck_assert_uint_eq(s[i]->type, LLQ_F32);
-            size_t rb = llq_calib_row_bytes(LLQ_Q4, 128, s[i]->cols);
+            size_t rb = tu_row_bytes(LLQ_Q4, 128, s[i]->cols);
             void *q = keep[nk++] = malloc(s[i]->rows * rb);
             ck_assert_int_eq(llq_quantize_tensor(q, s[i]->data, s[i]->rows, s[i]->cols, LLQ_Q4, 128, NULL, 1), 0);
             ck_assert_int_eq(llq_mat_init(s[i], LLQ_Q4, 128, s[i]->rows, s[i]->cols, q), 0);

@@ -306,6 +306,35 @@ START_TEST(parse_params)
 }
 END_TEST
 
+/* Numbers a JSON parser takes but the model cannot: stored as f32 (Inf, which the .llq reader refuses, or 0), or an
+ * ffn multiplier whose product is beyond any integer (a cast that was undefined behaviour). */
+START_TEST(params_beyond_f32)
+{
+    llq_hparams hp;
+    int vu;
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"rope_theta\": 1e50}"),
+                     LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "params.json: \"rope_theta\" = 1e+50 is beyond the range of f32"));
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"norm_eps\": 1e300}"),
+                     LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "\"norm_eps\" = 1e+300 is beyond the range of f32"));
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"norm_eps\": 1e-60}"),
+                     LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "\"norm_eps\" = 1e-60 is below the range of f32"));
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"ffn_dim_multiplier\": "
+                                      "1e300}"), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "ffn width out of range"));
+    ck_assert_uint_eq(conv_ffn_dim(4096, 256, 1e300), 0);
+    ck_assert_uint_eq(conv_ffn_dim(4096, 256, 1e15), 0);
+    ck_assert_uint_eq(conv_ffn_dim(4096, 256, 1.0), 11008);
+    llq_hparams h2;
+    const char *cfg = "{\"model_type\": \"llama\", \"hidden_size\": 16, \"intermediate_size\": 48, "
+                      "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"vocab_size\": 40, \"rms_norm_eps\": 1e300}";
+    ck_assert_int_eq(conv_parse_config(&h2, cfg, strlen(cfg), "config.json"), LLQ_EFORMAT);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "\"rms_norm_eps\" = 1e+300 is beyond the range of f32"));
+}
+END_TEST
+
 static int config(llq_hparams *hp, const char *json)
 {
     return conv_parse_config(hp, json, strlen(json), "config.json");
@@ -391,6 +420,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, out_types);
     tcase_add_test(tc, parse_params);
     tcase_add_test(tc, parse_config);
+    tcase_add_test(tc, params_beyond_f32);
     suite_add_tcase(s, tc);
     return s;
 }

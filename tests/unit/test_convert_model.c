@@ -137,7 +137,7 @@ static void *encode(const float *v, uint64_t n, const char *dtype)
     return b;
 }
 
-enum { OK = 0, BAD_SHAPE = 1, BAD_NORM = 2, NO_TENSOR = 4, TIED = 8, DUP = 16, NO_W3 = 32 };
+enum { OK = 0, BAD_SHAPE = 1, BAD_NORM = 2, NO_TENSOR = 4, TIED = 8, DUP = 16, NO_W3 = 32, BIG = 64 };
 
 /* Meta layout, n shards; corrupt per flags (in the last shard). */
 static void write_meta(const char *dir, int n, const char *dtype, int flags)
@@ -232,6 +232,8 @@ static void write_hf(const char *dir, int n, const char *dtype, int flags)
             } else {
                 memcpy(v, W[s], total * 4);
             }
+            if ((flags & BIG) && s == 5) /* layers.0.attention.wo: one value beyond f16 */
+                v[7] = 70000.0f;
             conv_slot_hf_name(names[s], arch_slot(s), HP.n_layers);
             data[nt] = encode(v, total, dtype);
             free(v);
@@ -411,6 +413,26 @@ START_TEST(bad_checkpoints)
 }
 END_TEST
 
+/* A value beyond the output type's range is refused (naming tensor and value), never turned into Inf. */
+START_TEST(narrowing_overflow)
+{
+    write_hf("big", 1, "F32", BIG);
+    write_hf("big64", 1, "F64", BIG);
+    char out[512];
+    snprintf(out, sizeof out, "%s", path_in("", "big.llq"));
+    ck_assert_int_eq(convert(path_in("big", ""), out, LLQ_F16, 0), LLQ_EUNSUPPORTED);
+    ck_assert_msg(strstr(llq_errmsg(), "tensor 'layers.0.attention.wo.weight': value 70000 at element 7 is beyond "
+                                       "the range of f16 (largest 65504)"), "%s", llq_errmsg());
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_int_eq(convert(path_in("big64", ""), out, LLQ_F16, 0), LLQ_EUNSUPPORTED);
+    ck_assert_int_ne(access(out, F_OK), 0);
+    ck_assert_msg(convert(path_in("big", ""), out, LLQ_BF16, 0) == 0, "%s", llq_errmsg()); /* bf16 holds 70000 */
+    unlink(out);
+    ck_assert_msg(convert(path_in("big64", ""), out, LLQ_CONVERT_KEEP, 0) == 0, "%s", llq_errmsg());
+    unlink(out);
+}
+END_TEST
+
 START_TEST(output_rules)
 {
     write_meta("out", 1, "F32", OK);
@@ -440,6 +462,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, tied_embeddings);
     tcase_add_test(tc, bad_checkpoints);
     tcase_add_test(tc, output_rules);
+    tcase_add_test(tc, narrowing_overflow);
     suite_add_tcase(s, tc);
     return s;
 }

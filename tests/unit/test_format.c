@@ -255,6 +255,47 @@ START_TEST(row_bytes_and_geometry)
 }
 END_TEST
 
+/* The type table is the one authority: every row is named, parses back, and its geometry matches the
+ * formulas of docs/FORMAT.md section 5 written out here independently. */
+START_TEST(type_table_matches_format_doc)
+{
+    size_t n = 0;
+    for (const llq_type_info *ti; (ti = llq_type_info_at(n)) != NULL; n++) {
+        uint32_t back = UINT32_MAX;
+        ck_assert_ptr_eq(llq_type_info_of(ti->type), ti);
+        ck_assert_str_eq(llq_type_name(ti->type), ti->name);
+        ck_assert_int_eq(llq_type_parse(&back, ti->name), 0);
+        ck_assert_uint_eq(back, ti->type);
+        ck_assert_int_eq(llq_type_is_quant(ti->type), ti->scale_bytes != 0);
+        ck_assert_int_eq(llq_type_is_block(ti->type), ti->block_weights > 1 && ti->scale_bytes == 0);
+        ck_assert_uint_gt(ti->block_bytes, 0);
+        if (!ti->scale_bytes)
+            continue;
+        ck_assert(!llq_group_valid(ti->type, 96) && !llq_group_valid(ti->type, 256));
+        for (uint32_t group = 0; group <= LLQ_QGROUP_MAX; group = group ? 2 * group : LLQ_QBLOCK) {
+            for (uint64_t K = 1; K < 300; K += 37) {
+                llq_qrow q;
+                ck_assert_int_eq(llq_qrow_init(&q, ti->type, group, K), 0);
+                uint64_t g = group ? group : (K + 31) / 32 * 32, G = (K + g - 1) / g, Kp = G * g;
+                uint64_t codes = ti->type == LLQ_Q8 ? Kp : Kp / 2;
+                ck_assert_uint_eq(q.glen, g);
+                ck_assert_uint_eq(q.n_groups, G);
+                ck_assert_uint_eq(q.padded, Kp);
+                ck_assert_uint_eq(q.scales, codes);
+                ck_assert_uint_eq(q.zeros, ti->type == LLQ_Q4A ? codes + 2 * G : 0);
+                ck_assert_uint_eq(q.row_bytes, codes + (ti->type == LLQ_Q4A ? 3 : 2) * G);
+            }
+        }
+    }
+    ck_assert_uint_eq(n, 18); /* f32 f16 bf16 q8 q4 q4a + 12 ggml block types */
+    ck_assert(llq_type_is_grouped(LLQ_Q4A) && !llq_type_is_grouped(LLQ_F16) && !llq_type_is_grouped(99));
+    ck_assert_ptr_null(llq_type_info_of(99));
+    uint32_t t;
+    ck_assert_int_eq(llq_type_parse(&t, "q5"), LLQ_EINVAL);
+    ck_assert_str_eq(llq_errmsg(), "unknown tensor type 'q5' (expected one of f32, f16, bf16, q8, q4, q4a, q4_0, q4_1, q5_0, q5_1, q8_0, q2_k, q3_k, q4_k, q5_k, q6_k, iq4_nl, iq4_xs)");
+}
+END_TEST
+
 static void set_f16(uint8_t *p, float v)
 {
     uint16_t h = llq_f32_to_f16(v);
@@ -482,7 +523,7 @@ START_TEST(layout_matches_spec)
     memcpy(&nt, b + 56, 4);
     ck_assert(memcmp(b, "\x89LLQ\r\n\x1a\n", 8) == 0);
     ck_assert_uint_eq(major, 1);
-    ck_assert_uint_eq(minor, 0);
+    ck_assert_uint_eq(minor, LLQ_FORMAT_MINOR);
     ck_assert_uint_eq(fsize, n);
     ck_assert_uint_eq(toff + tsize, n);
     ck_assert_uint_eq(moff + msize, toff);
@@ -619,8 +660,8 @@ END_TEST
 START_TEST(writer_missing_folder)
 {
     llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, "/nonexistent-llq-dir/x.llq", 0), LLQ_EIO);
-    ck_assert(strstr(llq_errmsg(), "/nonexistent-llq-dir/x.llq") != NULL);
+    ck_assert_int_eq(llq_writer_open(&w, "/nonexistent-llq-dir/x.llq", 0), LLQ_ENOTFOUND);
+    ck_assert(strstr(llq_errmsg(), "/nonexistent-llq-dir: no such directory (for /nonexistent-llq-dir/x.llq)") != NULL);
 }
 END_TEST
 
@@ -932,6 +973,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, meta_roundtrip_every_type);
     tcase_add_test(tc, meta_large_string_array);
     tcase_add_test(tc, row_bytes_and_geometry);
+    tcase_add_test(tc, type_table_matches_format_doc);
     tcase_add_test(tc, dequant_q8_partial_group);
     tcase_add_test(tc, dequant_q4_nibble_order);
     tcase_add_test(tc, dequant_q4a_per_row);

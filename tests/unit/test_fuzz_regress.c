@@ -16,6 +16,7 @@
 #include "../fuzz/fuzz_torch.c"
 #include "../fuzz/fuzz_safetensors.c"
 #include "../fuzz/fuzz_config.c"
+#include "../fuzz/fuzz_gguf.c"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
 
@@ -31,6 +32,7 @@ static const struct {
     {"torch", fuzz_torch},
     {"safetensors", fuzz_safetensors},
     {"config", fuzz_config},
+    {"gguf", fuzz_gguf},
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])
 

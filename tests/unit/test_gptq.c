@@ -179,7 +179,7 @@ static void free_layer(layer *L)
 
 static double err_of(const layer *L, const uint8_t *q, uint32_t type, uint32_t group)
 {
-    size_t rb = llq_calib_row_bytes(type, group, L->cols);
+    size_t rb = tu_row_bytes(type, group, L->cols);
     float *wq = malloc(L->rows * L->cols * sizeof *wq);
     for (size_t r = 0; r < L->rows; r++)
         tu_dequant_row(wq + r * L->cols, q + r * rb, type, group, L->cols);
@@ -198,7 +198,7 @@ START_TEST(gptq_beats_rtn)
     };
     for (size_t c = 0; c < sizeof cases / sizeof *cases; c++) {
         layer L = make_layer(48, cases[c].cols, 1024, 100 + c);
-        size_t rb = llq_calib_row_bytes(cases[c].type, cases[c].group, L.cols);
+        size_t rb = tu_row_bytes(cases[c].type, cases[c].group, L.cols);
         ck_assert_uint_gt(rb, 0);
         uint8_t *q = malloc(L.rows * rb);
         ck_assert_int_eq(llq_awq_clip_quantize(q, L.w, L.rows, L.cols, NULL, cases[c].type, cases[c].group), 0);
@@ -219,7 +219,7 @@ END_TEST
 START_TEST(gptq_block_invariant)
 {
     layer L = make_layer(16, 96, 300, 7);
-    size_t rb = llq_calib_row_bytes(LLQ_Q4, 32, L.cols);
+    size_t rb = tu_row_bytes(LLQ_Q4, 32, L.cols);
     uint8_t *a = malloc(L.rows * rb), *b = malloc(L.rows * rb);
     llq_gptq_opts o1 = {0.01f, 1, 96}, o2 = {0.01f, 1, 20};
     ck_assert_int_eq(llq_gptq(a, L.w, L.rows, L.cols, L.h, LLQ_Q4, 32, &o1), 0);
@@ -240,7 +240,7 @@ START_TEST(gptq_dead_columns)
     memset(L.h, 0, L.cols * L.cols * sizeof *L.h);
     llq_xtx_acc(L.h, L.x, L.n, L.cols);
     llq_sym_fill(L.h, L.cols);
-    size_t rb = llq_calib_row_bytes(LLQ_Q4A, 32, L.cols);
+    size_t rb = tu_row_bytes(LLQ_Q4A, 32, L.cols);
     uint8_t *q = malloc(L.rows * rb);
     ck_assert_int_eq(llq_gptq(q, L.w, L.rows, L.cols, L.h, LLQ_Q4A, 32, NULL), 0);
     float row[64];

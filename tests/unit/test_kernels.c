@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "llq/format.h"
-#include "llq/kernels.h"
+#include "../../kernels/kern.h"
 
 static uint64_t rng = 88172645463325252ull;
 static float frand(void) /* uniform in [-1, 1) */

@@ -1,38 +1,8 @@
-/* types.c — tensor type names, f16/bf16 conversions. */
+/* half.c — f16 / bf16 conversions (the tensor type table is format/layout.c). */
 #include "llq/llq.h"
 
 #include <string.h>
-
-static const struct {
-    uint32_t type;
-    const char *name;
-} type_names[] = {
-    {LLQ_F32, "f32"}, {LLQ_F16, "f16"}, {LLQ_BF16, "bf16"}, {LLQ_Q8, "q8"}, {LLQ_Q4, "q4"}, {LLQ_Q4A, "q4a"},
-};
-
-const char *llq_type_name(uint32_t type)
-{
-    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
-        if (type_names[i].type == type)
-            return type_names[i].name;
-    return NULL;
-}
-
-int llq_type_parse(uint32_t *out, const char *name)
-{
-    for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++) {
-        if (strcmp(type_names[i].name, name) == 0) {
-            *out = type_names[i].type;
-            return LLQ_OK;
-        }
-    }
-    return llq_err(LLQ_EINVAL, "unknown tensor type '%s' (expected f32, f16, bf16, q8, q4 or q4a)", name);
-}
-
-int llq_type_is_quant(uint32_t type)
-{
-    return type == LLQ_Q8 || type == LLQ_Q4 || type == LLQ_Q4A;
-}
+#include <strings.h>
 
 /* ---- f16 / bf16 ---- */
 

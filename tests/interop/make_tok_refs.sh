@@ -1,0 +1,19 @@
+#!/bin/sh
+# make_tok_refs.sh — regenerates every reference id file of the tokenizer stress corpus (run from anywhere):
+# the committed small fixtures always, the real Llama-3 / Qwen tokenizers when ../shared/tokenizers is present.
+# Needs `npm install` in tests/interop (HF's Rust tokenizers as @anush008/tokenizers).
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+fx=$here/../fixtures/tokenizer
+/usr/bin/python3 "$here/../make_tok_stress.py"
+for t in hf_llama3_small hf_qwen_small hf_spm_legacy hf_spm_metaspace; do
+    node "$here/make_tok_refs.js" "$fx/$t.json" "$fx/stress.txt" "$fx/stress_$t.ids.json"
+done
+for s in "$here/../../../shared/tokenizers" "$here/../../../../shared/tokenizers"; do
+    if [ -d "$s" ]; then
+        for t in llama3 qwen3; do
+            node "$here/make_tok_refs.js" "$s/$t/tokenizer.json" "$fx/stress.txt" "$fx/stress_$t.ids.json"
+        done
+        break
+    fi
+done
