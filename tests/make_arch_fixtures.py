@@ -14,7 +14,12 @@ Writes tests/fixtures/arch/:
                         head_dim 32 (4 heads x 32 = 128 != hidden_size 64)
   refs.txt              one line per (model, ctx): name ctx ppl ppl_without_rope_scaling ppl_without_window;
                         a comment with qwen2-untied's greedy continuation of PROMPT
-Every model: hidden 64, 2 layers, vocabulary 256 (qwen2-untied: 880, for its tokenizer), bf16 weights (f32 norms),
+llama32 has the vocabulary of tests/fixtures/tokenizer/hf_llama3_small.json (a cut of the real Llama-3
+tokenizer.json: 703 byte-level BPE tokens + <|begin_of_text|> 703 ... <|eot_id|> 707; vocabulary 712): refs.txt
+also holds its perplexity on the Hugging Face reference ids of the stress corpus (stress_hf_llama3_small.ids.json,
+"whole"), line "llama32-text 128 ppl n_ids n_scored", which tests/cli/arch.sh compares with `llq-eval ppl --text
+stress.txt` (llq's own tokenization of the text).
+Every model: hidden 64, 2 layers, vocabulary 256 (llama32: 712, qwen2-untied: 880), bf16 weights (f32 norms),
 so each fixture is ~150-270 KB. The vocabulary is small on purpose (a 128,256-row embedding would be 4-16 MB);
 perplexity inputs are token ids < 256.
 
@@ -33,6 +38,7 @@ import struct
 import torch
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "arch")
+TOKFIX = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "tokenizer")
 VOCAB_DEFAULT, DIM, LAYERS, FFN, N_TOKENS = 256, 64, 2, 128, 1024
 # qwen2-untied uses tests/fixtures/tokenizer/hf_qwen_small.json (a cut of the real Qwen tokenizer.json: 856 BPE
 # tokens + <|endoftext|> 856, <|im_start|> 857, <|im_end|> 858, ...), so its vocabulary is 880; tests/cli/arch.sh
@@ -46,7 +52,7 @@ FAMILIES = {
                     theta=500000.0, tied=True, bias=False, window=0, ctx=131072,
                     scaling=dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
                                  original_max_position_embeddings=8192),
-                    bos=1, eos=[2, 3, 4], seed=11),
+                    bos=703, eos=[704, 707], seed=11, vocab=712, text_ids="stress_hf_llama3_small.ids.json"),
     "llama31-meta": dict(layout="meta", heads=2, kv=1, head_dim=32, theta=500000.0, tied=False, bias=False,
                          window=0, ctx=0,
                          scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
@@ -289,6 +295,12 @@ def main():
         for old in os.listdir(d):
             os.remove(os.path.join(d, old))
         w = make_weights(c)
+        if c.get("text_ids"):  # perplexity of HF's ids of the stress corpus (the whole file) at ctx 128
+            with open(os.path.join(TOKFIX, c["text_ids"])) as f:
+                whole = json.load(f)["whole"]
+            p = ppl(w, c, whole, 128, c["scaling"], c["window"], False)
+            lines.append("%s-text 128 %.17g %d %d" % (name, p, len(whole), len(whole) // 128 * 127))
+            print(lines[-1], flush=True)
         if c.get("tokenizer"):  # greedy continuation of PROMPT; its third new token joins the EOS ids
             ids = list(PROMPT)
             for _ in range(3):

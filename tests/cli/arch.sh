@@ -79,7 +79,7 @@ for m in llama32 qwen2 mistral llama31-meta; do
     if awk -v k="$kld" 'BEGIN { exit !(k > 0 && k < 1) }'; then _ok "$m: drift q4: 0 < KL < 1 ($kld)"; else _fail "$m: drift q4 KL $kld"; fi
 done
 run $I $TMP/llama32-q4.llq --tensors --filter 'tok_embeddings.weight' --json
-if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"tok_embeddings.weight","shape":\[256,64\],"type":"q8"'; then
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"tok_embeddings.weight","shape":\[712,64\],"type":"q8"'; then
     _ok "llama32: the shared embedding/head is q8"; else _fail "llama32: the shared embedding/head is q8"; fi
 for meth in awq gptq awq+gptq; do
     for m in llama32 qwen2; do
@@ -115,3 +115,13 @@ if grep -q "prompt 1 tokens.*generated 2 tokens" "$TMP/err"; then _ok "generatio
 else _fail "generation stops before the third EOS id"; fi
 run $I $TMP/qt.llq
 expect_out "eos 856 858 142" "inspect: the EOS ids"
+
+# text to perplexity end to end: llama32 with a cut of the real Llama-3 tokenizer.json; llq's tokenization of the
+# stress corpus and its forward pass against PyTorch on Hugging Face's reference ids of the same text
+run $C $F/llama32 -o $TMP/l3t.llq --tokenizer $FIX/tokenizer/hf_llama3_small.json --quiet
+expect_rc 0 "llama32 converts with its tokenizer.json"
+run $E ppl $TMP/l3t.llq --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
+expect_rc 0 "llama32: ppl of the stress corpus (text)"
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q "\"tokens\":$(ref llama32-text 128 4),.*\"scored\":$(ref llama32-text 128 5),"; then
+    _ok "llama32 text: as many tokens as Hugging Face's ids"; else _fail "llama32 text: token count"; fi
+close "$(ppl_of)" "$(ref llama32-text 128 3)" 1e-5 "llama32 text: ppl equals PyTorch's on HF's ids within 1e-5"

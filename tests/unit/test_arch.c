@@ -149,8 +149,8 @@ START_TEST(hparams_from_configs)
     ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
     ck_assert(hp.tied && !hp.qkv_bias && hp.rope_scaling == LLQ_ROPE_LLAMA3 && hp.rope_factor == 32);
     ck_assert(hp.rope_low_freq_factor == 1 && hp.rope_high_freq_factor == 4 && hp.rope_orig_context == 8192);
-    ck_assert(hp.rope_theta == 500000 && hp.has_bos && hp.bos_id == 1 && hp.n_eos == 3 && hp.eos_ids[2] == 4);
-    ck_assert(llq_hp_is_eos(&hp, 3) && !llq_hp_is_eos(&hp, 1));
+    ck_assert(hp.rope_theta == 500000 && hp.has_bos && hp.bos_id == 703 && hp.n_eos == 2 && hp.eos_ids[1] == 707);
+    ck_assert(llq_hp_is_eos(&hp, 707) && !llq_hp_is_eos(&hp, 703));
     ck_assert_ptr_null(llq_tensor_find(f, "output.weight"));
     llq_close(f);
     ck_assert_int_eq(llq_open(&f, convert("llama31-meta")), 0);
