@@ -8,7 +8,11 @@ Writes tests/fixtures/arch/:
   llama32/              Llama-3.2-style HF checkpoint: LlamaForCausalLM, tied embeddings (no lm_head.weight),
                         rope_scaling llama3 (factor 32, low 1, high 4, original 8192), rope_theta 500000, GQA 2/1
   llama31-meta/         Llama-3.1-style Meta checkpoint: consolidated.00.pth + params.json with use_scaled_rope
-                        (Meta's apply_scaling: factor 8, low 1, high 4, original 8192), untied output
+                        (Meta's apply_scaling: factor 8, low 1, high 4, original 8192), untied output, and a tiktoken
+                        tokenizer.model (the 703 byte-level tokens of hf_llama3_small.json as "base64 rank" lines;
+                        the reader adds Meta's 256 special tokens: vocabulary 959). Its text perplexity is not
+                        checked: tiktoken's rank-ordered merges tokenize the cut vocabulary differently from the
+                        tokenizer.json's merge list, and no tiktoken reference is available here
   qwen2/, qwen2-untied/ Qwen2ForCausalLM with q/k/v biases, tied and untied, rope_theta 1e6
   mistral/              MistralForCausalLM with sliding_window 48 (shorter than both test contexts) and an explicit
                         head_dim 32 (4 heads x 32 = 128 != hidden_size 64)
@@ -56,7 +60,8 @@ FAMILIES = {
     "llama31-meta": dict(layout="meta", heads=2, kv=1, head_dim=32, theta=500000.0, tied=False, bias=False,
                          window=0, ctx=0,
                          scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
-                                      original_max_position_embeddings=8192), seed=12),
+                                      original_max_position_embeddings=8192), seed=12, vocab=703 + 256,
+                         tiktoken="hf_llama3_small.json"),
     "qwen2": dict(layout="hf", arch="Qwen2ForCausalLM", model_type="qwen2", heads=4, kv=2, head_dim=16,
                   theta=1000000.0, tied=True, bias=True, window=0, ctx=32768, scaling=None, bos=None, eos=[5],
                   seed=13),
@@ -257,6 +262,32 @@ def write_hf(d, name, c, w):
     write_safetensors(os.path.join(d, "model.safetensors"), w)
 
 
+def gpt2_byte_decoder():
+    """GPT-2 / byte-level BPE: the printable character standing for each byte, inverted."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("\xa1"), ord("\xac") + 1)) + \
+        list(range(ord("\xae"), ord("\xff") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {chr(c): b for b, c in zip(bs, cs)}
+
+
+def write_tiktoken(path, hf_json):
+    """Meta's tokenizer.model format from a byte-level tokenizer.json's BPE vocabulary: base64(bytes) rank."""
+    import base64
+    with open(hf_json) as f:
+        vocab = json.load(f)["model"]["vocab"]
+    dec = gpt2_byte_decoder()
+    with open(path, "w") as f:
+        for tok, rank in sorted(vocab.items(), key=lambda kv: kv[1]):
+            f.write("%s %d\n" % (base64.b64encode(bytes(dec[ch] for ch in tok)).decode(), rank))
+    return len(vocab)
+
+
 def write_meta(d, c, w):
     H, KV = c["heads"], c["kv"]
     m = {"tok_embeddings.weight": w["model.embed_tokens.weight"], "norm.weight": w["model.norm.weight"].to(torch.bfloat16),
@@ -274,7 +305,10 @@ def write_meta(d, c, w):
         m[q + "ffn_norm.weight"] = w[p + "post_attention_layernorm.weight"].to(torch.bfloat16)
     torch.save({k: v.clone() for k, v in m.items()}, os.path.join(d, "consolidated.00.pth"))
     # FFN: int(2 * 4 * 64 / 3) = 170 -> * 1.5 = 255 -> multiple of 128 = 256? no: chosen so the formula gives 128
-    params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": VOCAB_DEFAULT,
+    if c.get("tiktoken"):  # Meta's download: tokenizer.model (tiktoken) beside consolidated.00.pth
+        n = write_tiktoken(os.path.join(d, "tokenizer.model"), os.path.join(TOKFIX, c["tiktoken"]))
+        assert n + 256 == c["vocab"]
+    params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": c["vocab"],
               "multiple_of": 128, "ffn_dim_multiplier": 0.75, "norm_eps": 1e-5, "rope_theta": c["theta"],
               "use_scaled_rope": True}
     with open(os.path.join(d, "params.json"), "w") as f:
@@ -295,12 +329,6 @@ def main():
         for old in os.listdir(d):
             os.remove(os.path.join(d, old))
         w = make_weights(c)
-        if c.get("text_ids"):  # perplexity of HF's ids of the stress corpus (the whole file) at ctx 128
-            with open(os.path.join(TOKFIX, c["text_ids"])) as f:
-                whole = json.load(f)["whole"]
-            p = ppl(w, c, whole, 128, c["scaling"], c["window"], False)
-            lines.append("%s-text 128 %.17g %d %d" % (name, p, len(whole), len(whole) // 128 * 127))
-            print(lines[-1], flush=True)
         if c.get("tokenizer"):  # greedy continuation of PROMPT; its third new token joins the EOS ids
             ids = list(PROMPT)
             for _ in range(3):
@@ -326,8 +354,14 @@ def main():
                 if k.endswith("layernorm.weight") or k == "model.norm.weight":
                     wref[k] = wref[k].to(torch.bfloat16)
             meta_rope = True
-        if c["layout"] == "hf":  # norms as stored: f32 in the safetensors
-            pass
+        if c.get("text_ids"):  # perplexity of HF's ids of the stress corpus (the whole file) at ctx 128
+            with open(os.path.join(TOKFIX, c["text_ids"])) as f:
+                whole = json.load(f)["whole"]
+            if "text_bos" in c:  # llq-eval ppl --text puts the tokenizer's BOS first
+                whole = [c["text_bos"]] + whole
+            p = ppl(wref, c, whole, 128, c["scaling"], c["window"], meta_rope)
+            lines.append("%s-text 128 %.17g %d %d" % (name, p, len(whole), len(whole) // 128 * 127))
+            print(lines[-1], flush=True)
         for ctx in CTXS:
             p = ppl(wref, c, tokens, ctx, c["scaling"], c["window"], meta_rope)
             p_ns = ppl(wref, c, tokens, ctx, None, c["window"], meta_rope) if c["scaling"] else p

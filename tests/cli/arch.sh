@@ -56,6 +56,13 @@ if [ -z "$QUICK" ]; then
     close "$(ppl_of)" "$(ref mistral 1024 5)" 1e-5 "mistral without its window: llq equals the windowless reference"
 fi
 
+# Meta's layout with its tiktoken tokenizer.model beside consolidated.00.pth: converted without any flag
+run $C $F/llama31-meta -o $TMP/m3t.llq --quiet
+expect_rc 0 "llama31-meta converts with its tiktoken tokenizer.model"
+run $I $TMP/m3t.llq
+expect_out "tokenizer +959 entries" "llama31-meta: 703 tiktoken ranks + Meta's 256 special tokens"
+expect_out "rope scaling llama3 \(factor 8, low 1, high 4, original context 8192\)" "llama31-meta: use_scaled_rope is Meta's rule"
+
 # inspect shows what the architecture is
 run $I $TMP/llama32.llq
 expect_rc 0 "inspect llama32"
