@@ -120,6 +120,15 @@ $(BUILD)/tests/mkllq: $(BUILD)/obj/tests/mkllq.o $(BUILD)/libllq-internal.a
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 test: $(BUILD)/tests/mkllq
 
+# The interop suite (tests/interop/run.sh, docs/TOOLS.md): llq's GGUF files in llama.cpp via node-llama-cpp; skips
+# with a note when node or the package (tests/interop/node_modules) is absent. CI installs them.
+$(BUILD)/tests/llq_logits: tests/interop/llq_logits.c $(BUILD)/libllq.a | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDLIBS_ALL)
+.PHONY: test-interop
+test-interop: all $(BUILD)/tests/llq_logits
+	@tests/interop/run.sh $(BUILD)
+
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/llq
 	install -m 755 $(TOOL_BIN) $(DESTDIR)$(PREFIX)/bin

@@ -45,7 +45,7 @@ static int run_group(const grp *g, size_t tokens, double t[3])
         xabs[i % cols] += (x[i] < 0 ? -x[i] : x[i]) / (float)chunk;
     double t0 = now();
     for (size_t done = 0; done < tokens; done += chunk)
-        llq_xtx_acc(h, x, chunk, cols);
+        llq_xtx_acc(h, x, chunk, cols, NULL);
     llq_sym_fill(h, cols);
     t[0] += now() - t0;
     size_t maxrb = 0;
@@ -72,10 +72,10 @@ static int run_group(const grp *g, size_t tokens, double t[3])
     t0 = now();
     const float *cw[3] = {w[0], w[1], w[2]};
     float alpha;
-    if ((err = llq_awq_search(s, &alpha, cw, g->rows, g->n_mats, cols, h, xabs, LLQ_Q4, 128, 20)))
+    if ((err = llq_awq_search(s, &alpha, cw, g->rows, g->n_mats, cols, h, xabs, LLQ_Q4, 128, 20, NULL)))
         goto done_q;
     for (size_t m = 0; m < g->n_mats; m++)
-        if ((err = llq_awq_clip_quantize(q, w[m], g->rows[m], cols, h, LLQ_Q4, 128)))
+        if ((err = llq_awq_clip_quantize(q, w[m], g->rows[m], cols, h, LLQ_Q4, 128, NULL)))
             goto done_q;
     t[2] += now() - t0;
     err = 0;

@@ -260,6 +260,10 @@ static int make_global(vm *m, const char *mod, size_t mlen, const char *name, si
     char a[160], b[160];
     printable(a, sizeof a, mod, mlen);
     printable(b, sizeof b, name, nlen);
+    /* a tensor type torch has and llq does not take: not an attack, say what it is */
+    if (!strcmp(a, "torch") && (!strncmp(b, "Complex", 7) || !strncmp(b, "complex", 7) || !strcmp(b, "cfloat") ||
+                                !strcmp(b, "cdouble") || !strcmp(b, "chalf")))
+        return llq_err(LLQ_EUNSUPPORTED, "a tensor of complex type (torch.%s): complex tensors are not supported", b);
     return llq_err(LLQ_EUNSAFE, "pickle GLOBAL '%s %s' is not allowed (only torch tensor symbols are)", a, b);
 }
 

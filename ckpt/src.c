@@ -171,16 +171,10 @@ int llq_src_open(llq_src **out, const char *path)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
-    struct stat sb;
-    if ((s->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(s->fd, &sb) != 0) {
-        err = llq_err(LLQ_EIO, "cannot open: %s", strerror(errno));
-        goto done;
+    if ((err = llq_open_input(&s->fd, &s->size, path, 0))) { /* never blocks on a FIFO; names path */
+        llq_src_close(s);
+        return err;
     }
-    if (!S_ISREG(sb.st_mode)) {
-        err = llq_err(LLQ_EIO, "not a regular file");
-        goto done;
-    }
-    s->size = (uint64_t)sb.st_size;
     if (s->size < 8) {
         err = llq_err(LLQ_EFORMAT, "file too small (%llu bytes) to be a checkpoint", (unsigned long long)s->size);
         goto done;
@@ -202,7 +196,11 @@ int llq_src_open(llq_src **out, const char *path)
         s->format = "safetensors";
         err = safetensors_load(s);
     } else {
-        err = llq_err(LLQ_EFORMAT, "not a PyTorch (zip or legacy) or safetensors checkpoint");
+        const char *what = llq_sniff_text(b, s->size < 4096 ? (size_t)s->size : 4096);
+        if (what)
+            err = llq_err(LLQ_EFORMAT, "not a checkpoint: %s", what);
+        else
+            err = llq_err(LLQ_EFORMAT, "not a PyTorch (zip or legacy) or safetensors checkpoint");
     }
     if (!err)
         err = src_finish(s);

@@ -315,6 +315,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         err = llq_err(LLQ_ENOMEM, "out of memory");
         goto done;
     }
+    if (o->before_temp)
+        o->before_temp();
     if ((err = llq_writer_open(&w, o->out, (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0)))
         goto done;
     if (o->on_temp)
@@ -340,6 +342,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         rep->n_tensors = rep_tensors;
         rep->n_dropped = p.n_dropped;
         rep->tokenizer = tok != NULL;
+        rep->tok_pieces = tok ? llq_tokenizer_n_vocab(tok) : 0;
+        rep->tied_lm_head = p.tied_lm_head;
         rep->bytes_in = bytes_in;
         rep->bytes_out = s.done;
         rep->file_size = stat(o->out, &st) == 0 ? (uint64_t)st.st_size : 0;

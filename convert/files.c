@@ -37,10 +37,12 @@ static int ends(const char *s, const char *suffix)
     return a >= b && strcmp(s + a - b, suffix) == 0;
 }
 
+/* Present as a file: anything but a directory. A FIFO or device named like a checkpoint file is taken, and its
+ * reader (llq_open_input) then says what it is, instead of "missing". */
 static int is_file(const char *path)
 {
     struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+    return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 static int dir_has(const char *dir, const char *name)
@@ -49,48 +51,6 @@ static int dir_has(const char *dir, const char *name)
     int r = p && is_file(p);
     free(p);
     return r;
-}
-
-/* Reads a whole small file (<= max bytes) into a NUL-terminated buffer the caller frees. */
-int conv_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-    int err = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    char *buf = NULL;
-    size_t got = 0;
-    if (fd < 0)
-        return llq_err(LLQ_EIO, "%s: %s", path, strerror(errno));
-    if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-        err = llq_err(LLQ_EIO, "%s: not a regular file", path);
-        goto done;
-    }
-    if ((uint64_t)st.st_size > max) {
-        err = llq_err(LLQ_ELIMIT, "%s: %lld bytes, more than the %zu allowed", path, (long long)st.st_size, max);
-        goto done;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (!buf) {
-        err = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    while (got < (size_t)st.st_size) {
-        ssize_t r = read(fd, buf + got, (size_t)st.st_size - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            err = llq_err(LLQ_EIO, "%s: read failed: %s", path, r < 0 ? strerror(errno) : "file shrank");
-            goto done;
-        }
-        got += (size_t)r;
-    }
-    buf[got] = 0;
-    *out = buf;
-    *len = got;
-    buf = NULL;
-done:
-    free(buf);
-    close(fd);
-    return err;
 }
 
 static int add_file(conv_plan *p, char *path)
@@ -264,7 +224,7 @@ static int take_index(conv_plan *p, const char *index_path)
     size_t len, n = 0;
     int err;
     json_object *root = NULL, *map;
-    if ((err = conv_read_file(index_path, CONV_MAX_JSON, &text, &len)))
+    if ((err = llq_read_input(&text, &len, index_path, CONV_MAX_JSON, 0)))
         return err;
     if (!(root = conv_json_parse(text, len, index_path, &err)))
         goto done;
@@ -423,7 +383,8 @@ static int find_single(conv_plan *p, const char *path, int layout)
 static int find_tokenizer(conv_plan *p, const char *given)
 {
     if (given) {
-        if (!is_file(given))
+        struct stat st;
+        if (stat(given, &st) != 0)
             return llq_err(LLQ_ENOTFOUND, "%s: no such tokenizer file", given);
         p->tokenizer = strdup(given);
         return p->tokenizer ? 0 : llq_err(LLQ_ENOMEM, "out of memory");
@@ -469,7 +430,7 @@ int conv_plan_find(conv_plan *p, const llq_convert_opts *o)
     }
     if (err)
         return err;
-    if ((err = conv_read_file(p->config, CONV_MAX_JSON, &text, &len)))
+    if ((err = llq_read_input(&text, &len, p->config, CONV_MAX_JSON, 0)))
         return err;
     if (p->layout == LLQ_LAYOUT_META)
         err = conv_parse_params(&p->hp, &p->vocab_unknown, text, len, p->config);

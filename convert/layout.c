@@ -130,6 +130,8 @@ static int plan_hf(conv_plan *p)
             int r = conv_hf_name(&slot, &permute, st->name, &p->hp);
             if (r == 0)
                 p->n_dropped++;
+            if (r == 0 && strcmp(st->name, llq_global_tensors[LLQ_GT_OUTPUT].hf) == 0)
+                p->tied_lm_head = 1; /* Hugging Face ties it to the embeddings, whatever it holds */
             if (r == 0)
                 continue;
             if (r < 0)

@@ -39,6 +39,7 @@ typedef struct conv_plan {
     struct json_object *index_json; /* its parsed contents */
     char *tokenizer;          /* tokenizer.model path, NULL if none found */
     int vocab_unknown;        /* params.json says vocab_size -1 */
+    int tied_lm_head;         /* llama.tied_embeddings, and the checkpoint has an lm_head.weight: dropped (as HF) */
     llq_hparams hp;
     size_t n_files;
     char **files;             /* checkpoint file paths, in shard order */
@@ -84,8 +85,6 @@ static inline uint64_t conv_hf_row(uint64_t r, uint64_t head_dim)
 
 /* The part of path after its last '/'. */
 const char *conv_base_name(const char *path);
-/* Reads a whole file of at most max bytes into a NUL-terminated buffer (*out, freed by the caller). */
-int conv_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Parses params.json (Meta) / config.json (HF) text into hp; path only names the file in errors. */
 int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, size_t len, const char *path);

@@ -148,7 +148,7 @@ int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_rep
     if (to_gguf) {
         llq_gguf_opts g = {.out = o->out, .flags = (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0,
                            .progress = o->progress, .progress_ctx = o->progress_ctx, .on_temp = o->on_temp};
-        if (o->dtype != LLQ_CONVERT_KEEP) {
+        if (o->dtype != LLQ_CONVERT_KEEP && !tmp_llq) { /* a checkpoint took it in its conversion */
             rc = llq_err(LLQ_EINVAL, "--dtype applies to .llq outputs (convert to .llq with it, then to .gguf)");
             goto done;
         }

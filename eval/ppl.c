@@ -17,10 +17,15 @@ int llq_eval_plan(size_t *n_windows, const llq_model *m, const uint32_t *tokens,
                   const llq_eval_opts *o)
 {
     *n_windows = 0;
+    if (m->max_pos < 2)
+        return llq_err(LLQ_EINVAL, "the model's context length is %u (llama.context_length): too short for any window "
+                       "(2 tokens at least)", m->max_pos);
     if (o->ctx < 2 || o->ctx > m->max_pos)
-        return llq_err(LLQ_EINVAL, "--ctx %zu is out of range (2..%u for this model)", o->ctx, m->max_pos);
+        return llq_err(LLQ_EINVAL, "window length %zu is out of range (2..%u, the model's context length)", o->ctx,
+                       m->max_pos);
     if (o->protocol == LLQ_PROTO_LLAMACPP && o->ctx < 4)
-        return llq_err(LLQ_EINVAL, "--ctx %zu is too small for the llama.cpp protocol (at least 4)", o->ctx);
+        return llq_err(LLQ_EINVAL, "window length %zu is too small for the llama.cpp protocol (at least 4)",
+                       o->ctx);
     if (o->protocol == LLQ_PROTO_LLAMACPP && o->bos >= m->hp.vocab_size)
         return llq_err(LLQ_EINVAL, "BOS id %u is out of range (vocab %u)", o->bos, m->hp.vocab_size);
     size_t nw = n_tokens / o->ctx;

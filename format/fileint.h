@@ -75,8 +75,6 @@ struct llq_file {
     int in_memory;     /* map is llq_bigmem memory holding a copy of the file (LLQ_OPEN_READ) */
     int gguf;          /* the file is GGUF: tensors and metadata are a translated view (gguf_read.c) */
     uint8_t *meta_buf; /* owned: GGUF metadata translated to .llq metadata entries (what meta[] points into) */
-    uint8_t *aux;      /* owned llq_bigmem: tensors whose bytes had to be re-laid out (GGUF Q8_0 -> q8 ...) */
-    size_t aux_size;
 };
 
 /* Parses a .llq metadata section (u32 count + entries, docs/FORMAT.md section 3) at base[size] into f->meta;

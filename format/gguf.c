@@ -13,66 +13,25 @@ uint32_t gguf_value_size(uint32_t t)
     return t < GV_N ? sz[t] : 0;
 }
 
-/* Every ggml type by name, so that a refusal names it; block geometry for those llq reads or writes. */
-static const gguf_type TYPES[] = {
-    {GT_F32, "F32", 1, 4, GC_SAME, LLQ_F32, 0},
-    {GT_F16, "F16", 1, 2, GC_SAME, LLQ_F16, 0},
-    {GT_Q4_0, "Q4_0", 32, 18, GC_Q4_0, LLQ_Q4, 32},
-    {GT_Q4_1, "Q4_1", 32, 20, GC_NONE, 0, 0},
-    {4, "Q4_2 (removed from ggml)", 0, 0, GC_NONE, 0, 0},
-    {5, "Q4_3 (removed from ggml)", 0, 0, GC_NONE, 0, 0},
-    {GT_Q5_0, "Q5_0", 32, 22, GC_NONE, 0, 0},
-    {GT_Q5_1, "Q5_1", 32, 24, GC_NONE, 0, 0},
-    {GT_Q8_0, "Q8_0", 32, 34, GC_Q8_0, LLQ_Q8, 32},
-    {9, "Q8_1", 32, 36, GC_NONE, 0, 0},
-    {GT_Q2_K, "Q2_K", 256, 84, GC_NONE, 0, 0},
-    {GT_Q3_K, "Q3_K", 256, 110, GC_NONE, 0, 0},
-    {GT_Q4_K, "Q4_K", 256, 144, GC_NONE, 0, 0},
-    {GT_Q5_K, "Q5_K", 256, 176, GC_NONE, 0, 0},
-    {GT_Q6_K, "Q6_K", 256, 210, GC_NONE, 0, 0},
-    {15, "Q8_K", 256, 292, GC_NONE, 0, 0},
-    {16, "IQ2_XXS", 0, 0, GC_NONE, 0, 0},
-    {17, "IQ2_XS", 0, 0, GC_NONE, 0, 0},
-    {18, "IQ3_XXS", 0, 0, GC_NONE, 0, 0},
-    {19, "IQ1_S", 0, 0, GC_NONE, 0, 0},
-    {GT_IQ4_NL, "IQ4_NL", 32, 18, GC_NONE, 0, 0},
-    {21, "IQ3_S", 0, 0, GC_NONE, 0, 0},
-    {22, "IQ2_S", 0, 0, GC_NONE, 0, 0},
-    {GT_IQ4_XS, "IQ4_XS", 256, 136, GC_NONE, 0, 0},
-    {24, "I8", 1, 1, GC_NONE, 0, 0},
-    {25, "I16", 1, 2, GC_NONE, 0, 0},
-    {26, "I32", 1, 4, GC_NONE, 0, 0},
-    {27, "I64", 1, 8, GC_NONE, 0, 0},
-    {28, "F64", 1, 8, GC_NONE, 0, 0},
-    {29, "IQ1_M", 0, 0, GC_NONE, 0, 0},
-    {GT_BF16, "BF16", 1, 2, GC_SAME, LLQ_BF16, 0},
-    {34, "TQ1_0", 0, 0, GC_NONE, 0, 0},
-    {35, "TQ2_0", 0, 0, GC_NONE, 0, 0},
-    {39, "MXFP4", 0, 0, GC_NONE, 0, 0},
+/* Every ggml type id by name, so that a refusal names it (ids 4, 5 and 31..33, 36..38 were removed from ggml). */
+static const char *const NAMES[] = {
+    [0] = "F32", [1] = "F16", [2] = "Q4_0", [3] = "Q4_1", [4] = "Q4_2 (removed)", [5] = "Q4_3 (removed)",
+    [6] = "Q5_0", [7] = "Q5_1", [8] = "Q8_0", [9] = "Q8_1", [10] = "Q2_K", [11] = "Q3_K", [12] = "Q4_K",
+    [13] = "Q5_K", [14] = "Q6_K", [15] = "Q8_K", [16] = "IQ2_XXS", [17] = "IQ2_XS", [18] = "IQ3_XXS",
+    [19] = "IQ1_S", [20] = "IQ4_NL", [21] = "IQ3_S", [22] = "IQ2_S", [23] = "IQ4_XS", [24] = "I8", [25] = "I16",
+    [26] = "I32", [27] = "I64", [28] = "F64", [29] = "IQ1_M", [30] = "BF16", [31] = "Q4_0_4_4 (removed)",
+    [32] = "Q4_0_4_8 (removed)", [33] = "Q4_0_8_8 (removed)", [34] = "TQ1_0", [35] = "TQ2_0",
+    [36] = "IQ4_NL_4_4 (removed)", [37] = "IQ4_NL_4_8 (removed)", [38] = "IQ4_NL_8_8 (removed)", [39] = "MXFP4",
 };
-#define N_TYPES (sizeof TYPES / sizeof TYPES[0])
 
-const gguf_type *gguf_type_of(uint32_t ggml)
+int gguf_type_known(uint32_t ggml)
 {
-    for (size_t i = 0; i < N_TYPES; i++)
-        if (TYPES[i].ggml == ggml)
-            return &TYPES[i];
-    return NULL;
+    return ggml < sizeof NAMES / sizeof NAMES[0] && NAMES[ggml];
 }
 
-const gguf_type *gguf_type_for_llq(uint32_t type, uint32_t group)
+const char *gguf_type_name(uint32_t ggml)
 {
-    for (size_t i = 0; i < N_TYPES; i++)
-        if (TYPES[i].conv != GC_NONE && TYPES[i].llq == type && TYPES[i].group == group)
-            return &TYPES[i];
-    return NULL;
-}
-
-int gguf_row_bytes(uint64_t *out, const gguf_type *t, uint64_t ne0)
-{
-    if (!t->blk || ne0 % t->blk)
-        return -1;
-    return llq_mul_u64(out, ne0 / t->blk, t->bytes) ? -1 : 0;
+    return gguf_type_known(ggml) ? NAMES[ggml] : "?";
 }
 
 /* ---- names ---- */

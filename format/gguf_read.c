@@ -1,9 +1,9 @@
 /* gguf_read.c — opens a GGUF file (v2/v3, llama.cpp's) as an llq_file: every count, length, offset, type and
  * alignment is checked against the file before use (overflow-safe), then the model is translated to llq's view:
- * canonical tensor names and shapes (docs/FORMAT.md), llq types (in place where the bytes are identical,
- * re-laid out into owned memory where only the block order differs: Q8_0 -> q8 g32, Q4_0 -> q4 g32), and the
+ * canonical tensor names and shapes (docs/FORMAT.md), llq types, and the
  * metadata as .llq keys (llama.* hyper-parameters, tokenizer.*, provenance.*, and every scalar GGUF key under
- * gguf.*). llama.cpp's llama q/k rows are Meta's interleaved pairs, llq's canonical order: kept as they are. */
+ * gguf.*). Tensor bytes are used in place: every ggml type llq reads is an llq type of the same layout (format/
+ * layout.c's table). llama.cpp's llama q/k rows are Meta's interleaved pairs, llq's canonical order: kept. */
 #include "fileint.h"
 #include "gguf.h"
 #include "llq/hparams.h"
@@ -26,7 +26,8 @@ typedef struct gti {
     uint32_t nlen;
     uint32_t n_dims;
     uint64_t ne[GGUF_MAX_DIMS]; /* innermost first */
-    const gguf_type *type;
+    uint32_t ggml;              /* ggml type id */
+    uint32_t llq;               /* the llq type of the same layout (after place()) */
     uint64_t off;               /* absolute, after checks */
     uint64_t size;
     uint64_t row_bytes;         /* GGUF bytes of one row of ne[0] elements */
@@ -284,8 +285,9 @@ static int parse_ti(gctx *g, cur *c, uint64_t i)
     }
     if (take32(c, &type) || take64(c, &t->off))
         goto trunc;
-    if (!(t->type = gguf_type_of(type)))
+    if (!gguf_type_known(type))
         return llq_err(LLQ_EFORMAT, "tensor '%.*s': unknown ggml type %u", (int)nlen, nm, type);
+    t->ggml = type;
     return LLQ_OK;
 trunc:
     return llq_err(LLQ_EFORMAT, "tensor '%.*s': its info runs past the end of the file", (int)nlen, nm);
@@ -297,12 +299,13 @@ static int place(gctx *g, uint64_t data_off)
     for (uint64_t i = 0; i < g->n_ti; i++) {
         gti *t = &g->ti[i];
         uint64_t rows = 1, end;
-        if (t->type->conv == GC_NONE)
+        if (llq_type_from_ggml(&t->llq, t->ggml))
             return llq_err(LLQ_EUNSUPPORTED, "tensor '%.*s' has ggml type %s, which this llq does not read (it reads "
-                           "F32, F16, BF16, Q8_0, Q4_0)", (int)t->nlen, t->name, t->type->name);
-        if (gguf_row_bytes(&t->row_bytes, t->type, t->ne[0]))
-            return llq_err(LLQ_EFORMAT, "tensor '%.*s': row of %llu elements is not a whole number of %s blocks "
-                           "(%u)", (int)t->nlen, t->name, (unsigned long long)t->ne[0], t->type->name, t->type->blk);
+                           "F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K..Q6_K, IQ4_NL, IQ4_XS)", (int)t->nlen,
+                           t->name, gguf_type_name(t->ggml));
+        if (llq_row_bytes(&t->row_bytes, t->llq, 0, t->ne[0]))
+            return llq_err(LLQ_EFORMAT, "tensor '%.*s': row of %llu elements is not a whole number of %s blocks",
+                           (int)t->nlen, t->name, (unsigned long long)t->ne[0], gguf_type_name(t->ggml));
         for (uint32_t d = 1; d < t->n_dims; d++)
             if (llq_mul_u64(&rows, rows, t->ne[d]))
                 return llq_err(LLQ_EFORMAT, "tensor '%.*s': the product of its dimensions overflows", (int)t->nlen,
@@ -599,17 +602,6 @@ done:
     return rc;
 }
 
-/* Q8_0 / Q4_0 blocks of one row -> llq q8 / q4 (group 32): codes of the whole row, then its f16 scales. */
-static void relayout_row(uint8_t *dst, const uint8_t *src, const gguf_type *t, uint64_t ne0)
-{
-    uint64_t nb = ne0 / t->blk, qb = t->bytes - 2; /* code bytes per block: 32 (Q8_0) or 16 (Q4_0) */
-    uint8_t *scales = dst + nb * qb;
-    for (uint64_t b = 0; b < nb; b++, src += t->bytes) {
-        memcpy(scales + 2 * b, src, 2);
-        memcpy(dst + b * qb, src + 2, (size_t)qb);
-    }
-}
-
 static const gti *find_ti_gguf(const gctx *g, const char *name)
 {
     size_t n = strlen(name);
@@ -629,7 +621,6 @@ static const gti *find_ti_llq(const gctx *g, const char *name)
 
 static int build_tensors(llq_file *f, gctx *g)
 {
-    uint64_t aux = 0;
     int rc = LLQ_OK;
     for (uint64_t i = 0; i < g->n_ti; i++) {
         gti *t = &g->ti[i];
@@ -638,16 +629,11 @@ static int build_tensors(llq_file *f, gctx *g)
         if (!gguf_name_to_llq(t->llq_name, sizeof t->llq_name, nm))
             return llq_err(LLQ_EUNSUPPORTED, "tensor '%s' is not one of the llama model's tensors llq knows", nm);
         t->order = order_of(t->llq_name);
-        if (t->type->conv != GC_SAME && (aux += (t->size + 63) / 64 * 64) < t->size)
-            return llq_err(LLQ_ELIMIT, "tensors too large");
     }
     int tied = g->n_ti && !find_ti_llq(g, "output.weight") && find_ti_llq(g, "tok_embeddings.weight");
     size_t n = (size_t)g->n_ti + (size_t)tied;
     if (!(f->tensors = calloc(n ? n : 1, sizeof *f->tensors)))
         return llq_err(LLQ_ENOMEM, "out of memory");
-    if (aux && (aux > SIZE_MAX / 2 || !(f->aux = llq_bigmem_alloc((size_t)aux))))
-        return llq_err(LLQ_ENOMEM, "out of memory (%llu bytes for re-laid-out tensors)", (unsigned long long)aux);
-    f->aux_size = (size_t)aux;
     /* canonical order: a stable sort of the infos by order key */
     gti **v = malloc((g->n_ti ? g->n_ti : 1) * sizeof *v);
     if (!v)
@@ -660,7 +646,6 @@ static int build_tensors(llq_file *f, gctx *g)
             v[j] = v[j - 1];
             v[j - 1] = x;
         }
-    uint64_t apos = 0;
     for (uint64_t i = 0; !rc && i < g->n_ti; i++) {
         const gti *s = v[i];
         llq_tensor *t = &f->tensors[f->n_tensors];
@@ -669,8 +654,8 @@ static int build_tensors(llq_file *f, gctx *g)
             break;
         }
         f->n_tensors++;
-        t->type = s->type->llq;
-        t->group = s->type->group;
+        t->type = s->llq;
+        t->group = 0;
         t->n_dims = s->n_dims;
         t->n_elem = 1;
         for (uint32_t d = 0; d < s->n_dims; d++) {
@@ -685,15 +670,7 @@ static int build_tensors(llq_file *f, gctx *g)
             break;
         }
         t->size = s->size;
-        if (s->type->conv == GC_SAME) {
-            t->data = g->map + s->off;
-        } else {
-            uint8_t *dst = f->aux + apos;
-            for (uint64_t r = 0; r < t->n_rows; r++)
-                relayout_row(dst + r * s->row_bytes, g->map + s->off + r * s->row_bytes, s->type, s->ne[0]);
-            t->data = dst;
-            apos += (s->size + 63) / 64 * 64;
-        }
+        t->data = g->map + s->off;
     }
     free(v);
     if (!rc && tied) { /* llama.cpp reads token_embd for the output head when output.weight is absent */

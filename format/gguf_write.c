@@ -14,27 +14,13 @@
 
 #define ALIGN GGUF_ALIGN_DEFAULT
 
-/* llama.cpp's LLAMA_FTYPE_* for a model whose matrices are mostly of one ggml type. */
+/* llama.cpp's LLAMA_FTYPE_* for a model whose matrices are mostly of one ggml type (the _M variants for the
+ * K-quants, as llama-quantize names its mixes). */
 static uint32_t ftype_of(uint32_t ggml)
 {
-    switch (ggml) {
-    case GT_F32: return 0;
-    case GT_F16: return 1;
-    case GT_Q4_0: return 2;
-    case GT_Q4_1: return 3;
-    case GT_Q8_0: return 7;
-    case GT_Q5_0: return 8;
-    case GT_Q5_1: return 9;
-    case GT_Q2_K: return 10;
-    case GT_Q3_K: return 12;
-    case GT_Q4_K: return 15;
-    case GT_Q5_K: return 17;
-    case GT_Q6_K: return 18;
-    case GT_IQ4_NL: return 25;
-    case GT_IQ4_XS: return 30;
-    case GT_BF16: return 32;
-    default: return 0;
-    }
+    static const uint8_t ft[] = {[0] = 0, [1] = 1, [2] = 2, [3] = 3, [6] = 8, [7] = 9, [8] = 7, [10] = 10,
+                                 [11] = 12, [12] = 15, [13] = 17, [14] = 18, [20] = 25, [23] = 30, [30] = 32};
+    return ggml < sizeof ft ? ft[ggml] : 0;
 }
 
 /* ---- the key/value encoder ---- */
@@ -117,10 +103,15 @@ static void kv_copy(enc *e, const char *k, const llq_meta *m)
 
 /* ---- plan ---- */
 
+/* How an llq type becomes a ggml type: the same bytes, or llq's grouped rows re-blocked. */
+enum { AS_IS = 0, TO_Q8_0, TO_Q4_0, TO_Q4_1 };
+
 typedef struct plan_t {
     const llq_tensor *t;
     char name[LLQ_MAX_NAME + 1];
-    const gguf_type *gt;
+    int conv;               /* AS_IS, TO_* */
+    uint32_t ggml;          /* ggml type id written */
+    uint32_t blk_bytes;     /* TO_*: bytes of one 32-element ggml block */
     uint64_t row_bytes;     /* GGUF bytes per row */
     uint64_t size, off;     /* GGUF bytes, offset in the data section */
 } plan_t;
@@ -134,19 +125,31 @@ static int refuse(const llq_tensor *t, const char *why)
                    (unsigned long long)t->row_len, why);
 }
 
-/* GGUF type for tensor t (exact values, or Q4_1's f16 min for q4a). */
+/* GGUF type for tensor t: its own when ggml has the layout, else q8/q4/q4a re-blocked (exact values, or Q4_1's
+ * f16 min for q4a). */
 static int pick_type(plan_t *p)
 {
     const llq_tensor *t = p->t;
-    const gguf_type *gt = gguf_type_for_llq(t->type, llq_type_is_quant(t->type) ? 32 : t->group);
-    if (t->type == LLQ_Q4A)
-        gt = gguf_type_of(GT_Q4_1);
-    if (!gt)
-        return refuse(t, "no GGUF type holds it");
-    if (llq_type_is_quant(t->type) && t->row_len % 32)
+    int g = llq_type_to_ggml(t->type);
+    uint32_t to = 0, elems;
+    if (g >= 0) {
+        p->conv = AS_IS;
+        p->ggml = (uint32_t)g;
+        p->row_bytes = t->row_bytes;
+        p->size = t->size;
+        return LLQ_OK;
+    }
+    switch (t->type) {
+    case LLQ_Q8: p->conv = TO_Q8_0, to = LLQ_Q8_0; break;
+    case LLQ_Q4: p->conv = TO_Q4_0, to = LLQ_Q4_0; break;
+    case LLQ_Q4A: p->conv = TO_Q4_1, to = LLQ_Q4_1; break;
+    default: return refuse(t, "no GGUF type holds it");
+    }
+    if (t->row_len % LLQ_QBLOCK)
         return refuse(t, "GGUF's 32-element blocks need rows that are a multiple of 32");
-    p->gt = gt;
-    if (gguf_row_bytes(&p->row_bytes, gt, t->row_len) || llq_mul_u64(&p->size, p->row_bytes, t->n_rows))
+    p->ggml = (uint32_t)llq_type_to_ggml(to);
+    if (!llq_type_block(to, &elems, &p->blk_bytes) || elems != LLQ_QBLOCK || llq_row_bytes(&p->row_bytes, to, 0, t->row_len) ||
+        llq_mul_u64(&p->size, p->row_bytes, t->n_rows))
         return refuse(t, "its size overflows");
     return LLQ_OK;
 }
@@ -294,18 +297,15 @@ static int put_meta(enc *e, const llq_file *f, const llq_hparams *hp, uint32_t f
 static void row_to_blocks(uint8_t *dst, const uint8_t *row, const plan_t *p, double *dev, double *rel)
 {
     const llq_tensor *t = p->t;
-    uint64_t K = t->row_len, g, G;
-    if (p->gt->conv == GC_SAME) {
-        memcpy(dst, row, (size_t)p->row_bytes);
-        return;
-    }
-    llq_group_geometry(t->group, K, &g, &G);
-    uint64_t qb = t->type == LLQ_Q8 ? 32 : 16; /* code bytes per 32 elements */
-    const uint8_t *d = row + G * g * qb / 32, *z = d + 2 * G;
-    for (uint64_t b = 0; b < K / 32; b++, dst += p->gt->bytes) {
-        uint64_t j = b * 32 / g;
+    uint64_t K = t->row_len;
+    llq_qrow q;
+    llq_qrow_init(&q, t->type, t->group, K); /* checked when the tensor was opened */
+    uint64_t qb = t->type == LLQ_Q8 ? LLQ_Q8_BLOCK_BYTES : LLQ_Q4_BLOCK_BYTES; /* code bytes per 32 elements */
+    const uint8_t *d = row + q.scales, *z = row + q.zeros;
+    for (uint64_t b = 0; b < K / LLQ_QBLOCK; b++, dst += p->blk_bytes) {
+        uint64_t j = b * LLQ_QBLOCK / q.glen;
         memcpy(dst, d + 2 * j, 2);
-        if (p->gt->ggml == GT_Q4_1) {
+        if (p->conv == TO_Q4_1) {
             uint16_t h;
             memcpy(&h, d + 2 * j, 2);
             double dd = llq_f16_to_f32(h), want = -(double)z[j] * dd;
@@ -341,7 +341,7 @@ static int write_data(llq_writer *w, const plan_t *p, size_t n, const llq_gguf_o
         if (pos % ALIGN)
             rc = fmt_writer_raw(w, zeros, (size_t)(ALIGN - pos % ALIGN));
         const uint8_t *src = q->t->data;
-        if (!rc && q->gt->conv == GC_SAME) {
+        if (!rc && q->conv == AS_IS) {
             rc = fmt_writer_raw(w, src, (size_t)q->size);
         } else {
             for (uint64_t r = 0; !rc && r < q->t->n_rows; r++) {
@@ -397,8 +397,8 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
     uint64_t by[64] = {0};
     uint32_t best = GT_F32;
     for (size_t i = 0; i < n; i++)
-        if (p[i].t->n_dims == 2 && p[i].gt->ggml < 64 && (by[p[i].gt->ggml] += p[i].size) > by[best])
-            best = p[i].gt->ggml;
+        if (p[i].t->n_dims == 2 && p[i].ggml < 64 && (by[p[i].ggml] += p[i].size) > by[best])
+            best = p[i].ggml;
     uint32_t ftype = ftype_of(best);
     if ((rc = put_meta(&e, f, &hp, ftype, &tok)))
         goto done;
@@ -411,7 +411,7 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
         u32_(&ti, p[i].t->n_dims);
         for (uint32_t d = p[i].t->n_dims; d-- > 0;)
             u64_(&ti, p[i].t->dims[d]); /* ggml's ne[]: innermost first */
-        u32_(&ti, p[i].gt->ggml);
+        u32_(&ti, p[i].ggml);
         u64_(&ti, off);
         off += (p[i].size + ALIGN - 1) / ALIGN * ALIGN;
     }

@@ -338,8 +338,11 @@ static int region(const llq_file *f, uint64_t off, uint64_t size, const char *wh
 static int parse(llq_file *f)
 {
     const uint8_t *h = f->map;
-    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0)
-        return llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    if (f->size >= 8 && memcmp(h, MAGIC, 8) != 0) {
+        const char *what = llq_sniff_text(h, f->size < 4096 ? f->size : 4096);
+        return what ? llq_err(LLQ_EFORMAT, "not an .llq file: %s", what)
+                    : llq_err(LLQ_EFORMAT, "not an .llq file (bad magic)");
+    }
     if (f->size < LLQ_HEADER_SIZE)
         return llq_err(LLQ_EFORMAT, "truncated: %llu bytes, shorter than the %d-byte header",
                        (unsigned long long)f->size, LLQ_HEADER_SIZE);
@@ -430,17 +433,8 @@ int llq_open_flags(llq_file **out, const char *path, unsigned flags)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", path);
     }
     f->page = sysconf(_SC_PAGESIZE);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        rc = llq_err(errno == ENOENT ? LLQ_ENOTFOUND : LLQ_EIO, "%s: %s", path, strerror(errno));
+    if ((rc = llq_open_input(&fd, &f->size, path, 0))) /* never blocks on a FIFO */
         goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
-        goto done;
-    }
-    f->size = (uint64_t)st.st_size;
     if (f->size > SIZE_MAX / 2) {
         rc = llq_err(LLQ_ELIMIT, "%s: %llu bytes do not fit in memory", path, (unsigned long long)f->size);
         goto done;
@@ -495,8 +489,6 @@ void llq_close(llq_file *f)
     free(f->tensors);
     free(f->meta);
     free(f->meta_buf);
-    if (f->aux)
-        llq_bigmem_free(f->aux, f->aux_size);
     free(f->tensor_by_name);
     free(f->meta_by_key);
     if (f->in_memory)
@@ -558,8 +550,8 @@ int llq_verify_tensor(const llq_file *f, const llq_tensor *t)
 
 void llq_drop_pages(const llq_file *f, const void *p, uint64_t n)
 {
-    if (f->in_memory || (const uint8_t *)p < f->map || (uint64_t)((const uint8_t *)p - f->map) >= f->size)
-        return; /* not page cache (a copy of the file, or bytes re-laid out from a GGUF): dropping would lose them */
+    if (f->in_memory)
+        return; /* not page cache: dropping would lose the only copy */
     uintptr_t pg = (uintptr_t)f->page, a = (uintptr_t)p, b = a + n;
     a = (a + pg - 1) / pg * pg; /* only whole pages inside [p, p+n) */
     b = b / pg * pg;

@@ -13,18 +13,13 @@
 
 int llq_act_kind(uint32_t wtype)
 {
-    const char *n = llq_type_name(wtype);
     switch (wtype) {
     case LLQ_F32: return LLQ_ACT_F32;
     case LLQ_F16: return LLQ_ACT_F16;
     case LLQ_BF16: return LLQ_ACT_BF16;
-    case LLQ_Q8: case LLQ_Q4: case LLQ_Q4A: return LLQ_ACT_Q8_0;
-    default: break;
+    case LLQ_Q2_K: case LLQ_Q3_K: case LLQ_Q4_K: case LLQ_Q5_K: case LLQ_Q6_K: case LLQ_IQ4_XS: return LLQ_ACT_Q8_K;
+    default: return LLQ_ACT_Q8_0; /* q8/q4/q4a and the 32-element block types (Q4_1, Q5_1: Q8_1, the same values) */
     }
-    /* ggml's block types llq holds as they are (names as llq_type_name spells them) */
-    if (n && (strstr(n, "_k") || strstr(n, "_K") || !strcmp(n, "iq4_xs") || !strcmp(n, "IQ4_XS")))
-        return LLQ_ACT_Q8_K;
-    return LLQ_ACT_Q8_0;
 }
 
 /* Q8_0 (ggml's AVX2 quantize_row_q8_0): d = amax/127 stored as f16, q = round-half-even(x·127/amax). */

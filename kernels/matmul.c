@@ -242,6 +242,15 @@ void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, co
         llq_gemm_f32_ref(y, ldy, x, ldx, n, w, ldw, rows, cols);
 }
 
+void llq_gemm_f32_acc(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                      size_t rows, size_t cols)
+{
+    if (fast(kern_impl) && llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))
+        llq_gemm_f32_acc_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
+    else
+        llq_gemm_f32_acc_ref(y, ldy, x, ldx, n, w, ldw, rows, cols);
+}
+
 void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                      size_t rows, size_t cols)
 {

@@ -347,7 +347,7 @@ static void copy_rows(float *d, size_t ldd, const float *x, size_t ldx, size_t n
  * next one prefetched › 6-token register tiles, whose sums go to the chunk's outputs yb (xbuf's second part, also
  * at a padded stride) and from there to y once per chunk. */
 static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const src *s, size_t rows,
-                        size_t cols)
+                        size_t cols, int acc)
 {
     _Alignas(32) float P[KC * NR];
     _Alignas(32) float q[NR * KC];
@@ -378,8 +378,19 @@ static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t
                              P, kc);
                 }
             }
-            for (size_t t = 0; t < tn; t++) /* y's rows are often a power of two apart: sums stay in yb until here */
-                memcpy(y + (t0 + t) * ldy + rc, yb + t * ldc, (rce - rc) * sizeof(float));
+            for (size_t t = 0; t < tn; t++) { /* y's rows are often a power of two apart: sums stay in yb until here */
+                float *yt = y + (t0 + t) * ldy + rc;
+                const float *bt = yb + t * ldc;
+                if (!acc) {
+                    memcpy(yt, bt, (rce - rc) * sizeof(float));
+                    continue;
+                }
+                size_t w = rce - rc, w8 = w & ~(size_t)7;
+                for (size_t j = 0; j < w8; j += 8)
+                    _mm256_storeu_ps(yt + j, _mm256_add_ps(_mm256_loadu_ps(yt + j), _mm256_loadu_ps(bt + j)));
+                for (size_t j = w8; j < w; j++)
+                    yt[j] += bt[j];
+            }
         }
     }
 }
@@ -441,7 +452,7 @@ static void run(float *y, size_t ldy, const float *x, size_t ldx, size_t n, cons
     if (n <= 2)
         matvec(y, ldy, x, ldx, n, s, rows, cols);
     else
-        gemm_packed(y, ldy, x, ldx, n, s, rows, cols);
+        gemm_packed(y, ldy, x, ldx, n, s, rows, cols, 0);
 }
 
 static void mm(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1, int kind)
@@ -470,7 +481,7 @@ void llq_mm_bf16_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint
 void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
 {
     src s = {(const uint8_t *)W->data + r0 * W->row_bytes, W->row_bytes, SRC_Q, W->type, W->group, W->cols};
-    gemm_packed(y + r0, W->rows, x, W->cols, n, &s, r1 - r0, W->cols);
+    gemm_packed(y + r0, W->rows, x, W->cols, n, &s, r1 - r0, W->cols, 0);
 }
 
 void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
@@ -478,6 +489,13 @@ void llq_gemm_f32_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t 
 {
     src s = {(const uint8_t *)w, ldw * sizeof(float), SRC_F32, 0, 0, 0};
     run(y, ldy, x, ldx, n, &s, rows, cols);
+}
+
+void llq_gemm_f32_acc_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                           size_t rows, size_t cols)
+{
+    src s = {(const uint8_t *)w, ldw * sizeof(float), SRC_F32, 0, 0, 0};
+    gemm_packed(y, ldy, x, ldx, n, &s, rows, cols, 1);
 }
 
 void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
@@ -501,5 +519,5 @@ void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size
         return;
     }
     src s = {(const uint8_t *)v, ldv * sizeof(float), SRC_F32_T, 0, 0, 0};
-    gemm_packed(y, ldy, x, ldx, n, &s, rows, cols);
+    gemm_packed(y, ldy, x, ldx, n, &s, rows, cols, 0);
 }

@@ -95,6 +95,18 @@ void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n
         }
 }
 
+void llq_gemm_f32_acc_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                          size_t rows, size_t cols)
+{
+    for (size_t t = 0; t < n; t++)
+        for (size_t r = 0; r < rows; r++) {
+            float s = 0;
+            for (size_t k = 0; k < cols; k++)
+                s += x[t * ldx + k] * w[r * ldw + k];
+            y[t * ldy + r] += s;
+        }
+}
+
 void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                          size_t rows, size_t cols)
 {

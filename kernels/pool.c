@@ -161,3 +161,30 @@ void llq_pool_run(llq_pool *p, llq_task_fn fn, void *ud)
         }
     }
 }
+
+/* ---- blocks handed out by a shared counter ---- */
+
+typedef struct pool_for {
+    void (*fn)(void *ctx, size_t b);
+    void *ctx;
+    size_t n_blk, next; /* next: atomic */
+} pool_for;
+
+static void pool_for_run(void *ud, int i, int n)
+{
+    (void)i, (void)n;
+    pool_for *t = ud;
+    for (size_t b; (b = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED)) < t->n_blk;)
+        t->fn(t->ctx, b);
+}
+
+void llq_pool_for(llq_pool *p, size_t n_blk, void (*fn)(void *ctx, size_t b), void *ctx)
+{
+    pool_for t = {fn, ctx, n_blk, 0};
+    if (n_blk <= 1 || llq_pool_size(p) == 1) {
+        for (size_t b = 0; b < n_blk; b++)
+            fn(ctx, b);
+        return;
+    }
+    llq_pool_run(p, pool_for_run, &t);
+}

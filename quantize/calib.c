@@ -3,6 +3,7 @@
  * layer replaces the f32 one in the model before the next layer runs, so every layer is calibrated on the
  * inputs the quantized earlier layers produce. Memory: the activations of all samples at one layer boundary
  * (n_samples × ctx × dim floats), one sample's scratch, and one layer's statistics (XᵀX per linear group). */
+#include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
 #include "llq/calib.h"
 #include "llq/format.h"
@@ -10,6 +11,8 @@
 #include "llq/tokenizer.h"
 
 #include <errno.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,56 +26,103 @@
 
 enum { N_GROUPS = 5, G_HEAD = 4 }; /* LLQ_CAP_QKV..LLQ_CAP_DOWN, then the output head's input */
 
+#define XBUF_TOKENS 2048 /* captured inputs buffered per group before one XᵀX update (fewer passes over H) */
+
 typedef struct gstat {
     size_t cols;
     double *h;      /* cols×cols XᵀX (upper triangle while accumulating) */
     double *abs;    /* Σ|x| per channel */
     uint64_t n;     /* tokens seen */
+    float *buf;     /* captured inputs not yet in h, transposed: cols rows of XBUF_TOKENS */
+    size_t nbuf;
 } gstat;
 
 typedef struct run {
     const llq_calib_opts *o;
     llq_model *m;
     llq_calib_result *res;
+    llq_pool *pool;  /* the model's: the one pool for everything */
     gstat g[N_GROUPS];
     int want[N_GROUPS];
     size_t cap_res;
 } run;
 
-static int gstat_acc(gstat *g, const float *x, size_t n, size_t cols)
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The buffered inputs into h (on the pool). */
+static int gstat_flush(run *r, gstat *g)
+{
+    double t0 = now();
+    int err = llq_xtx_acc_t(g->h, g->buf, XBUF_TOKENS, g->nbuf, g->cols, r->pool);
+    g->nbuf = 0;
+    r->res->sec_xtx += now() - t0;
+    return err;
+}
+
+static int gstat_acc(run *r, gstat *g, const float *x, size_t n, size_t cols)
 {
     if (cols != g->cols)
         return llq_err(LLQ_EINVAL, "capture of %zu columns, expected %zu", cols, g->cols);
-    llq_xtx_acc(g->h, x, n, cols);
     for (size_t t = 0; t < n; t++)
         for (size_t c = 0; c < cols; c++)
             g->abs[c] += fabsf(x[t * cols + c]);
     g->n += n;
+    while (n) {
+        size_t k = XBUF_TOKENS - g->nbuf < n ? XBUF_TOKENS - g->nbuf : n;
+        int err = llq_xtx_transpose(g->buf + g->nbuf, XBUF_TOKENS, x, k, cols, r->pool);
+        g->nbuf += k, x += k * cols, n -= k;
+        if (!err && g->nbuf == XBUF_TOKENS)
+            err = gstat_flush(r, g);
+        if (err)
+            return err;
+    }
     return 0;
 }
+
+/* What the capture callback returns after the last capture of a layer: the layer stops there (its down
+ * projection would only produce outputs the statistics pass throws away). */
+#define CAPTURE_DONE 1
 
 static int capture(void *ud, int layer, int which, const float *x, size_t n, size_t cols)
 {
     (void)layer;
     run *r = ud;
-    if (which < 0 || which >= 4 || !r->want[which])
-        return 0;
-    return gstat_acc(&r->g[which], x, n, cols);
+    int err = which >= 0 && which < 4 && r->want[which] ? gstat_acc(r, &r->g[which], x, n, cols) : 0;
+    return err ? err : which == LLQ_CAP_DOWN ? CAPTURE_DONE : 0;
 }
 
 static int gstat_init(gstat *g, size_t cols)
 {
     g->cols = cols;
-    g->n = 0;
-    g->h = calloc(cols * cols, sizeof *g->h);
+    g->n = 0, g->nbuf = 0;
+    g->h = llq_bigmem_alloc(cols * cols * sizeof *g->h); /* zeroed; huge pages: fewer page faults */
     g->abs = calloc(cols, sizeof *g->abs);
-    return g->h && g->abs ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
+    g->buf = llq_bigmem_alloc(XBUF_TOKENS * cols * sizeof *g->buf);
+    return g->h && g->abs && g->buf ? 0 : llq_err(LLQ_ENOMEM, "out of memory (%zu×%zu statistics)", cols, cols);
+}
+
+/* The last buffered inputs, then the lower triangle. */
+static int gstat_finish(run *r, gstat *g)
+{
+    int err = gstat_flush(r, g);
+    llq_bigmem_free(g->buf, XBUF_TOKENS * g->cols * sizeof *g->buf);
+    g->buf = NULL;
+    if (!err)
+        llq_sym_fill(g->h, g->cols);
+    return err;
 }
 
 static void gstat_free(gstat *g)
 {
-    free(g->h), free(g->abs);
-    g->h = NULL, g->abs = NULL;
+    llq_bigmem_free(g->h, g->cols * g->cols * sizeof *g->h);
+    llq_bigmem_free(g->buf, XBUF_TOKENS * g->cols * sizeof *g->buf);
+    free(g->abs);
+    g->h = NULL, g->abs = NULL, g->buf = NULL;
 }
 
 /* ---- results ---- */
@@ -217,12 +267,14 @@ static int lin_finish(run *r, lin *l, const double *h)
     void *q = malloc(l->rows * rb);
     if (!q)
         return llq_err(LLQ_ENOMEM, "out of memory (%s)", l->name);
+    double t0 = now();
     if (r->o->methods & LLQ_CALIB_GPTQ) {
-        llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
+        llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0, r->pool};
         err = llq_gptq(q, l->w, l->rows, l->cols, h, l->type, l->group, &go);
     } else {
-        err = llq_awq_clip_quantize(q, l->w, l->rows, l->cols, h, l->type, l->group);
+        err = llq_awq_clip_quantize(q, l->w, l->rows, l->cols, h, l->type, l->group, r->pool);
     }
+    r->res->sec_quant += now() - t0;
     if (err) {
         free(q);
         return llq_err_prefix(err, l->name);
@@ -272,8 +324,11 @@ static int lin_finish_group(run *r, lin *const *ls, size_t n, const double *h)
     }
     for (size_t i = 0, r0 = 0; i < n; r0 += ls[i]->rows, i++)
         memcpy(w + r0 * cols, ls[i]->w, ls[i]->rows * cols * sizeof *w);
-    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0};
-    if ((err = llq_gptq(q, w, rows, cols, h, ls[0]->type, ls[0]->group, &go))) {
+    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0, r->pool};
+    double t0 = now();
+    err = llq_gptq(q, w, rows, cols, h, ls[0]->type, ls[0]->group, &go);
+    r->res->sec_quant += now() - t0;
+    if (err) {
         llq_err_prefix(err, ls[0]->name);
         goto done;
     }
@@ -325,8 +380,9 @@ static void fold(const float *s, lin *const *mats, size_t n_mats, float *norm, l
 }
 
 /* AWQ search for the matrices sharing input g; all must be quantized (and prev too when given), else skipped. */
-static int awq_group(lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
+static int awq_group(run *r, lin *const *mats, size_t n_mats, float *norm, lin *prev, gstat *g, float *alpha)
 {
+    double t0 = now();
     *alpha = -1;
     for (size_t m = 0; m < n_mats; m++)
         if (!lin_quant(mats[m]) || mats[m]->type != mats[0]->type || mats[m]->group != mats[0]->group)
@@ -346,11 +402,13 @@ static int awq_group(lin *const *mats, size_t n_mats, float *norm, lin *prev, gs
         xabs[c] = g->n ? (float)(g->abs[c] / (double)g->n) : 1.0f;
     for (size_t m = 0; m < n_mats; m++)
         ws[m] = mats[m]->w, rows[m] = mats[m]->rows;
-    if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20)))
+    if ((err = llq_awq_search(s, alpha, ws, rows, n_mats, cols, g->h, xabs, mats[0]->type, mats[0]->group, 20,
+                              r->pool)))
         goto done;
     fold(s, mats, n_mats, norm, prev, g);
 done:
     free(s), free(xabs);
+    r->res->sec_awq += now() - t0;
     return err;
 }
 
@@ -362,13 +420,6 @@ static int want_any(const lin *l, size_t n)
         if (lin_quant(&l[i]))
             return 1;
     return 0;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* Final RMSNorm of x[n×dim] into y (the output head's input). */
@@ -410,14 +461,17 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         if (used[g] && (err = gstat_init(&r->g[g], gcols[g])))
             goto done;
     }
+    double t0 = now(), x0 = r->res->sec_xtx;
     for (size_t s = 0; s < n_samp; s++) {
         memcpy(tmp, x + s * ctx * dim, ctx * dim * sizeof *tmp);
-        if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)))
+        if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)) && err != CAPTURE_DONE)
             goto done;
+        err = 0;
     }
     for (int g = 0; g < 4; g++)
-        if (used[g])
-            llq_sym_fill(r->g[g].h, r->g[g].cols);
+        if (used[g] && (err = gstat_finish(r, &r->g[g])))
+            goto done;
+    r->res->sec_forward += now() - t0 - (r->res->sec_xtx - x0);
     if (r->o->methods & LLQ_CALIB_AWQ) {
         float a;
         if (!(n1 = malloc(dim * sizeof *n1)) || !(n2 = malloc(dim * sizeof *n2))) {
@@ -427,15 +481,15 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         memcpy(n1, lw->attention_norm, dim * sizeof *n1);
         memcpy(n2, lw->ffn_norm, dim * sizeof *n2);
         lin *qkv[3] = {&l[0], &l[1], &l[2]}, *o[1] = {&l[3]}, *ug[2] = {&l[4], &l[5]}, *down[1] = {&l[6]};
-        if (used[0] && (err = awq_group(qkv, 3, n1, NULL, &r->g[0], &a)))
+        if (used[0] && (err = awq_group(r, qkv, 3, n1, NULL, &r->g[0], &a)))
             goto done;
         /* wo's scales fold into wv's rows: not with GQA (rows shared by several heads), nor with a v bias */
         if (used[1] && hp->n_kv_heads == hp->n_heads && !hp->qkv_bias &&
-            (err = awq_group(o, 1, NULL, &l[2], &r->g[1], &a)))
+            (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
             goto done;
-        if (used[2] && (err = awq_group(ug, 2, n2, NULL, &r->g[2], &a)))
+        if (used[2] && (err = awq_group(r, ug, 2, n2, NULL, &r->g[2], &a)))
             goto done;
-        if (used[3] && (err = awq_group(down, 1, NULL, &l[5], &r->g[3], &a)))
+        if (used[3] && (err = awq_group(r, down, 1, NULL, &l[5], &r->g[3], &a)))
             goto done;
         /* res_add takes the vector, even on failure */
         llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, LLQ_LT_ATTN_NORM);
@@ -462,9 +516,11 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
             goto done;
     }
     /* matrices scaled by AWQ but kept unquantized never happen (awq_group skips such groups) */
+    t0 = now();
     for (size_t s = 0; s < n_samp; s++)
         if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))
             goto done;
+    r->res->sec_forward += now() - t0;
 done:
     for (int i = 0; i < 7; i++)
         free(l[i].w);
@@ -491,10 +547,11 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
     r->want[G_HEAD] = 1;
     for (size_t s = 0; s < n_samp; s++) {
         final_norm(tmp, x + s * ctx * dim, ctx, dim, m->norm, m->hp.norm_eps);
-        if ((err = gstat_acc(&r->g[G_HEAD], tmp, ctx, dim)))
+        if ((err = gstat_acc(r, &r->g[G_HEAD], tmp, ctx, dim)))
             goto done;
     }
-    llq_sym_fill(r->g[G_HEAD].h, dim);
+    if ((err = gstat_finish(r, &r->g[G_HEAD])))
+        goto done;
     if (r->o->methods & LLQ_CALIB_AWQ) {
         float a;
         lin *mats[1] = {&l};
@@ -503,7 +560,7 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
             goto done;
         }
         memcpy(nw, m->norm, dim * sizeof *nw);
-        if ((err = awq_group(mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
+        if ((err = awq_group(r, mats, 1, nw, NULL, &r->g[G_HEAD], &a)))
             goto done;
         err = res_add(r, "norm.weight", LLQ_F32, 0, 1, dim, nw, dim * 4, 0); /* takes nw, even on failure */
         if (!err)
@@ -560,9 +617,10 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     if (!(r.res = calloc(1, sizeof *r.res)))
         return llq_err(LLQ_ENOMEM, "out of memory");
     if ((err = llq_open(&f, model_path)) || (!o->text_is_tokens && (err = llq_tokenizer_from_llq(&tok, f))) ||
-        (err = llq_model_open(&m, f, 0)))
+        (err = llq_model_open(&m, f, o->n_threads)))
         goto done;
     r.m = m;
+    r.pool = m->pool;
     if ((err = check_weights(m, model_path)))
         goto done;
     if (m->max_pos && ctx > m->max_pos) {
@@ -615,4 +673,85 @@ done:
     llq_close(f);
     free(ids), free(starts), free(x), free(tmp);
     return err;
+}
+
+/* ---- memory ---- */
+
+#define MIB ((uint64_t)1 << 20)
+#define HUGE_ROUND (2 * MIB) /* each huge-page buffer rounds up to 2 MiB */
+
+/* Bytes of rows × cols quantized by the policy's type for name (f32 copies: 4·rows·cols); 0 if not quantized. */
+static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uint64_t rows, uint64_t cols)
+{
+    uint32_t type, group;
+    int err = o->policy(o->policy_ud, name, &type, &group);
+    *out = 0;
+    uint64_t rb = 0;
+    if (!err && llq_type_is_quant(type)) {
+        if (o->fold_only)
+            *out = 4 * rows * cols;
+        else if (!(err = llq_row_bytes(&rb, type, group, cols)))
+            *out = rows * rb;
+    }
+    return err;
+}
+
+int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t file_bytes, const llq_calib_opts *o)
+{
+    memset(out, 0, sizeof *out);
+    uint64_t N = o->n_samples ? o->n_samples : 128, C = o->ctx ? o->ctx : 256, d = hp->dim, f = hp->ffn_dim;
+    uint64_t kv = d / hp->n_heads * hp->n_kv_heads, V = hp->vocab_size, T = o->n_threads;
+    if (o->n_threads <= 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        T = c > 0 ? (uint64_t)c : 1;
+    }
+    struct stat st;
+    uint64_t text = o->text_path && stat(o->text_path, &st) == 0 ? (uint64_t)st.st_size : 0;
+    out->fixed = 32 * MIB;
+    out->model_file = file_bytes;
+    out->activations = 4 * N * C * d + 4 * C * d + 4 * (text + 1);
+    /* layer 0's matrices stand for every layer's */
+    static const char *mats[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1",
+                                  "feed_forward.w3", "feed_forward.w2"};
+    uint64_t rows[7] = {d, kv, kv, d, f, f, d}, cols[7] = {d, d, d, d, d, d, f}, q[7], head = 0, layer = 0;
+    for (int i = 0; i < 7; i++) {
+        char nm[96];
+        snprintf(nm, sizeof nm, "layers.0.%s.weight", mats[i]);
+        int err = planned(&q[i], o, nm, rows[i], cols[i]);
+        if (err)
+            return err;
+        layer += q[i];
+    }
+    int err = planned(&head, o, "output.weight", V, d);
+    if (err)
+        return err;
+    uint64_t norms = o->methods & LLQ_CALIB_AWQ ? 4 * d * (2 * (uint64_t)hp->n_layers + 1) : 0;
+    out->results = hp->n_layers * layer + head + norms;
+    /* per thread: matmul scratch (32·cols + 8192 floats) and activation tiles, the largest task scratch (GPTQ:
+     * 128 rows × (2·cols + 128 + 2·cols/32) floats; XᵀX: 128 × cols floats; AWQ: 65 × cols floats) */
+    uint64_t cmax = f > d ? f : d;
+    out->threads = T * (4 * (32 * cmax + 8192) + 4 * (uint64_t)LLQ_MM_XBUF_FLOATS + 4 * 128 * (2 * cmax + 128 + cmax / 16));
+    uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f);
+    uint64_t stats = 8 * (3 * d * d + f * f) + 4 * HUGE_ROUND;
+    uint64_t fwd = 4 * C * (5 * d + 2 * f + 2 * kv) + 4 * T * 64 * C;
+    out->layer_stats = copies + stats + 4 * (uint64_t)XBUF_TOKENS * (3 * d + f) + 4 * HUGE_ROUND + fwd;
+    /* GPTQ of one group: 16·cols² (H permuted + the factorization's scratch, or the f32 factors) + 1 KiB·cols,
+     * and for the stacked groups (wq/wk/wv, w1/w3) their f32 rows and codes */
+    uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + q[0] + q[1] + q[2];
+    uint64_t g_o = 16 * d * d + 1024 * d + q[3], g_up = 16 * d * d + 1024 * d + 8 * f * d + q[4] + q[5];
+    uint64_t g_down = 16 * f * f + 1024 * f + q[6], g = g_qkv;
+    g = g_o > g ? g_o : g, g = g_up > g ? g_up : g, g = g_down > g ? g_down : g;
+    if (o->methods & LLQ_CALIB_AWQ) { /* AWQ's search holds H as f32 */
+        uint64_t a = 4 * cmax * cmax;
+        g = a > g ? a : g;
+    }
+    out->layer_quant = copies + stats + g + 3 * HUGE_ROUND;
+    out->head = head ? 4 * V * d + 8 * d * d + 4 * (uint64_t)XBUF_TOKENS * d + 16 * d * d + 1024 * d + head +
+                           4 * HUGE_ROUND
+                     : 0;
+    uint64_t m = out->layer_stats;
+    m = out->layer_quant > m ? out->layer_quant : m;
+    m = out->head > m ? out->head : m;
+    out->total = out->fixed + out->model_file + out->activations + out->results + out->threads + m;
+    return 0;
 }

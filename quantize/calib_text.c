@@ -87,63 +87,42 @@ int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len
     return 0;
 }
 
-/* Reads, checks and tokenizes the calibration text (no BOS: samples are cut from the running text). */
+/* Reads, checks and tokenizes the calibration text (no BOS: samples are cut from the running text); tok NULL: the
+ * file holds little-endian uint32 token ids, each < vocab. */
 int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t vocab, uint32_t **ids, size_t *n_ids,
                    uint64_t *bytes)
 {
-    int err = 0;
     char *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return llq_err(LLQ_EIO, "%s: %s", path, strerror(errno));
-    if (fseek(fp, 0, SEEK_END) || ftell(fp) < 0) {
-        err = llq_err(LLQ_EIO, "%s: cannot get size: %s", path, strerror(errno));
-        goto done;
-    }
-    uint64_t size = (uint64_t)ftell(fp);
-    if (size > MAX_TEXT) {
+    size_t size = 0;
+    /* a file or a stream (a pipe, `<(cmd)`), read once; a directory or FIFO-less oddity is named as such */
+    int err = llq_read_input(&buf, &size, path, MAX_TEXT, LLQ_INPUT_STREAM);
+    if (err == LLQ_ELIMIT)
         err = llq_err(LLQ_ELIMIT, "%s: calibration text larger than 2 GiB", path);
-        goto done;
-    }
-    rewind(fp);
-    if (!(buf = malloc(size ? size : 1))) {
-        err = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (fread(buf, 1, size, fp) != size) {
-        err = llq_err(LLQ_EIO, "%s: read failed", path);
-        goto done;
-    }
-    if (!tok) { /* token ids */
+    if (!err && !tok) { /* token ids */
         if (size % 4) {
-            err = llq_err(LLQ_EFORMAT, "%s: %llu bytes is not a whole number of uint32 token ids", path,
-                          (unsigned long long)size);
-            goto done;
-        }
-        if (!(*ids = malloc(size ? size : 1))) {
+            err = llq_err(LLQ_EFORMAT, "%s: %zu bytes is not a whole number of uint32 token ids", path, size);
+        } else if (!(*ids = malloc(size ? size : 1))) {
             err = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
-            goto done;
-        }
-        *n_ids = (size_t)(size / 4);
-        for (size_t i = 0; i < *n_ids; i++) {
-            const uint8_t *p = (const uint8_t *)buf + 4 * i;
-            (*ids)[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-            if ((*ids)[i] >= vocab) {
-                err = llq_err(LLQ_EINVAL, "%s: token id %u at position %zu is out of range (vocab %u)", path,
-                              (*ids)[i], i, vocab);
+        } else {
+            *n_ids = size / 4;
+            for (size_t i = 0; !err && i < *n_ids; i++) {
+                const uint8_t *p = (const uint8_t *)buf + 4 * i;
+                (*ids)[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+                if ((*ids)[i] >= vocab)
+                    err = llq_err(LLQ_EINVAL, "%s: token id %u at position %zu is out of range (vocab %u)", path,
+                                  (*ids)[i], i, vocab);
+            }
+            if (err) {
                 free(*ids);
                 *ids = NULL;
-                goto done;
             }
         }
-    } else if ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids))) {
+    } else if (!err && ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids)))) {
         llq_err_prefix(err, path);
-        goto done;
     }
-    *bytes = size;
-done:
+    if (!err)
+        *bytes = size;
     free(buf);
-    fclose(fp);
     return err;
 }
 

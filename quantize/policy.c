@@ -8,7 +8,7 @@
 
 int llq_group_parse(uint32_t *out, const char *s)
 {
-    if (strcmp(s, "row") == 0 || strcmp(s, "0") == 0)
+    if (strcmp(s, "row") == 0) /* not "0": a group of 0 values is not a size, and per-row is asked by name */
         *out = 0;
     else if (strcmp(s, "32") == 0)
         *out = 32;

@@ -249,9 +249,9 @@ def main():
         "appears twice")
     bad("bad-unknown-tensor.gguf", good.replace(s("blk.0.attn_q.weight"), s("blk.0.attn_x.weight"), 1),
         "EUNSUPPORTED", "blk.0.attn_x.weight")
-    # a row of 32 as Q8_0 needs 34 bytes, not 128: fits, but a row of 32 as Q4_K (256 per block) does not divide
-    bad("bad-row-blocks.gguf", good[:type_at] + struct.pack("<I", 12) + good[type_at + 4:], "EUNSUPPORTED",
-        "Q4_K")
+    # a row of 32 elements as Q4_K (256 per block) is not whole blocks
+    bad("bad-row-blocks.gguf", good[:type_at] + struct.pack("<I", 12) + good[type_at + 4:], "EFORMAT",
+        "not a whole number of Q4_K blocks")
     open(os.path.join(OUT, "hostile.txt"), "w").write(
         "# file, expected error code, a piece of the message (tests/unit/test_gguf.c); made by make_gguf_fixtures.py\n" +
         "\n".join(hostile) + "\n")

@@ -147,6 +147,42 @@ def write(name, data):
         f.write(data)
 
 
+def varint(b, i):
+    v = sh = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7F) << sh
+        sh += 7
+        if c < 0x80:
+            return v, i
+
+
+def drop_pieces(src, name, k):
+    """The SentencePiece model src with its last k pieces (field 1 of ModelProto) left out: a tokenizer with
+    fewer pieces than the embedding rows of the checkpoint beside it (the rows past it then look like padding)."""
+    b = open(src, "rb").read()
+    fields, i = [], 0
+    while i < len(b):
+        start = i
+        key, i = varint(b, i)
+        wire = key & 7
+        if wire == 0:
+            _, i = varint(b, i)
+        elif wire == 2:
+            n, i = varint(b, i)
+            i += n
+        elif wire == 1:
+            i += 8
+        elif wire == 5:
+            i += 4
+        else:
+            raise ValueError("wire type %d" % wire)
+        fields.append((key >> 3, b[start:i]))
+    last = [j for j, (f, _) in enumerate(fields) if f == 1][-k:]
+    write(name, b"".join(raw for j, (_, raw) in enumerate(fields) if j not in last))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     storage0 = [("0", struct.pack("<4f", 1, 2, 3, 4))]
@@ -219,6 +255,14 @@ def main():
     # zip bomb: a storage of the valid checkpoint replaced by 32 MB of zeros deflated (~32 KB), declared as
     # its original 20 KB
     meta1("zip_bomb.pth", bomb_storage="0")
+
+    # a complex64 tensor (torch.ComplexFloatStorage): unsupported, and said so (not a refusal that reads like an attack)
+    cplx = MARK + s("storage") + glob("torch", "ComplexFloatStorage") + s("0") + s("cpu") + i(2) + TUPLE + BINPERSID
+    torch_zip("complex.pth", PROTO2 + state_dict(("w", call(glob("torch._utils", "_rebuild_tensor_v2"), cplx, i(0),
+              i(2) + TUPLE1, i(1) + TUPLE1, NEWFALSE, odict()))) + STOP, storage0)
+
+    # meta-1's tokenizer (320 pieces, as many as its embedding rows) without its last 4 pieces
+    drop_pieces(os.path.join(os.path.dirname(OUT), "ckpt", "meta-1", "tokenizer.model"), "tokenizer_316.model", 4)
 
     # a valid archive whose end record puts the central directory past the end of the file
     torch_zip("cd_outside.pth", PROTO2 + state_dict(("w", good_w)) + STOP, storage0)

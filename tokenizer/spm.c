@@ -279,6 +279,9 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
     pb r = {buf, (const uint8_t *)buf + len, name, "ModelProto"};
     pb_field f;
     int rc;
+    const char *what = llq_sniff_text(buf, len);
+    if (what)
+        return llq_err(LLQ_EFORMAT, "%s: not a SentencePiece model: %s", name, what);
     while ((rc = pb_next(&r, &f)) > 0) {
         rc = 0;
         if (f.field == 1 || f.field == 2 || f.field == 3 || f.field == 5) {
@@ -315,44 +318,9 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
 
 int llq_tok_read_file(const char *path, size_t max, unsigned char **out, size_t *len)
 {
-    *out = NULL;
-    *len = 0;
-    int rc = 0;
-    uint8_t *buf = NULL;
-    FILE *fp = fopen(path, "rb");
-    struct stat st;
-    if (!fp)
-        return llq_err(LLQ_EIO, "%s: cannot open: %s", path, strerror(errno));
-    if (fstat(fileno(fp), &st) != 0) {
-        rc = llq_err(LLQ_EIO, "%s: cannot stat: %s", path, strerror(errno));
-        goto done;
-    }
-    if (!S_ISREG(st.st_mode)) {
-        rc = llq_err(LLQ_EIO, "%s: not a regular file", path);
-        goto done;
-    }
-    if ((uint64_t)st.st_size > max) {
-        rc = llq_err(LLQ_ELIMIT, "%s: %lld bytes is larger than the %zu-byte limit for a tokenizer file", path,
-                     (long long)st.st_size, max);
-        goto done;
-    }
-    size_t n = (size_t)st.st_size;
-    buf = malloc(n ? n : 1);
-    if (!buf) {
-        rc = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (fread(buf, 1, n, fp) != n) {
-        rc = llq_err(LLQ_EIO, "%s: read failed%s%s", path, ferror(fp) ? ": " : " (file shrank)",
-                     ferror(fp) ? strerror(errno) : "");
-        goto done;
-    }
-    *out = buf;
-    *len = n;
-    buf = NULL;
-done:
-    free(buf);
-    fclose(fp);
+    char *buf = NULL;
+    int rc = llq_read_input(&buf, len, path, max, 0); /* a regular file; never blocks on a FIFO */
+    *out = (unsigned char *)buf;
     return rc;
 }
 

@@ -23,11 +23,27 @@ static void on_signal(int sig)
     raise(sig);
 }
 
+/* SIGBUS: a page of a mapped input is gone (the file was truncated, or its storage failed while mapped). One
+ * error line, the temp file removed, exit 1 — instead of a crash that leaves the temp file. Only
+ * async-signal-safe calls. */
+static void on_bus(int sig)
+{
+    static const char msg[] = ": file changed while reading (a mapped input was truncated or became unreadable)\n";
+    const char *p = temp_path;
+    (void)sig;
+    if (p)
+        unlink(p);
+    if (write(2, tool_name, strlen(tool_name)) < 0 || write(2, msg, sizeof msg - 1) < 0)
+        _exit(CLI_ERROR);
+    _exit(CLI_ERROR);
+}
+
 void cli_init(const char *tool)
 {
     tool_name = tool;
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
+    signal(SIGBUS, on_bus);
     /* A file-size limit (ulimit -f) must fail the write (EFBIG: error, temp file removed) instead of
      * killing the tool with SIGXFSZ and leaving the temp file behind. */
     signal(SIGXFSZ, SIG_IGN);
@@ -61,6 +77,16 @@ int cli_error(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return CLI_ERROR;
+}
+
+void cli_warn(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: warning: ", tool_name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
 }
 
 int cli_lib_error(int code)

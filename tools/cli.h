@@ -10,7 +10,9 @@
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
 /* Records the tool name ("llq-convert") for messages and installs SIGINT/SIGTERM handlers that
- * remove a registered temp file and exit 130/143; ignores SIGXFSZ (a file-size limit then fails the write). */
+ * remove a registered temp file and exit 130/143; ignores SIGXFSZ (a file-size limit then fails the write);
+ * catches SIGBUS (a mapped input truncated while read): removes the temp file, prints "tool: file changed while
+ * reading (...)" and exits 1. */
 void cli_init(const char *tool);
 const char *cli_tool(void);
 
@@ -22,6 +24,9 @@ int cli_lib_error(int code);
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints "tool llq VERSION" on stdout. */
 void cli_version(void);
+
+/* Prints "tool: warning: message\n" to stderr, also with --quiet (something is probably wrong, but not an error). */
+void cli_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* --quiet: suppress progress and informational stderr lines. */
 extern int cli_quiet;

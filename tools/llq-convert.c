@@ -74,7 +74,14 @@ static void add_str(json_object *j, const char *key, const char *v)
     json_object_object_add(j, key, json_object_new_string(v));
 }
 
-/* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before the writer opened). */
+/* SIGINT/SIGTERM are held from just before the writer creates its temp file until it is registered for cleanup
+ * (never across planning, whose reads may block). */
+static void before_temp(void)
+{
+    cli_hold_signals(1);
+}
+
+/* Registers the temp file for signal cleanup, then lets SIGINT/SIGTERM in (held since before_temp). */
 static void on_temp(const char *path)
 {
     cli_set_temp(path);
@@ -184,9 +191,9 @@ int main(int argc, char **argv)
     o.src = argv[optind];
     o.progress = progress;
     o.on_temp = on_temp;
-    cli_hold_signals(1); /* until the writer's temp file is registered (on_temp) */
+    o.before_temp = before_temp;
     err = llq_convert(&o, &rep);
-    cli_hold_signals(0);
+    cli_hold_signals(0); /* if the temp file was never created */
     if (err)
         return cli_lib_error(err);
     if (json)
@@ -194,6 +201,17 @@ int main(int argc, char **argv)
     if (rep.gguf && rep.gg.q4_1_max_dev > 0)
         cli_info("q4a -> Q4_1: min = -z*d rounded to f16, worst deviation %.3g (%.3g of the scale d) in %s",
                  rep.gg.q4_1_max_dev, rep.gg.q4_1_max_rel, rep.gg.q4_1_worst);
+    const char *tp = o.tokenizer ? o.tokenizer : "tokenizer.model";
+    uint32_t rows = rep.hp.vocab_size, pieces = rep.tok_pieces;
+    if (rep.tokenizer && pieces < rows && rows - pieces <= rows / 64) /* ~1.5 %: rounded up for the kernels */
+        cli_info("note: %s has %u pieces for %u embedding rows: the last %u rows are padding no token maps to", tp,
+                 pieces, rows, rows - pieces);
+    else if (rep.tokenizer && pieces < rows)
+        cli_warn("%s has %u pieces, far fewer than the %u embedding rows: probably another model's tokenizer", tp,
+                 pieces, rows);
+    if (rep.tied_lm_head)
+        cli_info("note: config.json says tie_word_embeddings, but the checkpoint has its own lm_head.weight: "
+                 "dropped, the embeddings are the head (as Hugging Face ties them)");
     cli_info("wrote %s: %u tensors, %.1f MB, %s %s -> %s, %.2f s%s", o.out, rep.n_tensors,
              (double)rep.file_size / 1e6, rep.layout, rep.src_dtype, rep.out_dtype, rep.seconds,
              rep.tokenizer ? "" : ", no tokenizer");

@@ -4,6 +4,7 @@
 #include "llq/svg.h"
 #include "llq/tokenizer.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -145,7 +146,7 @@ static int parse_args(args *a, int argc, char **argv)
             char *end;
             errno = 0;
             a->seed = strtoull(v, &end, 10);
-            if (errno || end == v || *end)
+            if (errno || end == v || *end || !isdigit((unsigned char)v[0])) /* strtoull takes "-1" as 2^64-1 */
                 return cli_usage_error("--seed expects an unsigned integer, got '%s'", v);
         } else if (!strcmp(s, "--protocol")) {
             NEED();
@@ -374,11 +375,24 @@ static void progress(void *ud, size_t done, size_t total)
     cli_progress(p->label, done, total);
 }
 
+/* After a run with a window the model's metadata could not check (its trained context is unknown). */
+static void note_unknown_ctx(const args *a, const loaded *L, size_t ctx)
+{
+    if (!L->m->hp.context_length)
+        cli_info("%s: trained context unknown (llama.context_length 0): windows of %zu tokens were not checked "
+                 "against it", a->model[0], ctx);
+}
+
 static int setup_opts(llq_eval_opts *o, const args *a, const loaded *L)
 {
     memset(o, 0, sizeof *o);
     uint32_t cl = L->m->hp.context_length;
-    o->ctx = a->ctx >= 0 ? (size_t)a->ctx : cl ? cl : 512;
+    /* An unknown trained context (0, e.g. Meta's params.json has none) gets no silent default window: 512 on a
+     * model trained on 256 would score it past what it learned, and nothing bounds a given window. */
+    if (a->ctx < 0 && !cl)
+        return cli_error("%s: llama.context_length is 0 (the context it was trained on is unknown): give the window "
+                         "length with --ctx N (llq-convert --context N stores it in the file)", a->model[0]);
+    o->ctx = a->ctx >= 0 ? (size_t)a->ctx : cl;
     o->max_chunks = a->chunks > 0 ? (size_t)a->chunks : 0;
     o->protocol = a->protocol;
     o->per_layer = a->per_layer;
@@ -420,7 +434,8 @@ static int cmd_ppl(const args *a)
         rc = get_tokens(a, L.tok, &tokens, &n);
     if (rc)
         goto done;
-    setup_opts(&o, a, &L);
+    if ((rc = setup_opts(&o, a, &L)))
+        goto done;
     double t0 = now_s();
     struct prog pg = {.ctx = o.ctx, .t0 = t0};
     cli_progress(pg.label, 0, 1); /* starts the clock */
@@ -431,6 +446,7 @@ static int cmd_ppl(const args *a)
         goto done;
     }
     double tps = (double)(r.n_windows * o.ctx) / dt;
+    note_unknown_ctx(a, &L, o.ctx);
     if (a->json) {
         json_object *j = json_object_new_object();
         json_object_object_add(j, "model", json_object_new_string(a->model[0]));
@@ -541,7 +557,8 @@ static int cmd_drift(const args *a)
         rc = get_tokens(a, B.tok, &tokens, &n);
     if (rc)
         goto done;
-    setup_opts(&o, a, &B);
+    if ((rc = setup_opts(&o, a, &B)))
+        goto done;
     o.per_layer |= a->svg != NULL;
     o.keep_kld = a->svg != NULL;
     double t0 = now_s();
@@ -553,6 +570,7 @@ static int cmd_drift(const args *a)
         rc = cli_lib_error(err);
         goto done;
     }
+    note_unknown_ctx(a, &B, o.ctx);
     if (a->svg) {
         if ((err = llq_svg_drift(svg.f, a->model[0], a->model[1], &r))) {
             rc = cli_error("%s: %s", a->svg, llq_errmsg());

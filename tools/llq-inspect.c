@@ -251,7 +251,9 @@ static int view_summary(const llq_file *f)
         json_object *s = json_object_new_object(), *meta = json_object_new_object(), *types = json_object_new_object();
         char ver[24];
         snprintf(ver, sizeof ver, "1.%u", llq_file_version_minor(f));
-        json_object_object_add(s, "format_version", json_object_new_string(ver));
+        json_object_object_add(s, "format_version", json_object_new_string(!strcmp(llq_file_format(f), "gguf") ? "gguf" : ver));
+        if (!strcmp(llq_file_format(f), "gguf"))
+            json_object_object_add(s, "gguf_version", json_object_new_int((int)llq_file_version_minor(f)));
         json_object_object_add(s, "file_size", json_object_new_uint64(llq_file_size(f)));
         if (!hrc) {
             json_object *h = json_object_new_object();
@@ -317,7 +319,8 @@ static int view_summary(const llq_file *f)
         json_object_object_add(J, "summary", s);
         return CLI_OK;
     }
-    printf("%-12s %s (%s, format 1.%u)\n", "file", llq_file_path(f), human(b1, sizeof b1, (double)llq_file_size(f)),
+    printf("%-12s %s (%s, %s %s%u)\n", "file", llq_file_path(f), human(b1, sizeof b1, (double)llq_file_size(f)),
+           !strcmp(llq_file_format(f), "gguf") ? "GGUF" : "format", !strcmp(llq_file_format(f), "gguf") ? "v" : "1.",
            llq_file_version_minor(f));
     if (!hrc)
         printf("%-12s %s: dim %u, layers %u, heads %u, kv heads %u, ffn %u, vocab %u, context %u, norm_eps %g, "

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "llq/calib.h"
 #include "llq/format.h"
+#include "llq/hparams.h"
 #include "llq/quant.h"
 
 #include <errno.h>
@@ -43,7 +44,9 @@ static const char USAGE[] =
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
     "  -f, --force        replace an existing output file (never the input)\n"
-    "  -t, --threads N    threads (default: all CPUs)\n"
+    "  -t, --threads N    threads for everything, calibration included (default: all CPUs)\n"
+    "  --dry-run          plan and check every tensor, print the output size and, for a calibrated method, the\n"
+    "                     peak memory (docs/QUANTIZATION.md, \"Memory\"); write nothing (-o still required)\n"
     "  --json             machine-readable report on stdout\n"
     "  -q, --quiet        no progress or informational lines on stderr\n"
     "  -h, --help         this text\n"
@@ -67,7 +70,7 @@ typedef struct opts {
     uint32_t type, group, samples, ctx;
     unsigned methods; /* LLQ_CALIB_* bits; 0 = rtn */
     uint64_t seed;
-    int threads, force, json, search;
+    int threads, force, json, search, dry_run;
     const char *method_name;
     char keep[1024];  /* the --keep rules, comma-separated, for quant.keep */
     llq_quant_policy pol;
@@ -221,6 +224,64 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
+/* --dry-run: the plan's sizes and, when calibrating, the peak memory term by term (stdout). */
+static int dry_run(const opts *o, llq_file *f, const plan *p, const llq_calib_opts *co)
+{
+    uint64_t in = 0, out = 0, rb;
+    size_t n = llq_n_tensors(f);
+    for (size_t i = 0; i < n; i++) {
+        const llq_tensor *t = llq_tensor_at(f, i);
+        int err = llq_row_bytes(&rb, p[i].type, p[i].group, t->row_len);
+        if (err)
+            return cli_lib_error(err);
+        in += t->size, out += rb * t->n_rows;
+    }
+    llq_calib_mem mem;
+    int have_mem = 0;
+    if (o->methods) {
+        llq_hparams hp;
+        struct stat st;
+        int err = llq_hparams_read(&hp, f);
+        if (!err)
+            err = llq_calib_mem_estimate(&mem, &hp, stat(o->in, &st) == 0 ? (uint64_t)st.st_size : 0, co);
+        if (err)
+            return cli_lib_error(err);
+        have_mem = 1;
+    }
+    if (o->json) {
+        json_object *j = json_object_new_object();
+        json_object_object_add(j, "dry_run", json_object_new_boolean(1));
+        json_object_object_add(j, "method", json_object_new_string(o->method_name));
+        json_object_object_add(j, "tensors", json_object_new_int64((int64_t)n));
+        json_object_object_add(j, "tensor_bytes_in", json_object_new_uint64(in));
+        json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(out));
+        if (have_mem) {
+            json_object *m = json_object_new_object();
+            const char *k[9] = {"fixed", "model_file", "activations", "results", "threads", "layer_stats",
+                                "layer_quant", "head", "total"};
+            uint64_t v[9] = {mem.fixed, mem.model_file, mem.activations, mem.results, mem.threads, mem.layer_stats,
+                             mem.layer_quant, mem.head, mem.total};
+            for (int i = 0; i < 9; i++)
+                json_object_object_add(m, k[i], json_object_new_uint64(v[i]));
+            json_object_object_add(j, "peak_memory", m);
+        }
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(j);
+        return CLI_OK;
+    }
+    printf("dry run: %zu tensors, %llu bytes -> %llu bytes (%s), nothing written\n", n, (unsigned long long)in,
+           (unsigned long long)out, o->method_name);
+    if (have_mem) {
+        printf("peak memory: %llu bytes (%.1f MiB) = fixed %llu + model file %llu + activations %llu + results %llu"
+               " + threads %llu + max(layer statistics %llu, layer quantization %llu, head %llu)\n",
+               (unsigned long long)mem.total, (double)mem.total / 1048576.0, (unsigned long long)mem.fixed,
+               (unsigned long long)mem.model_file, (unsigned long long)mem.activations,
+               (unsigned long long)mem.results, (unsigned long long)mem.threads, (unsigned long long)mem.layer_stats,
+               (unsigned long long)mem.layer_quant, (unsigned long long)mem.head);
+    }
+    return CLI_OK;
+}
+
 static int run(const opts *o)
 {
     llq_file *f = NULL;
@@ -265,9 +326,15 @@ static int run(const opts *o)
         }
     }
     ctx c = {o, f, p};
+    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .text_is_tokens = o->calib_ids,
+                         .n_samples = o->samples, .ctx = o->ctx,
+                         .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb,
+                         .n_threads = o->threads};
+    if (o->dry_run) {
+        rc = dry_run(o, f, p, &co);
+        goto done;
+    }
     if (o->methods) {
-        llq_calib_opts co = {.methods = o->methods, .text_path = o->calib, .text_is_tokens = o->calib_ids, .n_samples = o->samples, .ctx = o->ctx,
-                             .seed = o->seed, .policy = policy_cb, .policy_ud = &c, .progress = progress_cb};
         cli_info("calibrating (%s) on %s", o->method_name, o->calib);
         if ((err = llq_calib_run(&cr, o->in, &co))) {
             rc = cli_lib_error(err);
@@ -410,7 +477,8 @@ int main(int argc, char **argv)
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+        {"dry-run", no_argument, NULL, 'D'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
         return cli_error("out of memory");
@@ -444,6 +512,7 @@ int main(int argc, char **argv)
             o.threads = (int)v;
             break;
         case 'n': o.search = 0; break;
+        case 'D': o.dry_run = 1; break;
         case 'f': o.force = 1; break;
         case 'j': o.json = 1; break;
         case 'q': cli_quiet = 1; break;

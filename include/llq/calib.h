@@ -25,17 +25,29 @@ extern "C" {
 
 /* ---- 1. linear algebra ---- */
 
+/* The thread pool of kernels.h: every function below that takes one spreads its O(n³) work over the pool's
+ * threads (NULL: the calling thread only). Work is cut into fixed blocks, so results are bit-identical for any
+ * number of threads. */
+typedef struct llq_pool llq_pool;
+
 /* In place: a (n×n, symmetric positive definite) becomes L, lower triangular with A = L·Lᵀ (upper part zeroed).
- * LLQ_EINVAL "matrix not positive definite (pivot k)" otherwise. */
-int llq_cholesky(double *a, size_t n);
+ * Blocked (64×64), f64. LLQ_EINVAL "matrix not positive definite (pivot k)", LLQ_ENOMEM. */
+int llq_cholesky(double *a, size_t n, llq_pool *pool);
 /* In place: a (n×n SPD) becomes its inverse (full symmetric). Allocates n×n doubles of scratch. */
-int llq_spd_inverse(double *a, size_t n);
+int llq_spd_inverse(double *a, size_t n, llq_pool *pool);
 /* In place: a (n×n SPD) becomes U, upper triangular with Uᵀ·U = A⁻¹ (GPTQ's "Cholesky of the inverse"), computed
- * without forming A⁻¹: one Cholesky of the reversed matrix and one triangular inverse. */
-int llq_chol_inv_upper(double *a, size_t n);
-/* h (cols×cols, only the upper triangle i <= j is updated) += Xᵀ·X for x [n × cols] row-major.
- * Call llq_sym_fill afterwards to mirror the upper triangle into the lower one. */
-void llq_xtx_acc(double *h, const float *x, size_t n, size_t cols);
+ * without forming A⁻¹: one Cholesky of the reversed matrix and one triangular inverse (n³/3 multiply-adds each,
+ * blocked). Allocates n×n + 64·n doubles of scratch. */
+int llq_chol_inv_upper(double *a, size_t n, llq_pool *pool);
+/* h (cols×cols, only the upper triangle i <= j is updated) += Xᵀ·X for x [n × cols] row-major: f32 GEMMs over
+ * chunks of up to 2048 tokens, summed into the f64 h. Call llq_sym_fill afterwards to mirror the upper triangle
+ * into the lower one. 0 or LLQ_ENOMEM (per-thread scratch: 64 × (2048 + cols) floats). */
+int llq_xtx_acc(double *h, const float *x, size_t n, size_t cols, llq_pool *pool);
+/* The same from Xᵀ: xt holds cols rows of ld floats, tokens 0..n-1 in each (a caller that buffers its inputs
+ * transposed avoids llq_xtx_acc's transposition and its scratch). */
+int llq_xtx_acc_t(double *h, const float *xt, size_t ld, size_t n, size_t cols, llq_pool *pool);
+/* xt[c*ld + t] = x[t*cols + c] for t < n <= ld, c < cols (on the pool). LLQ_EINVAL if n > ld. */
+int llq_xtx_transpose(float *xt, size_t ld, const float *x, size_t n, size_t cols, llq_pool *pool);
 void llq_sym_fill(double *h, size_t n);
 
 /* ---- 2. per-matrix methods ---- */
@@ -44,6 +56,7 @@ typedef struct llq_gptq_opts {
     float damp;       /* fraction of mean(diag H) added to the diagonal; 0 → 0.01 */
     int act_order;    /* process columns by decreasing diag(H) (scales stay those of the original groups) */
     uint32_t block;   /* lazy-update block width; 0 → 128 */
+    llq_pool *pool;   /* threads (NULL: one); rows are independent given H, so chunks of rows run in parallel */
 } llq_gptq_opts;
 
 /* GPTQ: quantizes w [rows × cols] (f32, row-major, not modified) to out (rows × llq_row_bytes bytes),
@@ -57,14 +70,16 @@ int llq_gptq(void *out, const float *w, size_t rows, size_t cols, const double *
  * diagonal block of h (h NULL: plain squared error). This is AWQ's clipping search (clip ratios 1 .. 0.5,
  * and for q4a both ends). out as llq_gptq. */
 int llq_awq_clip_quantize(void *out, const float *w, size_t rows, size_t cols, const double *h, uint32_t type,
-                          uint32_t group);
+                          uint32_t group, llq_pool *pool);
 
 /* AWQ scale search for n_w matrices w[i] [rows[i] × cols] sharing one input x with per-channel mean |x| xabs[cols]
  * and h = XᵀX (full). For α on a grid of n_grid+1 points in [0,1] (n_grid 0 → 20), s = xabs^α normalised by
  * sqrt(max·min); picks the α minimising Σ_i ‖(W_i − Q(W_i·diag(s))·diag(1/s))·Xᵀ‖² (RTN with absmax
- * scales inside the search; at most 1024 evenly spaced rows of each matrix are evaluated). Writes s[cols] (all 1 when α = 0 wins) and, if alpha is not NULL, the α. */
+ * scales inside the search; at most 1024 evenly spaced rows of each matrix are evaluated, in blocks of 32 rows on the
+ * pool's threads; 1 <= n_w <= 4). Writes s[cols] (all 1 when α = 0 wins) and, if alpha is not NULL, the α. */
 int llq_awq_search(float *s, float *alpha, const float *const *w, const size_t *rows, size_t n_w, size_t cols,
-                   const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid);
+                   const double *h, const float *xabs, uint32_t type, uint32_t group, uint32_t n_grid,
+                   llq_pool *pool);
 
 /* ---- 3. calibration driver ---- */
 
@@ -91,7 +106,33 @@ typedef struct llq_calib_opts {
     void *policy_ud;
     llq_calib_progress_fn progress; /* may be NULL */
     void *progress_ud;
+    int n_threads;             /* threads of the one pool that runs everything (forward passes, XᵀX, AWQ, GPTQ);
+                                * <= 0: all CPUs. Results do not depend on it (bit-identical for any count). */
 } llq_calib_opts;
+
+/* Peak memory of llq_calib_run, term by term (bytes; docs/QUANTIZATION.md "Memory" gives the formula). Weights
+ * are counted as the model file's size (its mapped pages are resident once read: page cache, reclaimable);
+ * everything else is what the driver allocates. total = fixed + model_file + activations + results + threads +
+ * max(layer_stats, layer_quant, head). */
+typedef struct llq_calib_mem {
+    uint64_t fixed;        /* the process, tokenizer and small tables: 32 MiB */
+    uint64_t model_file;   /* the input file */
+    uint64_t activations;  /* 4·N·C·dim (all samples at a layer boundary) + 4·C·dim + the text's tokens */
+    uint64_t results;      /* the calibrated tensors (kept until written) and AWQ's norm vectors */
+    uint64_t threads;      /* per thread: matmul buffers and the task scratch of XᵀX / GPTQ / AWQ */
+    uint64_t layer_stats;  /* statistics pass: f32 copies of the layer's matrices, XᵀX of its inputs (f64), the
+                            * inputs buffered for XᵀX, one window's forward scratch */
+    uint64_t layer_quant;  /* quantizing: copies, XᵀX, and the largest GPTQ (16·cols² + stacked rows and codes) */
+    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ */
+    uint64_t total;
+} llq_calib_mem;
+
+struct llq_hparams;
+/* Fills *out for calibrating a model of hyper-parameters hp stored in a file of file_bytes with options o (the
+ * policy is asked for layer 0's matrices and output.weight; text size from o->text_path, 0 if unreadable).
+ * 0, or the policy's error. */
+int llq_calib_mem_estimate(llq_calib_mem *out, const struct llq_hparams *hp, uint64_t file_bytes,
+                           const llq_calib_opts *o);
 
 /* One output tensor that replaces the input tensor of the same name. */
 typedef struct llq_calib_tensor {
@@ -110,6 +151,10 @@ typedef struct llq_calib_result {
     uint64_t text_tokens;      /* tokens in the whole text */
     uint32_t n_samples, ctx;
     double seconds;            /* wall time of the method (excluding tokenizing) */
+    double sec_forward;        /* of which: forward passes (statistics pass, then the quantized layer's pass) */
+    double sec_xtx;            /* XᵀX accumulation */
+    double sec_awq;            /* AWQ scale search and folding */
+    double sec_quant;          /* GPTQ (or AWQ's clipped rounding), including H's factorization */
 } llq_calib_result;
 
 /* Runs the calibration methods on the model in model_path (a .llq with f32/f16/bf16 weights). *out (owned by the

@@ -47,6 +47,10 @@ typedef struct llq_convert_opts {
     /* Optional: called with the writer's temp file path once it exists, and with NULL once it is gone or renamed
      * (lets a tool remove it from a signal handler). The string stays valid until the NULL call. */
     void (*on_temp)(const char *path);
+    /* Optional: called just before the temp file is created (after planning, whose reads may block: a tool that
+     * defers signals from here until on_temp never holds them across a blocking read). If creating it fails,
+     * llq_convert returns with no on_temp call. */
+    void (*before_temp)(void);
 } llq_convert_opts;
 
 typedef struct llq_convert_report {
@@ -58,6 +62,9 @@ typedef struct llq_convert_report {
     uint32_t n_tensors;     /* tensors written */
     uint32_t n_dropped;     /* source tensors dropped on purpose (rope.freqs, rotary_emb.inv_freq) */
     int tokenizer;          /* 1 if tokenizer metadata was written */
+    uint32_t tok_pieces;    /* its pieces (may be fewer than hp.vocab_size: padding rows, or another model's) */
+    int tied_lm_head;       /* 1 if config.json says tie_word_embeddings but the checkpoint has its own lm_head.weight,
+                               which was dropped: Hugging Face ties the head to the embeddings whatever it holds */
     uint64_t bytes_in;      /* source tensor bytes read */
     uint64_t bytes_out;     /* tensor data bytes written */
     uint64_t file_size;     /* size of the .llq file */

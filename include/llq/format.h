@@ -141,7 +141,9 @@ typedef struct llq_file llq_file;
  * *out owned by the caller (llq_close). Errors name the file.
  * llq_open maps the file (pages come from the page cache as they are touched). llq_open_flags with
  * LLQ_OPEN_READ reads the whole file into llq_bigmem memory instead (huge pages where the kernel gives them;
- * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). */
+ * costs the file's size in anonymous memory; llq_drop_pages is then a no-op). A mapped file truncated by another
+ * process while mapped raises SIGBUS on the next touch of a lost page (a library cannot catch it: the tools do,
+ * and say "file changed while reading"); LLQ_OPEN_READ copies the file first and is immune. */
 enum { LLQ_OPEN_READ = 1 };
 int llq_open(llq_file **out, const char *path);
 int llq_open_flags(llq_file **out, const char *path, unsigned flags);

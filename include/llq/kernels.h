@@ -48,6 +48,11 @@ int llq_pool_size(const llq_pool *p); /* 1 for a NULL pool */
 typedef void (*llq_task_fn)(void *ud, int i, int n);
 void llq_pool_run(llq_pool *p, llq_task_fn fn, void *ud);
 
+/* Runs fn(ctx, b) once for every b < n_blk on the pool's threads, which take the next b from a shared counter
+ * (any order, any thread: fn must write disjoint data per b; a result that depends only on b is then the same
+ * for any number of threads). A NULL or one-thread pool runs them in order on the caller. */
+void llq_pool_for(llq_pool *p, size_t n_blk, void (*fn)(void *ctx, size_t b), void *ctx);
+
 /* ---- matmul ---- */
 
 /* y[n][W->rows] = x[n][W->cols] · Wᵀ; x and y row-major f32, not aliased. pool may be NULL (one thread).
@@ -87,9 +92,17 @@ int llq_matmul_supports(uint32_t type);
  * Uses the implementation chosen by llq_kernel_set_impl. */
 void llq_gemm_f32(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                   size_t rows, size_t cols);
+/* The same added to y: y[t*ldy + r] += Σ_k x[t*ldx + k] · w[r*ldw + k] (GPTQ's lazy batch update). */
+void llq_gemm_f32_acc(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                      size_t rows, size_t cols);
 /* The same with the weight given transposed: y[t*ldy + r] = Σ_k x[t*ldx + k] · v[k*ldv + r] (e.g. P·V). */
 void llq_gemm_f32_nn(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                      size_t rows, size_t cols);
+
+/* c[i*ldc + j] −= Σ_p a[i*lda + p] · b[p*ldb + j] for i < m, j < n, p < k (f64, row-major, any strides; c not
+ * aliased with a or b). The block update of quantize/linalg.c's Cholesky and triangular inverse. */
+void llq_dgemm_sub(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t m,
+                   size_t n, size_t k);
 
 /* Attention of one query position over L cached positions, for one kv head and the G query heads sharing it:
  * for h < G, out[h*hd + d] = Σ_j p_h[j] · v[j*ldkv + d] with p_h = softmax((q_h · k_j) / scale) (llq_softmax),

@@ -66,6 +66,22 @@ const char *llq_strerror(int code);
 void *llq_bigmem_alloc(size_t n);
 void llq_bigmem_free(void *p, size_t n);
 
+/* ---- inputs ----
+ * llq_open_input: opens path for reading (O_CLOEXEC) without ever blocking on it: a directory is refused ("is a
+ * directory, not a file"), so is anything but a regular file ("is not a regular file (a FIFO)") unless flags has
+ * LLQ_INPUT_STREAM (then a FIFO, pipe, socket or character device is accepted, to be read once front to back).
+ * *out_fd is owned by the caller (close); *size (may be NULL) is a regular file's size, 0 for a stream.
+ * llq_read_input: the whole input (at most max bytes) into *out, NUL-terminated, *len bytes; *out owned by the
+ * caller (free). A regular file that changes size while read is an error ("file changed while reading").
+ * One-line errors naming path. */
+enum { LLQ_INPUT_STREAM = 1 };
+int llq_open_input(int *out_fd, uint64_t *size, const char *path, unsigned flags);
+int llq_read_input(char **out, size_t *len, const char *path, size_t max, unsigned flags);
+/* What a file that should be binary (a checkpoint, a tokenizer model) is instead, when its first bytes say so:
+ * "a Git LFS pointer, not the file itself (fetch it: git lfs pull)", "an HTML page, not the file itself (a failed
+ * download?)", an XML error page; NULL otherwise. A static string. */
+const char *llq_sniff_text(const void *buf, size_t len);
+
 /* ---- tensor types (values are stored in files: explicit, only appended) ---- */
 enum llq_type {
     LLQ_F32 = 0,

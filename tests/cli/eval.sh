@@ -67,9 +67,9 @@ expect_fail_line llq-eval "layers.0.feed_forward.w2.weight' is missing" "missing
 run $E ppl $F/bad_shape.llq --tokens $F/tiny_tokens.u32
 expect_fail_line llq-eval "wk.weight' has shape" "wrong shape"
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 1
-expect_fail_line llq-eval "--ctx 1 is out of range" "--ctx 1"
+expect_fail_line llq-eval "window length 1 is out of range \(2\.\.64" "--ctx 1"
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 65
-expect_fail_line llq-eval "--ctx 65 is out of range" "--ctx beyond the model's context"
+expect_fail_line llq-eval "window length 65 is out of range" "--ctx beyond the model's context"
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 64
 expect_fail_line llq-eval "fewer than one window" "too few tokens"
 head -c 7 $F/tiny_tokens.u32 >"$TMP/odd.u32"
@@ -112,7 +112,7 @@ if [ -x "$BUILD/llq-convert" ]; then
     run $E ppl "$M" --text "$TMP/empty.txt"
     expect_fail_line llq-eval "empty" "empty text"
     printf 'def f(x):\n' >"$TMP/short.txt"
-    run $E ppl "$M" --text "$TMP/short.txt"
+    run $E ppl "$M" --text "$TMP/short.txt" --ctx 256
     expect_fail_line llq-eval "fewer than one window" "too-short text"
     run $E generate "$M" --prompt "The list type" -n 12 --temp 0
     expect_rc 0 "generate (greedy)"

@@ -63,6 +63,8 @@ hostile $H/st_tensor_100gb.safetensors "100000000000"
 hostile $H/zip_bomb.pth "zip bomb|inflates"
 hostile $H/cd_outside.pth "central directory .* outside the file"
 hostile $H/local_outside.pth "outside the file"
+# a complex tensor: unsupported, said so (not a refusal that reads like an attack)
+hostile $H/complex.pth "complex tensors are not supported"
 for f in zip_bomb.pth zip_bomb_ratio.pth zip_cd_outside.pth st_huge_header.safetensors evil_system.pth; do
     [ -f "$K/bad/$f" ] && hostile "$K/bad/$f" "."
 done

@@ -137,7 +137,10 @@ check_bad() { # FILE ERE
     expect_fail_line llq-inspect "$FF/$1: .*$2" "$1: one line, exit 1"
 }
 check_bad truncated.llq 'truncated'
-check_bad bad_magic.llq 'bad magic'
+check_bad bad_magic.llq 'GGUF version 169478669' # its magic starts with "GGUF": read as a GGUF file, refused as one
+printf 'XLQ\r\n\032\n\001\000\000\000' >"$TMP/not_llq.llq"; head -c 200 /dev/zero >>"$TMP/not_llq.llq"
+run $I "$TMP/not_llq.llq"
+expect_fail_line llq-inspect "$TMP/not_llq.llq: .*(bad magic|not a)" "a file with neither magic: one line, exit 1"
 check_bad newer_major.llq 'newer llq'
 check_bad bad_header_crc.llq 'header CRC mismatch'
 check_bad offset_past_end.llq "tensor 'b\.weight'.*past the end of the file"

@@ -113,7 +113,7 @@ run $Q "$TMP/m.llq" -o "$TMP/q4.llq" --force --quiet
 expect_rc 0 "--force replaces the output"
 cp "$TMP/m.llq" "$TMP/m.copy"
 run $Q "$TMP/m.llq" -o "$TMP/m.llq" --force
-expect_fail_line llq-quantize "output is the input" "output = input refused even with --force"
+expect_fail_line llq-quantize "is one of the inputs \(the model\); not overwritten" "output = input refused even with --force"
 if cmp -s "$TMP/m.llq" "$TMP/m.copy"; then _ok "input unchanged"; else _fail "input unchanged"; fi
 run $Q "$TMP/q.llq" -o "$TMP/qq.llq"
 expect_fail_line llq-quantize "tensor '[^']+' is already quantized \(q[48]a?\)" "already-quantized input refused"
@@ -166,6 +166,20 @@ assert [n for n,x in t.items() if x["type"]=="q4"]==["layers.0.attention.wq.weig
     py 'm=j["summary"]["metadata"]
 assert m["quant.method"]=="awq+gptq" and m["quant.calib.samples"]==2 and m["quant.calib.ctx"]==32 and m["quant.calib.file"]=="calib.txt"' \
         "demo model: --method best records quant.method = awq+gptq and the calibration"
+    # --dry-run: sizes and the calibration's peak memory, nothing written; the total is fixed + model file +
+    # activations + results + threads + max(layer statistics, layer quantization, head), printed in bytes
+    run $Q "$TMP/demo.llq" -o "$TMP/demo-dry.llq" --method gptq --calib "$D/calib.txt" --calib-samples 16 -t 2 --dry-run
+    expect_rc 0 "demo model: --dry-run exits 0"
+    nofiles "$TMP/demo-dry.llq" "demo model: --dry-run writes nothing"
+    expect_out '^peak memory: [0-9]+ bytes' "demo model: --dry-run prints the peak memory"
+    if awk '/^peak memory:/ { gsub(/[(),]/, " "); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) v[++n] = $i
+            m = v[7]; if (v[8] > m) m = v[8]; if (v[9] > m) m = v[9]
+            exit !(n == 9 && v[1] == v[2] + v[3] + v[4] + v[5] + v[6] + m) }' "$TMP/out"; then
+        _ok "demo model: --dry-run's total is the sum of its terms"
+    else _fail "demo model: --dry-run's total is the sum of its terms"; fi
+    run $Q "$TMP/demo.llq" -o "$TMP/demo-dry.llq" --method gptq --calib "$D/calib.txt" --dry-run --json
+    py 'm=j["peak_memory"]; assert j["dry_run"] and m["total"]==m["fixed"]+m["model_file"]+m["activations"]+m["results"]+m["threads"]+max(m["layer_stats"],m["layer_quant"],m["head"])' \
+        "demo model: --dry-run --json gives the memory terms"
     run $Q "$TMP/demo.llq" -o "$TMP/demo-q4.llq" --type q4 --group 32 --quiet
     for k in fast ref; do
         run $E generate "$TMP/demo-q4.llq" --prompt 'The list type' -n 12 --temp 0 --kernel $k --quiet

@@ -39,7 +39,7 @@ expect_fail_line llq-eval "one of the inputs" "an input is never the chart"
 if [ "$(cksum <$TMP/q4copy.llq)" = "$sum" ]; then _ok "input untouched"; else _fail "input untouched"; fi
 
 run $E drift $F/tiny.llq $TMP/q4.llq --tokens $F/tiny_tokens.u32 --ctx 65 --svg $TMP/bad.svg
-expect_fail_line llq-eval "--ctx 65 is out of range" "drift error with --svg"
+expect_fail_line llq-eval "window length 65 is out of range" "drift error with --svg"
 expect_no_file "$TMP/bad.svg" "no chart after an error"
 run $E drift $F/tiny.llq $F/bad_shape.llq --tokens $F/tiny_tokens.u32 --svg $TMP/bad.svg
 expect_rc 1 "bad model with --svg"

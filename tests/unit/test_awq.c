@@ -25,7 +25,7 @@ static layer make_layer(size_t rows, size_t cols, size_t n, uint64_t seed)
             L.x[t * cols + c] = v;
             L.xabs[c] += fabsf(v) / (float)n;
         }
-    llq_xtx_acc(L.h, L.x, n, cols);
+    llq_xtx_acc(L.h, L.x, n, cols, NULL);
     llq_sym_fill(L.h, cols);
     return L;
 }
@@ -44,7 +44,7 @@ static double scaled_err(const layer *L, const float *s, uint32_t type, uint32_t
     for (size_t r = 0; r < L->rows; r++)
         for (size_t c = 0; c < L->cols; c++)
             ws[r * L->cols + c] = L->w[r * L->cols + c] * s[c];
-    ck_assert_int_eq(llq_awq_clip_quantize(q, ws, L->rows, L->cols, hclip, type, group), 0);
+    ck_assert_int_eq(llq_awq_clip_quantize(q, ws, L->rows, L->cols, hclip, type, group, NULL), 0);
     for (size_t r = 0; r < L->rows; r++) {
         tu_dequant_row(wq + r * L->cols, q + r * rb, type, group, L->cols);
         for (size_t c = 0; c < L->cols; c++)
@@ -65,7 +65,7 @@ START_TEST(awq_scales_reduce_error)
             one[c] = 1;
         const float *ws[1] = {L.w};
         size_t rows[1] = {L.rows};
-        ck_assert_int_eq(llq_awq_search(s, &alpha, ws, rows, 1, L.cols, L.h, L.xabs, types[t], 128, 20), 0);
+        ck_assert_int_eq(llq_awq_search(s, &alpha, ws, rows, 1, L.cols, L.h, L.xabs, types[t], 128, 20, NULL), 0);
         ck_assert(alpha > 0 && alpha <= 1);
         /* salient channels get larger scales than ordinary ones */
         ck_assert(s[1] > 2 * s[2]);
@@ -88,7 +88,7 @@ START_TEST(awq_no_outliers_no_harm)
     float s[64], alpha;
     const float *ws[1] = {L.w};
     size_t rows[1] = {L.rows};
-    ck_assert_int_eq(llq_awq_search(s, &alpha, ws, rows, 1, L.cols, L.h, L.xabs, LLQ_Q4, 32, 10), 0);
+    ck_assert_int_eq(llq_awq_search(s, &alpha, ws, rows, 1, L.cols, L.h, L.xabs, LLQ_Q4, 32, 10, NULL), 0);
     for (size_t c = 0; c < L.cols; c++)
         ck_assert_float_eq_tol(s[c], 1.0f, 1e-6f);
     free_layer(&L);
@@ -115,8 +115,8 @@ START_TEST(bad_type_rejected)
 {
     float w[32] = {0};
     uint8_t q[64];
-    ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_F16, 32), LLQ_EINVAL);
-    ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_Q4, 48), LLQ_EINVAL);
+    ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_F16, 32, NULL), LLQ_EINVAL);
+    ck_assert_int_eq(llq_awq_clip_quantize(q, w, 1, 32, NULL, LLQ_Q4, 48, NULL), LLQ_EINVAL);
     ck_assert_uint_eq(tu_row_bytes(LLQ_Q4A, 32, 40), 32 + 3 * 2);
     ck_assert_uint_eq(tu_row_bytes(LLQ_Q8, 0, 40), 64 + 2);
 }

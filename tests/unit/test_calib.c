@@ -6,11 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "calib_testutil.h"
+#include "../../kernels/kern.h"
 #include "llq/calib.h"
 #include "llq/convert.h"
+#include "llq/hparams.h"
 #include "llq/model.h"
 #include "llq/quant.h"
 #include "llq/tokenizer.h"
@@ -108,8 +113,9 @@ static int have_demo(void)
     return 0;
 }
 
-/* Policy: q4 g128 for the layers' matrices up to max_layer, everything else left alone. */
-static int max_layer;
+/* Policy: q4 g128 for the layers' matrices up to max_layer (and the output head q8 g32 if head_q8), everything
+ * else left alone. */
+static int max_layer, head_q8;
 static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
 {
     (void)ud;
@@ -117,6 +123,8 @@ static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
     *type = LLQ_F32, *group = 0;
     if (sscanf(name, "layers.%u.", &L) == 1 && (int)L <= max_layer)
         *type = LLQ_Q4, *group = 128;
+    if (head_q8 && !strcmp(name, "output.weight"))
+        *type = LLQ_Q8, *group = 32;
     return 0;
 }
 
@@ -252,6 +260,113 @@ START_TEST(gptq_drifts_less_than_rtn)
 }
 END_TEST
 
+/* The thread count reaches calibration and does not change its result: every tensor of 1 and 2 threads is the
+ * same bytes, for GPTQ, AWQ and AWQ + GPTQ, with the output head calibrated too and more calibration tokens than
+ * one XᵀX batch (2048). */
+START_TEST(threads_same_result)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1;
+    unsigned methods[3] = {LLQ_CALIB_GPTQ, LLQ_CALIB_AWQ, LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ};
+    for (int mi = 0; mi < 3; mi++) {
+        llq_calib_result *r[2] = {NULL, NULL};
+        for (int t = 0; t < 2; t++) {
+            llq_calib_opts o = {0};
+            o.methods = methods[mi], o.text_path = DEMO "/calib.txt", o.n_samples = mi == 0 ? 40 : 8, o.ctx = 64;
+            o.seed = 5, o.policy = policy, o.n_threads = t + 1;
+            ck_assert_msg(llq_calib_run(&r[t], model_path, &o) == 0, "%s", llq_errmsg());
+            ck_assert(r[t]->sec_forward > 0 && r[t]->sec_quant > 0);
+        }
+        ck_assert_uint_eq(r[0]->n, r[1]->n);
+        ck_assert_ptr_nonnull(llq_calib_find(r[0], "output.weight"));
+        for (size_t i = 0; i < r[0]->n; i++) {
+            const llq_calib_tensor *a = &r[0]->t[i], *b = llq_calib_find(r[1], a->name);
+            ck_assert_ptr_nonnull(b);
+            ck_assert_uint_eq(a->size, b->size);
+            ck_assert_msg(memcmp(a->data, b->data, a->size) == 0, "method %u: %s differs", methods[mi], a->name);
+        }
+        llq_calib_free(r[0]), llq_calib_free(r[1]);
+    }
+    head_q8 = 0;
+}
+END_TEST
+
+/* The peak-memory estimate is the documented formula (docs/QUANTIZATION.md "Memory", written out again here from
+ * its inputs), and a calibration run in a child process stays under it (its peak RSS, from the kernel). */
+START_TEST(memory_formula_and_peak)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1;
+    llq_file *f;
+    llq_hparams hp;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
+    llq_close(f);
+    struct stat st, tx;
+    ck_assert_int_eq(stat(model_path, &st), 0);
+    ck_assert_int_eq(stat(DEMO "/calib.txt", &tx), 0);
+    llq_calib_opts o = {0};
+    o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 24, o.ctx = 128, o.seed = 2;
+    o.policy = policy, o.n_threads = 2;
+    llq_calib_mem m;
+    ck_assert_int_eq(llq_calib_mem_estimate(&m, &hp, (uint64_t)st.st_size, &o), 0);
+    /* the formula */
+    uint64_t N = 24, C = 128, d = hp.dim, f_ = hp.ffn_dim, kv = d / hp.n_heads * hp.n_kv_heads, V = hp.vocab_size;
+    uint64_t T = 2, MiB = 1 << 20, rb_d = (d / 128) * (64 + 2), rb_f = (f_ / 128) * (64 + 2); /* q4 g128 rows */
+    uint64_t layer_q = (d + 2 * kv + d + 2 * f_) * rb_d + d * rb_f, head = V * (d + 2 * (d / 32)); /* q8 g32 */
+    ck_assert_uint_eq(m.fixed, 32 * MiB);
+    ck_assert_uint_eq(m.model_file, (uint64_t)st.st_size);
+    ck_assert_uint_eq(m.activations, 4 * N * C * d + 4 * C * d + 4 * ((uint64_t)tx.st_size + 1));
+    ck_assert_uint_eq(m.results, hp.n_layers * layer_q + head);
+    uint64_t cmax = f_ > d ? f_ : d;
+    ck_assert_uint_eq(m.threads, T * (4 * (32 * cmax + 8192) + 4 * (uint64_t)LLQ_MM_XBUF_FLOATS +
+                                      4 * 128 * (2 * cmax + 128 + cmax / 16)));
+    uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f_), stats = 8 * (3 * d * d + f_ * f_) + 8 * MiB;
+    ck_assert_uint_eq(m.layer_stats, copies + stats + 4 * 2048 * (3 * d + f_) + 8 * MiB +
+                                         4 * C * (5 * d + 2 * f_ + 2 * kv) + 4 * T * 64 * C);
+    uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + (d + 2 * kv) * rb_d;
+    uint64_t g_up = 16 * d * d + 1024 * d + 8 * f_ * d + 2 * f_ * rb_d, g_down = 16 * f_ * f_ + 1024 * f_ + d * rb_f;
+    uint64_t g = g_qkv > g_up ? g_qkv : g_up;
+    g = g > g_down ? g : g_down;
+    ck_assert_uint_eq(m.layer_quant, copies + stats + g + 6 * MiB);
+    ck_assert_uint_eq(m.head, 4 * V * d + 8 * d * d + 4 * 2048 * d + 16 * d * d + 1024 * d + head + 8 * MiB);
+    uint64_t mx = m.layer_stats > m.layer_quant ? m.layer_stats : m.layer_quant;
+    mx = mx > m.head ? mx : m.head;
+    ck_assert_uint_eq(m.total, m.fixed + m.model_file + m.activations + m.results + m.threads + mx);
+    /* measured: the child's peak resident set (KiB) */
+    int fd[2];
+    ck_assert_int_eq(pipe(fd), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        llq_calib_result *r = NULL;
+        long kib = -1;
+        if (llq_calib_run(&r, model_path, &o) == 0) {
+            struct rusage ru;
+            getrusage(RUSAGE_SELF, &ru);
+            kib = ru.ru_maxrss;
+        }
+        llq_calib_free(r);
+        ssize_t w = write(fd[1], &kib, sizeof kib);
+        _exit(w == (ssize_t)sizeof kib ? 0 : 1);
+    }
+    close(fd[1]);
+    long kib = -1;
+    ck_assert_int_eq(read(fd[0], &kib, sizeof kib), (ssize_t)sizeof kib);
+    close(fd[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    ck_assert_int_gt(kib, 0);
+    ck_assert_msg((uint64_t)kib * 1024 <= m.total, "peak RSS %ld KiB above the estimate %llu B", kib,
+                  (unsigned long long)m.total);
+    fprintf(stderr, "test_calib: peak RSS %.1f MiB, estimate %.1f MiB\n", (double)kib / 1024,
+            (double)m.total / 1048576.0);
+    head_q8 = 0;
+}
+END_TEST
+
 static void write_text(const char *s, size_t n)
 {
     FILE *fp = fopen(text_path, "wb");
@@ -298,6 +413,8 @@ Suite *make_suite(void)
     tcase_add_test(tm, awq_fold_is_equivalent);
     tcase_add_test(tm, gptq_drifts_less_than_rtn);
     tcase_add_test(tm, bad_calibration_text);
+    tcase_add_test(tm, threads_same_result);
+    tcase_add_test(tm, memory_formula_and_peak);
     suite_add_tcase(s, tm);
     return s;
 }

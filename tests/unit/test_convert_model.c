@@ -137,7 +137,7 @@ static void *encode(const float *v, uint64_t n, const char *dtype)
     return b;
 }
 
-enum { OK = 0, BAD_SHAPE = 1, BAD_NORM = 2, NO_TENSOR = 4, TIED = 8, DUP = 16, NO_W3 = 32, BIG = 64 };
+enum { OK = 0, BAD_SHAPE = 1, BAD_NORM = 2, NO_TENSOR = 4, TIED = 8, DUP = 16, NO_W3 = 32, BIG = 64, TIED_LM = 128 };
 
 /* Meta layout, n shards; corrupt per flags (in the last shard). */
 static void write_meta(const char *dir, int n, const char *dtype, int flags)
@@ -192,7 +192,7 @@ static void write_hf(const char *dir, int n, const char *dtype, int flags)
 {
     mkdir_model(dir);
     write_text(path_in(dir, "config.json"),
-               flags & TIED ? "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": "
+               flags & (TIED | TIED_LM) ? "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": "
                               "16, \"intermediate_size\": 48, \"num_hidden_layers\": 2, \"num_attention_heads\": 4, "
                               "\"num_key_value_heads\": 2, \"vocab_size\": 40, \"rms_norm_eps\": 1e-05, "
                               "\"tie_word_embeddings\": true}"
@@ -414,6 +414,32 @@ START_TEST(bad_checkpoints)
 END_TEST
 
 /* A value beyond the output type's range is refused (naming tensor and value), never turned into Inf. */
+/* tie_word_embeddings with an lm_head of its own: dropped as Hugging Face does, and the report says so */
+START_TEST(tied_with_lm_head)
+{
+    write_hf("tiedlm", 1, "F32", TIED_LM);
+    char out[512];
+    snprintf(out, sizeof out, "%s", path_in("", "tiedlm.llq"));
+    llq_convert_opts o = {.src = path_in("tiedlm", ""), .out = out, .dtype = LLQ_CONVERT_KEEP,
+                          .flags = LLQ_CONVERT_NO_TOKENIZER};
+    llq_convert_report rep;
+    ck_assert_msg(llq_convert(&o, &rep) == 0, "%s", llq_errmsg());
+    ck_assert_int_eq(rep.tied_lm_head, 1);
+    llq_file *f = NULL;
+    ck_assert_int_eq(llq_open(&f, out), 0);
+    /* Hugging Face ties lm_head to the embeddings whatever the checkpoint's lm_head holds: it is dropped */
+    ck_assert_ptr_null(llq_tensor_find(f, "output.weight"));
+    ck_assert_ptr_nonnull(llq_tensor_find(f, "tok_embeddings.weight"));
+    llq_close(f);
+    unlink(out);
+    write_hf("tied2", 1, "F32", TIED);
+    o.src = path_in("tied2", "");
+    ck_assert_msg(llq_convert(&o, &rep) == 0, "%s", llq_errmsg());
+    ck_assert_int_eq(rep.tied_lm_head, 0);
+    unlink(out);
+}
+END_TEST
+
 START_TEST(narrowing_overflow)
 {
     write_hf("big", 1, "F32", BIG);
@@ -463,6 +489,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, bad_checkpoints);
     tcase_add_test(tc, output_rules);
     tcase_add_test(tc, narrowing_overflow);
+    tcase_add_test(tc, tied_with_lm_head);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -932,6 +932,14 @@ START_TEST(hparams_roundtrip_and_tensors)
     ck_assert_int_eq(llq_hparams_check_tensors(&hp, f), LLQ_EFORMAT);
     ck_assert(strstr(llq_errmsg(), "layers.0.attention.wk.weight") && strstr(llq_errmsg(), "[32, 64]"));
     llq_close(f);
+    /* llama.n_layers smaller than the layers in the file: the extra layers would be silently skipped */
+    hp = HP;
+    hp.n_layers = HP.n_layers - 1;
+    ck_assert_int_eq(llq_open(&f, path), 0);
+    ck_assert_int_eq(llq_hparams_check_tensors(&hp, f), LLQ_EFORMAT);
+    ck_assert_msg(strstr(llq_errmsg(), "tensor 'layers.1.attention_norm.weight' is of layer 1, but llama.n_layers is "
+                                       "1"), "%s", llq_errmsg());
+    llq_close(f);
 }
 END_TEST
 

@@ -205,7 +205,69 @@ START_TEST(gemm_strided_simd_matches_ref)
         llq_gemm_f32_nn_ref(y0, ldy, x, ldx, n, v, ldv, rows, cols);
         llq_gemm_f32_nn_avx2(y1, ldy, x, ldx, n, v, ldv, rows, cols);
         assert_close(y0, y1, n * ldy, (double)cols, "gemm_nn");
+        /* the accumulating form adds to what y holds */
+        fill(y0, n * ldy);
+        memcpy(y1, y0, n * ldy * 4);
+        llq_gemm_f32_acc_ref(y0, ldy, x, ldx, n, w, ldw, rows, cols);
+        llq_gemm_f32_acc_avx2(y1, ldy, x, ldx, n, w, ldw, rows, cols);
+        assert_close(y0, y1, n * ldy, (double)cols, "gemm_acc");
         free(x), free(w), free(v), free(y0), free(y1);
+    }
+}
+END_TEST
+
+/* C −= A·B in f64: the AVX2 twin against _ref over shapes crossing its 4-row, 16/4-column and 256-deep blocks,
+ * with strides wider than the shapes; elements outside the m×n window untouched. */
+START_TEST(dgemm_sub_simd_matches_ref)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    static const size_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {4, 16, 64}, {9, 37, 300}, {64, 64, 64}, {5, 20, 513}};
+    uint64_t st = 77;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        size_t m = shapes[i][0], n = shapes[i][1], k = shapes[i][2], lda = k + 3, ldb = n + 5, ldc = n + 2;
+        double *a = malloc(m * lda * 8), *b = malloc(k * ldb * 8), *c0 = malloc(m * ldc * 8), *c1 = malloc(m * ldc * 8);
+        ck_assert(a && b && c0 && c1);
+        for (size_t j = 0; j < m * lda; j++)
+            a[j] = (double)(st = st * 6364136223846793005ull + 1442695040888963407ull) / 1.8e19 - 0.5;
+        for (size_t j = 0; j < k * ldb; j++)
+            b[j] = (double)(st = st * 6364136223846793005ull + 1442695040888963407ull) / 1.8e19 - 0.5;
+        for (size_t j = 0; j < m * ldc; j++)
+            c0[j] = c1[j] = (double)j;
+        llq_dgemm_sub_ref(c0, ldc, a, lda, b, ldb, m, n, k);
+        llq_dgemm_sub_avx2(c1, ldc, a, lda, b, ldb, m, n, k);
+        for (size_t r = 0; r < m; r++)
+            for (size_t j = 0; j < ldc; j++) {
+                double x = c0[r * ldc + j], y = c1[r * ldc + j];
+                if (j >= n)
+                    ck_assert(x == (double)(r * ldc + j) && y == x);
+                ck_assert_msg(fabs(x - y) <= 1e-12 * (double)k * (1 + fabs(x)), "shape %zu (%zu,%zu): %.17g vs %.17g",
+                              i, r, j, x, y);
+            }
+        free(a), free(b), free(c0), free(c1);
+    }
+}
+END_TEST
+
+/* llq_pool_for hands every block out exactly once, on any pool (NULL included). */
+static void mark_block(void *ud, size_t b)
+{
+    __atomic_add_fetch(&((int *)ud)[b], 1, __ATOMIC_RELAXED);
+}
+
+START_TEST(pool_for_each_block_once)
+{
+    for (int nt = 0; nt <= 3; nt++) {
+        llq_pool *p = NULL;
+        if (nt)
+            ck_assert_int_eq(llq_pool_new(&p, nt), 0);
+        int hits[257] = {0};
+        for (int rep = 0; rep < 20; rep++)
+            llq_pool_for(p, 257, mark_block, hits);
+        for (int b = 0; b < 257; b++)
+            ck_assert_int_eq(hits[b], 20);
+        llq_pool_for(p, 0, mark_block, hits);
+        llq_pool_free(p);
     }
 }
 END_TEST
@@ -373,6 +435,8 @@ Suite *make_suite(void)
     tcase_add_test(tc, dequant_simd_matches_ref);
     tcase_add_test(tc, ref_matches_definition);
     tcase_add_test(tc, gemm_strided_simd_matches_ref);
+    tcase_add_test(tc, dgemm_sub_simd_matches_ref);
+    tcase_add_test(tc, pool_for_each_block_once);
     tcase_add_test(tc, threaded_matmul_matches_kernel);
     tcase_add_test(tc, kernel_table);
     tcase_add_test(tc, pool_runs_each_index_once);

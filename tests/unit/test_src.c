@@ -6,7 +6,7 @@
 START_TEST(detection_and_errors)
 {
     llq_src *s = NULL;
-    ck_assert_int_eq(llq_src_open(&s, FIX "no-such-file.pth"), LLQ_EIO);
+    ck_assert_int_eq(llq_src_open(&s, FIX "no-such-file.pth"), LLQ_ENOTFOUND);
     ck_assert_ptr_null(s);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "no-such-file.pth"));
     ck_assert_int_eq(llq_src_open(&s, FIX "meta-1"), LLQ_EIO); /* a directory */

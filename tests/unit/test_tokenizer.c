@@ -313,7 +313,7 @@ START_TEST(unsupported_models)
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "nfkc.model"));
     ck_assert_int_eq(llq_spm_load(&t, FIX "unigram.model"), LLQ_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "unigram"));
-    ck_assert_int_eq(llq_spm_load(&t, FIX "no-such.model"), LLQ_EIO);
+    ck_assert_int_eq(llq_spm_load(&t, FIX "no-such.model"), LLQ_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "no-such.model"));
 }
 END_TEST
