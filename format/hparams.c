@@ -460,14 +460,14 @@ int llq_hparams_check_tensors(const llq_hparams *hp, const llq_file *f)
             return rc;
     }
     for (size_t i = 0; i < llq_n_tensors(f); i++) { /* layers past n_layers would be silently skipped */
-        const char *name = llq_tensor_at(f, i)->name;
+        const char *tname = llq_tensor_at(f, i)->name;
         char *end;
-        if (strncmp(name, "layers.", 7) || name[7] < '0' || name[7] > '9')
+        if (strncmp(tname, "layers.", 7) || tname[7] < '0' || tname[7] > '9')
             continue;
-        unsigned long l = strtoul(name + 7, &end, 10);
+        unsigned long l = strtoul(tname + 7, &end, 10);
         if (*end == '.' && l >= hp->n_layers)
             return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is of layer %lu, but llama.n_layers is %u (the metadata and "
-                           "the tensors disagree)", llq_file_path(f), name, l, hp->n_layers);
+                           "the tensors disagree)", llq_file_path(f), tname, l, hp->n_layers);
     }
     return LLQ_OK;
 }
