@@ -83,28 +83,29 @@ void llq_mm_dequant_ref(float *y, const float *x, size_t n, const llq_mat *W, ui
     }
 }
 
-void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
-                      size_t rows, size_t cols)
+/* y = x·wᵀ (acc: y += x·wᵀ). */
+static void gemm_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                     size_t rows, size_t cols, int acc)
 {
     for (size_t t = 0; t < n; t++)
         for (size_t r = 0; r < rows; r++) {
             float s = 0;
             for (size_t k = 0; k < cols; k++)
                 s += x[t * ldx + k] * w[r * ldw + k];
-            y[t * ldy + r] = s;
+            y[t * ldy + r] = acc ? y[t * ldy + r] + s : s;
         }
+}
+
+void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
+                      size_t rows, size_t cols)
+{
+    gemm_ref(y, ldy, x, ldx, n, w, ldw, rows, cols, 0);
 }
 
 void llq_gemm_f32_acc_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
                           size_t rows, size_t cols)
 {
-    for (size_t t = 0; t < n; t++)
-        for (size_t r = 0; r < rows; r++) {
-            float s = 0;
-            for (size_t k = 0; k < cols; k++)
-                s += x[t * ldx + k] * w[r * ldw + k];
-            y[t * ldy + r] += s;
-        }
+    gemm_ref(y, ldy, x, ldx, n, w, ldw, rows, cols, 1);
 }
 
 void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,

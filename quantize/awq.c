@@ -4,6 +4,7 @@
  * so neither needs the activations themselves once H is known. */
 #include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"

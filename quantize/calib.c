@@ -5,6 +5,7 @@
  * (n_samples × ctx × dim floats), one sample's scratch, and one layer's statistics (XᵀX per linear group). */
 #include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/format.h"
 #include "llq/model.h"
@@ -684,9 +685,9 @@ done:
 static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uint64_t rows, uint64_t cols)
 {
     uint32_t type, group;
+    uint64_t rb = 0;
     int err = o->policy(o->policy_ud, name, &type, &group);
     *out = 0;
-    uint64_t rb = 0;
     if (!err && llq_type_is_quant(type)) {
         if (o->fold_only)
             *out = 4 * rows * cols;

@@ -4,6 +4,7 @@
  * rows are in natural order and need no permutation at inference). */
 #include "../kernels/kern.h" /* per-thread scratch of the kernels (internal) */
 #include "calib_q.h"
+#include "../kernels/kern.h" /* per-thread scratch (llq_mm_scratch) */
 #include "llq/calib.h"
 #include "llq/kernels.h"
 #include "llq/quant.h"
@@ -35,6 +36,7 @@ static int order_by(size_t *perm, const double *key, size_t n)
 }
 
 #define ROWS_PER_TASK 128 /* rows of W per task: the lazy update's GEMM has this many "tokens" */
+#define SB 16             /* columns updated one by one inside a lazy-update block */
 
 typedef struct gptq_ctx {
     const float *w, *u, *lt, *wd; /* w [rows × cols]; u = U, lt = Uᵀ (cols × cols, f32); wd = diag(H) */
@@ -83,19 +85,26 @@ static void gptq_rows(void *ud, size_t b)
     }
     for (size_t i1 = 0; i1 < cols; i1 += B) {
         size_t i2 = i1 + B < cols ? i1 + B : cols, nb = i2 - i1;
-        for (size_t i = i1; i < i2; i++) {
-            size_t col = c->perm[i], g = col / glen;
-            const float *ui = c->u + i * cols;
-            float inv_dii = 1.0f / ui[i];
-            for (size_t r = 0; r < nr; r++) {
-                float *wr = wp + r * cols;
-                float q = llq_quant_snap(wr[i], type, d[r * G + g], z[r * G + g]);
-                qv[r * cols + col] = q;
-                float e = (wr[i] - q) * inv_dii;
-                nerr[r * B + (i - i1)] = -e;
-                for (size_t j = i + 1; j < i2; j++)
-                    wr[j] -= e * ui[j];
+        /* inside the block, sub-blocks of SB columns: column by column within one, then one GEMM onto the rest of
+         * the block (the scalar part is rows·cols·SB/2 multiply-adds instead of rows·cols·B/2) */
+        for (size_t s1 = i1; s1 < i2; s1 += SB) {
+            size_t s2 = s1 + SB < i2 ? s1 + SB : i2;
+            for (size_t i = s1; i < s2; i++) {
+                size_t col = c->perm[i], g = col / glen;
+                const float *ui = c->u + i * cols;
+                float inv_dii = 1.0f / ui[i];
+                for (size_t r = 0; r < nr; r++) {
+                    float *wr = wp + r * cols;
+                    float q = llq_quant_snap(wr[i], type, d[r * G + g], z[r * G + g]);
+                    qv[r * cols + col] = q;
+                    float e = (wr[i] - q) * inv_dii;
+                    nerr[r * B + (i - i1)] = -e;
+                    for (size_t j = i + 1; j < s2; j++)
+                        wr[j] -= e * ui[j];
+                }
             }
+            if (s2 < i2)
+                llq_gemm_f32_acc(wp + s2, cols, nerr + (s1 - i1), B, nr, c->lt + s2 * cols + s1, cols, i2 - s2, s2 - s1);
         }
         if (i2 < cols)
             llq_gemm_f32_acc(wp + i2, cols, nerr, B, nr, c->lt + i2 * cols + i1, cols, cols - i2, nb);

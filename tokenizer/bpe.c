@@ -28,7 +28,7 @@
 #define MAX_STEPS 16
 #define MAX_JSON_DEPTH 16
 
-enum { NORM_NFC = 1, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_PREPEND, NORM_REPLACE, NORM_LOWERCASE };
+enum { NORM_NFC = 1, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_PREPEND, NORM_REPLACE };
 enum { PRE_SPLIT = 1, PRE_BYTELEVEL, PRE_METASPACE };
 enum { BEH_REMOVED, BEH_ISOLATED, BEH_MERGED_PREV, BEH_MERGED_NEXT, BEH_CONTIGUOUS };
 enum { PREPEND_NEVER, PREPEND_ALWAYS, PREPEND_FIRST };
@@ -342,9 +342,10 @@ static int add_norm(struct llq_bpe *b, json_object *o, const char *name, int dep
     if (b->n_norm == MAX_STEPS)
         return llq_err(LLQ_ELIMIT, "%s: more than %d normalizer steps", name, MAX_STEPS);
     norm_step *n = &b->norm[b->n_norm];
-    static const char *uni[] = {"NFC", "NFD", "NFKC", "NFKD", "Lowercase"};
-    static const int kinds[] = {NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD, NORM_LOWERCASE};
-    for (int i = 0; i < 5; i++)
+    /* not Lowercase: Rust's to_lowercase has context rules (final sigma, U+0130) a per-character map lacks */
+    static const char *uni[] = {"NFC", "NFD", "NFKC", "NFKD"};
+    static const int kinds[] = {NORM_NFC, NORM_NFD, NORM_NFKC, NORM_NFKD};
+    for (int i = 0; i < 4; i++)
         if (strcmp(type, uni[i]) == 0) {
             n->kind = kinds[i];
             b->n_norm++;
@@ -375,7 +376,7 @@ static int add_norm(struct llq_bpe *b, json_object *o, const char *name, int dep
         }
     } else {
         return llq_err(LLQ_EUNSUPPORTED, "%s: normalizer '%.40s' is not supported (supported: NFC, NFD, NFKC, NFKD, "
-                       "Lowercase, Prepend, Replace, Sequence)", name, type);
+                       "Prepend, Replace, Sequence)", name, type);
     }
     if (!n->a)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", name);
@@ -390,7 +391,7 @@ static int compile_re(pcre2_code **out, const char *pat, size_t n, int literal, 
 {
     int err;
     PCRE2_SIZE off;
-    uint32_t opt = PCRE2_UTF | PCRE2_UCP | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : 0);
+    uint32_t opt = PCRE2_UTF | PCRE2_NO_UTF_CHECK | (literal ? PCRE2_LITERAL : PCRE2_UCP); /* LITERAL refuses UCP */
     *out = pcre2_compile((PCRE2_SPTR)pat, n, opt, &err, &off, NULL);
     if (!*out) {
         PCRE2_UCHAR msg[160];
@@ -588,11 +589,9 @@ void llq_bpe_free(struct llq_bpe *b)
 
 const llq_bpe_spec *llq_bpe_get_spec(const llq_tokenizer *t) { return t->bpe ? &t->bpe->spec : NULL; }
 
-static const llq_tokenizer *g_sort_tok; /* only during construction (qsort has no context argument) */
-
-static int by_first_byte_longest(const void *pa, const void *pb)
+static int by_first_byte_longest(const void *pa, const void *pb, void *ctx)
 {
-    const llq_tokenizer *t = g_sort_tok;
+    const llq_tokenizer *t = ctx;
     uint32_t a = t->bpe->added_ids[*(const uint32_t *)pa], b = t->bpe->added_ids[*(const uint32_t *)pb];
     unsigned char ca = (unsigned char)t->pieces[a][0], cb = (unsigned char)t->pieces[b][0];
     if (ca != cb)
@@ -704,10 +703,8 @@ static int build_tables(llq_tokenizer *t, const char *name)
         return llq_err(LLQ_ENOMEM, "%s: out of memory", name);
     for (uint32_t i = 0; i < s->n_added; i++)
         b->added_order[i] = i;
-    g_sort_tok = t;
-    if (s->n_added)
-        qsort(b->added_order, s->n_added, sizeof *b->added_order, by_first_byte_longest);
-    g_sort_tok = NULL;
+    if (s->n_added) /* glibc's qsort_r (_GNU_SOURCE): the tokenizer as context, no global */
+        qsort_r(b->added_order, s->n_added, sizeof *b->added_order, by_first_byte_longest, t);
     uint32_t j = 0;
     for (int c = 0; c <= 256; c++) {
         while (j < s->n_added && (unsigned char)t->pieces[s->added_ids[b->added_order[j]]][0] < c)
@@ -989,28 +986,15 @@ static int normalize(enc *e, const char *s, size_t n)
             opt |= st->kind == NORM_NFC    ? UTF8PROC_COMPOSE
                    : st->kind == NORM_NFD  ? UTF8PROC_DECOMPOSE
                    : st->kind == NORM_NFKC ? UTF8PROC_COMPOSE | UTF8PROC_COMPAT
-                   : st->kind == NORM_NFKD ? UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT
-                                           : 0;
+                                           : UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
             utf8proc_uint8_t *d = NULL;
-            if (st->kind == NORM_LOWERCASE) {
-                for (size_t j = 0; j < in->n && !rc;) { /* per code point, as Rust's to_lowercase minus specials */
-                    utf8proc_int32_t cp;
-                    utf8proc_ssize_t k = utf8proc_iterate((const utf8proc_uint8_t *)in->p + j,
-                                                          (utf8proc_ssize_t)(in->n - j), &cp);
-                    utf8proc_uint8_t enc8[4];
-                    utf8proc_ssize_t m = utf8proc_encode_char(utf8proc_tolower(k > 0 ? cp : 0xfffd), enc8);
-                    rc = sb_put(o, (const char *)enc8, (size_t)m);
-                    j += k > 0 ? (size_t)k : 1;
-                }
-            } else {
-                utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)in->p, (utf8proc_ssize_t)in->n, &d,
-                                                  (utf8proc_option_t)opt);
-                if (m < 0)
-                    rc = llq_err(LLQ_EINVAL, "Unicode normalisation failed: %s", utf8proc_errmsg(m));
-                else
-                    rc = sb_put(o, (const char *)d, (size_t)m);
-                free(d);
-            }
+            utf8proc_ssize_t m = utf8proc_map((const utf8proc_uint8_t *)in->p, (utf8proc_ssize_t)in->n, &d,
+                                              (utf8proc_option_t)opt);
+            if (m < 0)
+                rc = llq_err(LLQ_EINVAL, "Unicode normalisation failed: %s", utf8proc_errmsg(m));
+            else
+                rc = sb_put(o, (const char *)d, (size_t)m);
+            free(d);
         }
         sbuf sw = *in;
         *in = *o;

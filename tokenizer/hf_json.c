@@ -209,9 +209,16 @@ static int32_t config_token(hf *h, json_object *cfg, const char *key)
     return id >= 0 && !h->s.byte_level ? (int32_t)id : -1;
 }
 
-/* The BOS that a TemplateProcessing post-processor puts before the sequence, or -1. */
+/* The BOS that a TemplateProcessing post-processor (alone or in a Sequence, as Llama-3's official file has
+ * it) puts before the sequence, or -1. */
 static int32_t template_bos(json_object *post)
 {
+    json_object *procs = get(post, "processors");
+    for (size_t i = 0; procs && json_object_is_type(procs, json_type_array) && i < json_object_array_length(procs); i++) {
+        json_object *p = json_object_array_get_idx(procs, i);
+        if (get(p, "single")) /* nested Sequences are not looked into */
+            return template_bos(p);
+    }
     json_object *single = get(post, "single"), *first, *st, *sp, *ids;
     if (!post || !single || !json_object_is_type(single, json_type_array) || json_object_array_length(single) < 2)
         return -1;

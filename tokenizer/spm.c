@@ -352,6 +352,11 @@ static int looks_tiktoken(const unsigned char *b, size_t n)
 
 int llq_tokenizer_load(llq_tokenizer **out, const char *path)
 {
+    return llq_tokenizer_load_ex(out, path, LLQ_TIKTOKEN_LLAMA3);
+}
+
+int llq_tokenizer_load_ex(llq_tokenizer **out, const char *path, int tiktoken_names)
+{
     *out = NULL;
     unsigned char *buf = NULL, *cfg = NULL;
     size_t n, cn = 0, i = 0;
@@ -376,7 +381,7 @@ int llq_tokenizer_load(llq_tokenizer **out, const char *path)
             goto done;
         rc = llq_hf_parse(out, buf, n, cfg, cn, path);
     } else if (looks_tiktoken(buf, n)) {
-        rc = llq_tiktoken_parse(out, buf, n, LLQ_TIKTOKEN_LLAMA3, path);
+        rc = llq_tiktoken_parse(out, buf, n, tiktoken_names, path);
     } else {
         rc = n > MAX_MODEL_BYTES ? llq_err(LLQ_ELIMIT, "%s: too large for a SentencePiece model", path)
                                  : llq_spm_parse(out, buf, n, path);

@@ -1,4 +1,4 @@
-/* llq-eval — perplexity of a model, drift between two models, and text generation (docs/TOOLS.md). */
+/* llq-eval — perplexity of a model, drift between two models, text generation and tokenization (docs/TOOLS.md). */
 #include "cli.h"
 #include "llq/eval.h"
 #include "llq/svg.h"
@@ -19,12 +19,15 @@ static const char *USAGE =
     "       llq-eval drift BASE.llq QUANT.llq (--text FILE | --tokens FILE) [options] [--per-layer]\n"
     "                      [--svg FILE [--force]]\n"
     "       llq-eval generate MODEL.llq --prompt TEXT [-n N] [--temp T] [--seed S]\n"
+    "       llq-eval tokenize MODEL (--text FILE | --prompt TEXT) [--bos] [--json]\n"
     "\n"
     "ppl       perplexity of MODEL on a text, with its standard error.\n"
     "drift     BASE and QUANT on the same windows in one pass: ppl of each, delta ppl (absolute and %),\n"
     "          KL divergence KL(base || quant) per position (mean, median, p99, max), top-1 agreement and\n"
     "          RMS of the change in the correct token's probability, each with its standard error.\n"
     "generate  continues a prompt one token at a time with a KV cache (a human sanity check).\n"
+    "tokenize  the token ids (and pieces) of a text, to compare with a reference tokenizer. MODEL is a .llq\n"
+    "          file or a tokenizer file (tokenizer.json, tokenizer.model: SentencePiece or tiktoken).\n"
     "\n"
     "Input (ppl, drift):\n"
     "  --text FILE         text, tokenized with the model's own tokenizer, one BOS at the start\n"
@@ -48,6 +51,8 @@ static const char *USAGE =
     "  -n N                tokens to generate (default 64)\n"
     "  --temp T            sampling temperature; 0 = greedy (default 0.8)\n"
     "  --seed S            random seed (default 1)\n"
+    "Tokenization:\n"
+    "  --bos               (tokenize) put the BOS token first, as ppl and generate do\n"
     "Common:\n"
     "  -t, --threads N     threads (default: all CPUs)\n"
     "  --kernel ref|fast   matmul kernels: scalar reference, or AVX2 (default fast, when the CPU has it)\n"
@@ -65,14 +70,15 @@ static const char *USAGE =
     "  llq-eval ppl pydoc-7m.llq --text test.txt --ctx 256\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --protocol llama.cpp --json\n"
     "  llq-eval drift pydoc-7m.llq pydoc-7m-q4.llq --text test.txt --svg drift.svg\n"
-    "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n";
+    "  llq-eval generate pydoc-7m.llq --prompt 'The list type' -n 40 --temp 0\n"
+    "  llq-eval tokenize Llama-3.2-1B/tokenizer.json --prompt \"I'M here\" --json\n";
 
 enum { LOAD_AUTO, LOAD_READ, LOAD_MMAP };
 
 typedef struct args {
     const char *cmd, *model[2], *text, *tokens, *prompt, *svg;
     long ctx, chunks, n_gen, threads;
-    int protocol, json, per_layer, kernel, force, load, arith; /* arith: -1 = as the protocol */
+    int protocol, json, per_layer, kernel, force, load, bos, arith; /* arith: -1 = as the protocol */
     double temp;
     unsigned long long seed;
 } args;
@@ -184,6 +190,8 @@ static int parse_args(args *a, int argc, char **argv)
                 return cli_usage_error("--load expects auto, read or mmap, got '%s'", v);
         } else if (!strcmp(s, "--json")) {
             a->json = 1;
+        } else if (!strcmp(s, "--bos")) {
+            a->bos = 1;
         } else if (!strcmp(s, "--per-layer")) {
             a->per_layer = 1;
         } else if (!strcmp(s, "--svg")) {
@@ -207,15 +215,20 @@ static int parse_args(args *a, int argc, char **argv)
 #undef NEED
     }
     if (!a->cmd)
-        return cli_usage_error("no command (ppl, drift or generate)");
+        return cli_usage_error("no command (ppl, drift, generate or tokenize)");
     int want = !strcmp(a->cmd, "drift") ? 2 : 1;
-    if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate"))
-        return cli_usage_error("unknown command '%s' (ppl, drift or generate)", a->cmd);
+    if (strcmp(a->cmd, "ppl") && strcmp(a->cmd, "drift") && strcmp(a->cmd, "generate") && strcmp(a->cmd, "tokenize"))
+        return cli_usage_error("unknown command '%s' (ppl, drift, generate or tokenize)", a->cmd);
     if (n_pos != want)
         return cli_usage_error("%s takes %d model file%s", a->cmd, want, want > 1 ? "s" : "");
     if (a->svg && strcmp(a->cmd, "drift"))
         return cli_usage_error("--svg is an option of drift");
-    if (strcmp(a->cmd, "generate")) {
+    if (a->bos && strcmp(a->cmd, "tokenize"))
+        return cli_usage_error("--bos is an option of tokenize");
+    if (!strcmp(a->cmd, "tokenize")) {
+        if (!a->text == !a->prompt || a->tokens)
+            return cli_usage_error("tokenize needs exactly one of --text FILE and --prompt TEXT");
+    } else if (strcmp(a->cmd, "generate")) {
         if (!a->text == !a->tokens)
             return cli_usage_error("give exactly one of --text FILE and --tokens FILE");
     } else if (!a->prompt) {
@@ -737,6 +750,103 @@ done:
     return rc;
 }
 
+/* A piece for printing: printable ASCII and valid UTF-8 as is; backslash, control and stray bytes as \xNN. */
+static char *escape_piece(const char *p, size_t n)
+{
+    char *o = malloc(4 * n + 1);
+    size_t k = 0;
+    if (!o)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)p[i];
+        size_t len = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+        int ok = len > 1 && i + len <= n;
+        for (size_t j = 1; ok && j < len; j++)
+            ok = ((unsigned char)p[i + j] & 0xc0) == 0x80;
+        if (c >= 0x20 && c < 0x7f && c != '\\') {
+            o[k++] = (char)c;
+            i++;
+        } else if (ok) {
+            memcpy(o + k, p + i, len);
+            k += len;
+            i += len;
+        } else {
+            k += (size_t)snprintf(o + k, 5, "\\x%02x", c);
+            i++;
+        }
+    }
+    o[k] = 0;
+    return o;
+}
+
+static int cmd_tokenize(const args *a)
+{
+    const char *path = a->model[0];
+    size_t pl = strlen(path), len = 0, n = 0;
+    llq_file *f = NULL;
+    llq_tokenizer *tok = NULL;
+    char *text = NULL;
+    uint32_t *ids = NULL;
+    json_object *j = NULL;
+    int rc = 0, err;
+    if (pl >= 4 && !strcmp(path + pl - 4, ".llq")) {
+        if (!(err = llq_open(&f, path)))
+            err = llq_tokenizer_from_llq(&tok, f);
+    } else {
+        err = llq_tokenizer_load(&tok, path);
+    }
+    if (err) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    if (a->text && read_file(a->text, &text, &len)) {
+        rc = CLI_ERROR;
+        goto done;
+    }
+    if ((err = llq_tokenize(tok, a->text ? text : a->prompt, a->text ? len : strlen(a->prompt), a->bos, &ids, &n))) {
+        rc = cli_lib_error(err);
+        goto done;
+    }
+    json_object *ja = NULL, *jp = NULL;
+    if (a->json) {
+        j = json_object_new_object();
+        ja = json_object_new_array();
+        jp = json_object_new_array();
+        json_object_object_add(j, "model", json_object_new_string(path));
+        json_object_object_add(j, "tokenizer", json_object_new_string(llq_tokenizer_kind(tok)));
+        json_object_object_add(j, "n_vocab", json_object_new_int64(llq_tokenizer_n_vocab(tok)));
+        json_object_object_add(j, "n_tokens", json_object_new_int64((int64_t)n));
+        json_object_object_add(j, "ids", ja);
+        json_object_object_add(j, "pieces", jp);
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t plen;
+        const char *p = llq_token_piece(tok, ids[i], &plen);
+        char *e = escape_piece(p, plen);
+        if (!e) {
+            rc = cli_error("out of memory");
+            goto done;
+        }
+        if (a->json) {
+            json_object_array_add(ja, json_object_new_int64(ids[i]));
+            json_object_array_add(jp, json_object_new_string(e));
+        } else {
+            printf("%u\t%s\n", ids[i], e);
+        }
+        free(e);
+    }
+    if (a->json)
+        puts(json_object_to_json_string_ext(j, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+    cli_info("%zu tokens (%s tokenizer, %u ids)", n, llq_tokenizer_kind(tok), llq_tokenizer_n_vocab(tok));
+done:
+    json_object_put(j);
+    free(ids);
+    free(text);
+    llq_tokenizer_free(tok);
+    llq_close(f);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     args a;
@@ -749,5 +859,7 @@ int main(int argc, char **argv)
         return cmd_ppl(&a);
     if (!strcmp(a.cmd, "drift"))
         return cmd_drift(&a);
+    if (!strcmp(a.cmd, "tokenize"))
+        return cmd_tokenize(&a);
     return cmd_generate(&a);
 }

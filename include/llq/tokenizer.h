@@ -84,6 +84,9 @@ int llq_spm_parse(llq_tokenizer **out, const void *buf, size_t len, const char *
  * tokens and regex). For a tokenizer.json, a tokenizer_config.json in the same folder supplies the
  * bos/eos tokens when the tokenizer.json does not name them. *out owned by the caller. */
 int llq_tokenizer_load(llq_tokenizer **out, const char *path);
+/* The same, naming a tiktoken file's special tokens as tiktoken_names says (enum llq_tiktoken_names below;
+ * llq_tokenizer_load uses LLQ_TIKTOKEN_LLAMA3). The ids are the same either way. */
+int llq_tokenizer_load_ex(llq_tokenizer **out, const char *path, int tiktoken_names);
 
 /* Hugging Face tokenizer.json (model BPE). cfg/cfg_len: the tokenizer_config.json text or NULL (bos_token,
  * eos_token, pad_token, add_bos_token are read from it). Refused with LLQ_EUNSUPPORTED (naming the part):

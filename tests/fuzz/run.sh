@@ -12,7 +12,7 @@ for t in "$@"; do
     [ -x "$bin" ] || { echo "fuzz_$t: not built"; bad=1; continue; }
     case $t in
         zip|torch) len=1048576 ;;  # archives: room for a few entries
-        tok) len=4096 ;;
+        tok|bpetext) len=4096 ;;
         config) len=16384 ;;
         *) len=65536 ;;
     esac

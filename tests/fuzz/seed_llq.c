@@ -1,7 +1,8 @@
 /* seed_llq.c — writes the seed corpus of fuzz_llq (tests/fuzz/corpus/llq/) with the llq writer: one file with
- * every metadata and tensor type, and a tiny complete LLaMA model with the bpe_ws fixture tokenizer embedded.
+ * every metadata and tensor type, and a tiny complete LLaMA model with the bpe_ws fixture tokenizer embedded
+ * (model.llq), then the same with the byte-level tokenizer.json fixture hf_llama3_small.json (model_bpe.llq).
  * Build and run from the repo root (outputs are committed; rerun only if the format changes):
- *   cc -std=c11 -D_GNU_SOURCE -Iinclude tests/fuzz/seed_llq.c build/libllq.a -lz -ljson-c -lm -lpthread -o /tmp/seed_llq
+ *   cc -std=c11 -D_GNU_SOURCE -Iinclude tests/fuzz/seed_llq.c build/libllq.a $(pkg-config --libs zlib json-c libpcre2-8 libutf8proc) -lm -lpthread -o /tmp/seed_llq
  *   /tmp/seed_llq tests/fuzz/corpus/llq */
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,30 +72,35 @@ int main(int argc, char **argv)
     CK(llq_writer_commit(w));
     llq_writer_free(w);
 
-    llq_tokenizer *tok;
-    CK(llq_spm_load(&tok, "tests/fixtures/tokenizer/bpe_ws.model"));
-    llq_hparams hp = {.arch = "llama", .dim = 8, .n_layers = 1, .n_heads = 2, .n_kv_heads = 1, .ffn_dim = 16,
-                      .vocab_size = llq_tokenizer_n_vocab(tok), .context_length = 64, .norm_eps = 1e-5f,
-                      .rope_theta = 10000.0f};
-    uint64_t V = hp.vocab_size, D = hp.dim, F = hp.ffn_dim, KV = D / hp.n_heads * hp.n_kv_heads;
-    snprintf(path, sizeof path, "%s/model.llq", argv[1]);
-    CK(llq_writer_open(&w, path, LLQ_W_FORCE));
-    CK(llq_hparams_write(w, &hp));
-    CK(llq_tokenizer_write_meta(tok, w));
-    CK(add(w, "tok_embeddings.weight", LLQ_Q8, 2, (uint64_t[]){V, D}, 0));
-    CK(add(w, "norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
-    CK(add(w, "output.weight", LLQ_Q4, 2, (uint64_t[]){V, D}, 0));
-    CK(add(w, "layers.0.attention_norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
-    CK(add(w, "layers.0.attention.wq.weight", LLQ_F16, 2, (uint64_t[]){D, D}, 0));
-    CK(add(w, "layers.0.attention.wk.weight", LLQ_BF16, 2, (uint64_t[]){KV, D}, 0));
-    CK(add(w, "layers.0.attention.wv.weight", LLQ_Q4A, 2, (uint64_t[]){KV, D}, 0));
-    CK(add(w, "layers.0.attention.wo.weight", LLQ_Q8, 2, (uint64_t[]){D, D}, 0));
-    CK(add(w, "layers.0.ffn_norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
-    CK(add(w, "layers.0.feed_forward.w1.weight", LLQ_F32, 2, (uint64_t[]){F, D}, 0));
-    CK(add(w, "layers.0.feed_forward.w2.weight", LLQ_F32, 2, (uint64_t[]){D, F}, 0));
-    CK(add(w, "layers.0.feed_forward.w3.weight", LLQ_F32, 2, (uint64_t[]){F, D}, 0));
-    CK(llq_writer_commit(w));
-    llq_writer_free(w);
-    llq_tokenizer_free(tok);
+    static const char *const toks[2] = {"tests/fixtures/tokenizer/bpe_ws.model",
+                                        "tests/fixtures/tokenizer/hf_llama3_small.json"};
+    static const char *const outs[2] = {"model.llq", "model_bpe.llq"};
+    for (int k = 0; k < 2; k++) {
+        llq_tokenizer *tok;
+        CK(llq_tokenizer_load(&tok, toks[k]));
+        llq_hparams hp = {.arch = "llama", .dim = 8, .n_layers = 1, .n_heads = 2, .n_kv_heads = 1, .ffn_dim = 16,
+                          .vocab_size = llq_tokenizer_n_vocab(tok), .context_length = 64, .norm_eps = 1e-5f,
+                          .rope_theta = 10000.0f};
+        uint64_t V = hp.vocab_size, D = hp.dim, F = hp.ffn_dim, KV = D / hp.n_heads * hp.n_kv_heads;
+        snprintf(path, sizeof path, "%s/%s", argv[1], outs[k]);
+        CK(llq_writer_open(&w, path, LLQ_W_FORCE));
+        CK(llq_hparams_write(w, &hp));
+        CK(llq_tokenizer_write_meta(tok, w));
+        CK(add(w, "tok_embeddings.weight", LLQ_Q8, 2, (uint64_t[]){V, D}, 0));
+        CK(add(w, "norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
+        CK(add(w, "output.weight", LLQ_Q4, 2, (uint64_t[]){V, D}, 0));
+        CK(add(w, "layers.0.attention_norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
+        CK(add(w, "layers.0.attention.wq.weight", LLQ_F16, 2, (uint64_t[]){D, D}, 0));
+        CK(add(w, "layers.0.attention.wk.weight", LLQ_BF16, 2, (uint64_t[]){KV, D}, 0));
+        CK(add(w, "layers.0.attention.wv.weight", LLQ_Q4A, 2, (uint64_t[]){KV, D}, 0));
+        CK(add(w, "layers.0.attention.wo.weight", LLQ_Q8, 2, (uint64_t[]){D, D}, 0));
+        CK(add(w, "layers.0.ffn_norm.weight", LLQ_F32, 1, (uint64_t[]){D}, 0));
+        CK(add(w, "layers.0.feed_forward.w1.weight", LLQ_F32, 2, (uint64_t[]){F, D}, 0));
+        CK(add(w, "layers.0.feed_forward.w2.weight", LLQ_F32, 2, (uint64_t[]){D, F}, 0));
+        CK(add(w, "layers.0.feed_forward.w3.weight", LLQ_F32, 2, (uint64_t[]){F, D}, 0));
+        CK(llq_writer_commit(w));
+        llq_writer_free(w);
+        llq_tokenizer_free(tok);
+    }
     return 0;
 }

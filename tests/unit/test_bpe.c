@@ -291,6 +291,22 @@ START_TEST(tiktoken_small)
     ck_assert(ids[0] == 7 && ids[1] == 4 && ids[2] == 5 && ids[3] == 7 + 8);
     free(ids);
     llq_tokenizer_free(t);
+    /* the same file through llq_tokenizer_load_ex / llq_tokenizer_load: detected by content, names as asked */
+    char tmp[] = "/tmp/llq-tik-XXXXXX", file[64];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(file, sizeof file, "%s/tokenizer.model", tmp);
+    FILE *f = fopen(file, "wb");
+    ck_assert(f && fwrite(good, 1, sizeof good - 1, f) == sizeof good - 1 && fclose(f) == 0);
+    for (int names = 0; names < 2; names++) {
+        ck_assert_int_eq(names ? llq_tokenizer_load_ex(&t, file, LLQ_TIKTOKEN_LLAMA31) : llq_tokenizer_load(&t, file), 0);
+        ck_assert_str_eq(llq_tokenizer_kind(t), "tiktoken");
+        p = llq_token_piece(t, 7 + 8, &n);
+        const char *want = names ? "<|eom_id|>" : "<|reserved_special_token_4|>";
+        ck_assert(n == strlen(want) && memcmp(p, want, n) == 0);
+        llq_tokenizer_free(t);
+    }
+    remove(file);
+    remove(tmp);
     static const char *bad[] = {"", "\n", "IQ==\n", "IQ== x\n", "IQ== 1\n", "IQ== 0\nIQ== 0\n", "I@== 0\n",
                                 "IQ= 0\n", "IQ== 0\n\n", "IQ== 99999999999\n", "=Q== 0\n"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
@@ -400,6 +416,33 @@ START_TEST(unknown_and_fallback)
 }
 END_TEST
 
+/* BOS: from a TemplateProcessing post-processor (alone or in a Sequence), overridden by tokenizer_config.json. */
+START_TEST(bos_sources)
+{
+    static const char j[] = "{\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0,\"<s>\":1,\"</s>\":2},\"merges\":[]},"
+                            "\"added_tokens\":[{\"id\":1,\"content\":\"<s>\",\"special\":true},{\"id\":2,\"content\":"
+                            "\"</s>\",\"special\":true}],\"post_processor\":{\"type\":\"Sequence\",\"processors\":[{\"type\":"
+                            "\"ByteLevel\"},{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"<s>\"}},"
+                            "{\"Sequence\":{\"id\":\"A\"}}],\"special_tokens\":{\"<s>\":{\"id\":\"<s>\",\"ids\":[1]}}}]}}";
+    static const char cfg[] = "{\"bos_token\":{\"content\":\"</s>\"},\"eos_token\":\"</s>\",\"pad_token\":null}";
+    llq_tokenizer *t;
+    ck_assert_msg(llq_hf_parse(&t, j, sizeof j - 1, NULL, 0, "b.json") == 0, "%s", llq_errmsg());
+    ck_assert_int_eq(llq_tokenizer_bos(t), 1);
+    ck_assert_int_eq(llq_tokenizer_eos(t), -1);
+    uint32_t *ids;
+    size_t n;
+    ck_assert_int_eq(llq_tokenize(t, "a<s>", 4, 1, &ids, &n), 0);
+    ck_assert(n == 3 && ids[0] == 1 && ids[1] == 0 && ids[2] == 1);
+    free(ids);
+    llq_tokenizer_free(t);
+    ck_assert_int_eq(llq_hf_parse(&t, j, sizeof j - 1, cfg, sizeof cfg - 1, "b.json"), 0);
+    ck_assert_int_eq(llq_tokenizer_bos(t), 2);
+    ck_assert_int_eq(llq_tokenizer_eos(t), 2);
+    ck_assert_int_eq(llq_tokenizer_pad(t), -1);
+    llq_tokenizer_free(t);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("bpe");
@@ -412,6 +455,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, tiktoken_small);
     tcase_add_test(tc, hostile_json);
     tcase_add_test(tc, unknown_and_fallback);
+    tcase_add_test(tc, bos_sources);
     suite_add_tcase(s, tc);
     return s;
 }

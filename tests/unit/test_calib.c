@@ -393,7 +393,7 @@ START_TEST(bad_calibration_text)
     ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_EFORMAT);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "not UTF-8 text (byte 0xff at offset 3)"));
     o.text_path = "/nonexistent/calib.txt";
-    ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_ENOTFOUND); /* llq_read_input: ENOENT is "missing" */
+    ck_assert_int_eq(llq_calib_run(&r, model_path, &o), LLQ_ENOTFOUND);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "/nonexistent/calib.txt"));
 }
 END_TEST

@@ -16,6 +16,9 @@
 #include "../fuzz/fuzz_torch.c"
 #include "../fuzz/fuzz_safetensors.c"
 #include "../fuzz/fuzz_config.c"
+#include "../fuzz/fuzz_hfjson.c"
+#include "../fuzz/fuzz_tiktoken.c"
+#include "../fuzz/fuzz_bpetext.c"
 #include "../fuzz/fuzz_gguf.c"
 
 typedef int (*fuzz_fn)(const uint8_t *, size_t);
@@ -32,6 +35,9 @@ static const struct {
     {"torch", fuzz_torch},
     {"safetensors", fuzz_safetensors},
     {"config", fuzz_config},
+    {"hfjson", fuzz_hfjson},
+    {"tiktoken", fuzz_tiktoken},
+    {"bpetext", fuzz_bpetext},
     {"gguf", fuzz_gguf},
 };
 #define N_TARGETS (sizeof targets / sizeof targets[0])

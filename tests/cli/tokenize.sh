@@ -1,0 +1,50 @@
+# tokenize.sh — llq-eval tokenize on tokenizer files (tokenizer.json, SentencePiece and tiktoken tokenizer.model)
+# and on a .llq converted with a tokenizer.json (llq-convert --tokenizer): ids, --json, --bos, bad input.
+. tests/cli/lib.sh
+E=$BUILD/llq-eval
+T=$FIX/tokenizer
+
+run $E tokenize $T/hf_llama3_small.json --prompt "Hello world<|eot_id|>"
+expect_rc 0 "tokenize a tokenizer.json"
+expect_out "^39	H$" "id and piece per line"
+run $E tokenize $T/hf_llama3_small.json --prompt "Hello world<|eot_id|>" --json
+expect_rc 0 "tokenize --json"
+expect_json "tokenize --json is JSON"
+ids=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["tokenizer"], d["n_tokens"], d["pieces"][-1], d["ids"][-1] == d["n_vocab"] - 1)' <"$TMP/out")
+[ "$ids" = "hf-bpe 7 <|eot_id|> True" ] && _ok "json: kind, count, the special token last" || _fail "json fields ($ids)"
+printf 'Größe 12345\n\xff end' >"$TMP/in.txt"
+run $E tokenize $T/hf_qwen_small.json --text "$TMP/in.txt" --json
+expect_rc 0 "tokenize --text with invalid UTF-8"
+expect_json "invalid UTF-8 still gives JSON (bytes escaped)"
+run $E tokenize models/pydoc-7m/tokenizer.model --prompt "The list type" --bos
+expect_rc 0 "tokenize a SentencePiece model"
+expect_out "^1	<s>" "--bos puts BOS first"
+printf 'IQ== 0\nYQ== 1\nYg== 2\nYWI= 3\n' >"$TMP/tokenizer.model"
+run $E tokenize "$TMP/tokenizer.model" --prompt "ab<|eot_id|>" --json
+expect_rc 0 "tokenize a tiktoken file"
+out=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["tokenizer"], d["ids"])' <"$TMP/out")
+[ "$out" = "tiktoken [3, 13]" ] && _ok "tiktoken: whole token, then <|eot_id|> = n + 9" || _fail "tiktoken ids ($out)"
+
+run $E tokenize $T/hf_llama3_small.json
+expect_rc 2 "tokenize needs --text or --prompt"
+run $E tokenize $T/hf_llama3_small.json --prompt x --text "$TMP/in.txt"
+expect_rc 2 "not both --text and --prompt"
+run $E ppl $T/hf_llama3_small.json --prompt x --bos
+expect_rc 2 "--bos only for tokenize"
+printf '{"model": {"type": "WordPiece", "vocab": {}}}' >"$TMP/bad.json"
+run $E tokenize "$TMP/bad.json" --prompt x
+expect_fail_line llq-eval "WordPiece.*not supported" "unsupported model refused in one line"
+run $E tokenize "$TMP/none.json" --prompt x
+expect_fail_line llq-eval "none.json" "missing file"
+
+# the same tokenizer.json stored in a .llq by llq-convert gives the same ids
+run $BUILD/llq-convert models/pydoc-7m -o "$TMP/p.llq" --tokenizer $T/hf_spm_legacy.json --dtype f16
+expect_rc 0 "convert with --tokenizer tokenizer.json"
+run $E tokenize $T/hf_spm_legacy.json --text models/pydoc-7m/README.md
+a=$(cut -f1 "$TMP/out" | md5sum)
+run $E tokenize "$TMP/p.llq" --text models/pydoc-7m/README.md
+expect_rc 0 "tokenize the converted .llq"
+b=$(cut -f1 "$TMP/out" | md5sum)
+[ "$a" = "$b" ] && _ok "the .llq tokenizes like the tokenizer.json" || _fail "ids differ between .llq and tokenizer.json"
+run $BUILD/llq-inspect "$TMP/p.llq" --json
+expect_rc 0 "inspect a .llq with a BPE tokenizer"
