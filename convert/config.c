@@ -7,10 +7,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MAX_DIM (1u << 20)
-#define MAX_LAYERS 4096u
-#define MAX_HEADS 65536u
-#define MAX_VOCAB (1u << 24)
+/* Ranges a JSON value must lie in to be stored at all; llq_hparams_check then applies llq's limits. */
+#define MAX_DIM UINT32_MAX
+#define MAX_LAYERS UINT32_MAX
+#define MAX_HEADS UINT32_MAX
+#define MAX_VOCAB UINT32_MAX
 
 uint32_t conv_ffn_dim(uint32_t dim, uint32_t multiple_of, double mult)
 {
@@ -116,21 +117,6 @@ static int get_num(const json_object *root, const char *key, int f32, double *ou
     return 0;
 }
 
-static int check_hparams(const llq_hparams *hp, const char *path)
-{
-    if (hp->dim % hp->n_heads)
-        return llq_err(LLQ_EFORMAT, "%s: dim %u is not a multiple of the %u heads", path, hp->dim, hp->n_heads);
-    if (hp->n_heads % hp->n_kv_heads)
-        return llq_err(LLQ_EFORMAT, "%s: %u heads is not a multiple of the %u kv heads", path, hp->n_heads,
-                       hp->n_kv_heads);
-    if ((hp->dim / hp->n_heads) % 2)
-        return llq_err(LLQ_EFORMAT, "%s: head size %u is odd (rotary embedding needs pairs)", path,
-                       hp->dim / hp->n_heads);
-    if (hp->norm_eps <= 0 || hp->rope_theta <= 0)
-        return llq_err(LLQ_EFORMAT, "%s: norm_eps and rope_theta must be > 0", path);
-    return 0;
-}
-
 int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, size_t len, const char *path)
 {
     int err = 0;
@@ -146,7 +132,7 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         (err = get_int(root, "n_kv_heads", 1, MAX_HEADS, &n_kv, 1, n_heads, path)) ||
         (err = get_int(root, "vocab_size", -1, MAX_VOCAB, &vocab, 1, -1, path)) ||
         (err = get_int(root, "multiple_of", 1, MAX_DIM, &multiple_of, 1, 256, path)) ||
-        (err = get_int(root, "hidden_dim", 1, 16 * (int64_t)MAX_DIM, &hidden, 1, 0, path)) ||
+        (err = get_int(root, "hidden_dim", 1, UINT32_MAX, &hidden, 1, 0, path)) ||
         (err = get_int(root, "max_seq_len", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
         (err = get_num(root, "ffn_dim_multiplier", 0, &mult, 0, path)) ||
         (err = get_num(root, "norm_eps", 1, &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
@@ -156,8 +142,17 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         goto done;
     }
     if (json_object_object_get_ex(root, "use_scaled_rope", &v) && json_object_get_boolean(v)) {
-        err = llq_err(LLQ_EUNSUPPORTED, "%s: use_scaled_rope (LLaMA 3.1 rope scaling) is not supported", path);
-        goto done;
+        /* Meta's reference code (llama-models apply_scaling): the llama3 rule with factor 8, low_freq_factor 1,
+         * high_freq_factor 4, original context 8192, unless params.json names the factors */
+        double f, hf;
+        if ((err = get_num(root, "rope_scaling_factor", 1, &f, 8, path)) ||
+            (err = get_num(root, "rope_high_freq_factor", 1, &hf, 4, path)))
+            goto done;
+        hp->rope_scaling = LLQ_ROPE_LLAMA3;
+        hp->rope_factor = (float)f;
+        hp->rope_low_freq_factor = 1;
+        hp->rope_high_freq_factor = (float)hf;
+        hp->rope_orig_context = 8192;
     }
     snprintf(hp->arch, sizeof hp->arch, "llama");
     hp->dim = (uint32_t)dim;
@@ -174,7 +169,7 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         err = llq_err(LLQ_EFORMAT, "%s: ffn width out of range", path);
         goto done;
     }
-    err = check_hparams(hp, path);
+    err = llq_hparams_check(hp, path, LLQ_HP_VOCAB_LATER);
 done:
     json_object_put(root);
     return err;
@@ -187,80 +182,160 @@ static int is_str(const json_object *root, const char *key, const char *want, in
     return *present && json_object_is_type(v, json_type_string) && strcmp(json_object_get_string(v), want) == 0;
 }
 
-static int check_arch(const json_object *root, const char *path)
+/* The family config.json names (architectures[] and model_type must agree with one row of llq_families). */
+static int find_family(const llq_family **out, const json_object *root, const char *path)
 {
     json_object *v;
-    int has_type, has_arch = json_object_object_get_ex(root, "architectures", &v), llama_arch = 0;
-    int llama_type = is_str(root, "model_type", "llama", &has_type);
-    const char *what = NULL;
-    if (has_arch && json_object_is_type(v, json_type_array)) {
-        size_t n = json_object_array_length(v);
-        for (size_t i = 0; i < n; i++) {
-            json_object *e = json_object_array_get_idx(v, i);
-            if (json_object_is_type(e, json_type_string)) {
-                if (strcmp(json_object_get_string(e), "LlamaForCausalLM") == 0)
-                    llama_arch = 1;
-                else if (!what)
-                    what = json_object_get_string(e);
-            }
+    const char *arch = NULL, *type = NULL;
+    char list[160];
+    *out = NULL;
+    llq_family_list(list, sizeof list);
+    if (json_object_object_get_ex(root, "architectures", &v) && json_object_is_type(v, json_type_array) &&
+        json_object_array_length(v) > 0) {
+        if (json_object_array_length(v) != 1 || !json_object_is_type(json_object_array_get_idx(v, 0), json_type_string))
+            return llq_err(LLQ_EUNSUPPORTED, "%s: \"architectures\" must list exactly one name (supported: %s)", path,
+                           list);
+        arch = json_object_get_string(json_object_array_get_idx(v, 0));
+    }
+    if (json_object_object_get_ex(root, "model_type", &v) && json_object_is_type(v, json_type_string))
+        type = json_object_get_string(v);
+    if (!arch && !type)
+        return llq_err(LLQ_EUNSUPPORTED, "%s: no model_type or architectures (supported: %s)", path, list);
+    for (size_t i = 0; i < llq_n_families; i++) {
+        const llq_family *f = &llq_families[i];
+        if ((!arch || strcmp(arch, f->hf_arch) == 0) && (!type || strcmp(type, f->model_type) == 0)) {
+            *out = f;
+            return 0;
         }
     }
-    if (has_type && !llama_type) {
-        json_object_object_get_ex(root, "model_type", &v);
-        return llq_err(LLQ_EUNSUPPORTED, "%s: unsupported architecture: model_type \"%s\" (only llama)", path,
-                       json_object_is_type(v, json_type_string) ? json_object_get_string(v) : "?");
+    if (arch)
+        return llq_err(LLQ_EUNSUPPORTED, "%s: unsupported architecture %s%s%s%s (supported: %s)", path, arch,
+                       type ? " (model_type " : "", type ? type : "", type ? ")" : "", list);
+    return llq_err(LLQ_EUNSUPPORTED, "%s: unsupported architecture: model_type \"%s\" (supported: %s)", path, type,
+                   list);
+}
+
+/* rope_scaling: null, or {"rope_type"|"type": "default" | "linear" | "llama3", ...}. */
+static int parse_rope_scaling(llq_hparams *hp, const json_object *root, const char *path)
+{
+    json_object *rs, *v;
+    int64_t orig;
+    double f, lo, hi;
+    int err;
+    if (!json_object_object_get_ex(root, "rope_scaling", &rs) || json_object_is_type(rs, json_type_null))
+        return 0;
+    if (!json_object_is_type(rs, json_type_object))
+        return llq_err(LLQ_EFORMAT, "%s: \"rope_scaling\" must be an object or null", path);
+    if (!(json_object_object_get_ex(rs, "rope_type", &v) && json_object_is_type(v, json_type_string)) &&
+        !(json_object_object_get_ex(rs, "type", &v) && json_object_is_type(v, json_type_string)))
+        return llq_err(LLQ_EFORMAT, "%s: \"rope_scaling\" has no \"rope_type\"", path);
+    const char *t = json_object_get_string(v);
+    if (strcmp(t, "default") == 0)
+        return 0;
+    if (strcmp(t, "linear") == 0) {
+        if ((err = get_num(rs, "factor", 1, &f, 0, path)))
+            return err;
+        hp->rope_scaling = LLQ_ROPE_LINEAR;
+        hp->rope_factor = (float)f;
+        return 0;
     }
-    if (has_arch && !llama_arch)
-        return llq_err(LLQ_EUNSUPPORTED, "%s: unsupported architecture: %s (only LlamaForCausalLM)", path,
-                       what ? what : "architectures lists no LlamaForCausalLM");
-    if (!has_type && !has_arch)
-        return llq_err(LLQ_EUNSUPPORTED, "%s: no model_type or architectures (expected llama / LlamaForCausalLM)",
-                       path);
+    if (strcmp(t, "llama3") == 0) {
+        if ((err = get_num(rs, "factor", 1, &f, 0, path)) || (err = get_num(rs, "low_freq_factor", 1, &lo, 0, path)) ||
+            (err = get_num(rs, "high_freq_factor", 1, &hi, 0, path)) ||
+            (err = get_int(rs, "original_max_position_embeddings", 1, UINT32_MAX, &orig, 0, 0, path)))
+            return err;
+        hp->rope_scaling = LLQ_ROPE_LLAMA3;
+        hp->rope_factor = (float)f;
+        hp->rope_low_freq_factor = (float)lo;
+        hp->rope_high_freq_factor = (float)hi;
+        hp->rope_orig_context = (uint32_t)orig;
+        return 0;
+    }
+    return llq_err(LLQ_EUNSUPPORTED, "%s: rope_scaling type \"%s\" is not supported (supported: linear, llama3)", path,
+                   t);
+}
+
+/* bos_token_id: int or null; eos_token_id: int, list of ints or null. */
+static int parse_special_ids(llq_hparams *hp, const json_object *root, const char *path)
+{
+    json_object *v;
+    int64_t id;
+    int err;
+    if (json_object_object_get_ex(root, "bos_token_id", &v) && !json_object_is_type(v, json_type_null)) {
+        if ((err = get_int(root, "bos_token_id", 0, UINT32_MAX, &id, 0, 0, path)))
+            return err;
+        hp->has_bos = 1;
+        hp->bos_id = (uint32_t)id;
+    }
+    if (!json_object_object_get_ex(root, "eos_token_id", &v) || json_object_is_type(v, json_type_null))
+        return 0;
+    if (!json_object_is_type(v, json_type_array)) {
+        if ((err = get_int(root, "eos_token_id", 0, UINT32_MAX, &id, 0, 0, path)))
+            return err;
+        hp->eos_ids[hp->n_eos++] = (uint32_t)id;
+        return 0;
+    }
+    size_t n = json_object_array_length(v);
+    if (n > LLQ_MAX_EOS)
+        return llq_err(LLQ_ELIMIT, "%s: %zu eos_token_id values (at most %u)", path, n, LLQ_MAX_EOS);
+    for (size_t i = 0; i < n; i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        int64_t x = json_object_is_type(e, json_type_int) ? json_object_get_int64(e) : -1;
+        if (x < 0 || x > UINT32_MAX)
+            return llq_err(LLQ_EFORMAT, "%s: \"eos_token_id\"[%zu] must be an integer >= 0", path, i);
+        hp->eos_ids[hp->n_eos++] = (uint32_t)x;
+    }
     return 0;
 }
 
-int conv_parse_config(llq_hparams *hp, int *tied, const char *text, size_t len, const char *path)
+static int get_bool(const json_object *root, const char *key)
+{
+    json_object *v;
+    return json_object_object_get_ex(root, key, &v) && json_object_get_boolean(v);
+}
+
+int conv_parse_config(llq_hparams *hp, const char *text, size_t len, const char *path)
 {
     int err = 0, present;
-    int64_t dim, n_layers, n_heads, n_kv, vocab, ffn, ctx, head_dim;
+    int64_t dim, n_layers, n_heads, n_kv, vocab, ffn, ctx, head_dim, window = 0;
     double eps, theta;
+    const llq_family *fam;
     json_object *root = conv_json_parse(text, len, path, &err), *v;
     if (!root)
         return err;
     memset(hp, 0, sizeof *hp);
-    if ((err = check_arch(root, path)))
+    if ((err = find_family(&fam, root, path)))
         goto done;
     if ((err = get_int(root, "hidden_size", 1, MAX_DIM, &dim, 0, 0, path)) ||
         (err = get_int(root, "num_hidden_layers", 1, MAX_LAYERS, &n_layers, 0, 0, path)) ||
         (err = get_int(root, "num_attention_heads", 1, MAX_HEADS, &n_heads, 0, 0, path)) ||
         (err = get_int(root, "num_key_value_heads", 1, MAX_HEADS, &n_kv, 1, n_heads, path)) ||
         (err = get_int(root, "vocab_size", 1, MAX_VOCAB, &vocab, 0, 0, path)) ||
-        (err = get_int(root, "intermediate_size", 1, 16 * (int64_t)MAX_DIM, &ffn, 0, 0, path)) ||
+        (err = get_int(root, "intermediate_size", 1, UINT32_MAX, &ffn, 0, 0, path)) ||
         (err = get_int(root, "max_position_embeddings", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
-        (err = get_int(root, "head_dim", 1, MAX_DIM, &head_dim, 1, dim / n_heads, path)) ||
+        (err = get_int(root, "head_dim", 1, UINT32_MAX, &head_dim, 1, 0, path)) ||
         (err = get_num(root, "rms_norm_eps", 1, &eps, 1e-6, path)) ||
-        (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
+        (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)) || (err = parse_rope_scaling(hp, root, path)) ||
+        (err = parse_special_ids(hp, root, path)))
         goto done;
-    if (head_dim * n_heads != dim) {
-        err = llq_err(LLQ_EUNSUPPORTED, "%s: head_dim %lld x %lld heads != hidden_size %lld is not supported", path,
-                      (long long)head_dim, (long long)n_heads, (long long)dim);
-        goto done;
-    }
-    if (json_object_object_get_ex(root, "rope_scaling", &v) && !json_object_is_type(v, json_type_null)) {
-        err = llq_err(LLQ_EUNSUPPORTED, "%s: rope_scaling is not supported", path);
-        goto done;
-    }
     if (json_object_object_get_ex(root, "hidden_act", &v) && !is_str(root, "hidden_act", "silu", &present)) {
         err = llq_err(LLQ_EUNSUPPORTED, "%s: hidden_act other than silu is not supported", path);
         goto done;
     }
-    if ((json_object_object_get_ex(root, "attention_bias", &v) && json_object_get_boolean(v)) ||
-        (json_object_object_get_ex(root, "mlp_bias", &v) && json_object_get_boolean(v))) {
-        err = llq_err(LLQ_EUNSUPPORTED, "%s: attention_bias / mlp_bias are not supported", path);
+    if (get_bool(root, "attention_bias") || get_bool(root, "mlp_bias")) {
+        err = llq_err(LLQ_EUNSUPPORTED, "%s: attention_bias / mlp_bias are not supported for %s (only Qwen2's q/k/v "
+                      "biases)", path, fam->hf_arch);
         goto done;
     }
-    *tied = json_object_object_get_ex(root, "tie_word_embeddings", &v) && json_object_get_boolean(v);
+    if (fam->sliding_window) {
+        if ((err = get_int(root, "sliding_window", 0, UINT32_MAX, &window, 1, 0, path)))
+            goto done;
+    } else if (get_bool(root, "use_sliding_window")) {
+        err = llq_err(LLQ_EUNSUPPORTED, "%s: use_sliding_window is not supported for %s", path, fam->hf_arch);
+        goto done;
+    }
     snprintf(hp->arch, sizeof hp->arch, "llama");
+    snprintf(hp->family, sizeof hp->family, "%s", fam->name);
     hp->dim = (uint32_t)dim;
     hp->n_layers = (uint32_t)n_layers;
     hp->n_heads = (uint32_t)n_heads;
@@ -268,9 +343,13 @@ int conv_parse_config(llq_hparams *hp, int *tied, const char *text, size_t len, 
     hp->vocab_size = (uint32_t)vocab;
     hp->ffn_dim = (uint32_t)ffn;
     hp->context_length = (uint32_t)ctx;
+    hp->head_dim = (uint32_t)head_dim;
     hp->norm_eps = (float)eps;
     hp->rope_theta = (float)theta;
-    err = check_hparams(hp, path);
+    hp->qkv_bias = fam->qkv_bias;
+    hp->tied = (uint32_t)get_bool(root, "tie_word_embeddings");
+    hp->sliding_window = (uint32_t)window;
+    err = llq_hparams_check(hp, path, 0);
 done:
     json_object_put(root);
     return err;

@@ -124,6 +124,8 @@ static int write_tensor(stream *s, conv_plan *p, const conv_tensor *t, uint64_t 
     uint32_t got = 0, want_crc = 0;
     size_t isz = llq_src_dtype_size(t->src_dtype);
     uint64_t rows = t->n_dims == 2 ? t->dims[0] : 1, cols = t->n_dims == 2 ? t->dims[1] : t->dims[0];
+    if (t->permute_heads && t->n_dims == 1) /* a q/k bias: its elements are the rows to un-permute */
+        rows = t->dims[0], cols = 1;
     if (!data)
         return llq_err(LLQ_ENOMEM, "out of memory");
     s->out_type = conv_out_type(s->o->dtype, t->src_dtype, t->n_dims);
@@ -201,7 +203,7 @@ static const char *matrix_dtype(const conv_plan *p)
 {
     const char *d = NULL;
     for (size_t i = 0; i < p->n_tensors; i++) {
-        if (p->tensors[i].n_dims != 2)
+        if (p->tensors[i].n_dims != 2 || !p->tensors[i].n_pieces)
             continue;
         const char *n = llq_src_dtype_name(p->tensors[i].src_dtype);
         if (d && strcmp(d, n))
@@ -257,6 +259,7 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
     llq_writer *w = NULL;
     stream s = {0};
     uint64_t bytes_in = 0;
+    uint32_t rep_tensors = 0;
     double t0 = now();
     int err;
     memset(&p, 0, sizeof p);
@@ -299,6 +302,9 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         goto done;
     for (size_t i = 0; i < p.n_tensors; i++) {
         const conv_tensor *t = &p.tensors[i];
+        if (!t->n_pieces) /* not in this model (biases, a tied output head) */
+            continue;
+        rep_tensors++;
         uint64_t n = t->n_dims == 2 ? t->dims[0] * t->dims[1] : t->dims[0];
         s.total += n * conv_type_size(conv_out_type(o->dtype, t->src_dtype, t->n_dims));
     }
@@ -317,7 +323,8 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
     s.w = w;
     s.o = o;
     for (size_t i = 0; i < p.n_tensors && !err; i++)
-        err = write_tensor(&s, &p, &p.tensors[i], &bytes_in);
+        if (p.tensors[i].n_pieces)
+            err = write_tensor(&s, &p, &p.tensors[i], &bytes_in);
     if (err || (err = llq_writer_commit(w)))
         goto done;
     if (rep) {
@@ -329,7 +336,7 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
         snprintf(rep->out_dtype, sizeof rep->out_dtype, "%s",
                  llq_type_name(conv_out_type(o->dtype, p.tensors[0].src_dtype, 2)));
         rep->n_files = (uint32_t)p.n_files;
-        rep->n_tensors = (uint32_t)p.n_tensors;
+        rep->n_tensors = rep_tensors;
         rep->n_dropped = p.n_dropped;
         rep->tokenizer = tok != NULL;
         rep->tok_pieces = tok ? llq_tokenizer_n_vocab(tok) : 0;

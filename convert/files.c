@@ -435,7 +435,7 @@ int conv_plan_find(conv_plan *p, const llq_convert_opts *o)
     if (p->layout == LLQ_LAYOUT_META)
         err = conv_parse_params(&p->hp, &p->vocab_unknown, text, len, p->config);
     else
-        err = conv_parse_config(&p->hp, &p->tied, text, len, p->config);
+        err = conv_parse_config(&p->hp, text, len, p->config);
     free(text);
     return err ? err : find_tokenizer(p, o->tokenizer);
 }

@@ -130,6 +130,8 @@ static int plan_hf(conv_plan *p)
             int r = conv_hf_name(&slot, &permute, st->name, &p->hp);
             if (r == 0)
                 p->n_dropped++;
+            if (r == 0 && strcmp(st->name, llq_global_tensors[LLQ_GT_OUTPUT].hf) == 0)
+                p->tied_lm_head = 1; /* Hugging Face ties it to the embeddings, whatever it holds */
             if (r == 0)
                 continue;
             if (r < 0)
@@ -161,24 +163,13 @@ static int plan_hf(conv_plan *p)
                                conv_base_name(p->index));
         }
     }
-    conv_tensor *out = &p->tensors[p->n_tensors - 1], *emb = &p->tensors[0];
-    p->tied_lm_head = p->tied && out->pieces;
-    if (!out->pieces && p->tied && emb->pieces) {
-        if (!(out->pieces = malloc(sizeof *out->pieces)))
-            return llq_err(LLQ_ENOMEM, "out of memory");
-        out->pieces[0] = emb->pieces[0];
-        out->n_pieces = 1;
-        out->split = -1;
-        out->n_dims = emb->n_dims;
-        memcpy(out->dims, emb->dims, sizeof out->dims);
-    }
     return 0;
 }
 
 int conv_plan_open(conv_plan *p, uint32_t tok_vocab)
 {
     int err;
-    p->n_tensors = conv_n_slots(p->hp.n_layers);
+    p->n_tensors = llq_arch_n_slots(p->hp.n_layers);
     if (!(p->srcs = calloc(p->n_files, sizeof *p->srcs)) || !(p->tensors = calloc(p->n_tensors, sizeof *p->tensors)))
         return llq_err(LLQ_ENOMEM, "out of memory");
     for (size_t f = 0; f < p->n_files; f++)
@@ -199,10 +190,13 @@ int conv_plan_open(conv_plan *p, uint32_t tok_vocab)
     }
     for (uint32_t slot = 0; slot < p->n_tensors; slot++) {
         conv_tensor *t = &p->tensors[slot];
-        uint32_t n_dims;
+        uint32_t n_dims, layer;
         uint64_t dims[2];
-        conv_slot_name(t->name, slot, p->hp.n_layers);
-        conv_slot_shape(slot, &p->hp, &n_dims, dims);
+        const llq_arch_tensor *e = llq_arch_slot(slot, p->hp.n_layers, &layer);
+        llq_arch_slot_name(t->name, sizeof t->name, slot, p->hp.n_layers);
+        llq_arch_shape(e, &p->hp, &n_dims, dims);
+        if (!llq_arch_needed(e, &p->hp)) /* the name mappings never place such a tensor */
+            continue;
         if (!t->pieces) {
             char hf[CONV_NAME_MAX + 16] = "";
             if (p->layout == LLQ_LAYOUT_HF)
@@ -221,7 +215,7 @@ int conv_plan_open(conv_plan *p, uint32_t tok_vocab)
         }
         t->src_dtype = st->dtype;
     }
-    return 0;
+    return llq_hparams_check(&p->hp, p->config, 0);
 }
 
 void conv_plan_free(conv_plan *p)

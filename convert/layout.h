@@ -39,8 +39,7 @@ typedef struct conv_plan {
     struct json_object *index_json; /* its parsed contents */
     char *tokenizer;          /* tokenizer.model path, NULL if none found */
     int vocab_unknown;        /* params.json says vocab_size -1 */
-    int tied;                 /* HF tie_word_embeddings: output.weight = embeddings */
-    int tied_lm_head;         /* ... but lm_head.weight is present: it is output.weight */
+    int tied_lm_head;         /* llama.tied_embeddings, and the checkpoint has an lm_head.weight: dropped (as HF) */
     llq_hparams hp;
     size_t n_files;
     char **files;             /* checkpoint file paths, in shard order */
@@ -64,20 +63,16 @@ void conv_plan_free(conv_plan *p);
 /* LLaMA's SwiGLU width: h = int(2*(4*dim)/3); if mult > 0: h = int(mult*h); rounded up to multiple_of. */
 uint32_t conv_ffn_dim(uint32_t dim, uint32_t multiple_of, double mult);
 
-/* Canonical tensors are numbered ("slots"): 0 tok_embeddings, 1 + 9*L + k the k-th tensor of layer L in the
- * order of docs/FORMAT.md, then norm, then output: conv_n_slots(n_layers) in all. */
-#define CONV_PER_LAYER 9
-uint32_t conv_n_slots(uint32_t n_layers);
-void conv_slot_name(char out[CONV_NAME_MAX], uint32_t slot, uint32_t n_layers);
-/* Shape hp implies for a slot (n_dims 1 or 2). */
-void conv_slot_shape(uint32_t slot, const llq_hparams *hp, uint32_t *n_dims, uint64_t dims[2]);
+/* Canonical tensors are numbered by slot (llq_arch_n_slots, llq_arch_slot_name, llq_arch_shape in
+ * include/llq/hparams.h); a slot whose tensor hp's model does not have (biases, a tied output) stays empty. */
 
 /* Hugging Face name of a slot ("model.layers.3.mlp.up_proj.weight"). */
 void conv_slot_hf_name(char out[CONV_NAME_MAX + 16], uint32_t slot, uint32_t n_layers);
 /* Slot of a Hugging Face tensor name. Returns 1 (and *permute: heads to undo the rotary permutation with, 0 if
- * none), 0 for a tensor to drop (rotary_emb.inv_freq), -1 for an unknown name or a layer >= n_layers. */
+ * none), 0 for a tensor to drop (rotary_emb.inv_freq, a tied model's lm_head), -1 for an unknown name, a layer
+ * >= n_layers or a tensor hp's model does not have. */
 int conv_hf_name(uint32_t *slot, uint32_t *permute, const char *hf, const llq_hparams *hp);
-/* Same for Meta names: 1 keep, 0 drop (rope.freqs), -1 unknown. *split: the dim model-parallel shards cut it
+/* Same for Meta names: 1 keep, 0 drop (rope.freqs), -1 unknown or not in hp's model. *split: the dim model-parallel shards cut it
  * along (0 or 1; tok_embeddings says 1, LLaMA-1/2), -1 for replicated 1-D tensors. */
 int conv_meta_name(uint32_t *slot, int *split, const char *name, const llq_hparams *hp);
 
@@ -93,7 +88,7 @@ const char *conv_base_name(const char *path);
 
 /* Parses params.json (Meta) / config.json (HF) text into hp; path only names the file in errors. */
 int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, size_t len, const char *path);
-int conv_parse_config(llq_hparams *hp, int *tied, const char *text, size_t len, const char *path);
+int conv_parse_config(llq_hparams *hp, const char *text, size_t len, const char *path);
 /* Parses a JSON object (depth-limited, nothing after it). Returns it (json_object_put) or NULL with *err set. */
 struct json_object *conv_json_parse(const char *text, size_t len, const char *path, int *err);
 

@@ -19,18 +19,9 @@ static void *xmalloc_f(size_t n_floats)
 int llq_model_new(llq_model **out, const llq_hparams *hp, int n_threads)
 {
     *out = NULL;
-    if (!hp->dim || !hp->n_layers || !hp->n_heads || !hp->n_kv_heads || !hp->ffn_dim || !hp->vocab_size)
-        return llq_err(LLQ_EFORMAT, "model has a zero size (dim %u, layers %u, heads %u, kv heads %u, ffn %u, vocab %u)",
-                       hp->dim, hp->n_layers, hp->n_heads, hp->n_kv_heads, hp->ffn_dim, hp->vocab_size);
-    if (hp->dim % hp->n_heads || hp->n_heads % hp->n_kv_heads || (hp->dim / hp->n_heads) % 2)
-        return llq_err(LLQ_EFORMAT, "inconsistent heads: dim %u, heads %u, kv heads %u (need heads | dim, kv heads | "
-                       "heads, even head size)", hp->dim, hp->n_heads, hp->n_kv_heads);
-    if (hp->n_layers > 4096 || hp->dim > (1u << 16) || hp->ffn_dim > (1u << 18) || hp->vocab_size > (1u << 22))
-        return llq_err(LLQ_ELIMIT, "model sizes exceed the supported limits (dim %u, layers %u, ffn %u, vocab %u)",
-                       hp->dim, hp->n_layers, hp->ffn_dim, hp->vocab_size);
-    if (!(hp->norm_eps > 0) || !(hp->rope_theta > 0))
-        return llq_err(LLQ_EFORMAT, "norm_eps %g and rope_theta %g must be positive", (double)hp->norm_eps,
-                       (double)hp->rope_theta);
+    int err = llq_hparams_check(hp, "model", 0);
+    if (err)
+        return err;
     llq_model *m = calloc(1, sizeof *m);
     if (!m || !(m->layers = calloc(hp->n_layers, sizeof *m->layers))) {
         free(m);
@@ -38,7 +29,7 @@ int llq_model_new(llq_model **out, const llq_hparams *hp, int n_threads)
     }
     m->hp = *hp;
     m->max_pos = hp->context_length ? hp->context_length : (1u << 20);
-    int err = llq_pool_new(&m->pool, n_threads);
+    err = llq_pool_new(&m->pool, n_threads);
     if (err) {
         llq_model_free(m);
         return err;
@@ -71,11 +62,13 @@ static int get_mat(llq_mat *out, const llq_file *f, const char *name)
     return LLQ_OK;
 }
 
-static int get_norm(float *dst, const llq_file *f, const char *name, uint32_t dim)
+/* A 1-D tensor (norm weight, bias) as f32. */
+static int get_vec(float *dst, const llq_file *f, const char *name, uint32_t dim)
 {
     const llq_tensor *t = llq_tensor_find(f, name);
-    if (!t || t->n_dims != 1 || t->dims[0] != dim)
-        return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not [%u]", llq_file_path(f), name, dim);
+    if (!t || t->n_dims != 1 || t->dims[0] != dim || llq_type_is_quant(t->type))
+        return llq_err(LLQ_EFORMAT, "%s: tensor '%s' is missing or not [%u] f32/f16/bf16", llq_file_path(f), name,
+                       dim);
     llq_row_to_f32(dst, t->data, t->type, t->group, dim);
     return LLQ_OK;
 }
@@ -94,35 +87,51 @@ int llq_model_open(llq_model **out, const llq_file *f, int n_threads)
     if (err)
         goto done;
     m->file = f;
-    if (!(m->owned = xmalloc_f(((size_t)hp.n_layers * 2 + 1) * hp.dim))) {
+    size_t q_dim = llq_hp_q_dim(&hp), kv_dim = llq_hp_kv_dim(&hp);
+    size_t per_layer = 2 * (size_t)hp.dim + (hp.qkv_bias ? q_dim + 2 * kv_dim : 0);
+    if (!(m->owned = xmalloc_f((size_t)hp.n_layers * per_layer + hp.dim))) {
         err = llq_err(LLQ_ENOMEM, "out of memory (norms)");
         goto done;
     }
-    if ((err = get_mat(&m->tok_embeddings, f, "tok_embeddings.weight")) || (err = get_mat(&m->output, f, "output.weight")))
+    if ((err = get_mat(&m->tok_embeddings, f, llq_global_tensors[LLQ_GT_EMBED].name)))
         goto done;
-    float *nw = m->owned + (size_t)hp.n_layers * 2 * hp.dim;
-    if ((err = get_norm(nw, f, "norm.weight", hp.dim)))
+    if (hp.tied) /* one matrix: the embedding lookup and the output head */
+        m->output = m->tok_embeddings;
+    else if ((err = get_mat(&m->output, f, llq_global_tensors[LLQ_GT_OUTPUT].name)))
+        goto done;
+    float *nw = m->owned + (size_t)hp.n_layers * per_layer;
+    if ((err = get_vec(nw, f, llq_global_tensors[LLQ_GT_NORM].name, hp.dim)))
         goto done;
     m->norm = nw;
-    static const char *const lin[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
-                                       "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
+    static const enum llq_lt lin[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W2, LLQ_LT_W3};
     for (uint32_t l = 0; l < hp.n_layers; l++) {
         llq_layer_w *L = &m->layers[l];
         llq_mat *mats[7] = {&L->wq, &L->wk, &L->wv, &L->wo, &L->w1, &L->w2, &L->w3};
         for (int i = 0; i < 7; i++) {
-            snprintf(name, sizeof name, "layers.%u.%s.weight", l, lin[i]);
+            llq_arch_layer_name(name, sizeof name, l, lin[i]);
             if ((err = get_mat(mats[i], f, name)))
                 goto done;
         }
-        float *an = m->owned + (size_t)l * 2 * hp.dim, *fn = an + hp.dim;
-        snprintf(name, sizeof name, "layers.%u.attention_norm.weight", l);
-        if ((err = get_norm(an, f, name, hp.dim)))
+        float *an = m->owned + (size_t)l * per_layer, *fn = an + hp.dim;
+        llq_arch_layer_name(name, sizeof name, l, LLQ_LT_ATTN_NORM);
+        if ((err = get_vec(an, f, name, hp.dim)))
             goto done;
-        snprintf(name, sizeof name, "layers.%u.ffn_norm.weight", l);
-        if ((err = get_norm(fn, f, name, hp.dim)))
+        llq_arch_layer_name(name, sizeof name, l, LLQ_LT_FFN_NORM);
+        if ((err = get_vec(fn, f, name, hp.dim)))
             goto done;
         L->attention_norm = an;
         L->ffn_norm = fn;
+        if (hp.qkv_bias) {
+            float *bq = fn + hp.dim, *bk = bq + q_dim, *bv = bk + kv_dim;
+            static const enum llq_lt bias[3] = {LLQ_LT_WQ_BIAS, LLQ_LT_WK_BIAS, LLQ_LT_WV_BIAS};
+            float *dst[3] = {bq, bk, bv};
+            for (int i = 0; i < 3; i++) {
+                llq_arch_layer_name(name, sizeof name, l, bias[i]);
+                if ((err = get_vec(dst[i], f, name, (uint32_t)(i ? kv_dim : q_dim))))
+                    goto done;
+            }
+            L->bq = bq, L->bk = bk, L->bv = bv;
+        }
     }
     *out = m;
     m = NULL;
@@ -168,16 +177,42 @@ static void rope(float *v, size_t n, size_t ld, uint32_t n_heads, uint32_t hd, c
         }
 }
 
-/* cs[t][i] = {cosf, sinf} of (pos0 + t)·freq[i]: computed once per step, used by every layer's q and k. */
-static void rope_table(float *cs, size_t n, uint32_t hd, uint32_t pos0, const float *freq)
+/* cs[t][i] = {cos, sin} of (pos0 + t)·freq[i] (angle in f64): computed once per step, used by every layer's q
+ * and k. */
+static void rope_table(float *cs, size_t n, uint32_t hd, uint32_t pos0, const double *freq)
 {
     for (size_t t = 0; t < n; t++) {
-        float pos = (float)(pos0 + t);
+        double pos = (double)pos0 + (double)t;
         for (uint32_t i = 0; i < hd / 2; i++) {
-            float a = pos * freq[i];
-            cs[(t * (hd / 2) + i) * 2] = cosf(a);
-            cs[(t * (hd / 2) + i) * 2 + 1] = sinf(a);
+            double a = pos * freq[i];
+            cs[(t * (hd / 2) + i) * 2] = (float)cos(a);
+            cs[(t * (hd / 2) + i) * 2 + 1] = (float)sin(a);
         }
+    }
+}
+
+/* freq[i] = theta^(-2i/hd), i < hd/2, then the model's rope scaling: linear divides by factor; llama3 (Meta's
+ * apply_scaling, HF's "llama3") keeps wavelengths below orig/high_freq_factor, divides those above
+ * orig/low_freq_factor by factor and blends in between. */
+static void rope_freqs(double *freq, const llq_hparams *hp)
+{
+    uint32_t hd = llq_hp_head_dim(hp);
+    double f = hp->rope_factor, lo = hp->rope_low_freq_factor, hi = hp->rope_high_freq_factor;
+    double orig = hp->rope_orig_context, pi = 3.14159265358979323846;
+    for (uint32_t i = 0; i < hd / 2; i++) {
+        double fr = 1.0 / pow((double)hp->rope_theta, (double)(2 * i) / (double)hd);
+        if (hp->rope_scaling == LLQ_ROPE_LINEAR) {
+            fr /= f;
+        } else if (hp->rope_scaling == LLQ_ROPE_LLAMA3) {
+            double wavelen = 2 * pi / fr;
+            if (wavelen > orig / lo) {
+                fr /= f;
+            } else if (wavelen >= orig / hi) {
+                double smooth = (orig / wavelen - lo) / (hi - lo);
+                fr = (1 - smooth) * fr / f + smooth * fr;
+            }
+        }
+        freq[i] = fr;
     }
 }
 
@@ -198,7 +233,7 @@ static void attn_run(void *ud, int tid, int nt)
     (void)nt;
     struct attn_task *a = ud;
     const llq_hparams *hp = &a->m->hp;
-    uint32_t hd = hp->dim / hp->n_heads, q_dim = hp->dim, kv_dim = hd * hp->n_kv_heads;
+    uint32_t hd = llq_hp_head_dim(hp), q_dim = llq_hp_q_dim(hp), kv_dim = llq_hp_kv_dim(hp), W = hp->sliding_window;
     uint32_t group = hp->n_heads / hp->n_kv_heads;
     size_t L_all = a->pos0 + a->n, n_qb = (a->n + QB - 1) / QB;
     float *S = a->scratch + (size_t)tid * SCRATCH_ROWS(group) * L_all;
@@ -208,8 +243,9 @@ static void attn_run(void *ud, int tid, int nt)
         if (task >= a->n_tasks)
             break;
         if (a->n == 1) { /* one query (generation): task = kv head, its group of query heads in one pass */
-            size_t g = (size_t)task, o = g * group * hd;
-            llq_attn_one(a->out + o, a->q + o, a->kc + g * hd, a->vc + g * hd, kv_dim, L_all, hd, group, scale, S);
+            size_t g = (size_t)task, o = g * group * hd, lo = W && L_all > W ? L_all - W : 0;
+            llq_attn_one(a->out + o, a->q + o, a->kc + lo * kv_dim + g * hd, a->vc + lo * kv_dim + g * hd, kv_dim,
+                         L_all - lo, hd, group, scale, S);
             continue;
         }
         uint32_t h = (uint32_t)((size_t)task / n_qb);
@@ -221,9 +257,12 @@ static void attn_run(void *ud, int tid, int nt)
         for (size_t i = 0; i < nq; i++) {
             float *s = S + i * L;
             size_t len = a->pos0 + i0 + i + 1; /* causal: keys 0..pos */
-            llq_softmax(s, len, scale);
+            size_t lo = W && len > W ? len - W : 0; /* sliding window: the last W keys only */
+            llq_softmax(s + lo, len - lo, scale);
             if (a->m->arith == LLQ_ARITH_LLAMACPP)
-                llq_act_round(s, 1, len, LLQ_ACT_F16);
+                llq_act_round(s + lo, 1, len - lo, LLQ_ACT_F16);
+            for (size_t j = 0; j < lo; j++)
+                s[j] = 0;
             for (size_t j = len; j < L; j++)
                 s[j] = 0;
         }
@@ -233,8 +272,9 @@ static void attn_run(void *ud, int tid, int nt)
 
 /* Per-call buffers of one block. */
 struct bufs {
-    float *xn, *q, *att, *y, *h1, *h3, *freq;
-    float *xr;       /* llama.cpp arithmetic: a rounded copy of a matmul's input [n][max(dim, ffn)] */
+    float *xn, *q, *att, *y, *h1, *h3;
+    double *freq;
+    float *xr;       /* llama.cpp arithmetic: a rounded copy of a matmul's input [n][max(dim, q_dim, ffn)] */
     float *cs;       /* [n][hd/2][2] rotary cos/sin of positions cs_pos0.. */
     uint32_t cs_pos0; /* UINT32_MAX: cs not filled yet */
 };
@@ -247,24 +287,24 @@ static void bufs_free(struct bufs *b)
 
 static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
 {
-    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = dim / hp->n_heads;
+    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = llq_hp_head_dim(hp), q_dim = llq_hp_q_dim(hp);
     memset(b, 0, sizeof *b);
     b->xn = xmalloc_f(n * dim);
-    b->q = xmalloc_f(n * dim);
-    b->att = xmalloc_f(n * dim);
+    b->q = xmalloc_f(n * q_dim);
+    b->att = xmalloc_f(n * q_dim);
     b->y = xmalloc_f(n * dim);
     b->h1 = xmalloc_f(n * ffn);
     b->h3 = xmalloc_f(n * ffn);
-    b->freq = xmalloc_f(hd / 2);
+    b->freq = malloc((hd / 2 ? hd / 2 : 1) * sizeof *b->freq);
     b->cs = xmalloc_f(n * hd);
     b->cs_pos0 = UINT32_MAX;
-    b->xr = xmalloc_f(n * (ffn > dim ? ffn : dim));
+    size_t widest = ffn > dim ? ffn : dim;
+    b->xr = xmalloc_f(n * (q_dim > widest ? q_dim : widest));
     if (!b->xn || !b->q || !b->att || !b->y || !b->h1 || !b->h3 || !b->freq || !b->cs || !b->xr) {
         bufs_free(b);
         return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
     }
-    for (size_t i = 0; i < hd / 2; i++)
-        b->freq[i] = 1.0f / powf(hp->rope_theta, (float)(2 * i) / (float)hd);
+    rope_freqs(b->freq, hp);
     return LLQ_OK;
 }
 
@@ -291,7 +331,8 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
 {
     const llq_hparams *hp = &m->hp;
     const llq_layer_w *L = &m->layers[layer];
-    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = dim / hp->n_heads, kv_dim = hd * hp->n_kv_heads;
+    size_t dim = hp->dim, ffn = hp->ffn_dim, hd = llq_hp_head_dim(hp), q_dim = llq_hp_q_dim(hp);
+    size_t kv_dim = llq_hp_kv_dim(hp);
     int err;
     float *S = NULL;
 
@@ -302,14 +343,22 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     const llq_mat *qkv_w[3] = {&L->wq, &L->wk, &L->wv};
     if ((err = mm(m, qkv_y, b->xn, n, qkv_w, 3, b->xr)))
         return err;
+    if (L->bq) { /* Qwen2: q/k/v biases (rows in canonical order, like the weights) */
+        const float *bias[3] = {L->bq, L->bk, L->bv};
+        size_t rows[3] = {q_dim, kv_dim, kv_dim};
+        for (int j = 0; j < 3; j++)
+            for (size_t t = 0; t < n; t++)
+                for (size_t r = 0; r < rows[j]; r++)
+                    qkv_y[j][t * rows[j] + r] += bias[j][r];
+    }
     if (b->cs_pos0 != pos0) {
         rope_table(b->cs, n, (uint32_t)hd, pos0, b->freq);
         b->cs_pos0 = pos0;
     }
-    rope(b->q, n, dim, hp->n_heads, (uint32_t)hd, b->cs);
+    rope(b->q, n, q_dim, hp->n_heads, (uint32_t)hd, b->cs);
     rope(kc + (size_t)pos0 * kv_dim, n, kv_dim, hp->n_kv_heads, (uint32_t)hd, b->cs);
     if (m->arith == LLQ_ARITH_LLAMACPP) { /* llama.cpp: f16 KV cache, q converted to f16 for K·q */
-        llq_act_round(b->q, n, dim, LLQ_ACT_F16);
+        llq_act_round(b->q, n, q_dim, LLQ_ACT_F16);
         llq_act_round(kc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
         llq_act_round(vc + (size_t)pos0 * kv_dim, n, kv_dim, LLQ_ACT_F16);
     }
@@ -324,7 +373,7 @@ static int block(const llq_model *m, int layer, float *x, size_t n, uint32_t pos
     llq_pool_run(m->pool, attn_run, &at);
     free(S);
 
-    if (cb && (err = cb(ud, layer, LLQ_CAP_O, b->att, n, dim)))
+    if (cb && (err = cb(ud, layer, LLQ_CAP_O, b->att, n, q_dim)))
         return err;
     const llq_mat *wo = &L->wo, *w2 = &L->w2;
     if ((err = mm(m, &b->y, b->att, n, &wo, 1, b->xr)))
@@ -371,7 +420,7 @@ int llq_model_layer(const llq_model *m, int layer, float *x, size_t n, llq_captu
         return llq_err(LLQ_EINVAL, "%zu tokens exceed the model's context of %u", n, m->max_pos);
     if (n == 0)
         return LLQ_OK;
-    size_t kv_dim = (size_t)m->hp.dim / m->hp.n_heads * m->hp.n_kv_heads;
+    size_t kv_dim = llq_hp_kv_dim(&m->hp);
     struct bufs b;
     int err = bufs_alloc(&b, &m->hp, n);
     if (err)
@@ -426,7 +475,7 @@ int llq_kv_new(llq_kv **out, const llq_model *m, uint32_t cap)
         return llq_err(LLQ_ENOMEM, "out of memory (kv cache)");
     kv->cap = cap;
     kv->n_layers = m->hp.n_layers;
-    kv->kv_dim = m->hp.dim / m->hp.n_heads * m->hp.n_kv_heads;
+    kv->kv_dim = llq_hp_kv_dim(&m->hp);
     size_t sz = (size_t)kv->n_layers * cap * kv->kv_dim;
     kv->k = xmalloc_f(sz);
     kv->v = xmalloc_f(sz);

@@ -173,6 +173,8 @@ static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const ll
             snprintf(nm, sizeof nm, "tok_embeddings.weight");
         else if (s == cap - 2)
             snprintf(nm, sizeof nm, "norm.weight");
+        else if (s == cap - 1 && hp->tied)
+            continue; /* llama.tied_embeddings: no output.weight; llama.cpp reads token_embd for the head */
         else if (s == cap - 1)
             snprintf(nm, sizeof nm, "output.weight");
         else
@@ -377,7 +379,19 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
         memset(rep, 0, sizeof *rep);
     if (!o || !o->out || !o->out[0])
         return llq_err(LLQ_EINVAL, "no output file given");
-    if ((rc = llq_hparams_read(&hp, f)) || (rc = plan_tensors(&p, &n, f, &hp)))
+    if ((rc = llq_hparams_read(&hp, f)))
+        goto done;
+    /* 1.1 architecture keys the llama GGUF keys do not carry yet: refused rather than a file llama.cpp would run
+     * differently (a dropped rope scaling or sliding window changes every long-context logit) */
+    if ((hp.family[0] && strcmp(hp.family, "llama") != 0) || hp.rope_scaling || hp.sliding_window || hp.qkv_bias ||
+        (hp.head_dim && hp.head_dim * hp.n_heads != hp.dim)) {
+        char arch[320];
+        llq_hparams_describe(arch, sizeof arch, &hp);
+        rc = llq_err(LLQ_EUNSUPPORTED, "%s: GGUF output of this architecture is not implemented (%s)",
+                     llq_file_path(f), arch);
+        goto done;
+    }
+    if ((rc = plan_tensors(&p, &n, f, &hp)))
         goto done;
     /* file type: the type holding most matrix bytes */
     uint64_t by[64] = {0};

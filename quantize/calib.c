@@ -165,35 +165,32 @@ const llq_calib_tensor *llq_calib_find(const llq_calib_result *r, const char *na
 
 int llq_calib_apply(llq_model *m, const llq_calib_result *r)
 {
-    static const char *mats[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
-                                  "feed_forward.w1", "feed_forward.w2", "feed_forward.w3"};
     for (size_t i = 0; i < r->n; i++) {
         const llq_calib_tensor *t = &r->t[i];
         llq_mat *slot = NULL;
         const float **norm = NULL;
-        unsigned L;
-        int pos = 0;
-        char rest[64];
-        if (!strcmp(t->name, "output.weight"))
-            slot = &m->output;
-        else if (!strcmp(t->name, "tok_embeddings.weight"))
+        uint32_t L, n_slots = llq_arch_n_slots(m->hp.n_layers);
+        int s = llq_arch_name_slot(t->name, m->hp.n_layers);
+        if (s == 0) {
             slot = &m->tok_embeddings;
-        else if (!strcmp(t->name, "norm.weight"))
+        } else if ((uint32_t)s == n_slots - 2) {
             norm = &m->norm;
-        else if (sscanf(t->name, "layers.%u.%63[a-z0-9_.]%n", &L, rest, &pos) == 2 && !t->name[pos] &&
-                 L < m->hp.n_layers) {
+        } else if ((uint32_t)s == n_slots - 1) {
+            slot = m->hp.tied ? NULL : &m->output;
+        } else if (s > 0 && llq_arch_slot((uint32_t)s, m->hp.n_layers, &L)) {
             llq_layer_w *lw = &m->layers[L];
-            llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w2, &lw->w3};
-            for (int k = 0; k < 7; k++) {
-                char nm[64];
-                snprintf(nm, sizeof nm, "%s.weight", mats[k]);
-                if (!strcmp(rest, nm))
-                    slot = slots[k];
+            switch ((uint32_t)(s - 1) % LLQ_LT_COUNT) {
+            case LLQ_LT_WQ: slot = &lw->wq; break;
+            case LLQ_LT_WK: slot = &lw->wk; break;
+            case LLQ_LT_WV: slot = &lw->wv; break;
+            case LLQ_LT_WO: slot = &lw->wo; break;
+            case LLQ_LT_W1: slot = &lw->w1; break;
+            case LLQ_LT_W2: slot = &lw->w2; break;
+            case LLQ_LT_W3: slot = &lw->w3; break;
+            case LLQ_LT_ATTN_NORM: norm = &lw->attention_norm; break;
+            case LLQ_LT_FFN_NORM: norm = &lw->ffn_norm; break;
+            default: break; /* biases: calibration never changes them */
             }
-            if (!strcmp(rest, "attention_norm.weight"))
-                norm = &lw->attention_norm;
-            else if (!strcmp(rest, "ffn_norm.weight"))
-                norm = &lw->ffn_norm;
         }
         if (norm && t->type == LLQ_F32 && t->n_dims == 1 && t->dims[0] == m->hp.dim) {
             *norm = t->data;
@@ -201,6 +198,8 @@ int llq_calib_apply(llq_model *m, const llq_calib_result *r)
             int err = llq_mat_init(slot, t->type, t->group, t->dims[0], t->dims[1], t->data);
             if (err)
                 return err;
+            if (slot == &m->tok_embeddings && m->hp.tied) /* one matrix, two uses */
+                m->output = m->tok_embeddings;
         } else {
             return llq_err(LLQ_ENOTFOUND, "calibration result '%s' has no matching slot in the model", t->name);
         }
@@ -448,11 +447,10 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
     float *n1 = NULL, *n2 = NULL;
     int err = 0;
     char nm[96];
-    static const char *names[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo",
-                                   "feed_forward.w1", "feed_forward.w3", "feed_forward.w2"};
+    static const enum llq_lt names[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W3, LLQ_LT_W2};
     llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
     for (int i = 0; i < 7; i++) {
-        snprintf(nm, sizeof nm, "layers.%d.%s.weight", L, names[i]);
+        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, names[i]);
         if ((err = lin_load(&l[i], slots[i], nm, r)))
             goto done;
     }
@@ -486,21 +484,23 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         lin *qkv[3] = {&l[0], &l[1], &l[2]}, *o[1] = {&l[3]}, *ug[2] = {&l[4], &l[5]}, *down[1] = {&l[6]};
         if (used[0] && (err = awq_group(r, qkv, 3, n1, NULL, &r->g[0], &a)))
             goto done;
-        if (used[1] && hp->n_kv_heads == hp->n_heads && (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
+        /* wo's scales fold into wv's rows: not with GQA (rows shared by several heads), nor with a v bias */
+        if (used[1] && hp->n_kv_heads == hp->n_heads && !hp->qkv_bias &&
+            (err = awq_group(r, o, 1, NULL, &l[2], &r->g[1], &a)))
             goto done;
         if (used[2] && (err = awq_group(r, ug, 2, n2, NULL, &r->g[2], &a)))
             goto done;
         if (used[3] && (err = awq_group(r, down, 1, NULL, &l[5], &r->g[3], &a)))
             goto done;
         /* res_add takes the vector, even on failure */
-        snprintf(nm, sizeof nm, "layers.%d.attention_norm.weight", L);
+        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, LLQ_LT_ATTN_NORM);
         err = res_add(r, nm, LLQ_F32, 0, 1, dim, n1, dim * 4, 0);
         if (!err)
             lw->attention_norm = n1;
         n1 = NULL;
         if (err)
             goto done;
-        snprintf(nm, sizeof nm, "layers.%d.ffn_norm.weight", L);
+        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, LLQ_LT_FFN_NORM);
         err = res_add(r, nm, LLQ_F32, 0, 1, dim, n2, dim * 4, 0);
         if (!err)
             lw->ffn_norm = n2;
@@ -537,7 +537,10 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
     size_t dim = m->hp.dim;
     lin l;
     float *nw = NULL;
-    int err = lin_load(&l, &m->output, "output.weight", r);
+    if (m->hp.tied) /* the head is the embedding: neither scaled (the lookup would change) nor calibrated; the
+                     * quantize tool gives the shared matrix its embedding type with RTN */
+        return 0;
+    int err = lin_load(&l, &m->output, llq_global_tensors[LLQ_GT_OUTPUT].name, r);
     if (err || !lin_quant(&l))
         goto done;
     if ((err = gstat_init(&r->g[G_HEAD], dim)))
@@ -614,7 +617,7 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
         return llq_err(LLQ_ELIMIT, "calibration: at most %u samples of %u tokens", MAX_SAMPLES, MAX_CTX);
     if (!(r.res = calloc(1, sizeof *r.res)))
         return llq_err(LLQ_ENOMEM, "out of memory");
-    if ((err = llq_open(&f, model_path)) || (err = llq_tokenizer_from_llq(&tok, f)) ||
+    if ((err = llq_open(&f, model_path)) || (!o->text_is_tokens && (err = llq_tokenizer_from_llq(&tok, f))) ||
         (err = llq_model_open(&m, f, o->n_threads)))
         goto done;
     r.m = m;
@@ -627,7 +630,7 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     }
     if (o->progress)
         o->progress(o->progress_ud, "tokenize", 0, 1);
-    if ((err = cq_load_tokens(o->text_path, tok, &ids, &n_ids, &r.res->text_bytes)))
+    if ((err = cq_load_tokens(o->text_path, tok, m->hp.vocab_size, &ids, &n_ids, &r.res->text_bytes)))
         goto done;
     r.res->text_tokens = n_ids;
     if (!(starts = malloc(n_samp * sizeof *starts))) {

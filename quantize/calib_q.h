@@ -40,7 +40,8 @@ static inline float cq_inv(float d) { return d != 0.0f ? 1.0f / d : 0.0f; }
 struct llq_tokenizer;
 /* Reads path (UTF-8 text, at most 2 GiB), tokenizes it without BOS. *ids malloc'd (caller frees), *bytes = size.
  * Errors name the file. */
-int cq_load_tokens(const char *path, const struct llq_tokenizer *tok, uint32_t **ids, size_t *n_ids,
+/* tok NULL: the file holds little-endian uint32 ids, each < vocab. */
+int cq_load_tokens(const char *path, const struct llq_tokenizer *tok, uint32_t vocab, uint32_t **ids, size_t *n_ids,
                    uint64_t *bytes);
 
 #endif

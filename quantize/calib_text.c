@@ -87,8 +87,10 @@ int llq_calib_windows(uint64_t *starts, uint64_t n, uint64_t n_tok, uint64_t len
     return 0;
 }
 
-/* Reads, checks and tokenizes the calibration text (no BOS: samples are cut from the running text). */
-int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t **ids, size_t *n_ids, uint64_t *bytes)
+/* Reads, checks and tokenizes the calibration text (no BOS: samples are cut from the running text); tok NULL: the
+ * file holds little-endian uint32 token ids, each < vocab. */
+int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t vocab, uint32_t **ids, size_t *n_ids,
+                   uint64_t *bytes)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -96,8 +98,28 @@ int cq_load_tokens(const char *path, const llq_tokenizer *tok, uint32_t **ids, s
     int err = llq_read_input(&buf, &size, path, MAX_TEXT, LLQ_INPUT_STREAM);
     if (err == LLQ_ELIMIT)
         err = llq_err(LLQ_ELIMIT, "%s: calibration text larger than 2 GiB", path);
-    if (!err && ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids))))
+    if (!err && !tok) { /* token ids */
+        if (size % 4) {
+            err = llq_err(LLQ_EFORMAT, "%s: %zu bytes is not a whole number of uint32 token ids", path, size);
+        } else if (!(*ids = malloc(size ? size : 1))) {
+            err = llq_err(LLQ_ENOMEM, "%s: out of memory", path);
+        } else {
+            *n_ids = size / 4;
+            for (size_t i = 0; !err && i < *n_ids; i++) {
+                const uint8_t *p = (const uint8_t *)buf + 4 * i;
+                (*ids)[i] = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+                if ((*ids)[i] >= vocab)
+                    err = llq_err(LLQ_EINVAL, "%s: token id %u at position %zu is out of range (vocab %u)", path,
+                                  (*ids)[i], i, vocab);
+            }
+            if (err) {
+                free(*ids);
+                *ids = NULL;
+            }
+        }
+    } else if (!err && ((err = llq_calib_check_utf8(buf, size)) || (err = llq_tokenize(tok, buf, size, 0, ids, n_ids)))) {
         llq_err_prefix(err, path);
+    }
     if (!err)
         *bytes = size;
     free(buf);

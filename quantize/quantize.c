@@ -264,7 +264,7 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         goto done;
     }
     plan_ctx pc = {f, p};
-    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .n_samples = o->calib_samples,
+    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .text_is_tokens = o->calib_is_tokens, .n_samples = o->calib_samples,
                          .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
                          .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads};
     if (o->flags & LLQ_QUANTIZE_DRY_RUN) {

@@ -128,7 +128,8 @@ static int add_tensor(llq_writer *w, const char *name, uint32_t nd, uint64_t d0,
 
 static int model(llq_writer *w, uint32_t qtype, uint32_t group, float shift)
 {
-    llq_hparams hp = {"llama", 64, 2, 4, 2, 80, 50, 256, 1e-5f, 10000.0f};
+    llq_hparams hp = {.arch = "llama", .dim = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 80,
+                      .vocab_size = 50, .context_length = 256, .norm_eps = 1e-5f, .rope_theta = 10000.0f};
     int rc = llq_hparams_write(w, &hp);
     char *toks[50];
     uint64_t lens[50];

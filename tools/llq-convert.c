@@ -196,7 +196,7 @@ int main(int argc, char **argv)
                  pieces, rows);
     if (rep.tied_lm_head)
         cli_info("note: config.json says tie_word_embeddings, but the checkpoint has its own lm_head.weight: "
-                 "output.weight is lm_head.weight");
+                 "dropped, the embeddings are the head (as Hugging Face ties them)");
     cli_info("wrote %s: %u tensors, %.1f MB, %s %s -> %s, %.2f s%s", o.out, rep.n_tensors,
              (double)rep.file_size / 1e6, rep.layout, rep.src_dtype, rep.out_dtype, rep.seconds,
              rep.tokenizer ? "" : ", no tokenizer");

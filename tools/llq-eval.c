@@ -834,7 +834,7 @@ static int cmd_generate(const args *a)
     char piece[LLQ_TOKEN_DECODE_MAX];
     for (; made < a->n_gen; made++) {
         uint32_t next = sample(logits, vocab, a->temp, &rng, probs);
-        if ((int32_t)next == eos)
+        if ((int32_t)next == eos || llq_hp_is_eos(&L.m->hp, next)) /* the tokenizer's EOS or any of the model's */
             break;
         int len = llq_token_decode(L.tok, prev, next, piece, sizeof piece);
         if (len > 0)

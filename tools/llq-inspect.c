@@ -249,7 +249,9 @@ static int view_summary(const llq_file *f)
     double bpw = elems ? 8.0 * (double)bytes / (double)elems : 0, qbpw = qelems ? 8.0 * (double)qbytes / (double)qelems : 0;
     if (J) {
         json_object *s = json_object_new_object(), *meta = json_object_new_object(), *types = json_object_new_object();
-        json_object_object_add(s, "format_version", json_object_new_string(!strcmp(llq_file_format(f), "gguf") ? "gguf" : llq_file_version_minor(f) ? "1.x" : "1.0"));
+        char ver[24];
+        snprintf(ver, sizeof ver, "1.%u", llq_file_version_minor(f));
+        json_object_object_add(s, "format_version", json_object_new_string(!strcmp(llq_file_format(f), "gguf") ? "gguf" : ver));
         if (!strcmp(llq_file_format(f), "gguf"))
             json_object_object_add(s, "gguf_version", json_object_new_int((int)llq_file_version_minor(f)));
         json_object_object_add(s, "file_size", json_object_new_uint64(llq_file_size(f)));
@@ -265,6 +267,26 @@ static int view_summary(const llq_file *f)
             json_object_object_add(h, "context_length", json_object_new_int64(hp.context_length));
             json_object_object_add(h, "norm_eps", jnum(hp.norm_eps));
             json_object_object_add(h, "rope_theta", jnum(hp.rope_theta));
+            json_object_object_add(h, "family", json_object_new_string(hp.family[0] ? hp.family : "llama"));
+            json_object_object_add(h, "head_dim", json_object_new_int64(llq_hp_head_dim(&hp)));
+            json_object *rs = json_object_new_object(), *eos = json_object_new_array();
+            json_object_object_add(rs, "type", json_object_new_string(llq_rope_scaling_name(hp.rope_scaling)));
+            if (hp.rope_scaling) {
+                json_object_object_add(rs, "factor", jnum(hp.rope_factor));
+                if (hp.rope_scaling == LLQ_ROPE_LLAMA3) {
+                    json_object_object_add(rs, "low_freq_factor", jnum(hp.rope_low_freq_factor));
+                    json_object_object_add(rs, "high_freq_factor", jnum(hp.rope_high_freq_factor));
+                    json_object_object_add(rs, "original_context_length", json_object_new_int64(hp.rope_orig_context));
+                }
+            }
+            json_object_object_add(h, "rope_scaling", rs);
+            json_object_object_add(h, "attention_bias", json_object_new_boolean(hp.qkv_bias));
+            json_object_object_add(h, "tied_embeddings", json_object_new_boolean(hp.tied));
+            json_object_object_add(h, "sliding_window", json_object_new_int64(hp.sliding_window));
+            json_object_object_add(h, "bos_id", hp.has_bos ? json_object_new_int64(hp.bos_id) : NULL);
+            for (uint32_t i = 0; i < hp.n_eos; i++)
+                json_object_array_add(eos, json_object_new_int64(hp.eos_ids[i]));
+            json_object_object_add(h, "eos_ids", eos);
             json_object_object_add(s, "hparams", h);
             json_object_object_add(s, "llama_tensors_ok", json_object_new_boolean(!tcheck[0]));
             if (tcheck[0])
@@ -306,8 +328,12 @@ static int view_summary(const llq_file *f)
                hp.vocab_size, hp.context_length, (double)hp.norm_eps, (double)hp.rope_theta);
     else
         printf("%-12s (no usable hyper-parameters: %s)\n", "model", hperr);
-    if (!hrc)
+    if (!hrc) {
+        char arch[320];
+        llq_hparams_describe(arch, sizeof arch, &hp);
+        printf("%-12s %s\n", "", arch);
         printf("%-12s %s\n", "", tcheck[0] ? tcheck : "every tensor of the forward pass present, shapes match");
+    }
     if (tok)
         printf("%-12s %llu entries (%s)\n", "tokenizer", (unsigned long long)tok->count, tok->key);
     print_group(f, "quant", "quant.");

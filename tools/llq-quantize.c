@@ -38,6 +38,7 @@ static const char USAGE[] =
     "                     awq+gptq (recorded as quant.method = awq+gptq)\n"
     "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set.\n"
     "                     With rtn: importance weights (mean x² per input channel) for the scale search\n"
+    "  --calib-tokens FILE  calibration tokens instead: little-endian uint32 ids (a model without tokenizer)\n"
     "  --calib-samples N  windows taken from it (default 128)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
@@ -196,6 +197,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 'T'},
         {"group", required_argument, NULL, 'g'}, {"keep", required_argument, NULL, 'k'},
         {"method", required_argument, NULL, 'm'}, {"calib", required_argument, NULL, 'c'},
+        {"calib-tokens", required_argument, NULL, 'I'},
         {"calib-samples", required_argument, NULL, 'S'}, {"calib-ctx", required_argument, NULL, 'C'},
         {"seed", required_argument, NULL, 's'}, {"threads", required_argument, NULL, 't'},
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
@@ -221,6 +223,7 @@ int main(int argc, char **argv)
         case 'k': rules[n_rules++] = optarg; break;
         case 'm': o.method_name = optarg; break;
         case 'c': o.q.calib_text = optarg; break;
+        case 'I': o.q.calib_text = optarg, o.q.calib_is_tokens = 1; break;
         case 'S':
             if (cli_parse_u64(&v, optarg, 1, 1000000, "--calib-samples"))
                 goto usage;
@@ -290,7 +293,7 @@ int main(int argc, char **argv)
         goto usage;
     }
     if (o.q.methods && !o.q.calib_text) {
-        rc = cli_usage_error("--method %s needs --calib FILE", o.method_name);
+        rc = cli_usage_error("--method %s needs --calib FILE or --calib-tokens FILE", o.method_name);
         goto usage;
     }
     if (!o.q.methods && o.q.calib_text) /* rtn with --calib: importance weights from the calibration activations */

@@ -98,6 +98,7 @@ typedef void (*llq_calib_progress_fn)(void *ud, const char *stage, uint64_t done
 typedef struct llq_calib_opts {
     unsigned methods;          /* LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ (both: AWQ scales, then GPTQ on the scaled model) */
     const char *text_path;     /* calibration text, UTF-8 */
+    int text_is_tokens;        /* text_path holds little-endian uint32 token ids instead (no tokenizer needed) */
     uint32_t n_samples;        /* 0 → 128 */
     uint32_t ctx;              /* tokens per sample; 0 → 256 */
     uint64_t seed;             /* sample placement */

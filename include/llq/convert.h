@@ -64,7 +64,7 @@ typedef struct llq_convert_report {
     int tokenizer;          /* 1 if tokenizer metadata was written */
     uint32_t tok_pieces;    /* its pieces (may be fewer than hp.vocab_size: padding rows, or another model's) */
     int tied_lm_head;       /* 1 if config.json says tie_word_embeddings but the checkpoint has its own lm_head.weight,
-                               which became output.weight (the embeddings were not copied) */
+                               which was dropped: Hugging Face ties the head to the embeddings whatever it holds */
     uint64_t bytes_in;      /* source tensor bytes read */
     uint64_t bytes_out;     /* tensor data bytes written */
     uint64_t file_size;     /* size of the .llq file */

@@ -1,8 +1,10 @@
 /* model.h — the LLaMA forward pass over weights used in place (any llq type, through kernels.h).
  *
- * LLaMA as Meta wrote it: token embedding; per layer x += Wo·attn(rope(Wq·n1(x)), rope(Wk·n1(x)), Wv·n1(x)) with
- * grouped-query causal attention, then x += W2·(silu(W1·n2(x)) ⊙ W3·n2(x)); final RMSNorm; untied output head.
- * Rotary embedding rotates Meta's interleaved pairs (2i, 2i+1) of each q/k head (docs/FORMAT.md).
+ * LLaMA as Meta wrote it: token embedding; per layer x += Wo·attn(rope(Wq·n1(x) + bq), rope(Wk·n1(x) + bk),
+ * Wv·n1(x) + bv) with grouped-query causal attention (biases: Qwen2 only; a sliding window of the last W keys:
+ * Mistral), then x += W2·(silu(W1·n2(x)) ⊙ W3·n2(x)); final RMSNorm; output head (the embedding when tied).
+ * Rotary embedding rotates Meta's interleaved pairs (2i, 2i+1) of each q/k head (docs/FORMAT.md) by
+ * pos·freq[i], freq[i] = theta^(-2i/head_dim) after the model's rope scaling (linear, llama3).
  * All arithmetic is f32 (norm sums of squares in f64); activations are rows of `dim` floats, one per token.
  *
  * Two ways to run it:
@@ -27,6 +29,7 @@ typedef struct llq_layer_w {
     const float *ffn_norm;       /* [dim] f32 */
     llq_mat wq, wk, wv, wo;      /* attention.wq/wk/wv/wo */
     llq_mat w1, w2, w3;          /* feed_forward: w1 gate, w2 down, w3 up */
+    const float *bq, *bk, *bv;   /* q/k/v biases [q_dim] / [kv_dim] f32 (Qwen2), NULL without */
 } llq_layer_w;
 
 /* The caller may replace any llq_mat (e.g. with a quantized copy it owns and keeps alive), or the norm
@@ -36,7 +39,7 @@ typedef struct llq_model {
     llq_mat tok_embeddings;     /* [vocab, dim]; rows decoded with llq_row_to_f32 */
     llq_layer_w *layers;        /* n_layers */
     const float *norm;          /* [dim] f32 */
-    llq_mat output;             /* [vocab, dim] */
+    llq_mat output;             /* [vocab, dim]; a copy of tok_embeddings when hp.tied */
     llq_pool *pool;             /* owned; threads for matmuls and attention */
     const llq_file *file;       /* not owned (NULL for llq_model_new) */
     uint32_t max_pos;           /* longest sequence accepted: context_length, or 1<<20 if unknown */

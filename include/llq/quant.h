@@ -149,6 +149,7 @@ typedef struct llq_quantize_opts {
                                            * (importance-weighted RTN; recorded as rtn) (llq/calib.h) */
     int no_search;                        /* RTN with plain absmax scales instead of searched ones */
     const char *calib_text;               /* calibration text (UTF-8); required with methods, ignored without */
+    int calib_is_tokens;                  /* calib_text holds little-endian uint32 token ids instead */
     uint32_t calib_samples, calib_ctx;    /* windows and tokens per window; 0: llq_calib_opts' defaults */
     uint64_t seed;                        /* window placement; recorded as quant.seed */
     int n_threads;                        /* threads for all of it (RTN and calibration); <= 0: all CPUs */

@@ -68,7 +68,7 @@ expect_no_file "$TMP/o.llq" "no output after failure"
 mkdir -p "$TMP/arch" && : >"$TMP/arch/model.safetensors"
 echo '{"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 768}' >"$TMP/arch/config.json"
 run $C "$TMP/arch" -o "$TMP/o.llq"
-expect_fail_line llq-convert "arch/config.json: unsupported architecture: model_type \"gpt2\"" "unknown architecture"
+expect_fail_line llq-convert "arch/config.json: unsupported architecture GPT2LMHeadModel \(model_type gpt2\) \(supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM\)" "unknown architecture, by name, with the supported list"
 
 mkdir -p "$TMP/gap"
 for f in params.json tokenizer.model; do ln -s "$ABS/$M/$f" "$TMP/gap/$f"; done

@@ -79,7 +79,7 @@ expect_rc 2 "drift needs a model to compare"
 
 # bad input: one line, exit 1
 run $E ppl $F/bad_heads.llq --tokens $F/tiny_tokens.u32
-expect_fail_line llq-eval "not a multiple of llama.n_heads" "inconsistent heads"
+expect_fail_line llq-eval "not a multiple of n_heads" "inconsistent heads"
 run $E ppl $F/bad_missing.llq --tokens $F/tiny_tokens.u32
 expect_fail_line llq-eval "layers.0.feed_forward.w2.weight' is missing" "missing tensor"
 run $E ppl $F/bad_shape.llq --tokens $F/tiny_tokens.u32

@@ -32,23 +32,28 @@ START_TEST(names_meta)
     ck_assert_uint_eq(slot, 0);
     ck_assert_int_eq(split, 1);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.2.attention.wo.weight", &HP), 1);
-    ck_assert_uint_eq(slot, 1 + 9 * 2 + 4);
+    ck_assert_uint_eq(slot, 1 + LLQ_LT_COUNT * 2 + LLQ_LT_WO);
     ck_assert_int_eq(split, 1);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.0.feed_forward.w3.weight", &HP), 1);
     ck_assert_int_eq(split, 0);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.1.ffn_norm.weight", &HP), 1);
     ck_assert_int_eq(split, -1);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "output.weight", &HP), 1);
-    ck_assert_uint_eq(slot, conv_n_slots(3) - 1);
+    ck_assert_uint_eq(slot, llq_arch_n_slots(3) - 1);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "rope.freqs", &HP), 0);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.3.ffn_norm.weight", &HP), -1);   /* layer >= n_layers */
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.01.ffn_norm.weight", &HP), -1);  /* leading zero */
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.1.ffn_norm.bias", &HP), -1);
     ck_assert_int_eq(conv_meta_name(&slot, &split, "layers..ffn_norm.weight", &HP), -1);
-    for (uint32_t s = 0; s < conv_n_slots(3); s++) { /* slot names round-trip */
-        conv_slot_name(name, s, 3);
-        ck_assert_int_eq(conv_meta_name(&slot, &split, name, &HP), 1);
-        ck_assert_uint_eq(slot, s);
+    ck_assert_int_eq(conv_meta_name(&slot, &split, "layers.1.attention.wq.bias", &HP), -1); /* no qkv_bias */
+    for (uint32_t s = 0; s < llq_arch_n_slots(3); s++) { /* slot names round-trip (those the model has) */
+        uint32_t layer;
+        llq_arch_slot_name(name, sizeof name, s, 3);
+        ck_assert_int_eq(llq_arch_name_slot(name, 3), (int)s);
+        ck_assert_int_eq(conv_meta_name(&slot, &split, name, &HP),
+                         llq_arch_needed(llq_arch_slot(s, 3, &layer), &HP) ? 1 : -1);
+        if (llq_arch_needed(llq_arch_slot(s, 3, &layer), &HP))
+            ck_assert_uint_eq(slot, s);
     }
 }
 END_TEST
@@ -58,7 +63,7 @@ START_TEST(names_hf)
     uint32_t slot, perm;
     char hf[CONV_NAME_MAX + 16], canon[CONV_NAME_MAX];
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.q_proj.weight", &HP), 1);
-    conv_slot_name(canon, slot, 3);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
     ck_assert_str_eq(canon, "layers.1.attention.wq.weight");
     ck_assert_uint_eq(perm, 8);
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.k_proj.weight", &HP), 1);
@@ -66,41 +71,63 @@ START_TEST(names_hf)
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.v_proj.weight", &HP), 1);
     ck_assert_uint_eq(perm, 0);
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.2.mlp.gate_proj.weight", &HP), 1);
-    conv_slot_name(canon, slot, 3);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
     ck_assert_str_eq(canon, "layers.2.feed_forward.w1.weight");
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.2.mlp.down_proj.weight", &HP), 1);
-    conv_slot_name(canon, slot, 3);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
     ck_assert_str_eq(canon, "layers.2.feed_forward.w2.weight");
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.0.post_attention_layernorm.weight", &HP), 1);
-    conv_slot_name(canon, slot, 3);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
     ck_assert_str_eq(canon, "layers.0.ffn_norm.weight");
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "lm_head.weight", &HP), 1);
-    conv_slot_name(canon, slot, 3);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
     ck_assert_str_eq(canon, "output.weight");
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.0.self_attn.rotary_emb.inv_freq", &HP), 0);
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.9.mlp.up_proj.weight", &HP), -1);
     ck_assert_int_eq(conv_hf_name(&slot, &perm, "transformer.h.0.attn.c_attn.weight", &HP), -1);
-    for (uint32_t s = 0; s < conv_n_slots(3); s++) {
+    for (uint32_t s = 0; s < llq_arch_n_slots(3); s++) {
+        uint32_t layer;
+        int has = llq_arch_needed(llq_arch_slot(s, 3, &layer), &HP);
         conv_slot_hf_name(hf, s, 3);
-        ck_assert_int_eq(conv_hf_name(&slot, &perm, hf, &HP), 1);
-        ck_assert_uint_eq(slot, s);
+        ck_assert_int_eq(conv_hf_name(&slot, &perm, hf, &HP), has ? 1 : -1);
+        if (has)
+            ck_assert_uint_eq(slot, s);
     }
+    /* Qwen2: biases are tensors, q/k biases un-permuted like their weights; a tied model drops lm_head */
+    llq_hparams q = HP;
+    q.qkv_bias = 1, q.tied = 1;
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.q_proj.bias", &q), 1);
+    llq_arch_slot_name(canon, sizeof canon, slot, 3);
+    ck_assert_str_eq(canon, "layers.1.attention.wq.bias");
+    ck_assert_uint_eq(perm, 8);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.k_proj.bias", &q), 1);
+    ck_assert_uint_eq(perm, 2);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.v_proj.bias", &q), 1);
+    ck_assert_uint_eq(perm, 0);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "model.layers.1.self_attn.o_proj.bias", &q), -1);
+    ck_assert_int_eq(conv_hf_name(&slot, &perm, "lm_head.weight", &q), 0);
 }
 END_TEST
+
+static void shape(uint32_t slot, uint32_t *n, uint64_t d[2])
+{
+    uint32_t layer;
+    llq_arch_shape(llq_arch_slot(slot, HP.n_layers, &layer), &HP, n, d);
+}
 
 START_TEST(shapes)
 {
     uint32_t n;
     uint64_t d[2];
-    conv_slot_shape(0, &HP, &n, d);
+    shape(0, &n, d);
     ck_assert(n == 2 && d[0] == 100 && d[1] == 64);
-    conv_slot_shape(3, &HP, &n, d); /* layers.0 wk: n_kv_heads * head size = 2 * 8 */
+    shape(1 + LLQ_LT_WK, &n, d); /* layers.0 wk: n_kv_heads * head size = 2 * 8 */
     ck_assert(n == 2 && d[0] == 16 && d[1] == 64);
-    conv_slot_shape(5, &HP, &n, d); /* wo */
+    shape(1 + LLQ_LT_WO, &n, d); /* wo */
     ck_assert(n == 2 && d[0] == 64 && d[1] == 64);
-    conv_slot_shape(8, &HP, &n, d); /* w2 */
+    shape(1 + LLQ_LT_W2, &n, d); /* w2 */
     ck_assert(n == 2 && d[0] == 64 && d[1] == 160);
-    conv_slot_shape(6, &HP, &n, d); /* ffn_norm */
+    shape(1 + LLQ_LT_FFN_NORM, &n, d); /* ffn_norm */
     ck_assert(n == 1 && d[0] == 64);
 }
 END_TEST
@@ -269,8 +296,13 @@ START_TEST(parse_params)
     ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8"), LLQ_EFORMAT);
     ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8} x"), LLQ_EFORMAT);
     ck_assert_int_eq(params(&hp, &vu, "[1, 2]"), LLQ_EFORMAT);
-    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"use_scaled_rope\": true}"),
-                     LLQ_EUNSUPPORTED);
+    /* Meta's use_scaled_rope: the llama3 rule with Meta's constants */
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 256, \"n_layers\": 6, \"n_heads\": 8, \"use_scaled_rope\": true, "
+                                      "\"rope_theta\": 500000.0}"), 0);
+    ck_assert(hp.rope_scaling == LLQ_ROPE_LLAMA3 && hp.rope_factor == 8 && hp.rope_low_freq_factor == 1);
+    ck_assert(hp.rope_high_freq_factor == 4 && hp.rope_orig_context == 8192 && hp.rope_theta == 500000.0f);
+    /* the one limit: dim above 2^16 is refused here as by the forward pass */
+    ck_assert_int_eq(params(&hp, &vu, "{\"dim\": 131072, \"n_layers\": 6, \"n_heads\": 128}"), LLQ_ELIMIT);
 }
 END_TEST
 
@@ -296,47 +328,81 @@ START_TEST(params_beyond_f32)
     ck_assert_uint_eq(conv_ffn_dim(4096, 256, 1e15), 0);
     ck_assert_uint_eq(conv_ffn_dim(4096, 256, 1.0), 11008);
     llq_hparams h2;
-    int tied;
     const char *cfg = "{\"model_type\": \"llama\", \"hidden_size\": 16, \"intermediate_size\": 48, "
                       "\"num_hidden_layers\": 2, \"num_attention_heads\": 4, \"vocab_size\": 40, \"rms_norm_eps\": 1e300}";
-    ck_assert_int_eq(conv_parse_config(&h2, &tied, cfg, strlen(cfg), "config.json"), LLQ_EFORMAT);
+    ck_assert_int_eq(conv_parse_config(&h2, cfg, strlen(cfg), "config.json"), LLQ_EFORMAT);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "\"rms_norm_eps\" = 1e+300 is beyond the range of f32"));
 }
 END_TEST
 
-static int config(llq_hparams *hp, int *tied, const char *json)
+static int config(llq_hparams *hp, const char *json)
 {
-    return conv_parse_config(hp, tied, json, strlen(json), "config.json");
+    return conv_parse_config(hp, json, strlen(json), "config.json");
 }
+
+#define CFG_SIZES "\"hidden_size\": 64, \"intermediate_size\": 8, \"num_hidden_layers\": 1, " \
+                  "\"num_attention_heads\": 4, \"num_key_value_heads\": 2, \"vocab_size\": 200"
 
 START_TEST(parse_config)
 {
     llq_hparams hp;
-    int tied;
-    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
-                                        "\"hidden_size\": 256, \"intermediate_size\": 768, \"num_hidden_layers\": 6, "
-                                        "\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"vocab_size\": 4096, "
-                                        "\"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
-                                        "\"max_position_embeddings\": 256, \"rope_scaling\": null, "
-                                        "\"hidden_act\": \"silu\", \"tie_word_embeddings\": false}"), 0);
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", "
+                                 "\"hidden_size\": 256, \"intermediate_size\": 768, \"num_hidden_layers\": 6, "
+                                 "\"num_attention_heads\": 8, \"num_key_value_heads\": 4, \"vocab_size\": 4096, "
+                                 "\"rms_norm_eps\": 1e-05, \"rope_theta\": 10000.0, "
+                                 "\"max_position_embeddings\": 256, \"rope_scaling\": null, "
+                                 "\"hidden_act\": \"silu\", \"tie_word_embeddings\": false}"), 0);
     ck_assert(hp.dim == 256 && hp.ffn_dim == 768 && hp.n_layers == 6 && hp.n_heads == 8 && hp.n_kv_heads == 4);
-    ck_assert(hp.vocab_size == 4096 && hp.context_length == 256 && hp.norm_eps == 1e-5f && tied == 0);
-    ck_assert_int_eq(config(&hp, &tied, "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 8, "
-                                        "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"vocab_size\": 10, "
-                                        "\"tie_word_embeddings\": true}"), 0);
-    ck_assert(tied == 1 && hp.n_kv_heads == 4 && hp.norm_eps == 1e-6f);
-    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": \"mistral\", "
-                                        "\"hidden_size\": 64}"), LLQ_EUNSUPPORTED);
-    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "config.json: unsupported architecture"));
-    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "mistral"));
-    ck_assert_int_eq(config(&hp, &tied, "{\"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": 64}"),
-                     LLQ_EUNSUPPORTED);
+    ck_assert(hp.vocab_size == 4096 && hp.context_length == 256 && hp.norm_eps == 1e-5f && hp.tied == 0);
+    ck_assert_str_eq(hp.family, "llama");
+    ck_assert_int_eq(config(&hp, "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 8, "
+                                 "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"vocab_size\": 10, "
+                                 "\"tie_word_embeddings\": true}"), 0);
+    ck_assert(hp.tied == 1 && hp.n_kv_heads == 4 && hp.norm_eps == 1e-6f);
+    /* refused by name, with the list of what is supported */
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"Qwen3ForCausalLM\"], \"model_type\": \"qwen3\", "
+                                 CFG_SIZES "}"), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "config.json: unsupported architecture Qwen3ForCausalLM"));
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "(supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)"));
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"GPT2LMHeadModel\"], \"n_embd\": 64}"), LLQ_EUNSUPPORTED);
     ck_assert_ptr_nonnull(strstr(llq_errmsg(), "GPT2LMHeadModel"));
-    ck_assert_int_eq(config(&hp, &tied, "{\"hidden_size\": 64}"), LLQ_EUNSUPPORTED);
-    ck_assert_int_eq(config(&hp, &tied, "{\"model_type\": \"llama\", \"hidden_size\": 64, \"intermediate_size\": 8, "
-                                        "\"num_hidden_layers\": 1, \"num_attention_heads\": 4, \"vocab_size\": 10, "
-                                        "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}"),
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"mistral\", "
+                                 CFG_SIZES "}"), LLQ_EUNSUPPORTED); /* the two names disagree */
+    ck_assert_int_eq(config(&hp, "{\"hidden_size\": 64}"), LLQ_EUNSUPPORTED);
+    /* rope scaling: linear, llama3; anything else refused by name */
+    ck_assert_int_eq(config(&hp, "{\"model_type\": \"llama\", " CFG_SIZES ", "
+                                 "\"rope_scaling\": {\"type\": \"linear\", \"factor\": 2.0}}"), 0);
+    ck_assert(hp.rope_scaling == LLQ_ROPE_LINEAR && hp.rope_factor == 2);
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"LlamaForCausalLM\"], " CFG_SIZES ", \"head_dim\": 32, "
+                                 "\"rope_theta\": 500000.0, \"tie_word_embeddings\": true, \"bos_token_id\": 128000, "
+                                 "\"eos_token_id\": [128001, 128008, 128009], \"vocab_size\": 128256, "
+                                 "\"rope_scaling\": {\"factor\": 32.0, \"high_freq_factor\": 4.0, "
+                                 "\"low_freq_factor\": 1.0, \"original_max_position_embeddings\": 8192, "
+                                 "\"rope_type\": \"llama3\"}}"), 0);
+    ck_assert(hp.rope_scaling == LLQ_ROPE_LLAMA3 && hp.rope_factor == 32 && hp.rope_orig_context == 8192);
+    ck_assert(hp.head_dim == 32 && llq_hp_q_dim(&hp) == 128 && hp.tied == 1 && hp.has_bos && hp.bos_id == 128000);
+    ck_assert(hp.n_eos == 3 && hp.eos_ids[0] == 128001 && hp.eos_ids[2] == 128009);
+    ck_assert_int_eq(config(&hp, "{\"model_type\": \"llama\", " CFG_SIZES ", "
+                                 "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}}"), LLQ_EUNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(llq_errmsg(), "rope_scaling type \"yarn\" is not supported"));
+    ck_assert_int_eq(config(&hp, "{\"model_type\": \"llama\", " CFG_SIZES ", \"eos_token_id\": 200}"), LLQ_EFORMAT);
+    ck_assert_int_eq(config(&hp, "{\"model_type\": \"llama\", " CFG_SIZES ", \"attention_bias\": true}"),
                      LLQ_EUNSUPPORTED);
+    /* Qwen2: q/k/v biases always; sliding window only if used */
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"Qwen2ForCausalLM\"], \"model_type\": \"qwen2\", " CFG_SIZES
+                                 ", \"sliding_window\": 32768, \"use_sliding_window\": false}"), 0);
+    ck_assert(hp.qkv_bias == 1 && hp.sliding_window == 0);
+    ck_assert_str_eq(hp.family, "qwen2");
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"Qwen2ForCausalLM\"], " CFG_SIZES
+                                 ", \"sliding_window\": 32768, \"use_sliding_window\": true}"), LLQ_EUNSUPPORTED);
+    /* Mistral: the sliding window is kept */
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"MistralForCausalLM\"], " CFG_SIZES
+                                 ", \"sliding_window\": 4096}"), 0);
+    ck_assert(hp.sliding_window == 4096 && hp.qkv_bias == 0);
+    ck_assert_str_eq(hp.family, "mistral");
+    ck_assert_int_eq(config(&hp, "{\"architectures\": [\"MistralForCausalLM\"], " CFG_SIZES
+                                 ", \"sliding_window\": null}"), 0);
+    ck_assert_uint_eq(hp.sliding_window, 0);
 }
 END_TEST
 

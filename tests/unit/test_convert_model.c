@@ -33,9 +33,24 @@ static float rnd(void)
     return (float)((double)(rng >> 11) / 9007199254740992.0 - 0.5) * 0.25f;
 }
 
+/* The test's slots: 0 embedding, 1 + 9L + k the k-th tensor of layer L (a LLaMA has no biases), then norm and
+ * output; arch_slot gives the slot of the architecture table (include/llq/hparams.h). */
+static uint32_t arch_slot(uint32_t s)
+{
+    static const enum llq_lt k9[9] = {LLQ_LT_ATTN_NORM, LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO,
+                                      LLQ_LT_FFN_NORM, LLQ_LT_W1, LLQ_LT_W2, LLQ_LT_W3};
+    uint32_t n = llq_arch_n_slots(HP.n_layers);
+    if (s == 0)
+        return 0;
+    if (s >= N_SLOTS - 2)
+        return n - (N_SLOTS - s);
+    return 1 + LLQ_LT_COUNT * ((s - 1) / 9) + k9[(s - 1) % 9];
+}
+
 static uint64_t slot_n(uint32_t s, uint64_t d[2], uint32_t *nd)
 {
-    conv_slot_shape(s, &HP, nd, d);
+    uint32_t layer;
+    llq_arch_shape(llq_arch_slot(arch_slot(s), HP.n_layers, &layer), &HP, nd, d);
     return *nd == 2 ? d[0] * d[1] : d[0];
 }
 
@@ -142,7 +157,7 @@ static void write_meta(const char *dir, int n, const char *dtype, int flags)
             uint32_t nd, slot;
             int split;
             uint64_t total = slot_n(s, d, &nd);
-            conv_slot_name(names[s], s, HP.n_layers);
+            llq_arch_slot_name(names[s], CONV_NAME_MAX, arch_slot(s), HP.n_layers);
             conv_meta_name(&slot, &split, names[s], &HP);
             if (k == n - 1 && n > 1 && (flags & NO_TENSOR) && s == 7)
                 continue;
@@ -219,7 +234,7 @@ static void write_hf(const char *dir, int n, const char *dtype, int flags)
             }
             if ((flags & BIG) && s == 5) /* layers.0.attention.wo: one value beyond f16 */
                 v[7] = 70000.0f;
-            conv_slot_hf_name(names[s], s, HP.n_layers);
+            conv_slot_hf_name(names[s], arch_slot(s), HP.n_layers);
             data[nt] = encode(v, total, dtype);
             free(v);
             t[nt] = (st_tensor){names[s], dtype, (int)nd, {d[0], nd == 2 ? d[1] : 0}, data[nt]};
@@ -261,7 +276,7 @@ static void check_llq(const char *out, const char *src_dtype, uint32_t dtype)
         uint64_t d[2];
         uint32_t nd;
         uint64_t n = slot_n(s, d, &nd);
-        conv_slot_name(name, s, HP.n_layers);
+        llq_arch_slot_name(name, sizeof name, arch_slot(s), HP.n_layers);
         const llq_tensor *t = llq_tensor_at(f, s);
         ck_assert_str_eq(t->name, name);
         ck_assert_uint_eq(t->n_dims, nd);
@@ -332,8 +347,14 @@ START_TEST(tied_embeddings)
     ck_assert_msg(convert(path_in("tied", ""), out, LLQ_CONVERT_KEEP, 0) == 0, "%s", llq_errmsg());
     llq_file *f = NULL;
     ck_assert_int_eq(llq_open(&f, out), 0);
+    /* the matrix is stored once: no output.weight, llama.tied_embeddings says the embedding is the head */
     const llq_tensor *e = llq_tensor_find(f, "tok_embeddings.weight"), *o = llq_tensor_find(f, "output.weight");
-    ck_assert(e && o && e->size == o->size && memcmp(e->data, o->data, e->size) == 0);
+    ck_assert(e && !o);
+    ck_assert_uint_eq(llq_n_tensors(f), N_SLOTS - 1);
+    llq_hparams hp;
+    ck_assert_msg(llq_hparams_read(&hp, f) == 0, "%s", llq_errmsg());
+    ck_assert_uint_eq(hp.tied, 1);
+    ck_assert_int_eq(llq_hparams_check_tensors(&hp, f), 0);
     llq_close(f);
 }
 END_TEST
@@ -380,9 +401,10 @@ START_TEST(bad_checkpoints)
     fail_case(path_in("lost", ""), "lost/model-00002-of-00003.safetensors: missing shard (listed in "
                                    "model.safetensors.index.json)");
     write_hf("arch", 1, "F32", OK);
-    write_text(path_in("arch", "config.json"), "{\"architectures\": [\"MistralForCausalLM\"], \"model_type\": "
-                                               "\"mistral\", \"hidden_size\": 16}");
-    fail_case(path_in("arch", ""), "arch/config.json: unsupported architecture: model_type \"mistral\"");
+    write_text(path_in("arch", "config.json"), "{\"architectures\": [\"Qwen3ForCausalLM\"], \"model_type\": "
+                                               "\"qwen3\", \"hidden_size\": 16}");
+    fail_case(path_in("arch", ""), "arch/config.json: unsupported architecture Qwen3ForCausalLM (model_type qwen3) "
+                                   "(supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM)");
     mkdir_model("empty");
     write_text(path_in("empty", "README"), "nothing here");
     fail_case(path_in("empty", ""), "empty: no LLaMA checkpoint found");
@@ -392,7 +414,7 @@ START_TEST(bad_checkpoints)
 END_TEST
 
 /* A value beyond the output type's range is refused (naming tensor and value), never turned into Inf. */
-/* tie_word_embeddings with an lm_head of its own: lm_head is output.weight, and the report says so */
+/* tie_word_embeddings with an lm_head of its own: dropped as Hugging Face does, and the report says so */
 START_TEST(tied_with_lm_head)
 {
     write_hf("tiedlm", 1, "F32", TIED_LM);
@@ -405,8 +427,9 @@ START_TEST(tied_with_lm_head)
     ck_assert_int_eq(rep.tied_lm_head, 1);
     llq_file *f = NULL;
     ck_assert_int_eq(llq_open(&f, out), 0);
-    const llq_tensor *t = llq_tensor_find(f, "output.weight");
-    ck_assert(t && memcmp(t->data, W[N_SLOTS - 1], t->size) == 0);
+    /* Hugging Face ties lm_head to the embeddings whatever the checkpoint's lm_head holds: it is dropped */
+    ck_assert_ptr_null(llq_tensor_find(f, "output.weight"));
+    ck_assert_ptr_nonnull(llq_tensor_find(f, "tok_embeddings.weight"));
     llq_close(f);
     unlink(out);
     write_hf("tied2", 1, "F32", TIED);

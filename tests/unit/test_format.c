@@ -875,7 +875,8 @@ END_TEST
 
 /* ---- hyper-parameters ---- */
 
-static const llq_hparams HP = {"llama", 64, 2, 4, 2, 96, 50, 128, 1e-5f, 10000.0f};
+static const llq_hparams HP = {.arch = "llama", .dim = 64, .n_layers = 2, .n_heads = 4, .n_kv_heads = 2, .ffn_dim = 96,
+                               .vocab_size = 50, .context_length = 128, .norm_eps = 1e-5f, .rope_theta = 10000.0f};
 
 static void write_model(const llq_hparams *hp, int skip_wk1)
 {

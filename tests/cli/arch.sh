@@ -1,0 +1,141 @@
+# arch.sh — the LLaMA-family tiny models (tests/make_arch_fixtures.py): each converts, and llq-eval ppl equals the
+# PyTorch reference (written from the family's definition) within 1e-5 relative at ctx 128 and 1024; the fixtures
+# discriminate (ignoring rope scaling or the sliding window lands measurably off, and llq does when the config
+# says so); inspect, RTN/AWQ/GPTQ quantization and drift run on every family; unsupported architectures and rope
+# types are refused with one line.
+. tests/cli/lib.sh
+C=$BUILD/llq-convert
+E=$BUILD/llq-eval
+Q=$BUILD/llq-quantize
+I=$BUILD/llq-inspect
+F=$FIX/arch
+QUICK=""
+case "$BUILD" in *-asan | *-ubsan) QUICK=1 ;; esac
+
+# close A B REL NAME: |A-B| <= REL·|B|;  far A B REL NAME: |A-B| > REL·|B|
+close() {
+    if awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; if (b < 0) b = -b; exit !(d <= r * b) }'
+    then _ok "$4"; else _fail "$4 ($1 vs $2)"; fi
+}
+far() {
+    if awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN { d = a - b; if (d < 0) d = -d; if (b < 0) b = -b; exit !(d > r * b) }'
+    then _ok "$4"; else _fail "$4 ($1 vs $2)"; fi
+}
+ref() { awk -v m="$1" -v c="$2" -v k="$3" '$1 == m && $2 == c { print $k }' $F/refs.txt; }
+ppl_of() { printf '%s\n' "$OUT" | sed -n 's/.*"ppl":\([0-9.e+-]*\).*/\1/p'; }
+
+CTXS="128 1024"
+[ -n "$QUICK" ] && CTXS="128"
+for m in llama32 llama31-meta qwen2 qwen2-untied mistral; do
+    run $C $F/$m -o $TMP/$m.llq --no-tokenizer --quiet
+    expect_rc 0 "$m: converts"
+    for c in $CTXS; do
+        run $E ppl $TMP/$m.llq --tokens $F/tokens.u32 --ctx $c --json --quiet
+        expect_rc 0 "$m: ppl at ctx $c"
+        close "$(ppl_of)" "$(ref $m $c 3)" 1e-5 "$m: ppl at ctx $c equals PyTorch's within 1e-5"
+    done
+done
+
+# the fixtures can fail a wrong model: rope scaling and the sliding window change the reference at ctx 1024
+far "$(ref llama32 1024 4)" "$(ref llama32 1024 3)" 1e-3 "llama32: ppl without rope scaling is > 1e-3 off"
+far "$(ref llama31-meta 1024 4)" "$(ref llama31-meta 1024 3)" 1e-3 "llama31-meta: ppl without use_scaled_rope is > 1e-3 off"
+far "$(ref mistral 1024 5)" "$(ref mistral 1024 3)" 1e-3 "mistral: ppl without the window is > 1e-3 off"
+# ... and llq lands there when the config drops them (one windows's worth at ctx 1024)
+if [ -z "$QUICK" ]; then
+    mkdir -p $TMP/noscale $TMP/nowin
+    cp $F/llama32/model.safetensors $TMP/noscale/
+    sed 's/"rope_scaling": {/"rope_scaling": null, "x": {/' $F/llama32/config.json >$TMP/noscale/config.json
+    run $C $TMP/noscale -o $TMP/noscale.llq --no-tokenizer --quiet
+    run $E ppl $TMP/noscale.llq --tokens $F/tokens.u32 --ctx 1024 --json --quiet
+    close "$(ppl_of)" "$(ref llama32 1024 4)" 1e-5 "llama32 with rope scaling dropped: llq equals the unscaled reference"
+    far "$(ppl_of)" "$(ref llama32 1024 3)" 1e-3 "llama32 with rope scaling dropped: > 1e-3 off the right answer"
+    cp $F/mistral/model.safetensors $TMP/nowin/
+    sed 's/"sliding_window": 48/"sliding_window": null/' $F/mistral/config.json >$TMP/nowin/config.json
+    run $C $TMP/nowin -o $TMP/nowin.llq --no-tokenizer --quiet
+    run $E ppl $TMP/nowin.llq --tokens $F/tokens.u32 --ctx 1024 --json --quiet
+    close "$(ppl_of)" "$(ref mistral 1024 5)" 1e-5 "mistral without its window: llq equals the windowless reference"
+fi
+
+# Meta's layout with its tiktoken tokenizer.model beside consolidated.00.pth: converted without any flag
+run $C $F/llama31-meta -o $TMP/m3t.llq --quiet
+expect_rc 0 "llama31-meta converts with its tiktoken tokenizer.model"
+run $I $TMP/m3t.llq
+expect_out "tokenizer +959 entries" "llama31-meta: 703 tiktoken ranks + Meta's 256 special tokens"
+expect_out "rope scaling llama3 \(factor 8, low 1, high 4, original context 8192\)" "llama31-meta: use_scaled_rope is Meta's rule"
+
+# inspect shows what the architecture is
+run $I $TMP/llama32.llq
+expect_rc 0 "inspect llama32"
+expect_out "tied embeddings" "inspect: tied"
+expect_out "rope scaling llama3 \(factor 32, low 1, high 4, original context 8192\)" "inspect: rope scaling"
+run $I $TMP/qwen2.llq --json
+expect_json "inspect qwen2 --json"
+expect_out '"family":"qwen2"' "inspect --json: family"
+expect_out '"attention_bias":true' "inspect --json: biases"
+run $I $TMP/mistral.llq
+expect_out "sliding window 48" "inspect: sliding window"
+expect_out "head_dim 32" "inspect: explicit head_dim"
+
+# quantization and drift on every family; calibrated ones from token ids (the models have no tokenizer)
+for m in llama32 qwen2 mistral llama31-meta; do
+    run $Q $TMP/$m.llq -o $TMP/$m-q4.llq --type q4 --group 32 --quiet
+    expect_rc 0 "$m: RTN q4"
+    run $E drift $TMP/$m.llq $TMP/$m-q4.llq --tokens $F/tokens.u32 --ctx 128 --chunks 2 --json --quiet
+    expect_rc 0 "$m: drift q4"
+    kld=$(printf '%s' "$OUT" | tr -d ' \n' | sed -n 's/.*"kld_mean":{"value":\([0-9.e+-]*\).*/\1/p')
+    if awk -v k="$kld" 'BEGIN { exit !(k > 0 && k < 1) }'; then _ok "$m: drift q4: 0 < KL < 1 ($kld)"; else _fail "$m: drift q4 KL $kld"; fi
+done
+run $I $TMP/llama32-q4.llq --tensors --filter 'tok_embeddings.weight' --json
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"tok_embeddings.weight","shape":\[712,64\],"type":"q8"'; then
+    _ok "llama32: the shared embedding/head is q8"; else _fail "llama32: the shared embedding/head is q8"; fi
+for meth in awq gptq awq+gptq; do
+    for m in llama32 qwen2; do
+        run $Q $TMP/$m.llq -o $TMP/$m-$meth.llq --type q4 --group 32 --method $meth --calib-tokens $F/tokens.u32 \
+            --calib-samples 4 --calib-ctx 64 --quiet
+        expect_rc 0 "$m: $meth q4 from --calib-tokens"
+        run $E ppl $TMP/$m-$meth.llq --tokens $F/tokens.u32 --ctx 128 --chunks 2 --quiet
+        expect_rc 0 "$m: ppl of the $meth model"
+    done
+done
+run $Q $TMP/llama32.llq -o $TMP/x.llq --method awq --calib-tokens $F/refs.txt --quiet
+expect_fail_line llq-quantize "refs.txt: .*(not a whole number of uint32|out of range)" "--calib-tokens: a text file is refused"
+
+# refused by name, one line
+mkdir -p $TMP/q3 $TMP/yarn
+cp $F/qwen2/model.safetensors $TMP/q3/
+sed 's/Qwen2ForCausalLM/Qwen3ForCausalLM/; s/"qwen2"/"qwen3"/' $F/qwen2/config.json >$TMP/q3/config.json
+run $C $TMP/q3 -o $TMP/q3.llq --no-tokenizer
+expect_fail_line llq-convert "unsupported architecture Qwen3ForCausalLM \(model_type qwen3\) \(supported: LlamaForCausalLM, Qwen2ForCausalLM, MistralForCausalLM\)" "Qwen3 refused by name"
+expect_no_file $TMP/q3.llq "no output after the refusal"
+cp $F/llama32/model.safetensors $TMP/yarn/
+sed 's/"rope_type": "llama3"/"rope_type": "yarn"/' $F/llama32/config.json >$TMP/yarn/config.json
+run $C $TMP/yarn -o $TMP/yarn.llq --no-tokenizer
+expect_fail_line llq-convert "rope_scaling type \"yarn\" is not supported \(supported: linear, llama3\)" "yarn rope scaling refused by name"
+
+# generation stops at any of the model's EOS ids: qwen2-untied with a cut of the real Qwen tokenizer.json; its
+# config lists 856, 858 and the third token PyTorch's greedy continuation of "<|im_start|>" produces (refs.txt)
+run $C $F/qwen2-untied -o $TMP/qt.llq --tokenizer $FIX/tokenizer/hf_qwen_small.json --quiet
+expect_rc 0 "qwen2-untied converts with its tokenizer.json"
+run $E generate $TMP/qt.llq --prompt "<|im_start|>" -n 10 --temp 0
+expect_rc 0 "generate (greedy) on qwen2-untied"
+if grep -q "prompt 1 tokens.*generated 2 tokens" "$TMP/err"; then _ok "generation stops before the third EOS id (2 tokens, as PyTorch's greedy run)"
+else _fail "generation stops before the third EOS id"; fi
+run $I $TMP/qt.llq
+expect_out "eos 856 858 142" "inspect: the EOS ids"
+
+# text to perplexity end to end: llama32 with a cut of the real Llama-3 tokenizer.json; llq's tokenization of the
+# stress corpus and its forward pass against PyTorch on Hugging Face's reference ids of the same text
+run $C $F/llama32 -o $TMP/l3t.llq --tokenizer $FIX/tokenizer/hf_llama3_small.json --quiet
+expect_rc 0 "llama32 converts with its tokenizer.json"
+run $E ppl $TMP/l3t.llq --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
+expect_rc 0 "llama32: ppl of the stress corpus (text)"
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q "\"tokens\":$(ref llama32-text 128 4),.*\"scored\":$(ref llama32-text 128 5),"; then
+    _ok "llama32 text: as many tokens as Hugging Face's ids"; else _fail "llama32 text: token count"; fi
+close "$(ppl_of)" "$(ref llama32-text 128 3)" 1e-5 "llama32 text: ppl equals PyTorch's on HF's ids within 1e-5"
+
+# GGUF output does not carry the 1.1 architecture keys yet: refused by name, never a file llama.cpp runs differently
+for m in llama32 qwen2 mistral; do
+    run $C $TMP/$m.llq -o $TMP/$m.gguf
+    expect_fail_line llq-convert "GGUF output of this architecture is not implemented \(family " "$m: GGUF output refused"
+    expect_no_file $TMP/$m.gguf "$m: no GGUF left behind"
+done
