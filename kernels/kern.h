@@ -70,14 +70,6 @@ void llq_gemm_f32_nn_ref(float *y, size_t ldy, const float *x, size_t ldx, size_
                          size_t rows, size_t cols);
 void llq_gemm_f32_nn_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *v, size_t ldv,
                           size_t rows, size_t cols);
-void llq_gemm_f32_acc_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
-                          size_t rows, size_t cols);
-void llq_gemm_f32_acc_avx2(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,
-                           size_t rows, size_t cols);
-void llq_dgemm_sub_ref(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t m,
-                       size_t n, size_t k);
-void llq_dgemm_sub_avx2(double *c, size_t ldc, const double *a, size_t lda, const double *b, size_t ldb, size_t m,
-                        size_t n, size_t k);
 void llq_attn_one_ref(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L, size_t hd,
                       size_t G, float scale, float *s);
 void llq_attn_one_avx2(float *out, const float *q, const float *k, const float *v, size_t ldkv, size_t L,
