@@ -11,25 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "llq/tokenizer.h"
 
 #define FIX "tests/fixtures/tokenizer/"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert(buf != NULL);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static const char *shared_dir(void)
 {
@@ -76,7 +61,7 @@ static llq_tokenizer *via_llq(const llq_tokenizer *t)
 static size_t check_stress(const llq_tokenizer *t, const char *ref_path, const char *what)
 {
     size_t clen, rlen, compared = 0;
-    char *corpus = slurp(FIX "stress.txt", &clen), *ref = slurp(ref_path, &rlen);
+    char *corpus = tu_slurp(FIX "stress.txt", &clen), *ref = tu_slurp(ref_path, &rlen);
     json_object *r = json_tokener_parse(ref), *cases, *whole;
     ck_assert_ptr_nonnull(r);
     ck_assert(json_object_object_get_ex(r, "cases", &cases) && json_object_object_get_ex(r, "whole", &whole));
