@@ -29,25 +29,7 @@ static const char *shared_dir(void)
 /* The tokenizer written to a fresh .llq's metadata and read back from it alone. */
 static llq_tokenizer *via_llq(const llq_tokenizer *t)
 {
-    llq_tokenizer *t2 = NULL;
-    char tmp[] = "/tmp/llq-bpe-XXXXXX", file[64];
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(file, sizeof file, "%s/t.llq", tmp);
-    llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
-    ck_assert_msg(llq_tokenizer_write_meta(t, w) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_writer_commit(w) == 0, "%s", llq_errmsg());
-    llq_writer_free(w);
-    llq_file *f;
-    ck_assert_msg(llq_open(&f, file) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_tokenizer_from_llq(&t2, f) == 0, "%s", llq_errmsg());
-    llq_close(f);
-    remove(file);
-    remove(tmp);
-    ck_assert_str_eq(llq_tokenizer_kind(t), llq_tokenizer_kind(t2));
-    ck_assert_uint_eq(llq_tokenizer_n_vocab(t), llq_tokenizer_n_vocab(t2));
-    ck_assert_int_eq(llq_tokenizer_bos(t), llq_tokenizer_bos(t2));
-    ck_assert_int_eq(llq_tokenizer_eos(t), llq_tokenizer_eos(t2));
+    llq_tokenizer *t2 = tu_tokenizer_via_llq(t);
     for (uint32_t i = 0; i < llq_tokenizer_n_vocab(t); i++) {
         size_t a, b;
         const char *pa = llq_token_piece(t, i, &a), *pb = llq_token_piece(t2, i, &b);

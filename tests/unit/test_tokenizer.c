@@ -46,21 +46,7 @@ static llq_tokenizer *load(const char *path)
 /* tokenizer.model -> metadata of a fresh .llq -> llq_tokenizer_from_llq (the .llq alone). */
 static llq_tokenizer *load_via_llq(const char *path)
 {
-    llq_tokenizer *t = load(path), *t2 = NULL;
-    char tmp[] = "/tmp/llq-tok-XXXXXX", file[64];
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(file, sizeof file, "%s/t.llq", tmp);
-    llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
-    ck_assert_msg(llq_tokenizer_write_meta(t, w) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_writer_commit(w) == 0, "%s", llq_errmsg());
-    llq_writer_free(w);
-    llq_file *f;
-    ck_assert_msg(llq_open(&f, file) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_tokenizer_from_llq(&t2, f) == 0, "%s", llq_errmsg());
-    llq_close(f);
-    remove(file);
-    remove(tmp);
+    llq_tokenizer *t = load(path), *t2 = tu_tokenizer_via_llq(t);
     const llq_tok_spec *a = llq_tokenizer_spec(t), *b = llq_tokenizer_spec(t2);
     ck_assert_uint_eq(a->n_pieces, b->n_pieces);
     ck_assert_uint_eq(a->model_type, b->model_type);
