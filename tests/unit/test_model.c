@@ -339,12 +339,60 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* Progress comes in tokens after every layer of every window: one long window still reports, done only rises,
+ * and ends at windows × ctx (ppl and drift alike). */
+struct prog_log {
+    size_t calls, last, total, backwards;
+};
+
+static void prog_cb(void *ud, size_t done, size_t total)
+{
+    struct prog_log *p = ud;
+    if (done < p->last)
+        p->backwards++;
+    p->calls++;
+    p->last = done;
+    p->total = total;
+}
+
+START_TEST(progress_per_layer_in_tokens)
+{
+    llq_file *f;
+    const char *path = write_model(LLQ_F32, NULL, NULL, &HP);
+    llq_model *m = open_model(path, &f, 1);
+    uint32_t *tok = tokens();
+    llq_eval_opts o = {.ctx = N};
+    llq_ppl_result r;
+    struct prog_log p = {0};
+    ck_assert_int_eq(llq_eval_ppl(&r, m, tok, N, &o, prog_cb, &p), 0);
+    ck_assert_uint_eq(r.n_windows, 1);
+    ck_assert_uint_eq(p.calls, m->hp.n_layers); /* one window, a report per layer */
+    ck_assert_uint_eq(p.backwards, 0);
+    ck_assert_uint_eq(p.last, N);
+    ck_assert_uint_eq(p.total, N);
+    llq_drift_result d;
+    struct prog_log q = {0};
+    o.ctx = N / 2;
+    ck_assert_int_eq(llq_eval_drift(&d, m, m, tok, N, &o, prog_cb, &q), 0);
+    ck_assert_uint_eq(q.calls, 2 * m->hp.n_layers); /* two windows */
+    ck_assert_uint_eq(q.backwards, 0);
+    ck_assert_uint_eq(q.last, N);
+    ck_assert_uint_eq(q.total, N);
+    llq_drift_result_free(&d);
+    free(tok);
+    llq_model_free(m);
+    llq_close(f);
+    remove(path);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, f32_logits_match_torch);
+    tcase_add_test(tc, progress_per_layer_in_tokens);
     tcase_add_test(tc, bf16_logits_match_torch);
     tcase_add_test(tc, nll_matches_torch);
     tcase_add_test(tc, layer_api_and_capture);
