@@ -780,7 +780,7 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
             return err;
         layer += q[i];
     }
-    int err = planned(&head, o, "output.weight", V, d);
+    int err = hp->tied ? 0 : planned(&head, o, "output.weight", V, d); /* tied: the head is never calibrated */
     if (err)
         return err;
     uint64_t norms = o->methods & LLQ_CALIB_AWQ ? 4 * d * (2 * (uint64_t)hp->n_layers + 1) : 0;

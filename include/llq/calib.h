@@ -134,7 +134,7 @@ typedef struct llq_calib_mem {
     uint64_t layer_stats;  /* statistics pass: f32 copies of the layer's matrices, XᵀX of its inputs (f64), the
                             * inputs buffered for XᵀX, one window's forward scratch */
     uint64_t layer_quant;  /* quantizing: copies, XᵀX, and the largest GPTQ (16·cols² + stacked rows and codes) */
-    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ */
+    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ (0 for tied embeddings: not calibrated) */
     uint64_t total;
 } llq_calib_mem;
 
