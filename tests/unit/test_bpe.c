@@ -258,7 +258,7 @@ END_TEST
 START_TEST(tiktoken_stress_small)
 {
     size_t len;
-    char *buf = slurp("tests/fixtures/arch/llama31-meta/tokenizer.model", &len);
+    char *buf = tu_slurp("tests/fixtures/arch/llama31-meta/tokenizer.model", &len);
     llq_tokenizer *t = NULL;
     ck_assert_msg(llq_tiktoken_parse(&t, buf, len, _i ? LLQ_TIKTOKEN_LLAMA31 : LLQ_TIKTOKEN_LLAMA3, "tokenizer.model") == 0,
                   "%s", llq_errmsg());
