@@ -2,7 +2,7 @@
 # Qwen2 tied/untied, Mistral in HF's and in its own layout, SmolLM2, TinyLlama): each converts, and llq-eval ppl
 # equals the PyTorch reference (written from the family's definition) within 1e-5 relative at ctx 128 and 1024;
 # the fixtures discriminate (ignoring rope scaling or the sliding window lands measurably off, and llq does when
-# the config says so); text -> ids -> ppl for the tokenizers with reference ids; inspect, RTN and GPTQ (AWQ on two)
+# the config says so); text -> ids -> ppl for the tokenizers with reference ids; inspect, RTN/AWQ/GPTQ
 # quantization, drift and greedy generation (stopping where PyTorch's does) on every family; unsupported
 # architectures and rope types are refused with one line.
 . tests/cli/lib.sh
@@ -117,9 +117,7 @@ run $I $TMP/llama32-q4.llq --tensors --filter 'tok_embeddings.weight' --json
 if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"tok_embeddings.weight","shape":\[712,64\],"type":"q8"'; then
     _ok "llama32: the shared embedding/head is q8"; else _fail "llama32: the shared embedding/head is q8"; fi
 for meth in awq gptq awq+gptq; do
-    ms="llama32 qwen2"
-    [ $meth = gptq ] && ms=$MODELS
-    for m in $ms; do
+    for m in $MODELS; do
         run $Q $TMP/$m.llq -o $TMP/$m-$meth.llq --type q4 --group 32 --method $meth --calib-tokens $F/tokens.u32 \
             --calib-samples 4 --calib-ctx 64 --quiet
         expect_rc 0 "$m: $meth q4 from --calib-tokens"
