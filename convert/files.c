@@ -315,8 +315,8 @@ static int find_in_dir(conv_plan *p, int layout)
             layout = LLQ_LAYOUT_HF;
         else {
             err = llq_err(LLQ_ENOTFOUND,
-                          "%s: no LLaMA checkpoint found (expected consolidated.NN.pth + params.json, or config.json + "
-                          "model.safetensors / pytorch_model.bin)",
+                          "%s: no LLaMA checkpoint found (expected consolidated.NN.pth or consolidated.safetensors + "
+                          "params.json, or config.json + model.safetensors / pytorch_model.bin)",
                           p->dir);
             goto done;
         }
