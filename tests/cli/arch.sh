@@ -159,6 +159,16 @@ for m in l3t qt; do
     B=$(printf '%s' "$OUT" | tr -d ' \n' | sed -n 's/.*"ids":\(\[[0-9,]*\]\).*/\1/p')
     if [ -n "$A" ] && [ "$A" = "$B" ]; then _ok "$m: the GGUF tokenizes the stress corpus as the tokenizer.json"; else _fail "$m: GGUF tokens differ"; fi
 done
+# a byte-level tokenizer.json with no merges at all (tests/fixtures/tokenizer/hf_bytes256.json: the 256 bytes, Qwen's
+# pre-tokenizer) on the tied qwen2: each byte is its token, directly and through GGUF (an empty merges list once
+# crashed the BPE engine)
+run $C $F/qwen2 -o $TMP/qb.llq --tokenizer $FIX/tokenizer/hf_bytes256.json --quiet
+run $C $TMP/qb.llq -o $TMP/qb.gguf --quiet
+for x in llq gguf; do
+    run $E tokenize $TMP/qb.$x --prompt "ab c" --json
+    if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"ids":\[97,98,32,99\]'; then _ok "no merges ($x): one token per byte"
+    else _fail "no merges ($x): $OUT"; fi
+done
 run $E ppl $TMP/l3t.gguf --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
 close "$(ppl_of)" "$(ref llama32-text 128 3)" 1e-5 "llama32 GGUF text: ppl equals PyTorch's within 1e-5"
 
