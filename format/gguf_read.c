@@ -427,7 +427,7 @@ static int rope_from_freqs(gctx *g, llq_hparams *hp, const gti *rf)
             c.rope_high_freq_factor = highs[k / no % nh];
             c.rope_orig_context = origs[k % no];
         }
-        if (llq_hparams_check(&c, "rope_freqs", 0))
+        if (llq_hparams_check(&c, "rope_freqs", LLQ_HP_VOCAB_LATER))
             continue;
         llq_hp_rope_freqs(fr, &c);
         int same = 1;
