@@ -148,6 +148,17 @@ for m in l3t qt qwen2; do
     if [ -n "$bytes" ] && tail -c "$bytes" $TMP/$m.gguf | cmp -s - "$(tail -c "$bytes" $TMP/$m-rt.gguf >$TMP/rt.bin; echo $TMP/rt.bin)"; then
         _ok "$m: GGUF -> .llq -> GGUF keeps every tensor byte ($bytes)"; else _fail "$m: tensor bytes differ after the round trip"; fi
 done
+# linear rope scaling: llama.cpp's rope.scaling.type / factor keys, both ways
+mkdir -p $TMP/lin
+cp $F/llama32/model.safetensors $TMP/lin/
+sed 's/"rope_type": "llama3"/"rope_type": "linear"/; s/"factor": 32.0/"factor": 2.0/' $F/llama32/config.json >$TMP/lin/config.json
+run $C $TMP/lin -o $TMP/lin.llq --no-tokenizer --quiet
+run $C $TMP/lin.llq -o $TMP/lin.gguf --quiet
+expect_rc 0 "linear rope scaling: GGUF output"
+run $I $TMP/lin.gguf
+expect_out "rope scaling linear \(factor 2\)" "linear rope scaling read back from the GGUF"
+run $I $TMP/lin.gguf --compare $TMP/lin.llq
+expect_out "^total +0 +0 " "linear rope scaling: same canonical tensors"
 run $I $TMP/l3t.gguf
 expect_out "rope scaling llama3 \(factor 32, low 1, high 4, original context 8192\), tied embeddings" "llama32 GGUF: llama3 scaling recovered from rope_freqs, tied"
 run $I $TMP/qt.gguf

@@ -84,7 +84,12 @@ F=tests/fixtures/arch
 "$B/llq-convert" $F/llama32 -o "$T/l3.llq" --dtype f32 --tokenizer tests/fixtures/tokenizer/hf_llama3_small.json -q || exit 1
 "$B/llq-convert" $F/qwen2-untied -o "$T/qw.llq" --dtype f32 --tokenizer tests/fixtures/tokenizer/hf_qwen_small.json -q 2>/dev/null || exit 1
 "$B/llq-convert" $F/qwen2 -o "$T/qb.llq" --dtype f32 --tokenizer tests/fixtures/tokenizer/hf_bytes256.json -q || exit 1
-for m in l3 qw qb; do
+# and llama32 with linear rope scaling (factor 2) instead: llama.cpp's rope.scaling.type / factor keys
+mkdir -p "$T/lin"
+cp $F/llama32/model.safetensors "$T/lin/"
+sed 's/"rope_type": "llama3"/"rope_type": "linear"/; s/"factor": 32.0/"factor": 2.0/' $F/llama32/config.json >"$T/lin/config.json"
+"$B/llq-convert" "$T/lin" -o "$T/lin.llq" --dtype f32 --tokenizer tests/fixtures/tokenizer/hf_llama3_small.json -q || exit 1
+for m in l3 lin qw qb; do
     "$B/llq-convert" "$T/$m.llq" -o "$T/$m.gguf" -q 2>/dev/null || exit 1
     V=712; [ $m = qw ] && V=880; [ $m = qb ] && V=256
     for ids in "5 9 10 11 12 13 14 15 16 17 18 19 20" "1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31 32 33 34 35 36 37 38 39 40"; do
