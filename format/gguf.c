@@ -115,15 +115,22 @@ static int printable(unsigned b)
     return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE);
 }
 
-/* Code point standing for byte b. */
+/* Code point standing for byte b: itself when printable, else U+0100 + its rank among the 68 others, which are
+ * 0x00..0x20 (33), 0x7F..0xA0 (34) and 0xAD. */
 static unsigned byte_cp(unsigned b)
 {
     if (printable(b))
         return b;
-    unsigned k = 0; /* rank of b among the non-printable bytes */
-    for (unsigned x = 0; x < b; x++)
-        k += !printable(x);
-    return 256 + k;
+    return 256 + (b <= 0x20 ? b : b <= 0xA0 ? 33 + (b - 0x7F) : 67);
+}
+
+/* The byte a code point stands for, or -1. */
+static int cp_byte(unsigned cp)
+{
+    if (cp < 256)
+        return printable(cp) ? (int)cp : -1;
+    unsigned k = cp - 256;
+    return k < 33 ? (int)k : k < 67 ? (int)(0x7F + k - 33) : k == 67 ? 0xAD : -1;
 }
 
 size_t gguf_bytes_to_unicode(char *out, const uint8_t *in, size_t n)
@@ -143,15 +150,6 @@ size_t gguf_bytes_to_unicode(char *out, const uint8_t *in, size_t n)
 
 long gguf_unicode_to_bytes(uint8_t *out, const char *s, size_t n)
 {
-    static int16_t inv[256 + 68]; /* code point -> byte, -1 if none; built once (idempotent, so racing is benign) */
-    static int ready;
-    if (!ready) {
-        for (unsigned c = 0; c < sizeof inv / sizeof inv[0]; c++)
-            inv[c] = -1;
-        for (unsigned b = 0; b < 256; b++)
-            inv[byte_cp(b)] = (int16_t)b;
-        ready = 1;
-    }
     const uint8_t *p = (const uint8_t *)s;
     size_t k = 0;
     for (size_t i = 0; i < n;) {
@@ -164,9 +162,10 @@ long gguf_unicode_to_bytes(uint8_t *out, const char *s, size_t n)
         } else {
             return -1;
         }
-        if (cp >= sizeof inv / sizeof inv[0] || inv[cp] < 0)
+        int b = cp_byte(cp);
+        if (b < 0)
             return -1;
-        out[k++] = (uint8_t)inv[cp];
+        out[k++] = (uint8_t)b;
     }
     return (long)k;
 }

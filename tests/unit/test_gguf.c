@@ -376,6 +376,21 @@ START_TEST(gpt2_byte_map)
     ck_assert_uint_eq(n, 188 + 2 * 68);
     ck_assert_int_eq(gguf_unicode_to_bytes(back, sp, n), 256);
     ck_assert_mem_eq(back, in, 256);
+    /* GPT-2's construction: printable bytes first, then the others in byte order from U+0100 */
+    int used[256] = {0}, next = 256;
+    for (int c = '!'; c <= '~'; c++)
+        used[c] = 1;
+    for (int c = 0xA1; c <= 0xFF; c++)
+        used[c] = c != 0xAD;
+    for (int c = 0; c < 256; c++) {
+        uint8_t one = (uint8_t)c;
+        char o[4];
+        size_t k = gguf_bytes_to_unicode(o, &one, 1);
+        unsigned cp = k == 1 ? (uint8_t)o[0] : ((unsigned)(o[0] & 0x1F) << 6 | (o[1] & 0x3F));
+        ck_assert_uint_eq(cp, used[c] ? (unsigned)c : (unsigned)next);
+        next += !used[c];
+    }
+    ck_assert_int_eq(next, 256 + 68);
     uint8_t b = ' ';
     ck_assert_uint_eq(gguf_bytes_to_unicode(sp, &b, 1), 2);
     ck_assert_mem_eq(sp, "\xc4\xa0", 2); /* U+0120 "Ġ" */
