@@ -897,6 +897,8 @@ static int build_tensors(llq_file *f, gctx *g, const llq_hparams *hp, int neox)
     int rc = LLQ_OK;
     uint64_t n_view = 0, owned = 0;
     uint32_t hd = llq_hp_head_dim(hp);
+    if (neox && (rc = llq_hparams_check(hp, "GGUF", LLQ_HP_VOCAB_LATER))) /* hd sizes the row permutation */
+        return rc;
     for (uint64_t i = 0; i < g->n_ti; i++) {
         gti *t = &g->ti[i];
         char nm[LLQ_MAX_NAME + 1];
