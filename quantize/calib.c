@@ -613,6 +613,11 @@ done:
     return err;
 }
 
+/* The asymmetric target is a regression of the f32 outputs on the quantized inputs (cols unknowns per row): with
+ * too few calibration tokens per column it fits noise (measured on pydoc-7m: 2,048 tokens for 768 columns drift
+ * more than own targets; 32,768 less). Below this many tokens per column a group keeps its own weights as target. */
+#define ASYM_MIN_TOKENS_PER_COL 16
+
 /* Layer L group by group (GPTQ without AWQ): each group's statistics are taken from the layer with the groups
  * before it already quantized; with xfp (asymmetric targets) the f32 model's inputs of the same windows run
  * alongside, through the original weights, and each group's target is corrected by asym_target. */
@@ -639,10 +644,11 @@ static int run_layer_seq(run *r, int L, float *x, float *xfp, float *tmp, size_t
         if (!want_any(grp[g][0], 1) && !(ng[g] > 1 && want_any(grp[g][1], ng[g] - 1)))
             continue;
         size_t cols = gcols[g];
+        float *xf = n_samp * ctx >= ASYM_MIN_TOKENS_PER_COL * cols ? xfp : NULL; /* this group's f32 stream */
         if ((err = gstat_init(&r->g[g], cols)))
             goto done;
         r->cross_bytes = cols * cols * sizeof *r->cross;
-        if (xfp && (!(r->cross = llq_bigmem_alloc(r->cross_bytes)) ||
+        if (xf && (!(r->cross = llq_bigmem_alloc(r->cross_bytes)) ||
                     !(r->ct = malloc(cols * cols * sizeof *r->ct)) || !(r->dt = malloc(cols * ctx * sizeof *r->dt)) ||
                     !(fpbuf = malloc(cols * ctx * sizeof *fpbuf)))) {
             err = llq_err(LLQ_ENOMEM, "out of memory (asymmetric statistics)");
@@ -651,10 +657,10 @@ static int run_layer_seq(run *r, int L, float *x, float *xfp, float *tmp, size_t
         r->stage = g;
         double t0 = now(), x0 = r->res->sec_xtx;
         for (size_t s = 0; s < n_samp; s++) {
-            if (xfp) { /* the f32 model's input of this group, through the original weights */
+            if (xf) { /* the f32 model's input of this group, through the original weights */
                 llq_layer_w cur = *lw;
                 *lw = orig;
-                memcpy(tmp, xfp + s * ctx * dim, ctx * dim * sizeof *tmp);
+                memcpy(tmp, xf + s * ctx * dim, ctx * dim * sizeof *tmp);
                 r->fpcap = fpbuf;
                 err = llq_model_layer(m, L, tmp, ctx, capture, r);
                 r->fpcap = NULL;
@@ -673,7 +679,7 @@ static int run_layer_seq(run *r, int L, float *x, float *xfp, float *tmp, size_t
         if ((err = gstat_finish(r, &r->g[g])))
             goto done;
         r->res->sec_forward += now() - t0 - (r->res->sec_xtx - x0);
-        if (xfp && (err = asym_target(r, grp[g], ng[g], r->g[g].h, r->cross, cols, alpha)))
+        if (xf && (err = asym_target(r, grp[g], ng[g], r->g[g].h, r->cross, cols, alpha)))
             goto done;
         if ((err = ng[g] > 1 ? lin_finish_group(r, grp[g], ng[g], r->g[g].h) : lin_finish(r, grp[g][0], r->g[g].h)))
             goto done;
@@ -723,6 +729,8 @@ static int run_head(run *r, float *x, const float *xfp, float *tmp, size_t n_sam
         goto done;
     r->want[G_HEAD] = 1;
     float *fpn = NULL;
+    if (n_samp * ctx < ASYM_MIN_TOKENS_PER_COL * dim)
+        xfp = NULL;
     r->cross_bytes = dim * dim * sizeof *r->cross;
     if (xfp && (!(r->cross = llq_bigmem_alloc(r->cross_bytes)) || !(r->ct = malloc(dim * dim * sizeof *r->ct)) ||
                 !(r->dt = malloc(dim * ctx * sizeof *r->dt)) || !(fpn = malloc(dim * ctx * sizeof *fpn)))) {

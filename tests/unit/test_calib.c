@@ -292,7 +292,8 @@ static double model_kld(const llq_calib_result *r, int rtn_embed)
 }
 
 /* GPTQ's default targets (the f32 model's outputs from the quantized model's inputs, group by group) drift less
- * than each matrix's own weights as targets (own_targets), on the same windows and policy. */
+ * than each matrix's own weights as targets (own_targets), on the same windows and policy; 96 × 128 calibration
+ * tokens = 16 per column of w2, the fewest with which every group gets the f32 targets. */
 START_TEST(gptq_f32_targets_drift_less)
 {
     if (!have_demo())
@@ -301,7 +302,7 @@ START_TEST(gptq_f32_targets_drift_less)
     double k[2];
     for (int own = 0; own < 2; own++) {
         llq_calib_opts o = {0};
-        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 16, o.ctx = 128, o.seed = 1;
+        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
         o.policy = policy, o.own_targets = own;
         llq_calib_result *r = NULL;
         ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
@@ -325,7 +326,7 @@ START_TEST(gptq_embedding_first)
     double k[2];
     for (int rtn = 0; rtn < 2; rtn++) {
         llq_calib_opts o = {0};
-        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 16, o.ctx = 128, o.seed = 1;
+        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
         o.policy = policy, o.embed_rtn = rtn;
         llq_calib_result *r = NULL;
         ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
