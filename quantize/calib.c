@@ -50,6 +50,15 @@ typedef struct run {
     uint64_t step_base, steps_total, step_last;
     double share[2 + N_GROUPS - 1]; /* of a layer's steps: statistics pass, quantizing each of the 4 groups, the
                                      * quantized pass (estimated from the work each does) */
+    /* sequential mode (run_layer_seq): the one group captured per pass, the f32 model's input of it (asym) */
+    int stage;       /* group captured in this pass (-1: every group, run_layer) */
+    float *fpcap;    /* NULL: capture into statistics; else copy the stage's input here (the f32 stream's pass) */
+    const float *fpin; /* the f32 stream's input of the stage for the current window (asym), else NULL */
+    double *cross;   /* Σ (x − x̃)·x̃ᵀ over the stage's inputs (asym), cols×cols */
+    float *dt;       /* scratch: (x − x̃)ᵀ, cols × ctx; ct: cols×cols f32 */
+    float *ct;
+    size_t cross_bytes;
+    double *he;      /* the token embedding's H (run_embed), dim×dim, or NULL */
 } run;
 
 static double now(void)
@@ -135,10 +144,33 @@ static int gstat_acc(run *r, gstat *g, const float *x, size_t n, size_t cols)
  * projection would only produce outputs the statistics pass throws away). */
 #define CAPTURE_DONE 1
 
+/* cross += (fp − x)ᵀ·x for one window (n tokens, cols channels). */
+static void cross_acc(run *r, const float *fp, const float *x, size_t n, size_t cols)
+{
+    for (size_t t = 0; t < n; t++)
+        for (size_t c = 0; c < cols; c++)
+            r->dt[c * n + t] = fp[t * cols + c] - x[t * cols + c];
+    llq_gemm_f32_nn(r->ct, cols, r->dt, n, cols, x, cols, cols, n);
+    for (size_t i = 0; i < cols * cols; i++)
+        r->cross[i] += r->ct[i];
+}
+
 static int capture(void *ud, int layer, int which, const float *x, size_t n, size_t cols)
 {
     (void)layer;
     run *r = ud;
+    if (r->stage >= 0) { /* sequential: only the stage's group, then stop the layer */
+        if (which != r->stage)
+            return 0;
+        if (r->fpcap) {
+            memcpy(r->fpcap, x, n * cols * sizeof *x);
+            return CAPTURE_DONE;
+        }
+        int err = gstat_acc(r, &r->g[which], x, n, cols);
+        if (!err && r->fpin)
+            cross_acc(r, r->fpin, x, n, cols);
+        return err ? err : CAPTURE_DONE;
+    }
     int err = which >= 0 && which < 4 && r->want[which] ? gstat_acc(r, &r->g[which], x, n, cols) : 0;
     return err ? err : which == LLQ_CAP_DOWN ? CAPTURE_DONE : 0;
 }
@@ -584,7 +616,161 @@ done:
     return err;
 }
 
-static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
+/* Asymmetric target (the f32 model's output from the quantized model's input): w ← w + w·D·(H̃ + λI)⁻¹ for every
+ * matrix of ls, with D = Σ (x − x̃)·x̃ᵀ and H̃ = Σ x̃·x̃ᵀ over the window tokens, x the f32 model's input of the
+ * matrices and x̃ the partly quantized model's. Minimising ‖W·X − Q·X̃‖² over Q is GPTQ's problem for H̃ with
+ * that target. λ = damp · mean diag H̃. */
+static int asym_target(run *r, lin *const *ls, size_t n, const double *h, const double *cross, size_t cols,
+                       float alpha)
+{
+    double *hi = llq_bigmem_alloc(cols * cols * sizeof *hi), *mm = llq_bigmem_alloc(cols * cols * sizeof *mm);
+    float *mt = malloc(cols * cols * sizeof *mt), *w0 = NULL;
+    int err = 0;
+    if (!hi || !mm || !mt) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (asymmetric target)");
+        goto done;
+    }
+    double md = 0;
+    for (size_t i = 0; i < cols; i++)
+        md += h[i * cols + i];
+    md = md > 0 ? md / (double)cols : 1;
+    float damp = r->o->damp > 0 ? r->o->damp : 0.01f;
+    for (size_t i = 0; i < cols * cols; i++)
+        hi[i] = h[i];
+    for (size_t i = 0; i < cols; i++)
+        hi[i * cols + i] += (h[i * cols + i] > 0 ? 0 : md) + damp * md;
+    if ((err = llq_spd_inverse(hi, cols, r->pool)))
+        goto done;
+    for (size_t i = 0; i < cols * cols; i++)
+        hi[i] = -hi[i]; /* mm = 0 − D·(−H⁻¹) */
+    llq_dgemm_sub(mm, cols, cross, cols, hi, cols, cols, cols, cols);
+    for (size_t i = 0; i < cols; i++)
+        for (size_t j = 0; j < cols; j++)
+            mt[j * cols + i] = alpha * (float)mm[i * cols + j];
+    for (size_t k = 0; k < n; k++) {
+        lin *l = ls[k];
+        if (!lin_quant(l))
+            continue;
+        free(w0);
+        if (!(w0 = malloc(l->rows * cols * sizeof *w0))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory (asymmetric target)");
+            goto done;
+        }
+        memcpy(w0, l->w, l->rows * cols * sizeof *w0);
+        llq_gemm_f32_acc(l->w, cols, w0, cols, l->rows, mt, cols, cols, cols);
+    }
+done:
+    llq_bigmem_free(hi, cols * cols * sizeof *hi);
+    llq_bigmem_free(mm, cols * cols * sizeof *mm);
+    free(mt), free(w0);
+    return err;
+}
+
+/* The asymmetric target is a regression of the f32 outputs on the quantized inputs (cols unknowns per row): with
+ * too few calibration tokens per column it fits noise (measured on pydoc-7m: 2,048 tokens for 768 columns drift
+ * more than own targets; 32,768 less). Below this many tokens per column a group keeps its own weights as target. */
+#define ASYM_MIN_TOKENS_PER_COL 16
+
+/* Layer L group by group (GPTQ without AWQ): each group's statistics are taken from the layer with the groups
+ * before it already quantized; with xfp (asymmetric targets) the f32 model's inputs of the same windows run
+ * alongside, through the original weights, and each group's target is corrected by asym_target. */
+static int run_layer_seq(run *r, int L, float *x, float *xfp, float *tmp, size_t n_samp, size_t ctx, float alpha)
+{
+    llq_model *m = r->m;
+    llq_layer_w *lw = &m->layers[L], orig = *lw;
+    size_t dim = m->hp.dim;
+    lin l[7];
+    memset(l, 0, sizeof l);
+    float *fpbuf = NULL;
+    int err = 0;
+    char nm[96];
+    static const enum llq_lt names[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W3, LLQ_LT_W2};
+    llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
+    for (int i = 0; i < 7; i++) {
+        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, names[i]);
+        if ((err = lin_load(&l[i], slots[i], nm, r)))
+            goto done;
+    }
+    lin *grp[4][3] = {{&l[0], &l[1], &l[2]}, {&l[3]}, {&l[4], &l[5]}, {&l[6]}};
+    size_t ng[4] = {3, 1, 2, 1}, gcols[4] = {dim, l[3].cols, dim, l[6].cols};
+    for (int g = 0; g < 4; g++) {
+        if (!want_any(grp[g][0], 1) && !(ng[g] > 1 && want_any(grp[g][1], ng[g] - 1)))
+            continue;
+        size_t cols = gcols[g];
+        float *xf = n_samp * ctx >= ASYM_MIN_TOKENS_PER_COL * cols ? xfp : NULL; /* this group's f32 stream */
+        if ((err = gstat_init(&r->g[g], cols)))
+            goto done;
+        r->cross_bytes = cols * cols * sizeof *r->cross;
+        if (xf && (!(r->cross = llq_bigmem_alloc(r->cross_bytes)) ||
+                    !(r->ct = malloc(cols * cols * sizeof *r->ct)) || !(r->dt = malloc(cols * ctx * sizeof *r->dt)) ||
+                    !(fpbuf = malloc(cols * ctx * sizeof *fpbuf)))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory (asymmetric statistics)");
+            goto done;
+        }
+        r->stage = g;
+        double t0 = now(), x0 = r->res->sec_xtx;
+        for (size_t s = 0; s < n_samp; s++) {
+            if (xf) { /* the f32 model's input of this group, through the original weights */
+                llq_layer_w cur = *lw;
+                *lw = orig;
+                memcpy(tmp, xf + s * ctx * dim, ctx * dim * sizeof *tmp);
+                r->fpcap = fpbuf;
+                err = llq_model_layer(m, L, tmp, ctx, capture, r);
+                r->fpcap = NULL;
+                *lw = cur;
+                if (err && err != CAPTURE_DONE)
+                    goto done;
+                r->fpin = fpbuf;
+            }
+            memcpy(tmp, x + s * ctx * dim, ctx * dim * sizeof *tmp);
+            err = llq_model_layer(m, L, tmp, ctx, capture, r);
+            r->fpin = NULL;
+            if (err && err != CAPTURE_DONE)
+                goto done;
+            err = 0;            err = 0;
+            progress_at(r, (g + 0.8 * (double)(s + 1) / (double)n_samp) / 5.0);
+        }
+        if ((err = gstat_finish(r, &r->g[g])))
+            goto done;
+        r->res->sec_forward += now() - t0 - (r->res->sec_xtx - x0);
+        if (xf && (err = asym_target(r, grp[g], ng[g], r->g[g].h, r->cross, cols, alpha)))
+            goto done;
+        if ((err = ng[g] > 1 ? lin_finish_group(r, grp[g], ng[g], r->g[g].h) : lin_finish(r, grp[g][0], r->g[g].h)))
+            goto done;
+        progress_at(r, (g + 1) / 5.0);
+        gstat_free(&r->g[g]);
+        llq_bigmem_free(r->cross, r->cross_bytes);
+        free(r->ct), free(r->dt), free(fpbuf);
+        r->cross = NULL, r->ct = NULL, r->dt = NULL, fpbuf = NULL;
+    }
+    r->stage = -1;
+    double t0 = now();
+    for (size_t s = 0; s < n_samp; s++) {
+        if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))
+            goto done;
+        progress_at(r, (4 + (double)(s + 1) / (double)n_samp) / 5.0);
+    }
+    if (xfp) {
+        llq_layer_w cur = *lw;
+        *lw = orig;
+        for (size_t s = 0; s < n_samp && !err; s++)
+            err = llq_model_layer(m, L, xfp + s * ctx * dim, ctx, NULL, NULL);
+        *lw = cur;
+    }
+    r->res->sec_forward += now() - t0;
+done:
+    r->stage = -1, r->fpcap = NULL, r->fpin = NULL;
+    for (int i = 0; i < 7; i++)
+        free(l[i].w);
+    for (int g = 0; g < 4; g++)
+        gstat_free(&r->g[g]);
+    llq_bigmem_free(r->cross, r->cross_bytes);
+    free(r->ct), free(r->dt), free(fpbuf);
+    r->cross = NULL, r->ct = NULL, r->dt = NULL;
+    return err;
+}
+
+static int run_head(run *r, float *x, const float *xfp, float *tmp, size_t n_samp, size_t ctx, float alpha)
 {
     llq_model *m = r->m;
     size_t dim = m->hp.dim;
@@ -599,12 +785,36 @@ static int run_head(run *r, float *x, float *tmp, size_t n_samp, size_t ctx)
     if ((err = gstat_init(&r->g[G_HEAD], dim)))
         goto done;
     r->want[G_HEAD] = 1;
+    float *fpn = NULL;
+    if (n_samp * ctx < ASYM_MIN_TOKENS_PER_COL * dim)
+        xfp = NULL;
+    r->cross_bytes = dim * dim * sizeof *r->cross;
+    if (xfp && (!(r->cross = llq_bigmem_alloc(r->cross_bytes)) || !(r->ct = malloc(dim * dim * sizeof *r->ct)) ||
+                !(r->dt = malloc(dim * ctx * sizeof *r->dt)) || !(fpn = malloc(dim * ctx * sizeof *fpn)))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (asymmetric statistics)");
+        goto head_done;
+    }
     for (size_t s = 0; s < n_samp; s++) {
         final_norm(tmp, x + s * ctx * dim, ctx, dim, m->norm, m->hp.norm_eps);
         if ((err = gstat_acc(r, &r->g[G_HEAD], tmp, ctx, dim)))
-            goto done;
+            goto head_done;
+        if (xfp) {
+            final_norm(fpn, xfp + s * ctx * dim, ctx, dim, m->norm, m->hp.norm_eps);
+            cross_acc(r, fpn, tmp, ctx, dim);
+        }
     }
     if ((err = gstat_finish(r, &r->g[G_HEAD])))
+        goto head_done;
+    if (xfp) {
+        lin *one[1] = {&l};
+        err = asym_target(r, one, 1, r->g[G_HEAD].h, r->cross, dim, alpha);
+    }
+head_done:
+    free(fpn);
+    llq_bigmem_free(r->cross, r->cross_bytes);
+    free(r->ct), free(r->dt);
+    r->cross = NULL, r->ct = NULL, r->dt = NULL;
+    if (err)
         goto done;
     if (r->o->methods & LLQ_CALIB_AWQ) {
         float a;
@@ -628,6 +838,108 @@ done:
     free(l.w);
     free(nw);
     gstat_free(&r->g[G_HEAD]);
+    return err;
+}
+
+/* he += inv · diag(g)·(Σ WᵀW)·diag(g) over the matrices mats (f32 copies of rows × dim) reading norm g. */
+static int emb_acc(run *r, double inv, const float *g, const llq_mat *const *mats, size_t n_mats)
+{
+    size_t dim = r->m->hp.dim;
+    double *t = llq_bigmem_alloc(dim * dim * sizeof *t);
+    float *w = NULL;
+    int err = 0;
+    if (!t) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (embedding statistics)");
+        goto done;
+    }
+    for (size_t k = 0; k < n_mats && !err; k++) {
+        const llq_mat *mt = mats[k];
+        if (mt->cols != dim)
+            continue;
+        free(w);
+        if (!(w = malloc(mt->rows * dim * sizeof *w))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory (embedding statistics)");
+            goto done;
+        }
+        for (size_t i = 0; i < mt->rows; i++)
+            llq_row_to_f32(w + i * dim, (const uint8_t *)mt->data + i * mt->row_bytes, mt->type, mt->group, dim);
+        err = llq_xtx_acc(t, w, mt->rows, dim, r->pool);
+    }
+    if (!err) {
+        llq_sym_fill(t, dim);
+        for (size_t i = 0; i < dim; i++)
+            for (size_t j = 0; j < dim; j++)
+                r->he[i * dim + j] += inv * (double)g[i] * g[j] * t[i * dim + j];
+    }
+done:
+    llq_bigmem_free(t, dim * dim * sizeof *t);
+    free(w);
+    return err;
+}
+
+static double mean_inv_ms(const float *x, size_t n, size_t dim, float eps)
+{
+    double inv = 0;
+    for (size_t t = 0; t < n; t++) {
+        double ss = 0;
+        for (size_t c = 0; c < dim; c++)
+            ss += (double)x[t * dim + c] * x[t * dim + c];
+        inv += 1.0 / (ss / (double)dim + eps);
+    }
+    return inv / (double)(n ? n : 1);
+}
+
+/* The token embedding, quantized first (so that every layer's calibration sees its error): GPTQ on its rows
+ * against H_e, the sensitivity of the residual stream's readers. An error δ in an embedding row reaches each
+ * matrix W that reads the residual x through a norm g as W·(g ⊙ δ)/rms(x), so
+ * H_e = Σ_readers E[1/ms(x)]·diag(g)·WᵀW·diag(g) (wq/wk/wv, w1/w3 of every layer and the output head; E over the
+ * f32 model's residual at each layer on the calibration windows x[n_samp × ctx × dim], tmp: one window). The
+ * quantized embedding replaces the f32 one in the model. */
+static int run_embed(run *r, const float *x, float *tmp, size_t n_samp, size_t ctx)
+{
+    llq_model *m = r->m;
+    size_t dim = m->hp.dim, nl = m->hp.n_layers;
+    lin l;
+    memset(&l, 0, sizeof l);
+    double *inv = calloc(nl + 1, sizeof *inv);
+    int err = 0;
+    if (!inv) {
+        err = llq_err(LLQ_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((err = lin_load(&l, &m->tok_embeddings, llq_global_tensors[LLQ_GT_EMBED].name, r)) || !lin_quant(&l))
+        goto done;
+    for (size_t s = 0; s < n_samp; s++) {
+        memcpy(tmp, x + s * ctx * dim, ctx * dim * sizeof *tmp);
+        for (size_t L = 0; L <= nl && !err; L++) {
+            inv[L] += mean_inv_ms(tmp, ctx, dim, m->hp.norm_eps) / (double)n_samp;
+            if (L < nl)
+                err = llq_model_layer(m, (int)L, tmp, ctx, NULL, NULL);
+        }
+        if (err)
+            goto done;
+    }
+    if (!(r->he = llq_bigmem_alloc(dim * dim * sizeof *r->he))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t L = 0; L < nl && !err; L++) {
+        const llq_layer_w *lw = &m->layers[L];
+        const llq_mat *a[3] = {&lw->wq, &lw->wk, &lw->wv}, *f[2] = {&lw->w1, &lw->w3};
+        if (!(err = emb_acc(r, inv[L], lw->attention_norm, a, 3)))
+            err = emb_acc(r, inv[L], lw->ffn_norm, f, 2);
+    }
+    const llq_mat *o[1] = {&m->output};
+    if (!err && !m->hp.tied)
+        err = emb_acc(r, inv[nl], m->norm, o, 1);
+    if (!err)
+        err = lin_finish(r, &l, r->he);
+done:
+    if (r->he)
+        llq_bigmem_free(r->he, dim * dim * sizeof *r->he);
+    r->he = NULL;
+    free(l.w);
+    free(inv);
     return err;
 }
 
@@ -659,9 +971,10 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     uint32_t *ids = NULL;
     size_t n_ids = 0;
     uint64_t *starts = NULL;
-    float *x = NULL, *tmp = NULL;
+    float *x = NULL, *tmp = NULL, *xfp = NULL;
     run r;
     memset(&r, 0, sizeof r);
+    r.stage = -1;
     r.o = o;
     size_t n_samp = o->n_samples ? o->n_samples : 128, ctx = o->ctx ? o->ctx : 256;
     if (!o->policy || !(o->methods & (LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ | LLQ_CALIB_IMP)) || !o->text_path)
@@ -700,6 +1013,10 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
         goto done;
     }
     double t0 = now();
+    int gptq_only = (o->methods & LLQ_CALIB_GPTQ) && !(o->methods & LLQ_CALIB_AWQ) && !o->fold_only;
+    int seq = gptq_only && !o->own_targets;
+    float alpha = seq ? 1.0f : 0.0f;
+    r.stage = -1;
     for (size_t s = 0; s < n_samp; s++)
         if ((err = llq_model_embed(m, ids + starts[s], ctx, x + s * ctx * dim)))
             goto done;
@@ -707,15 +1024,32 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     uint64_t head_steps = (uint64_t)(head * LLQ_CALIB_LAYER_STEPS) + 1; /* 1 to LLQ_CALIB_LAYER_STEPS - 1 */
     head_steps = head_steps < LLQ_CALIB_LAYER_STEPS ? head_steps : LLQ_CALIB_LAYER_STEPS - 1;
     r.steps_total = (uint64_t)m->hp.n_layers * LLQ_CALIB_LAYER_STEPS + head_steps;
+    r.step_base = 0;
+    progress_at(&r, 0);
+    if (alpha > 0) {
+        if (!(xfp = malloc(n_samp * ctx * dim * sizeof *xfp))) {
+            err = llq_err(LLQ_ENOMEM, "out of memory (activations of %zu samples × %zu tokens)", n_samp, ctx);
+            goto done;
+        }
+        memcpy(xfp, x, n_samp * ctx * dim * sizeof *xfp);
+    }
+    if (gptq_only && !o->embed_rtn && !m->hp.tied) {
+        if ((err = run_embed(&r, x, tmp, n_samp, ctx)))
+            goto done;
+        for (size_t s = 0; s < n_samp; s++) /* the calibration stream from the quantized embedding */
+            if ((err = llq_model_embed(m, ids + starts[s], ctx, x + s * ctx * dim)))
+                goto done;
+    }
     for (uint32_t L = 0; L < m->hp.n_layers; L++) {
         r.step_base = (uint64_t)L * LLQ_CALIB_LAYER_STEPS;
         progress_at(&r, 0);
-        if ((err = run_layer(&r, (int)L, x, tmp, n_samp, ctx)))
+        if ((err = seq ? run_layer_seq(&r, (int)L, x, xfp, tmp, n_samp, ctx, alpha)
+                       : run_layer(&r, (int)L, x, tmp, n_samp, ctx)))
             goto done;
     }
     r.step_base = (uint64_t)m->hp.n_layers * LLQ_CALIB_LAYER_STEPS;
     progress_at(&r, 0);
-    if ((err = run_head(&r, x, tmp, n_samp, ctx)))
+    if ((err = run_head(&r, x, xfp, tmp, n_samp, ctx, alpha)))
         goto done;
     if (o->progress)
         o->progress(o->progress_ud, "layer", r.steps_total, r.steps_total);
@@ -729,7 +1063,7 @@ done:
     llq_model_free(m);
     llq_tokenizer_free(tok);
     llq_close(f);
-    free(ids), free(starts), free(x), free(tmp);
+    free(ids), free(starts), free(x), free(tmp), free(xfp);
     return err;
 }
 
@@ -745,7 +1079,7 @@ static int planned(uint64_t *out, const llq_calib_opts *o, const char *name, uin
     uint64_t rb = 0;
     int err = o->policy(o->policy_ud, name, &type, &group);
     *out = 0;
-    if (!err && llq_type_is_quant(type)) {
+    if (!err && (llq_type_is_quant(type) || llq_type_is_block(type))) {
         if (o->fold_only)
             *out = 4 * rows * cols;
         else if (!(err = llq_row_bytes(&rb, type, group, cols)))
@@ -767,7 +1101,8 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
     uint64_t text = o->text_path && stat(o->text_path, &st) == 0 ? (uint64_t)st.st_size : 0;
     out->fixed = 32 * MIB;
     out->model_file = file_bytes;
-    out->activations = 4 * N * C * d + 4 * C * d + 4 * (text + 1);
+    int asym = (o->methods & LLQ_CALIB_GPTQ) && !(o->methods & LLQ_CALIB_AWQ) && !o->fold_only && !o->own_targets;
+    out->activations = (asym ? 8 : 4) * N * C * d + 4 * C * d + 4 * (text + 1); /* asym: the f32 stream too */
     /* layer 0's matrices stand for every layer's */
     static const char *mats[7] = {"attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1",
                                   "feed_forward.w3", "feed_forward.w2"};
@@ -780,11 +1115,14 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
             return err;
         layer += q[i];
     }
+    uint64_t emb = 0;
     int err = hp->tied ? 0 : planned(&head, o, "output.weight", V, d); /* tied: the head is never calibrated */
+    if (!err && asym && !o->embed_rtn && !hp->tied)
+        err = planned(&emb, o, "tok_embeddings.weight", V, d);
     if (err)
         return err;
     uint64_t norms = o->methods & LLQ_CALIB_AWQ ? 4 * d * (2 * (uint64_t)hp->n_layers + 1) : 0;
-    out->results = hp->n_layers * layer + head + norms;
+    out->results = hp->n_layers * layer + head + norms + emb;
     /* per thread: matmul scratch (32·cols + 8192 floats) and activation tiles, the largest task scratch (GPTQ:
      * 128 rows × (2·cols + 128 + 2·cols/32) floats; XᵀX: 128 × cols floats; AWQ: 65 × cols floats) */
     uint64_t cmax = f > d ? f : d;
@@ -792,7 +1130,11 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
     uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f);
     uint64_t stats = 8 * (3 * d * d + f * f) + 4 * HUGE_ROUND;
     uint64_t fwd = 4 * C * (5 * d + 2 * f + 2 * kv) + 4 * T * 64 * C;
-    out->layer_stats = copies + stats + 4 * (uint64_t)XBUF_TOKENS * (3 * d + f) + 4 * HUGE_ROUND + fwd;
+    /* asym: Σ (x − x̃)·x̃ᵀ of one group (f64, and an f32 copy), (x − x̃)ᵀ and the f32 input of one window; the
+     * target's correction: (H̃ + λI)⁻¹ and D·(H̃ + λI)⁻¹ (f64), its f32 transpose, a copy of the rows */
+    uint64_t xc = asym ? 12 * cmax * cmax + 8 * cmax * C + HUGE_ROUND : 0;
+    uint64_t corr = asym ? 20 * cmax * cmax + 4 * f * d + 2 * HUGE_ROUND : 0;
+    out->layer_stats = copies + stats + xc + 4 * (uint64_t)XBUF_TOKENS * (3 * d + f) + 4 * HUGE_ROUND + fwd;
     /* GPTQ of one group: 16·cols² (H permuted + the factorization's scratch, or the f32 factors) + 1 KiB·cols,
      * and for the stacked groups (wq/wk/wv, w1/w3) their f32 rows and codes */
     uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + q[0] + q[1] + q[2];
@@ -803,13 +1145,19 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
         uint64_t a = 4 * cmax * cmax;
         g = a > g ? a : g;
     }
-    out->layer_quant = copies + stats + g + 3 * HUGE_ROUND;
-    out->head = head ? 4 * V * d + 8 * d * d + 4 * (uint64_t)XBUF_TOKENS * d + 16 * d * d + 1024 * d + head +
-                           4 * HUGE_ROUND
+    g = corr > g ? corr : g;
+    out->layer_quant = copies + stats + xc + g + 3 * HUGE_ROUND;
+    uint64_t hg = 16 * d * d + 1024 * d + head, hc = asym ? 20 * d * d + 4 * V * d + 2 * HUGE_ROUND : 0;
+    out->head = head ? 4 * V * d + 8 * d * d + 4 * (uint64_t)XBUF_TOKENS * d + (hc > hg ? hc : hg) +
+                           (asym ? 12 * d * d + 12 * d * C + HUGE_ROUND : 0) + 4 * HUGE_ROUND
                      : 0;
+    /* the embedding (GPTQ first): its f32 copy, H_e and the readers' WᵀW (f64), one reader's f32 copy (the largest:
+     * the output head, V×d), then GPTQ on d columns */
+    out->embed = emb ? 8 * V * d + 32 * d * d + 1024 * d + emb + 6 * HUGE_ROUND : 0;
     uint64_t m = out->layer_stats;
     m = out->layer_quant > m ? out->layer_quant : m;
     m = out->head > m ? out->head : m;
+    m = out->embed > m ? out->embed : m;
     out->total = out->fixed + out->model_file + out->activations + out->results + out->threads + m;
     return 0;
 }

@@ -266,7 +266,9 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
     plan_ctx pc = {f, p};
     llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .text_is_tokens = o->calib_is_tokens, .n_samples = o->calib_samples,
                          .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
-                         .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads};
+                         .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads,
+                         .own_targets = !!(o->flags & LLQ_QUANTIZE_OWN_TARGETS),
+                         .embed_rtn = !!(o->flags & LLQ_QUANTIZE_EMBED_RTN)};
     if (o->flags & LLQ_QUANTIZE_DRY_RUN) {
         err = dry_run(&r, f, p, o, &co);
         goto done;

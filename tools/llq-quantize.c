@@ -43,6 +43,8 @@ static const char USAGE[] =
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
     "  --no-search        rtn with plain absmax scales (for comparison)\n"
+    "  --own-targets      gptq towards each matrix's own weights, not the f32 model's outputs (comparison)\n"
+    "  --embed-rtn        gptq: the token embedding by RTN, not by GPTQ first (comparison)\n"
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
     "  -f, --force        replace an existing output file (never the input)\n"
@@ -140,11 +142,11 @@ static void print_dry_run(const opts *o, const llq_quantize_report *r)
         json_object_object_add(j, "tensor_bytes_out", json_object_new_uint64(r->bytes_out));
         if (o->q.methods) {
             json_object *m = json_object_new_object();
-            const char *k[9] = {"fixed", "model_file", "activations", "results", "threads", "layer_stats",
-                                "layer_quant", "head", "total"};
-            uint64_t v[9] = {mem->fixed, mem->model_file, mem->activations, mem->results, mem->threads,
-                             mem->layer_stats, mem->layer_quant, mem->head, mem->total};
-            for (int i = 0; i < 9; i++)
+            const char *k[10] = {"fixed", "model_file", "activations", "results", "threads", "layer_stats",
+                                 "layer_quant", "head", "embed", "total"};
+            uint64_t v[10] = {mem->fixed, mem->model_file, mem->activations, mem->results, mem->threads,
+                              mem->layer_stats, mem->layer_quant, mem->head, mem->embed, mem->total};
+            for (int i = 0; i < 10; i++)
                 json_object_object_add(m, k[i], json_object_new_uint64(v[i]));
             json_object_object_add(j, "peak_memory", m);
         }
@@ -156,12 +158,12 @@ static void print_dry_run(const opts *o, const llq_quantize_report *r)
            (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out, o->method_name);
     if (o->q.methods)
         printf("peak memory: %llu bytes (%.1f MiB) = fixed %llu + model file %llu + activations %llu + results %llu"
-               " + threads %llu + max(layer statistics %llu, layer quantization %llu, head %llu)\n",
+               " + threads %llu + max(layer statistics %llu, layer quantization %llu, head %llu, embedding %llu)\n",
                (unsigned long long)mem->total, (double)mem->total / 1048576.0, (unsigned long long)mem->fixed,
                (unsigned long long)mem->model_file, (unsigned long long)mem->activations,
                (unsigned long long)mem->results, (unsigned long long)mem->threads,
                (unsigned long long)mem->layer_stats, (unsigned long long)mem->layer_quant,
-               (unsigned long long)mem->head);
+               (unsigned long long)mem->head, (unsigned long long)mem->embed);
 }
 
 static int run(opts *o)
@@ -205,7 +207,7 @@ int main(int argc, char **argv)
     char **rules = calloc((size_t)argc + 1, sizeof *rules);
     size_t n_rules = 0;
     uint64_t v;
-    int calib_opts = 0, rc = CLI_USAGE, preset = 0, group_given = 0;
+    int calib_opts = 0, rc = CLI_USAGE, preset = 0, group_given = 0, gptq_opts = 0;
     static const struct option lo[] = {
         {"output", required_argument, NULL, 'o'}, {"type", required_argument, NULL, 'T'},
         {"group", required_argument, NULL, 'g'}, {"keep", required_argument, NULL, 'k'},
@@ -216,7 +218,8 @@ int main(int argc, char **argv)
         {"no-search", no_argument, NULL, 'n'}, {"force", no_argument, NULL, 'f'},
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
-        {"dry-run", no_argument, NULL, 'D'}, {"preset", required_argument, NULL, 'P'}, {NULL, 0, NULL, 0}};
+        {"dry-run", no_argument, NULL, 'D'}, {"preset", required_argument, NULL, 'P'},
+        {"own-targets", no_argument, NULL, 'O'}, {"embed-rtn", no_argument, NULL, 'E'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
         return cli_error("out of memory");
@@ -260,6 +263,8 @@ int main(int argc, char **argv)
         case 'f': o.q.flags |= LLQ_QUANTIZE_FORCE; break;
         case 'j': o.json = 1; break;
         case 'D': o.q.flags |= LLQ_QUANTIZE_DRY_RUN; break;
+        case 'O': o.q.flags |= LLQ_QUANTIZE_OWN_TARGETS, gptq_opts = 1; break;
+        case 'E': o.q.flags |= LLQ_QUANTIZE_EMBED_RTN, gptq_opts = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
@@ -317,6 +322,10 @@ int main(int argc, char **argv)
     }
     if (o.q.no_search && o.q.calib_text) {
         rc = cli_usage_error("--no-search applies to --method rtn only");
+        goto usage;
+    }
+    if (gptq_opts && o.q.methods != LLQ_CALIB_GPTQ) {
+        rc = cli_usage_error("--own-targets and --embed-rtn apply to --method gptq only");
         goto usage;
     }
     llq_policy_init(&o.pol, type, group);

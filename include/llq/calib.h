@@ -113,6 +113,14 @@ typedef struct llq_calib_opts {
     int no_act_order;          /* GPTQ: natural column order */
     int fold_only;             /* AWQ: emit the scaled matrices as f32 instead of quantizing them (the folded model
                                 * is then equivalent to the original: used to check the folding) */
+    /* GPTQ without AWQ, by default: (1) the token embedding is quantized first, by GPTQ against the sensitivity
+     * of the residual stream's readers (H_e, docs/QUANTIZATION.md), when the policy quantizes it and it is not
+     * tied; (2) each layer runs group by group (wq/wk/wv, wo, w1/w3, w2), each group's statistics taken with the
+     * groups before it quantized, and its target is the f32 model's output from the quantized model's input:
+     * min ‖W·X − Q·X̃‖² (X: the f32 model's inputs of the same windows, X̃ the quantized model's), i.e. GPTQ with
+     * H̃ = X̃ᵀX̃ on W + W·(X − X̃)ᵀX̃·(H̃ + λI)⁻¹. The switches below restore the method before 3 Dec 2026. */
+    int own_targets;           /* GPTQ: each matrix's own weights as its target, a layer's statistics in one pass */
+    int embed_rtn;             /* leave the token embedding to the caller (RTN after calibration) */
     llq_calib_policy_fn policy;/* required */
     void *policy_ud;
     llq_calib_progress_fn progress; /* may be NULL */
@@ -124,7 +132,7 @@ typedef struct llq_calib_opts {
 /* Peak memory of llq_calib_run, term by term (bytes; docs/QUANTIZATION.md "Memory" gives the formula). Weights
  * are counted as the model file's size (its mapped pages are resident once read: page cache, reclaimable);
  * everything else is what the driver allocates. total = fixed + model_file + activations + results + threads +
- * max(layer_stats, layer_quant, head). */
+ * max(layer_stats, layer_quant, head, embed). */
 typedef struct llq_calib_mem {
     uint64_t fixed;        /* the process, tokenizer and small tables: 32 MiB */
     uint64_t model_file;   /* the input file */
@@ -135,6 +143,7 @@ typedef struct llq_calib_mem {
                             * inputs buffered for XᵀX, one window's forward scratch */
     uint64_t layer_quant;  /* quantizing: copies, XᵀX, and the largest GPTQ (16·cols² + stacked rows and codes) */
     uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ (0 for tied embeddings: not calibrated) */
+    uint64_t embed;        /* the token embedding quantized first (GPTQ's default): copies, H_e, GPTQ */
     uint64_t total;
 } llq_calib_mem;
 

@@ -137,7 +137,9 @@ int llq_policy_plan(llq_quant_choice **out, const llq_quant_policy *p, const llq
  * 64 MB of f32 with the input's pages released as it goes. Written to a temp file and renamed on success. */
 enum {
     LLQ_QUANTIZE_FORCE = 1,  /* replace an existing output file (never an input) */
-    LLQ_QUANTIZE_DRY_RUN = 2 /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
+    LLQ_QUANTIZE_DRY_RUN = 2, /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
+    LLQ_QUANTIZE_OWN_TARGETS = 4, /* GPTQ: llq_calib_opts.own_targets */
+    LLQ_QUANTIZE_EMBED_RTN = 8    /* GPTQ: llq_calib_opts.embed_rtn */
 };
 
 typedef struct llq_quantize_opts {

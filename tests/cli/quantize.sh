@@ -38,6 +38,10 @@ run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method best
 expect_rc 2 "best without --calib: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method worst --calib models/pydoc-7m/calib.txt
 expect_rc 2 "unknown --method: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method awq+gptq --calib models/pydoc-7m/calib.txt --own-targets
+expect_rc 2 "--own-targets without --method gptq: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --embed-rtn
+expect_rc 2 "--embed-rtn without --method gptq: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --calib-samples 8
 expect_rc 2 "--calib-samples without --calib: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --type q4_k --group 32
@@ -166,18 +170,18 @@ if [ -f "$D/consolidated.00.pth" ] && [ -x "$BUILD/llq-convert" ]; then
         jis $M/quant.calib.file calib.txt' \
         "demo model: --method best records quant.method = awq+gptq and the calibration"
     # --dry-run: sizes and the calibration's peak memory, nothing written; the total is fixed + model file +
-    # activations + results + threads + max(layer statistics, layer quantization, head), printed in bytes
+    # activations + results + threads + max(layer statistics, layer quantization, head, embedding), in bytes
     run $Q "$TMP/demo.llq" -o "$TMP/demo-dry.llq" --method gptq --calib "$D/calib.txt" --calib-samples 16 -t 2 --dry-run
     expect_rc 0 "demo model: --dry-run exits 0"
     nofiles "$TMP/demo-dry.llq" "demo model: --dry-run writes nothing"
     expect_out '^peak memory: [0-9]+ bytes' "demo model: --dry-run prints the peak memory"
     if awk '/^peak memory:/ { gsub(/[(),]/, " "); for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+$/) v[++n] = $i
-            m = v[7]; if (v[8] > m) m = v[8]; if (v[9] > m) m = v[9]
-            exit !(n == 9 && v[1] == v[2] + v[3] + v[4] + v[5] + v[6] + m) }' "$TMP/out"; then
+            m = v[7]; if (v[8] > m) m = v[8]; if (v[9] > m) m = v[9]; if (v[10] > m) m = v[10]
+            exit !(n == 10 && v[1] == v[2] + v[3] + v[4] + v[5] + v[6] + m) }' "$TMP/out"; then
         _ok "demo model: --dry-run's total is the sum of its terms"
     else _fail "demo model: --dry-run's total is the sum of its terms"; fi
     run $Q "$TMP/demo.llq" -o "$TMP/demo-dry.llq" --method gptq --calib "$D/calib.txt" --dry-run --json
-    py 'm=j["peak_memory"]; assert j["dry_run"] and m["total"]==m["fixed"]+m["model_file"]+m["activations"]+m["results"]+m["threads"]+max(m["layer_stats"],m["layer_quant"],m["head"])' \
+    py 'm=j["peak_memory"]; assert j["dry_run"] and m["total"]==m["fixed"]+m["model_file"]+m["activations"]+m["results"]+m["threads"]+max(m["layer_stats"],m["layer_quant"],m["head"],m["embed"])' \
         "demo model: --dry-run --json gives the memory terms"
     run $Q "$TMP/demo.llq" -o "$TMP/demo-q4.llq" --type q4 --group 32 --quiet
     for k in fast ref; do

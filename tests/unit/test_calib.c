@@ -115,7 +115,7 @@ static int have_demo(void)
 
 /* Policy: q4 g128 for the layers' matrices up to max_layer (and the output head q8 g32 if head_q8), everything
  * else left alone. */
-static int max_layer, head_q8;
+static int max_layer, head_q8, embed_q4;
 static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
 {
     (void)ud;
@@ -125,6 +125,8 @@ static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
         *type = LLQ_Q4, *group = 128;
     if (head_q8 && !strcmp(name, "output.weight"))
         *type = LLQ_Q8, *group = 32;
+    if (embed_q4 && !strcmp(name, "tok_embeddings.weight"))
+        *type = LLQ_Q4, *group = 128;
     return 0;
 }
 
@@ -260,6 +262,91 @@ START_TEST(gptq_drifts_less_than_rtn)
 }
 END_TEST
 
+/* KLD over the first 4 windows of 128 test tokens of a model with calibration result r applied to the demo model
+ * (the embedding, if r leaves it in f32 and rtn_embed is set, quantized by RTN q4 g128 here). */
+static double model_kld(const llq_calib_result *r, int rtn_embed)
+{
+    llq_file *f;
+    llq_model *base, *q;
+    ck_assert_int_eq(llq_open(&f, model_path), 0);
+    ck_assert_int_eq(llq_model_open(&base, f, 0), 0);
+    ck_assert_int_eq(llq_model_open(&q, f, 0), 0);
+    ck_assert_int_eq(llq_calib_apply(q, r), 0);
+    void *eq = NULL;
+    if (rtn_embed) {
+        llq_mat *e = &q->tok_embeddings;
+        ck_assert_uint_eq(e->type, LLQ_F32);
+        eq = malloc(e->rows * tu_row_bytes(LLQ_Q4, 128, e->cols));
+        ck_assert_int_eq(llq_quantize_tensor(eq, e->data, e->rows, e->cols, LLQ_Q4, 128, NULL, NULL), 0);
+        ck_assert_int_eq(llq_mat_init(e, LLQ_Q4, 128, e->rows, e->cols, eq), 0);
+    }
+    size_t n;
+    uint32_t *tok = test_tokens(&n);
+    double k = 0;
+    for (size_t w = 0; w + 128 <= n && w < 512; w += 128)
+        k += window_kld(base, q, tok + w, 128);
+    free(tok), free(eq);
+    llq_model_free(base), llq_model_free(q);
+    llq_close(f);
+    return k;
+}
+
+/* GPTQ's default targets (the f32 model's outputs from the quantized model's inputs, group by group) drift less
+ * than each matrix's own weights as targets (own_targets), on the same windows and policy; 96 × 128 calibration
+ * tokens = 16 per column of w2, the fewest with which every group gets the f32 targets. */
+START_TEST(gptq_f32_targets_drift_less)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1;
+    double k[2];
+    for (int own = 0; own < 2; own++) {
+        llq_calib_opts o = {0};
+        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
+        o.policy = policy, o.own_targets = own;
+        llq_calib_result *r = NULL;
+        ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
+        ck_assert_ptr_null(llq_calib_find(r, "tok_embeddings.weight")); /* the policy leaves it in f32 */
+        k[own] = model_kld(r, 0);
+        llq_calib_free(r);
+    }
+    fprintf(stderr, "test_calib: KLD with f32 targets %g, own targets %g\n", k[0], k[1]);
+    ck_assert_msg(k[0] < 0.9 * k[1], "KLD f32 targets %g vs own targets %g", k[0], k[1]);
+    head_q8 = 0;
+}
+END_TEST
+
+/* A quantized token embedding is calibrated first by default (GPTQ against the sensitivity of its readers): the
+ * result holds it in the policy's type, and the model drifts less than with the embedding by RTN (embed_rtn). */
+START_TEST(gptq_embedding_first)
+{
+    if (!have_demo())
+        return;
+    max_layer = 1000, head_q8 = 1, embed_q4 = 1;
+    double k[2];
+    for (int rtn = 0; rtn < 2; rtn++) {
+        llq_calib_opts o = {0};
+        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
+        o.policy = policy, o.embed_rtn = rtn;
+        llq_calib_result *r = NULL;
+        ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
+        const llq_calib_tensor *e = llq_calib_find(r, "tok_embeddings.weight");
+        if (rtn) {
+            ck_assert_ptr_null(e);
+        } else {
+            ck_assert_ptr_nonnull(e);
+            ck_assert_uint_eq(e->type, LLQ_Q4);
+            ck_assert_uint_eq(e->group, 128);
+        }
+        k[rtn] = model_kld(r, rtn);
+        llq_calib_free(r);
+    }
+    fprintf(stderr, "test_calib: KLD with the embedding by GPTQ first %g, by RTN %g\n", k[0], k[1]);
+    ck_assert_msg(k[0] < k[1], "KLD embedding by GPTQ %g vs RTN %g", k[0], k[1]);
+    head_q8 = 0, embed_q4 = 0;
+}
+END_TEST
+
 /* The thread count reaches calibration and does not change its result: every tensor of 1 and 2 threads is the
  * same bytes, for GPTQ, AWQ and AWQ + GPTQ, with the output head calibrated too and more calibration tokens than
  * one XᵀX batch (2048). */
@@ -267,7 +354,7 @@ START_TEST(threads_same_result)
 {
     if (!have_demo())
         return;
-    max_layer = 1000, head_q8 = 1;
+    max_layer = 1000, head_q8 = 1, embed_q4 = 1; /* GPTQ: the embedding first too */
     unsigned methods[3] = {LLQ_CALIB_GPTQ, LLQ_CALIB_AWQ, LLQ_CALIB_AWQ | LLQ_CALIB_GPTQ};
     for (int mi = 0; mi < 3; mi++) {
         llq_calib_result *r[2] = {NULL, NULL};
@@ -288,7 +375,7 @@ START_TEST(threads_same_result)
         }
         llq_calib_free(r[0]), llq_calib_free(r[1]);
     }
-    head_q8 = 0;
+    head_q8 = 0, embed_q4 = 0;
 }
 END_TEST
 
@@ -318,20 +405,26 @@ START_TEST(memory_formula_and_peak)
     uint64_t layer_q = (d + 2 * kv + d + 2 * f_) * rb_d + d * rb_f, head = V * (d + 2 * (d / 32)); /* q8 g32 */
     ck_assert_uint_eq(m.fixed, 32 * MiB);
     ck_assert_uint_eq(m.model_file, (uint64_t)st.st_size);
-    ck_assert_uint_eq(m.activations, 4 * N * C * d + 4 * C * d + 4 * ((uint64_t)tx.st_size + 1));
+    /* GPTQ alone: the f32 model's stream beside the quantized one (asymmetric targets) */
+    ck_assert_uint_eq(m.activations, 8 * N * C * d + 4 * C * d + 4 * ((uint64_t)tx.st_size + 1));
     ck_assert_uint_eq(m.results, hp.n_layers * layer_q + head);
     uint64_t cmax = f_ > d ? f_ : d;
     ck_assert_uint_eq(m.threads, T * (4 * (32 * cmax + 8192) + 4 * (uint64_t)LLQ_MM_XBUF_FLOATS +
                                       4 * 128 * (2 * cmax + 128 + cmax / 16)));
     uint64_t copies = 4 * (2 * d * d + 2 * kv * d + 3 * d * f_), stats = 8 * (3 * d * d + f_ * f_) + 8 * MiB;
-    ck_assert_uint_eq(m.layer_stats, copies + stats + 4 * 2048 * (3 * d + f_) + 8 * MiB +
+    uint64_t xc = 12 * cmax * cmax + 8 * cmax * C + 2 * MiB, corr = 20 * cmax * cmax + 4 * f_ * d + 4 * MiB;
+    ck_assert_uint_eq(m.layer_stats, copies + stats + xc + 4 * 2048 * (3 * d + f_) + 8 * MiB +
                                          4 * C * (5 * d + 2 * f_ + 2 * kv) + 4 * T * 64 * C);
     uint64_t g_qkv = 16 * d * d + 1024 * d + 4 * (d + 2 * kv) * d + (d + 2 * kv) * rb_d;
     uint64_t g_up = 16 * d * d + 1024 * d + 8 * f_ * d + 2 * f_ * rb_d, g_down = 16 * f_ * f_ + 1024 * f_ + d * rb_f;
     uint64_t g = g_qkv > g_up ? g_qkv : g_up;
     g = g > g_down ? g : g_down;
-    ck_assert_uint_eq(m.layer_quant, copies + stats + g + 6 * MiB);
-    ck_assert_uint_eq(m.head, 4 * V * d + 8 * d * d + 4 * 2048 * d + 16 * d * d + 1024 * d + head + 8 * MiB);
+    g = g > corr ? g : corr;
+    ck_assert_uint_eq(m.layer_quant, copies + stats + xc + g + 6 * MiB);
+    uint64_t hg = 16 * d * d + 1024 * d + head, hc = 20 * d * d + 4 * V * d + 4 * MiB;
+    ck_assert_uint_eq(m.head, 4 * V * d + 8 * d * d + 4 * 2048 * d + (hg > hc ? hg : hc) + 12 * d * d + 12 * d * C +
+                                  2 * MiB + 8 * MiB);
+    ck_assert_uint_eq(m.embed, 0); /* the policy leaves the embedding in f32 */
     uint64_t mx = m.layer_stats > m.layer_quant ? m.layer_stats : m.layer_quant;
     mx = mx > m.head ? mx : m.head;
     ck_assert_uint_eq(m.total, m.fixed + m.model_file + m.activations + m.results + m.threads + mx);
@@ -430,6 +523,8 @@ Suite *make_suite(void)
     tcase_set_timeout(tm, 300);
     tcase_add_test(tm, awq_fold_is_equivalent);
     tcase_add_test(tm, gptq_drifts_less_than_rtn);
+    tcase_add_test(tm, gptq_f32_targets_drift_less);
+    tcase_add_test(tm, gptq_embedding_first);
     tcase_add_test(tm, bad_calibration_text);
     tcase_add_test(tm, threads_same_result);
     tcase_add_test(tm, memory_formula_and_peak);
