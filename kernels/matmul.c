@@ -7,6 +7,12 @@
 #include <stdlib.h>
 
 int kern_impl = LLQ_KERNEL_FAST;
+int kern_avx512 = 1;
+
+int kern_use_avx512(void)
+{
+    return kern_avx512 && llq_cpu_has_avx512();
+}
 
 void llq_kernel_set_impl(int impl)
 {
