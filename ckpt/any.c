@@ -201,15 +201,6 @@ int llq_any_stats(llq_stats *out, llq_any *a, size_t i)
     return rc;
 }
 
-static void shape_str(char *buf, size_t n, const llq_any_tensor *t)
-{
-    size_t k = (size_t)snprintf(buf, n, "[");
-    for (uint32_t d = 0; d < t->n_dims && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)t->dims[d]);
-    if (k < n)
-        snprintf(buf + k, n - k, "]");
-}
-
 int llq_any_compare(llq_cmp *out, llq_any *x, size_t i, llq_any *ref, size_t j)
 {
     const llq_any_tensor *tx = &x->t[i], *tr = &ref->t[j];
@@ -218,8 +209,8 @@ int llq_any_compare(llq_cmp *out, llq_any *x, size_t i, llq_any *ref, size_t j)
         same = tx->dims[d] == tr->dims[d];
     if (!same) {
         char a[200], b[200];
-        shape_str(a, sizeof a, tx);
-        shape_str(b, sizeof b, tr);
+        llq_dims_str(a, sizeof a, tx->dims, tx->n_dims);
+        llq_dims_str(b, sizeof b, tr->dims, tr->n_dims);
         return llq_err(LLQ_EINVAL, "tensor '%s': shape %s differs from the reference's %s", tx->name, a, b);
     }
     rows rx, rr;

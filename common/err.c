@@ -58,3 +58,15 @@ const char *llq_strerror(int code)
     default: return "unknown error";
     }
 }
+
+char *llq_dims_str(char *buf, size_t n, const uint64_t *dims, uint32_t n_dims)
+{
+    if (n == 0)
+        return buf;
+    size_t k = (size_t)snprintf(buf, n, "[");
+    for (uint32_t d = 0; d < n_dims && k < n; d++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)dims[d]);
+    if (k < n)
+        snprintf(buf + k, n - k, "]");
+    return buf;
+}

@@ -55,11 +55,21 @@ static double se_of_mean(double sum, double sum2, size_t n)
 }
 
 /* One window's hidden state x[ctx][dim] through every layer of m. */
-static int run_layers(const llq_model *m, const uint32_t *win, size_t ctx, float *x)
+/* Progress in tokens: window w is done when all its layers are, and each layer counts for its share of the
+ * window's tokens, so one long window (a 100k-token context) still moves the bar. */
+static void report(llq_progress_fn progress, void *ud, size_t w, size_t nw, size_t ctx, uint32_t l, uint32_t nl)
+{
+    if (progress)
+        progress(ud, w * ctx + ctx * (l + 1) / nl, nw * ctx);
+}
+
+static int run_layers(const llq_model *m, const uint32_t *win, size_t ctx, float *x, size_t w, size_t nw,
+                      llq_progress_fn progress, void *ud)
 {
     int err = llq_model_embed(m, win, ctx, x);
     for (uint32_t l = 0; !err && l < m->hp.n_layers; l++)
-        err = llq_model_layer(m, (int)l, x, ctx, NULL, NULL);
+        if (!(err = llq_model_layer(m, (int)l, x, ctx, NULL, NULL)))
+            report(progress, ud, w, nw, ctx, l, m->hp.n_layers);
     return err;
 }
 
@@ -116,7 +126,7 @@ int llq_eval_ppl(llq_ppl_result *out, const llq_model *m, const uint32_t *tokens
     }
     for (size_t w = 0; w < nw; w++) {
         window_tokens(win, tokens, w, o);
-        if ((err = run_layers(m, win, ctx, x)))
+        if ((err = run_layers(m, win, ctx, x, w, nw, progress, ud)))
             goto done;
         for (size_t p0 = first; p0 < ctx - 1; p0 += HEAD_CHUNK) {
             size_t np = ctx - 1 - p0 < HEAD_CHUNK ? ctx - 1 - p0 : HEAD_CHUNK;
@@ -131,8 +141,6 @@ int llq_eval_ppl(llq_ppl_result *out, const llq_model *m, const uint32_t *tokens
             }
             scored += np;
         }
-        if (progress)
-            progress(ud, w + 1, nw);
     }
     out->n_windows = nw;
     out->n_scored = scored;
@@ -278,10 +286,12 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
         window_tokens(win, tokens, w, o);
         if ((err = llq_model_embed(base, win, ctx, xb)) || (err = llq_model_embed(quant, win, ctx, xq)))
             goto done;
-        for (uint32_t l = 0; l < nl || l < quant->hp.n_layers; l++) {
+        uint32_t nl_max = nl > quant->hp.n_layers ? nl : quant->hp.n_layers;
+        for (uint32_t l = 0; l < nl_max; l++) {
             if ((l < nl && (err = llq_model_layer(base, (int)l, xb, ctx, NULL, NULL))) ||
                 (l < quant->hp.n_layers && (err = llq_model_layer(quant, (int)l, xq, ctx, NULL, NULL))))
                 goto done;
+            report(progress, ud, w, nw, ctx, l, nl_max);
             if (o->per_layer && l < nl)
                 for (size_t i = 0; i < ctx * dim; i++) {
                     double d = (double)xq[i] - xb[i];
@@ -310,8 +320,6 @@ int llq_eval_drift(llq_drift_result *out, const llq_model *base, const llq_model
                 dps[k] = st[i].dp;
             }
         }
-        if (progress)
-            progress(ud, w + 1, nw);
     }
     double n = (double)N, mb = sb / n, mq = sq / n, md = sd / n;
     double vb = N > 1 ? (sb2 / n - mb * mb) / (n - 1) : 0, vq = N > 1 ? (sq2 / n - mq * mq) / (n - 1) : 0;

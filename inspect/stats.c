@@ -184,15 +184,6 @@ done:
     return rc;
 }
 
-static void shape_str(char *buf, size_t n, const llq_tensor *t)
-{
-    size_t k = (size_t)snprintf(buf, n, "[");
-    for (uint32_t d = 0; d < t->n_dims && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)t->dims[d]);
-    if (k < n)
-        snprintf(buf + k, n - k, "]");
-}
-
 int llq_compare_tensors(llq_cmp *out, const llq_file *fx, const llq_tensor *x, const llq_file *fref,
                         const llq_tensor *ref)
 {
@@ -201,8 +192,8 @@ int llq_compare_tensors(llq_cmp *out, const llq_file *fx, const llq_tensor *x, c
         same = x->dims[d] == ref->dims[d];
     if (!same) {
         char a[100], b[100];
-        shape_str(a, sizeof a, x);
-        shape_str(b, sizeof b, ref);
+        llq_dims_str(a, sizeof a, x->dims, x->n_dims);
+        llq_dims_str(b, sizeof b, ref->dims, ref->n_dims);
         return llq_err(LLQ_EINVAL, "tensor '%s': shape %s differs from the reference's %s", x->name, a, b);
     }
     llq_tensor_rows tx = {fx, x, 0}, tr = {fref, ref, 0};

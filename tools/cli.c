@@ -85,25 +85,30 @@ void cli_on_temp(const char *path)
         cli_hold_signals(0);
 }
 
+/* One message line on stderr: "tool: <kind><message><tail>\n". */
+static void vline(const char *kind, const char *tail, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
+static void vline(const char *kind, const char *tail, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "%s: %s", tool_name, kind);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "%s\n", tail);
+}
+
 int cli_error(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: ", tool_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline("", "", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     return CLI_ERROR;
 }
 
 void cli_warn(const char *fmt, ...)
 {
     va_list ap;
-    fprintf(stderr, "%s: warning: ", tool_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline("warning: ", "", fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_lib_error(int code)
@@ -115,12 +120,12 @@ int cli_lib_error(int code)
 
 int cli_usage_error(const char *fmt, ...)
 {
+    char tail[96];
     va_list ap;
-    fprintf(stderr, "%s: ", tool_name);
+    snprintf(tail, sizeof tail, " (see %s --help)", tool_name);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vline("", tail, fmt, ap);
     va_end(ap);
-    fprintf(stderr, " (see %s --help)\n", tool_name);
     return CLI_USAGE;
 }
 

@@ -353,9 +353,9 @@ static int get_tokens(const args *a, const llq_tokenizer *tok, uint32_t **out, s
     return rc;
 }
 
-/* Progress: windows done, tokens/s, ETA (cli_progress prints the bar and ETA; the label carries the rate). */
+/* Progress: tokens done (the library reports after every layer of every window), tokens/s, ETA (cli_progress
+ * prints the bar and ETA; the label carries the rate). */
 struct prog {
-    size_t ctx;
     double t0;
     char label[64]; /* same buffer every call, so cli_progress keeps its clock */
 };
@@ -364,7 +364,7 @@ static void progress(void *ud, size_t done, size_t total)
 {
     struct prog *p = ud;
     double el = cli_now() - p->t0;
-    snprintf(p->label, sizeof p->label, "windows (%.0f tokens/s)", el > 0 ? (double)(done * p->ctx) / el : 0.0);
+    snprintf(p->label, sizeof p->label, "tokens (%.0f/s)", el > 0 ? (double)done / el : 0.0);
     cli_progress(p->label, done, total);
 }
 
@@ -430,7 +430,7 @@ static int cmd_ppl(const args *a)
     if ((rc = setup_opts(&o, a, &L)))
         goto done;
     double t0 = cli_now();
-    struct prog pg = {.ctx = o.ctx, .t0 = t0};
+    struct prog pg = {.t0 = t0};
     cli_progress(pg.label, 0, 1); /* starts the clock */
     int err = llq_eval_ppl(&r, L.m, tokens, n, &o, progress, &pg);
     double dt = cli_now() - t0;
@@ -721,7 +721,7 @@ static int cmd_drift(const args *a)
         d[i].file_size = llq_file_size(Q.f);
         d[i].bpw = bits_per_weight(Q.f);
         double t0 = cli_now();
-        struct prog pg = {.ctx = o.ctx, .t0 = t0};
+        struct prog pg = {.t0 = t0};
         cli_progress(pg.label, 0, 1);
         int err = llq_eval_drift(&d[i].r, B.m, Q.m, tokens, n, &o, progress, &pg);
         d[i].seconds = cli_now() - t0;

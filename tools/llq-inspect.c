@@ -88,15 +88,6 @@ static json_object *jshape(const llq_any_tensor *t)
     return a;
 }
 
-static void shape_str(char *buf, size_t n, const llq_any_tensor *t)
-{
-    size_t k = (size_t)snprintf(buf, n, "[");
-    for (uint32_t d = 0; d < t->n_dims && k < n; d++)
-        k += (size_t)snprintf(buf + k, n - k, "%s%llu", d ? ", " : "", (unsigned long long)t->dims[d]);
-    if (k < n)
-        snprintf(buf + k, n - k, "]");
-}
-
 static const char *human(char *buf, size_t n, double bytes)
 {
     const char *u[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -441,7 +432,7 @@ static int view_tensors(const llq_any *a)
             continue;
         }
         char shape[200], group[16], off[24];
-        shape_str(shape, sizeof shape, t);
+        llq_dims_str(shape, sizeof shape, t->dims, t->n_dims);
         if (t->quant)
             snprintf(group, sizeof group, t->group ? "%u" : "row", t->group);
         else

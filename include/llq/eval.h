@@ -30,7 +30,8 @@ typedef struct llq_eval_opts {
     int keep_kld;      /* drift: return every position's KL divergence (llq_drift_result.kld) */
 } llq_eval_opts;
 
-/* Called after each window (done of total); may be NULL. */
+/* Progress of llq_eval_ppl / llq_eval_drift, in tokens (total = windows × ctx): called after each layer of each
+ * window, so a single long window reports too; done rises to total. May be NULL. */
 typedef void (*llq_progress_fn)(void *ud, size_t done, size_t total);
 
 /* -log softmax(logits)[target] computed in f64. */

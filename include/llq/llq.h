@@ -64,6 +64,11 @@ const char *llq_strerror(int code);
  * NULL is no file. The "an output is never one of the inputs" test of every writer. */
 int llq_same_file(const char *a, const char *b);
 
+/* ---- shapes ----
+ * llq_dims_str: "[d0, d1, ...]" (outermost first) into buf of n bytes, always NUL-terminated when n > 0 (cut short
+ * if it does not fit). Returns buf. */
+char *llq_dims_str(char *buf, size_t n, const uint64_t *dims, uint32_t n_dims);
+
 /* ---- large buffers (weights) ----
  * llq_bigmem_alloc: n bytes of zeroed anonymous memory, 2 MiB aligned and advised for transparent huge pages
  * (fewer TLB misses when weights are streamed); NULL if n == 0 or the mapping fails. Owned by the caller,

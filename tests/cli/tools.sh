@@ -81,14 +81,19 @@ if [ $RC -eq 0 ] && grep -q "tokens/s" "$TMP/err"; then _ok "llq-eval generate r
 
 # progress: on a terminal (script(1) gives one) for work over a second, never into a file, never with --quiet,
 # not for work under a second. LLQ_PROGRESS_STEP=S makes the progress clock advance S seconds per call
-# (tools/cli.c), so what is shown does not depend on how long the work takes: 5 windows, 1 s each.
+# (tools/cli.c), so what is shown does not depend on how long the work takes. Progress counts tokens and moves
+# after every layer (tiny.llq has 2): 5 windows of 8 tokens = 10 calls, 1 s each.
 if command -v script >/dev/null 2>&1; then
     long="$BUILD/llq-eval ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 8 --chunks 5"
     export LLQ_PROGRESS_STEP=1
     script -qec "$long" /dev/null >$TMP/tty 2>&1
-    if grep -q 'windows.*\[#\{30\}\] 100% 5/5  5\.0s, ETA 0\.0s' $TMP/tty &&
-       grep -q 'windows.*\[#\{6\}\.\{24\}\]  20% 1/5  1\.0s, ETA 4\.0s' $TMP/tty; then _ok "progress bar with ETA on a terminal"
+    if grep -q 'tokens.*\[#\{30\}\] 100% 40/40  10\.0s, ETA 0\.0s' $TMP/tty &&
+       grep -q 'tokens.*\[#\{6\}\.\{24\}\]  20% 8/40  2\.0s, ETA 8\.0s' $TMP/tty; then _ok "progress bar with ETA on a terminal"
     else RC=1; _fail "progress bar with ETA on a terminal"; cat $TMP/tty; fi
+    # one window of 40 tokens (a long context): the bar still moves, halfway after the first of its 2 layers
+    script -qec "$BUILD/llq-eval ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 40 --chunks 1" /dev/null >$TMP/tty 2>&1
+    if grep -q 'tokens.*\[#\{15\}\.\{15\}\]  50% 20/40  1\.0s, ETA 1\.0s' $TMP/tty; then _ok "progress inside one long window"
+    else RC=1; _fail "progress inside one long window"; cat $TMP/tty; fi
     script -qec "$long --quiet" /dev/null >$TMP/tty 2>&1
     if grep -q 'ETA' $TMP/tty; then _fail "no progress with --quiet"; else _ok "no progress with --quiet"; fi
     run $long

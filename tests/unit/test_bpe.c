@@ -11,25 +11,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "llq/tokenizer.h"
 
 #define FIX "tests/fixtures/tokenizer/"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert(buf != NULL);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static const char *shared_dir(void)
 {
@@ -44,25 +29,7 @@ static const char *shared_dir(void)
 /* The tokenizer written to a fresh .llq's metadata and read back from it alone. */
 static llq_tokenizer *via_llq(const llq_tokenizer *t)
 {
-    llq_tokenizer *t2 = NULL;
-    char tmp[] = "/tmp/llq-bpe-XXXXXX", file[64];
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(file, sizeof file, "%s/t.llq", tmp);
-    llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
-    ck_assert_msg(llq_tokenizer_write_meta(t, w) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_writer_commit(w) == 0, "%s", llq_errmsg());
-    llq_writer_free(w);
-    llq_file *f;
-    ck_assert_msg(llq_open(&f, file) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_tokenizer_from_llq(&t2, f) == 0, "%s", llq_errmsg());
-    llq_close(f);
-    remove(file);
-    remove(tmp);
-    ck_assert_str_eq(llq_tokenizer_kind(t), llq_tokenizer_kind(t2));
-    ck_assert_uint_eq(llq_tokenizer_n_vocab(t), llq_tokenizer_n_vocab(t2));
-    ck_assert_int_eq(llq_tokenizer_bos(t), llq_tokenizer_bos(t2));
-    ck_assert_int_eq(llq_tokenizer_eos(t), llq_tokenizer_eos(t2));
+    llq_tokenizer *t2 = tu_tokenizer_via_llq(t);
     for (uint32_t i = 0; i < llq_tokenizer_n_vocab(t); i++) {
         size_t a, b;
         const char *pa = llq_token_piece(t, i, &a), *pb = llq_token_piece(t2, i, &b);
@@ -76,7 +43,7 @@ static llq_tokenizer *via_llq(const llq_tokenizer *t)
 static size_t check_stress(const llq_tokenizer *t, const char *ref_path, const char *what)
 {
     size_t clen, rlen, compared = 0;
-    char *corpus = slurp(FIX "stress.txt", &clen), *ref = slurp(ref_path, &rlen);
+    char *corpus = tu_slurp(FIX "stress.txt", &clen), *ref = tu_slurp(ref_path, &rlen);
     json_object *r = json_tokener_parse(ref), *cases, *whole;
     ck_assert_ptr_nonnull(r);
     ck_assert(json_object_object_get_ex(r, "cases", &cases) && json_object_object_get_ex(r, "whole", &whole));

@@ -124,6 +124,20 @@ START_TEST(checked_arith)
 }
 END_TEST
 
+START_TEST(dims_str_formats_and_truncates)
+{
+    const uint64_t dims[3] = {4096, 11008, 7};
+    char buf[64], small[8];
+    ck_assert_str_eq(llq_dims_str(buf, sizeof buf, dims, 2), "[4096, 11008]");
+    ck_assert_str_eq(llq_dims_str(buf, sizeof buf, dims, 3), "[4096, 11008, 7]");
+    ck_assert_str_eq(llq_dims_str(buf, sizeof buf, dims, 0), "[]");
+    /* cut short, still terminated inside the buffer */
+    memset(small, 'x', sizeof small);
+    ck_assert_str_eq(llq_dims_str(small, sizeof small, dims, 2), "[4096, ");
+    ck_assert_ptr_eq(llq_dims_str(small, 0, dims, 2), small);
+}
+END_TEST
+
 START_TEST(bigmem_aligned_zeroed_writable)
 {
     ck_assert_ptr_null(llq_bigmem_alloc(0));
@@ -158,6 +172,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, crc32_fast_matches_reference);
     tcase_add_test(tc, checked_arith);
     tcase_add_test(tc, bigmem_aligned_zeroed_writable);
+    tcase_add_test(tc, dims_str_formats_and_truncates);
     suite_add_tcase(s, tc);
     return s;
 }

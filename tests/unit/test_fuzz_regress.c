@@ -3,6 +3,8 @@
  * tests/fuzz/regress/<t>/ (each one crashed a parser once) and the seed corpora tests/fuzz/corpus/<t>/.
  * One Check test per input, so a crash (or an ASan/UBSan report under `make asan`) names its index;
  * the path is printed on stderr just before it runs. Run from the repo root. */
+#include "harness.h"
+
 #include <check.h>
 #include <dirent.h>
 #include <string.h>
@@ -71,36 +73,10 @@ static int scan(const char *dir, fuzz_fn fn)
     return n_inputs - start;
 }
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    uint8_t *buf = NULL;
-    size_t cap = 0, len = 0;
-    if (!f)
-        return NULL;
-    for (;;) {
-        if (len == cap) {
-            uint8_t *nb = realloc(buf, cap ? cap * 2 : 65536);
-            if (!nb)
-                break;
-            buf = nb;
-            cap = cap ? cap * 2 : 65536;
-        }
-        size_t r = fread(buf + len, 1, cap - len, f);
-        if (r == 0)
-            break;
-        len += r;
-    }
-    fclose(f);
-    *n = len;
-    return buf;
-}
-
 START_TEST(replay)
 {
     size_t n = 0;
-    uint8_t *buf = slurp(inputs[_i].path, &n);
-    ck_assert_msg(buf != NULL, "cannot read %s", inputs[_i].path);
+    uint8_t *buf = tu_slurp(inputs[_i].path, &n);
     fprintf(stderr, "replay %s\n", inputs[_i].path);
     ck_assert_int_eq(inputs[_i].fn(buf, n), 0);
     free(buf);

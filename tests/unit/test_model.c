@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "harness.h"
 #include "llq/eval.h"
 #include "llq/format.h"
 #include "llq/model.h"
@@ -18,20 +19,6 @@ enum { DIM = 64, LAYERS = 2, HEADS = 4, KV = 2, FFN = 160, VOCAB = 256, N = 40, 
 static const llq_hparams HP = {.arch = "llama", .dim = DIM, .n_layers = LAYERS, .n_heads = HEADS, .n_kv_heads = KV,
                                .ffn_dim = FFN, .vocab_size = VOCAB, .context_length = 64, .norm_eps = 1e-5f,
                                .rope_theta = 10000.0f};
-
-static void *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s (run from the repo root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    void *b = malloc((size_t)n + 1);
-    ck_assert(fread(b, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 /* Writes the fixture's weights (tiny.llq, f32) as a .llq whose matrices have type `type` (norms stay f32 but are
  * rounded like the matrices, as the PyTorch reference did) to a fresh temp path; skip names a tensor to leave
@@ -87,7 +74,7 @@ static llq_model *open_model(const char *path, llq_file **f, int threads)
 static uint32_t *tokens(void)
 {
     size_t len;
-    uint32_t *t = slurp(FIX "tiny_tokens.u32", &len);
+    uint32_t *t = tu_slurp(FIX "tiny_tokens.u32", &len);
     ck_assert_uint_eq(len, N * 4);
     return t;
 }
@@ -110,7 +97,7 @@ static void check_against_torch(uint32_t type, const char *ref, int impl)
     llq_model *m = open_model(path, &f, 2);
     uint32_t *tok = tokens();
     size_t len;
-    float *want = slurp(ref, &len), *got = malloc(N * VOCAB * 4);
+    float *want = tu_slurp(ref, &len), *got = malloc(N * VOCAB * 4);
     llq_kernel_set_impl(impl);
     ck_assert_int_eq(llq_model_forward(m, tok, N, got), 0);
     llq_kernel_set_impl(LLQ_KERNEL_FAST);
@@ -140,7 +127,7 @@ END_TEST
 START_TEST(nll_matches_torch)
 {
     size_t len;
-    char *txt = slurp(FIX "tiny_nll.txt", &len);
+    char *txt = tu_slurp(FIX "tiny_nll.txt", &len);
     double want_f32, want_bf16;
     ck_assert_int_eq(sscanf(txt, "%lf %lf", &want_f32, &want_bf16), 2);
     free(txt);
@@ -229,7 +216,7 @@ START_TEST(kv_cache_matches_torch)
     llq_model *m = open_model(path, &f, 2);
     uint32_t *tok = tokens();
     size_t len;
-    float *want = slurp(FIX "tiny_logits.f32", &len), got[VOCAB];
+    float *want = tu_slurp(FIX "tiny_logits.f32", &len), got[VOCAB];
     llq_kv *kv;
     ck_assert_int_eq(llq_kv_new(&kv, m, N), 0);
     ck_assert_int_eq(llq_model_step(m, kv, tok, 7, got), 0);
@@ -352,12 +339,60 @@ START_TEST(bad_input)
 }
 END_TEST
 
+/* Progress comes in tokens after every layer of every window: one long window still reports, done only rises,
+ * and ends at windows × ctx (ppl and drift alike). */
+struct prog_log {
+    size_t calls, last, total, backwards;
+};
+
+static void prog_cb(void *ud, size_t done, size_t total)
+{
+    struct prog_log *p = ud;
+    if (done < p->last)
+        p->backwards++;
+    p->calls++;
+    p->last = done;
+    p->total = total;
+}
+
+START_TEST(progress_per_layer_in_tokens)
+{
+    llq_file *f;
+    const char *path = write_model(LLQ_F32, NULL, NULL, &HP);
+    llq_model *m = open_model(path, &f, 1);
+    uint32_t *tok = tokens();
+    llq_eval_opts o = {.ctx = N};
+    llq_ppl_result r;
+    struct prog_log p = {0};
+    ck_assert_int_eq(llq_eval_ppl(&r, m, tok, N, &o, prog_cb, &p), 0);
+    ck_assert_uint_eq(r.n_windows, 1);
+    ck_assert_uint_eq(p.calls, m->hp.n_layers); /* one window, a report per layer */
+    ck_assert_uint_eq(p.backwards, 0);
+    ck_assert_uint_eq(p.last, N);
+    ck_assert_uint_eq(p.total, N);
+    llq_drift_result d;
+    struct prog_log q = {0};
+    o.ctx = N / 2;
+    ck_assert_int_eq(llq_eval_drift(&d, m, m, tok, N, &o, prog_cb, &q), 0);
+    ck_assert_uint_eq(q.calls, 2 * m->hp.n_layers); /* two windows */
+    ck_assert_uint_eq(q.backwards, 0);
+    ck_assert_uint_eq(q.last, N);
+    ck_assert_uint_eq(q.total, N);
+    llq_drift_result_free(&d);
+    free(tok);
+    llq_model_free(m);
+    llq_close(f);
+    remove(path);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("model");
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, f32_logits_match_torch);
+    tcase_add_test(tc, progress_per_layer_in_tokens);
     tcase_add_test(tc, bf16_logits_match_torch);
     tcase_add_test(tc, nll_matches_torch);
     tcase_add_test(tc, layer_api_and_capture);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "harness.h"
 #include "llq/tokenizer.h"
 
 typedef struct {
@@ -232,19 +233,6 @@ START_TEST(malformed_wire)
 }
 END_TEST
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    rewind(f);
-    uint8_t *b = malloc(*n);
-    ck_assert_uint_eq(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
-
 static void try_parse(const uint8_t *b, size_t n)
 {
     llq_tokenizer *t = NULL;
@@ -265,7 +253,7 @@ static void try_parse(const uint8_t *b, size_t n)
 START_TEST(truncations_and_corruptions)
 {
     size_t n;
-    uint8_t *model = slurp("tests/fixtures/tokenizer/bpe_ws.model", &n);
+    uint8_t *model = tu_slurp("tests/fixtures/tokenizer/bpe_ws.model", &n);
     for (size_t k = 0; k < n; k += 1 + k / 512)
         try_parse(model, k);
     uint8_t *b = malloc(n);

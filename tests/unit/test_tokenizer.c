@@ -10,27 +10,12 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "harness.h"
 #include "llq/tokenizer.h"
 
 #define FIX "tests/fixtures/tokenizer/"
 #define PYDOC_MODEL "models/pydoc-7m/tokenizer.model"
 #define PYDOC_TEXT "models/pydoc-7m/test.txt"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    ck_assert(buf != NULL);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = 0;
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
 
 static size_t unhex(const char *hex, char *out)
 {
@@ -61,21 +46,7 @@ static llq_tokenizer *load(const char *path)
 /* tokenizer.model -> metadata of a fresh .llq -> llq_tokenizer_from_llq (the .llq alone). */
 static llq_tokenizer *load_via_llq(const char *path)
 {
-    llq_tokenizer *t = load(path), *t2 = NULL;
-    char tmp[] = "/tmp/llq-tok-XXXXXX", file[64];
-    ck_assert_ptr_nonnull(mkdtemp(tmp));
-    snprintf(file, sizeof file, "%s/t.llq", tmp);
-    llq_writer *w;
-    ck_assert_int_eq(llq_writer_open(&w, file, 0), 0);
-    ck_assert_msg(llq_tokenizer_write_meta(t, w) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_writer_commit(w) == 0, "%s", llq_errmsg());
-    llq_writer_free(w);
-    llq_file *f;
-    ck_assert_msg(llq_open(&f, file) == 0, "%s", llq_errmsg());
-    ck_assert_msg(llq_tokenizer_from_llq(&t2, f) == 0, "%s", llq_errmsg());
-    llq_close(f);
-    remove(file);
-    remove(tmp);
+    llq_tokenizer *t = load(path), *t2 = tu_tokenizer_via_llq(t);
     const llq_tok_spec *a = llq_tokenizer_spec(t), *b = llq_tokenizer_spec(t2);
     ck_assert_uint_eq(a->n_pieces, b->n_pieces);
     ck_assert_uint_eq(a->model_type, b->model_type);
@@ -228,7 +199,7 @@ START_TEST(full_test_split)
 {
     llq_tokenizer *t = _i ? load_via_llq(PYDOC_MODEL) : load(PYDOC_MODEL);
     size_t len, n, n_want;
-    char *text = slurp(PYDOC_TEXT, &len);
+    char *text = tu_slurp(PYDOC_TEXT, &len);
     uint32_t *want = read_gz_ids(FIX "pydoc_test_ids.u32.gz", &n_want), *ids;
     ck_assert_int_eq(llq_tokenize(t, text, len, 1, &ids, &n), 0); /* speed: make bench (bench/tokenize.c) */
     ck_assert_uint_eq(n, n_want);
