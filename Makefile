@@ -138,6 +138,11 @@ $(BUILD)/tests/jget: $(BUILD)/obj/tests/jget.o
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDLIBS_ALL)
 test: $(BUILD)/tests/jget
+# tests/mkfull.c: writes the real-vocabulary tiny models of tests/cli/fullvocab.sh (deterministic, no library).
+$(BUILD)/tests/mkfull: $(BUILD)/obj/tests/mkfull.o
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $^ $(LDLIBS_ALL)
+test: $(BUILD)/tests/mkfull
 
 # The interop suite (tests/interop/run.sh, docs/TOOLS.md): llq's GGUF files in llama.cpp via node-llama-cpp; skips
 # with a note when node or the package (tests/interop/node_modules) is absent. CI installs them.

@@ -120,12 +120,18 @@ static int get_num(const json_object *root, const char *key, int f32, double *ou
 int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, size_t len, const char *path)
 {
     int err = 0;
-    int64_t dim, n_layers, n_heads, n_kv, vocab, multiple_of, hidden, ctx;
+    int64_t dim, n_layers, n_heads, n_kv, vocab, multiple_of, hidden, ctx, head_dim, window;
     double mult, eps, theta;
     json_object *root = conv_json_parse(text, len, path, &err), *v;
     if (!root)
         return err;
     memset(hp, 0, sizeof *hp);
+    int moe = json_object_object_get_ex(root, "moe", &v);
+    if (moe || json_object_object_get_ex(root, "vision_encoder", &v)) { /* Mixtral, Pixtral params.json */
+        err = llq_err(LLQ_EUNSUPPORTED, "%s: \"%s\" (%s) is not supported", path, moe ? "moe" : "vision_encoder",
+                      moe ? "mixture of experts" : "a vision model");
+        goto done;
+    }
     if ((err = get_int(root, "dim", 1, MAX_DIM, &dim, 0, 0, path)) ||
         (err = get_int(root, "n_layers", 1, MAX_LAYERS, &n_layers, 0, 0, path)) ||
         (err = get_int(root, "n_heads", 1, MAX_HEADS, &n_heads, 0, 0, path)) ||
@@ -135,7 +141,10 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         (err = get_int(root, "hidden_dim", 1, UINT32_MAX, &hidden, 1, 0, path)) ||
         (err = get_int(root, "max_seq_len", 0, UINT32_MAX, &ctx, 1, 0, path)) ||
         (err = get_num(root, "ffn_dim_multiplier", 0, &mult, 0, path)) ||
-        (err = get_num(root, "norm_eps", 1, &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)))
+        (err = get_num(root, "norm_eps", 1, &eps, 1e-5, path)) || (err = get_num(root, "rope_theta", 1, &theta, 1e4, path)) ||
+        /* Mistral's own download (mistral-inference): head_dim, and sliding_window in 7B-v0.1 (null or absent later) */
+        (err = get_int(root, "head_dim", 1, UINT32_MAX, &head_dim, 1, 0, path)) ||
+        (err = get_int(root, "sliding_window", 0, UINT32_MAX, &window, 1, 0, path)))
         goto done;
     if (vocab == 0) {
         err = llq_err(LLQ_EFORMAT, "%s: \"vocab_size\" = 0", path);
@@ -155,6 +164,10 @@ int conv_parse_params(llq_hparams *hp, int *vocab_unknown, const char *text, siz
         hp->rope_orig_context = 8192;
     }
     snprintf(hp->arch, sizeof hp->arch, "llama");
+    if (window) /* the window is what the mistral family adds (its rotary is Meta's interleaved pairs) */
+        snprintf(hp->family, sizeof hp->family, "mistral");
+    hp->sliding_window = (uint32_t)window;
+    hp->head_dim = (uint32_t)head_dim;
     hp->dim = (uint32_t)dim;
     hp->n_layers = (uint32_t)n_layers;
     hp->n_heads = (uint32_t)n_heads;

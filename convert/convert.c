@@ -245,6 +245,24 @@ done:
     return err;
 }
 
+/* Meta's params.json names no EOS ids: for a tiktoken tokenizer, the stop tokens of Meta's reference code
+ * (llama3: end_of_text, eot_id; llama-models 3.1+: also eom_id), as Hugging Face's configs of the same models list
+ * them. Looked up by name among the special tokens that follow the ranks. */
+static void tiktoken_stop_ids(llq_hparams *hp, const llq_tokenizer *tok)
+{
+    static const char *const stop[] = {"<|end_of_text|>", "<|eom_id|>", "<|eot_id|>"};
+    uint32_t n = llq_tokenizer_n_vocab(tok);
+    for (size_t k = 0; k < sizeof stop / sizeof *stop; k++)
+        for (uint32_t id = n > 256 ? n - 256 : 0; id < n && hp->n_eos < LLQ_MAX_EOS; id++) {
+            size_t len;
+            const char *piece = llq_token_piece(tok, id, &len);
+            if (piece && len == strlen(stop[k]) && !memcmp(piece, stop[k], len)) {
+                hp->eos_ids[hp->n_eos++] = id;
+                break;
+            }
+        }
+}
+
 static double now(void)
 {
     struct timespec ts;
@@ -287,8 +305,14 @@ int llq_convert(const llq_convert_opts *o, llq_convert_report *rep)
                       "without one must be asked for)", p.dir);
         goto done;
     }
-    if (p.tokenizer && (err = llq_tokenizer_load(&tok, p.tokenizer)))
+    /* A tiktoken tokenizer.model names its 256 special tokens as Meta's code for the model does: the llama3 rope
+     * scaling (params.json use_scaled_rope, config.json rope_type llama3) is what Llama-3.1+ adds to Llama-3 */
+    if (p.tokenizer && (err = llq_tokenizer_load_ex(&tok, p.tokenizer,
+                                                     p.hp.rope_scaling == LLQ_ROPE_LLAMA3 ? LLQ_TIKTOKEN_LLAMA31
+                                                                                          : LLQ_TIKTOKEN_LLAMA3)))
         goto done;
+    if (tok && !p.hp.n_eos && !strcmp(llq_tokenizer_kind(tok), "tiktoken"))
+        tiktoken_stop_ids(&p.hp, tok);
     if ((err = conv_plan_open(&p, tok ? llq_tokenizer_n_vocab(tok) : 0)))
         goto done;
     if (o->context_length)

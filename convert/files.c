@@ -302,8 +302,10 @@ static int find_in_dir(conv_plan *p, int layout)
         if (dir_has(p->dir, hf_names[i]))
             hf = hf_names[i];
     int has_hf = hf || d.n_st || d.n_bin;
+    /* Mistral's own download (mistral-inference): Meta's tensor names in one consolidated.safetensors */
+    int mistral_st = !d.n_meta && has_params && dir_has(p->dir, "consolidated.safetensors");
     if (layout == LLQ_LAYOUT_AUTO) {
-        if (d.n_meta && has_params)
+        if ((d.n_meta || mistral_st) && has_params)
             layout = LLQ_LAYOUT_META;
         else if (has_config && has_hf)
             layout = LLQ_LAYOUT_HF;
@@ -313,14 +315,17 @@ static int find_in_dir(conv_plan *p, int layout)
             layout = LLQ_LAYOUT_HF;
         else {
             err = llq_err(LLQ_ENOTFOUND,
-                          "%s: no LLaMA checkpoint found (expected consolidated.NN.pth + params.json, or config.json + "
-                          "model.safetensors / pytorch_model.bin)",
+                          "%s: no LLaMA checkpoint found (expected consolidated.NN.pth or consolidated.safetensors + "
+                          "params.json, or config.json + model.safetensors / pytorch_model.bin)",
                           p->dir);
             goto done;
         }
     }
     p->layout = layout;
-    if (layout == LLQ_LAYOUT_META) {
+    if (layout == LLQ_LAYOUT_META && mistral_st) {
+        p->config = join(p->dir, "params.json");
+        err = take_named(p, "consolidated.safetensors");
+    } else if (layout == LLQ_LAYOUT_META) {
         if (!d.n_meta || !has_params) {
             err = llq_err(LLQ_ENOTFOUND, "%s: Meta layout needs consolidated.NN.pth and params.json (%s missing)",
                           p->dir, d.n_meta ? "params.json" : "consolidated.00.pth");

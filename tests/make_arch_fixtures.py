@@ -10,20 +10,32 @@ Writes tests/fixtures/arch/:
   llama31-meta/         Llama-3.1-style Meta checkpoint: consolidated.00.pth + params.json with use_scaled_rope
                         (Meta's apply_scaling: factor 8, low 1, high 4, original 8192), untied output, and a tiktoken
                         tokenizer.model (the 703 byte-level tokens of hf_llama3_small.json as "base64 rank" lines;
-                        the reader adds Meta's 256 special tokens: vocabulary 959). Its text perplexity is not
-                        checked: tiktoken's rank-ordered merges tokenize the cut vocabulary differently from the
-                        tokenizer.json's merge list, and no tiktoken reference is available here
+                        the reader adds Meta's 256 special tokens, named as llama-models names them for 3.1+:
+                        vocabulary 959). Its text perplexity is checked on tiktoken's own ids of the stress corpus
+                        (stress_tiktoken_small_llama31.ids.json from npm tiktoken; rank-ordered merges tokenize this
+                        cut vocabulary differently from the tokenizer.json's merge list), BOS 703 first
   qwen2/, qwen2-untied/ Qwen2ForCausalLM with q/k/v biases, tied and untied, rope_theta 1e6
   mistral/              MistralForCausalLM with sliding_window 48 (shorter than both test contexts) and an explicit
                         head_dim 32 (4 heads x 32 = 128 != hidden_size 64)
+  mistral-meta/         Mistral's own download (mistral-inference): params.json with sliding_window 48, head_dim,
+                        hidden_dim; consolidated.safetensors with Meta's names and interleaved q/k rows; the
+                        SentencePiece tokenizer.model bpe_ws.model (500 ids)
+  smollm2/              SmolLM2-style LlamaForCausalLM, tied, rope_theta 100000, vocabulary 720 of
+                        hf_smollm2_small.json (Digits + ByteLevel with GPT-2's regex); text perplexity on HF's ids
+  tinyllama/            TinyLlama-style: GQA ratio 8 (8 heads, 1 kv head), bpe_ws.model as tokenizer.model beside it
   refs.txt              one line per (model, ctx): name ctx ppl ppl_without_rope_scaling ppl_without_window;
-                        a comment with qwen2-untied's greedy continuation of PROMPT
+                        "NAME-text 128 ppl n_ids n_scored" for the text checks; "gen NAME PROMPT N": greedy
+                        generation from the prompt text stops after N tokens (HF fixtures: the third greedy token
+                        is added to the config's EOS ids, so N = 2; Meta layouts stop at their tokenizer's EOS ids,
+                        llama31-meta at <|eom_id|> 711, which only Llama-3.1's names make an EOS), with a comment
+                        giving PyTorch's greedy ids
 llama32 has the vocabulary of tests/fixtures/tokenizer/hf_llama3_small.json (a cut of the real Llama-3
 tokenizer.json: 703 byte-level BPE tokens + <|begin_of_text|> 703 ... <|eot_id|> 707; vocabulary 712): refs.txt
 also holds its perplexity on the Hugging Face reference ids of the stress corpus (stress_hf_llama3_small.ids.json,
 "whole"), line "llama32-text 128 ppl n_ids n_scored", which tests/cli/arch.sh compares with `llq-eval ppl --text
 stress.txt` (llq's own tokenization of the text).
-Every model: hidden 64, 2 layers, vocabulary 256 (llama32: 712, qwen2-untied: 880), bf16 weights (f32 norms),
+Every model: hidden 64, 2 layers, vocabulary 256 (llama32: 712, qwen2-untied: 880, llama31-meta: 959, smollm2:
+720, mistral-meta and tinyllama: 500), bf16 weights (f32 norms),
 so each fixture is ~150-270 KB. The vocabulary is small on purpose (a 128,256-row embedding would be 4-16 MB);
 perplexity inputs are token ids < 256.
 
@@ -37,6 +49,7 @@ next token (llq-eval's default protocol); exp of the mean NLL.
 import json
 import math
 import os
+import shutil
 import struct
 
 import torch
@@ -49,6 +62,8 @@ VOCAB_DEFAULT, DIM, LAYERS, FFN, N_TOKENS = 256, 64, 2, 128, 1024
 # converts it with --tokenizer and generates from the prompt "<|im_start|>" (one id, 857): greedy, the model's EOS
 # list (856, 858 and the third greedy token, computed here) stops it after exactly two tokens.
 PROMPT = [857]
+# "hello" in bpe_ws.model with its BOS, as llq-eval tokenize --bos gives it (SentencePiece-exact: test_tokenizer.c)
+PROMPT_SPM = [1, 444, 65, 454, 168]
 CTXS = (128, 1024)
 
 FAMILIES = {
@@ -56,21 +71,38 @@ FAMILIES = {
                     theta=500000.0, tied=True, bias=False, window=0, ctx=131072,
                     scaling=dict(rope_type="llama3", factor=32.0, low_freq_factor=1.0, high_freq_factor=4.0,
                                  original_max_position_embeddings=8192),
-                    bos=703, eos=[704, 707], seed=11, vocab=712, text_ids="stress_hf_llama3_small.ids.json"),
+                    bos=703, eos=[704, 707], seed=11, vocab=712, text_ids="stress_hf_llama3_small.ids.json",
+                    prompt=[706]),
     "llama31-meta": dict(layout="meta", heads=2, kv=1, head_dim=32, theta=500000.0, tied=False, bias=False,
                          window=0, ctx=0,
                          scaling=dict(rope_type="llama3", factor=8.0, low_freq_factor=1.0, high_freq_factor=4.0,
                                       original_max_position_embeddings=8192), seed=12, vocab=703 + 256,
-                         tiktoken="hf_llama3_small.json"),
+                         tiktoken="hf_llama3_small.json", text_ids="stress_tiktoken_small_llama31.ids.json",
+                         text_bos=703, eos=[704, 711, 712]),
     "qwen2": dict(layout="hf", arch="Qwen2ForCausalLM", model_type="qwen2", heads=4, kv=2, head_dim=16,
                   theta=1000000.0, tied=True, bias=True, window=0, ctx=32768, scaling=None, bos=None, eos=[5],
                   seed=13),
     "qwen2-untied": dict(layout="hf", arch="Qwen2ForCausalLM", model_type="qwen2", heads=4, kv=2, head_dim=16,
                          theta=1000000.0, tied=False, bias=True, window=0, ctx=32768, scaling=None, bos=None,
-                         eos=[856, 858], seed=14, vocab=880, tokenizer="hf_qwen_small.json"),
+                         eos=[856, 858], seed=14, vocab=880, tokenizer="hf_qwen_small.json", prompt=PROMPT),
     "mistral": dict(layout="hf", arch="MistralForCausalLM", model_type="mistral", heads=4, kv=2, head_dim=32,
                     theta=10000.0, tied=False, bias=False, window=48, ctx=32768, scaling=None, bos=1, eos=[2],
                     seed=15),
+    # Mistral's own download (mistral-inference): params.json with sliding_window and head_dim, Meta's tensor names
+    # and interleaved q/k rows in consolidated.safetensors, SentencePiece tokenizer.model (bpe_ws.model, 500 ids);
+    # seed 47: the first from 16 up whose greedy continuation of "hello" reaches the EOS id 2 within 9 tokens
+    "mistral-meta": dict(layout="meta", meta_format="safetensors", heads=4, kv=2, head_dim=32, theta=10000.0,
+                         tied=False, bias=False, window=48, ctx=0, scaling=None, seed=47, vocab=500,
+                         spm="bpe_ws.model", prompt=PROMPT_SPM, eos=[2]),
+    # SmolLM2: LlamaForCausalLM, tied, rope_theta 100000, GPT-2-style tokenizer.json (hf_smollm2_small.json)
+    "smollm2": dict(layout="hf", arch="LlamaForCausalLM", model_type="llama", heads=4, kv=1, head_dim=16,
+                    theta=100000.0, tied=True, bias=False, window=0, ctx=8192, scaling=None, bos=1, eos=[2],
+                    seed=17, vocab=720, tokenizer="hf_smollm2_small.json", prompt=[1],
+                    text_ids="stress_hf_smollm2_small.ids.json"),
+    # TinyLlama: Llama-2 SentencePiece tokenizer.model beside the checkpoint, GQA ratio 8 (32/4 in the real one)
+    "tinyllama": dict(layout="hf", arch="LlamaForCausalLM", model_type="llama", heads=8, kv=1, head_dim=8,
+                      theta=10000.0, tied=False, bias=False, window=0, ctx=2048, scaling=None, bos=1, eos=[2],
+                      seed=18, vocab=500, spm="bpe_ws.model", prompt=PROMPT_SPM),
 }
 
 
@@ -260,6 +292,8 @@ def write_hf(d, name, c, w):
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f, indent=2)
     write_safetensors(os.path.join(d, "model.safetensors"), w)
+    if c.get("spm"):  # a SentencePiece tokenizer.model beside the checkpoint, as TinyLlama's repository has
+        shutil.copyfile(os.path.join(TOKFIX, c["spm"]), os.path.join(d, "tokenizer.model"))
 
 
 def gpt2_byte_decoder():
@@ -303,17 +337,58 @@ def write_meta(d, c, w):
         m[q + "feed_forward.w3.weight"] = w[p + "mlp.up_proj.weight"]
         m[q + "attention_norm.weight"] = w[p + "input_layernorm.weight"].to(torch.bfloat16)
         m[q + "ffn_norm.weight"] = w[p + "post_attention_layernorm.weight"].to(torch.bfloat16)
-    torch.save({k: v.clone() for k, v in m.items()}, os.path.join(d, "consolidated.00.pth"))
+    if c.get("meta_format") == "safetensors":  # mistral-inference's consolidated.safetensors
+        write_safetensors(os.path.join(d, "consolidated.safetensors"), m)
+    else:
+        torch.save({k: v.clone() for k, v in m.items()}, os.path.join(d, "consolidated.00.pth"))
     # FFN: int(2 * 4 * 64 / 3) = 170 -> * 1.5 = 255 -> multiple of 128 = 256? no: chosen so the formula gives 128
     if c.get("tiktoken"):  # Meta's download: tokenizer.model (tiktoken) beside consolidated.00.pth
         n = write_tiktoken(os.path.join(d, "tokenizer.model"), os.path.join(TOKFIX, c["tiktoken"]))
         assert n + 256 == c["vocab"]
-    params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": c["vocab"],
-              "multiple_of": 128, "ffn_dim_multiplier": 0.75, "norm_eps": 1e-5, "rope_theta": c["theta"],
-              "use_scaled_rope": True}
+    if c.get("spm"):
+        shutil.copyfile(os.path.join(TOKFIX, c["spm"]), os.path.join(d, "tokenizer.model"))
+    if c["window"]:  # Mistral-7B-v0.1's params.json: head_dim, hidden_dim, sliding_window
+        params = {"dim": DIM, "n_layers": LAYERS, "head_dim": c["head_dim"], "hidden_dim": FFN, "n_heads": H,
+                  "n_kv_heads": KV, "norm_eps": 1e-5, "sliding_window": c["window"], "vocab_size": c["vocab"],
+                  "rope_theta": c["theta"]}
+    else:
+        params = {"dim": DIM, "n_layers": LAYERS, "n_heads": H, "n_kv_heads": KV, "vocab_size": c["vocab"],
+                  "multiple_of": 128, "ffn_dim_multiplier": 0.75, "norm_eps": 1e-5, "rope_theta": c["theta"],
+                  "use_scaled_rope": True}
     with open(os.path.join(d, "params.json"), "w") as f:
         json.dump(params, f, indent=2)
     return m
+
+
+PROMPT_TEXT = {"llama32": "<|end_header_id|>", "qwen2-untied": "<|im_start|>", "smollm2": "<|im_start|>",
+               "tinyllama": "hello"}
+
+
+SMOLLM2_SPECIALS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<repo_name>", "<reponame>", "<file_sep>",
+                    "<filename>", "<gh_stars>", "<issue_start>", "<issue_comment>", "<issue_closed>",
+                    "<jupyter_start>", "<jupyter_text>", "<jupyter_code>", "<jupyter_output>", "<jupyter_script>",
+                    "<empty_output>"]  # ids 0..16 of hf_smollm2_small.json (tests/make_tok_fixtures.py)
+
+
+def llama31_special(i):
+    """Name of special token i (0..255) as Meta's llama-models (Llama-3.1+) names them (tokenizer/tiktoken.c)."""
+    named = ["<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>", "<|reserved_special_token_1|>",
+             "<|finetune_right_pad_id|>", "<|step_id|>", "<|start_header_id|>", "<|end_header_id|>", "<|eom_id|>",
+             "<|eot_id|>", "<|python_tag|>", "<|image|>"]
+    return named[i] if i < len(named) else "<|reserved_special_token_%d|>" % (2 + i - len(named))
+
+
+def greedy(w, c, prompt, n, stop, meta_rope):
+    """Up to n greedy tokens after prompt (ids), stopping before any id in stop."""
+    ids = list(prompt)
+    out = []
+    for _ in range(n):
+        t = int(forward(w, c, ids, c["scaling"], c["window"], meta_rope)[-1].argmax())
+        if t in stop:
+            break
+        out.append(t)
+        ids.append(t)
+    return out
 
 
 def main():
@@ -329,14 +404,21 @@ def main():
         for old in os.listdir(d):
             os.remove(os.path.join(d, old))
         w = make_weights(c)
-        if c.get("tokenizer"):  # greedy continuation of PROMPT; its third new token joins the EOS ids
-            ids = list(PROMPT)
-            for _ in range(3):
-                ids.append(int(forward(w, c, ids, c["scaling"], c["window"], False)[-1].argmax()))
-            gen = ids[len(PROMPT):]
+        if c.get("prompt") and c["layout"] == "hf":
+            # greedy continuation of the prompt ids; its third new token joins the config's EOS ids, so
+            # llq-eval generate must stop after exactly two tokens
+            # (smollm2: the first of its special tokens for which that third token is new)
+            cands = [(PROMPT_TEXT[name], c["prompt"])]
+            if name == "smollm2":
+                cands = [(t, [i]) for i, t in enumerate(SMOLLM2_SPECIALS) if i not in c["eos"]]
+            for text, prompt in cands:
+                gen = greedy(w, c, prompt, 3, [], False)
+                if gen[2] not in gen[:2] and gen[2] not in c["eos"] + prompt:
+                    break
             assert gen[2] not in gen[:2] and gen[2] not in c["eos"], gen
             c["eos"] = c["eos"] + [gen[2]]
-            lines.append("# %s greedy from %s: %s (stops before %d)" % (name, PROMPT, gen, gen[2]))
+            lines.append("# %s greedy from %s: %s (stops before %d)" % (name, prompt, gen, gen[2]))
+            lines.append("gen %s %s 2" % (name, text))
             print(lines[-1])
         if c["layout"] == "hf":
             write_hf(d, name, c, w)
@@ -354,6 +436,17 @@ def main():
                 if k.endswith("layernorm.weight") or k == "model.norm.weight":
                     wref[k] = wref[k].to(torch.bfloat16)
             meta_rope = True
+            # Meta's params.json names no EOS: the tokenizer's stop ids (c["eos"]) end generation. llama31-meta: the
+            # first special-token prompt whose greedy continuation reaches one of them within 9 tokens
+            cands = [(t, [703, 703 + t]) for t in range(2, 256)] if c.get("tiktoken") else [("hello", c["prompt"])]
+            for t, prompt in cands:
+                gen = greedy(wref, c, prompt, 10, c["eos"], True)
+                if len(gen) < 10 or len(cands) == 1:
+                    break
+            text = llama31_special(t) if c.get("tiktoken") else t
+            lines.append("# %s greedy from %s: %s" % (name, prompt, gen))
+            lines.append("gen %s %s %d" % (name, text, len(gen)))
+            print(lines[-1])
         if c.get("text_ids"):  # perplexity of HF's ids of the stress corpus (the whole file) at ctx 128
             with open(os.path.join(TOKFIX, c["text_ids"])) as f:
                 whole = json.load(f)["whole"]

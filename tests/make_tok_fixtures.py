@@ -7,6 +7,11 @@
                         a few special tokens.
   hf_qwen_small.json    the same from ../shared/tokenizers/qwen3/tokenizer.json: NFC normalizer, ["a", "b"]
                         merges, the Qwen regex (\\p{N} one digit at a time), special and non-special added tokens.
+  hf_smollm2_small.json in SmolLM2's shape (HuggingFaceTB/SmolLM2-*: GPT-2-style, no Split): 17 special tokens
+                        first (<|endoftext|> 0, <|im_start|> 1, <|im_end|> 2, <repo_name> 3, ...), pre-tokenizer
+                        Sequence[Digits(individual_digits), ByteLevel(use_regex: GPT-2's regex, no prefix space)],
+                        no normalizer, ignore_merges false; its BPE vocabulary and merges are hf_llama3_small.json's
+                        (SmolLM2's own 49,152 are not available here), shifted by 17; 720 ids.
   hf_spm_legacy.json    SentencePiece-style (as Llama-2 / TinyLlama HF repos ship): models/pydoc-7m/tokenizer.model
                         turned into vocab + merges, normalizer Prepend("▁") + Replace(" ", "▁"), byte fallback,
                         decoder Replace + ByteFallback + Fuse + Strip.
@@ -105,6 +110,33 @@ cut_bytelevel(os.path.join(shared, 'llama3', 'tokenizer.json'), 600,
 cut_bytelevel(os.path.join(shared, 'qwen3', 'tokenizer.json'), 600,
               ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<think>', '</think>', '<tool_call>'],
               os.path.join(out_dir, 'hf_qwen_small.json'))
+SMOLLM2_SPECIALS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<repo_name>', '<reponame>', '<file_sep>',
+                    '<filename>', '<gh_stars>', '<issue_start>', '<issue_comment>', '<issue_closed>', '<jupyter_start>',
+                    '<jupyter_text>', '<jupyter_code>', '<jupyter_output>', '<jupyter_script>', '<empty_output>']
+
+
+def smollm2_shape(src, out):
+    t = json.load(open(src, encoding='utf-8'))
+    m = t['model']
+    k = len(SMOLLM2_SPECIALS)
+    # the special tokens are in the model's vocab too, as in SmolLM2's file: Hugging Face gives an added token that
+    # is not in the vocab the next free id (vocab size, ...) whatever id added_tokens says
+    m['vocab'] = dict({c: i for i, c in enumerate(SMOLLM2_SPECIALS)}, **{tok: i + k for tok, i in m['vocab'].items()})
+    m['ignore_merges'] = False
+    t['added_tokens'] = [{'id': i, 'content': c, 'single_word': False, 'lstrip': False, 'rstrip': False,
+                          'normalized': False, 'special': True} for i, c in enumerate(SMOLLM2_SPECIALS)]
+    t['normalizer'] = None
+    t['pre_tokenizer'] = {'type': 'Sequence', 'pretokenizers': [
+        {'type': 'Digits', 'individual_digits': True},
+        {'type': 'ByteLevel', 'add_prefix_space': False, 'trim_offsets': True, 'use_regex': True}]}
+    t['post_processor'] = {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': False, 'use_regex': True}
+    t['decoder'] = {'type': 'ByteLevel', 'add_prefix_space': True, 'trim_offsets': True, 'use_regex': True}
+    with open(out, 'w', encoding='utf-8') as f:
+        json.dump(t, f, ensure_ascii=False, indent=1)
+    print(out, len(m['vocab']), 'vocab (specials included),', len(m['merges']), 'merges,', k, 'added')
+
+
+smollm2_shape(os.path.join(out_dir, 'hf_llama3_small.json'), os.path.join(out_dir, 'hf_smollm2_small.json'))
 spm_json(os.path.join(root, 'models', 'pydoc-7m', 'tokenizer.model'), os.path.join(out_dir, 'hf_spm_legacy.json'),
          False)
 spm_json(os.path.join(root, 'models', 'pydoc-7m', 'tokenizer.model'),

@@ -1,8 +1,10 @@
-# arch.sh — the LLaMA-family tiny models (tests/make_arch_fixtures.py): each converts, and llq-eval ppl equals the
-# PyTorch reference (written from the family's definition) within 1e-5 relative at ctx 128 and 1024; the fixtures
-# discriminate (ignoring rope scaling or the sliding window lands measurably off, and llq does when the config
-# says so); inspect, RTN/AWQ/GPTQ quantization and drift run on every family; unsupported architectures and rope
-# types are refused with one line.
+# arch.sh — the LLaMA-family tiny models (tests/make_arch_fixtures.py: Llama-3.2, Llama-3.1 in Meta's layout,
+# Qwen2 tied/untied, Mistral in HF's and in its own layout, SmolLM2, TinyLlama): each converts, and llq-eval ppl
+# equals the PyTorch reference (written from the family's definition) within 1e-5 relative at ctx 128 and 1024;
+# the fixtures discriminate (ignoring rope scaling or the sliding window lands measurably off, and llq does when
+# the config says so); text -> ids -> ppl for the tokenizers with reference ids; inspect, RTN/AWQ/GPTQ
+# quantization, drift and greedy generation (stopping where PyTorch's does) on every family; unsupported
+# architectures and rope types are refused with one line.
 . tests/cli/lib.sh
 C=$BUILD/llq-convert
 E=$BUILD/llq-eval
@@ -26,7 +28,8 @@ ppl_of() { printf '%s\n' "$OUT" | sed -n 's/.*"ppl":\([0-9.e+-]*\).*/\1/p'; }
 
 CTXS="128 1024"
 [ -n "$QUICK" ] && CTXS="128"
-for m in llama32 llama31-meta qwen2 qwen2-untied mistral; do
+MODELS="llama32 llama31-meta qwen2 qwen2-untied mistral mistral-meta smollm2 tinyllama"
+for m in $MODELS; do
     run $C $F/$m -o $TMP/$m.llq --no-tokenizer --quiet
     expect_rc 0 "$m: converts"
     for c in $CTXS; do
@@ -40,6 +43,7 @@ done
 far "$(ref llama32 1024 4)" "$(ref llama32 1024 3)" 1e-3 "llama32: ppl without rope scaling is > 1e-3 off"
 far "$(ref llama31-meta 1024 4)" "$(ref llama31-meta 1024 3)" 1e-3 "llama31-meta: ppl without use_scaled_rope is > 1e-3 off"
 far "$(ref mistral 1024 5)" "$(ref mistral 1024 3)" 1e-3 "mistral: ppl without the window is > 1e-3 off"
+far "$(ref mistral-meta 1024 5)" "$(ref mistral-meta 1024 3)" 1e-3 "mistral-meta: ppl without the window is > 1e-3 off"
 # ... and llq lands there when the config drops them (one windows's worth at ctx 1024)
 if [ -z "$QUICK" ]; then
     mkdir -p $TMP/noscale $TMP/nowin
@@ -63,6 +67,30 @@ run $I $TMP/m3t.llq
 expect_out "tokenizer +959 entries" "llama31-meta: 703 tiktoken ranks + Meta's 256 special tokens"
 expect_out "rope scaling llama3 \(factor 8, low 1, high 4, original context 8192\)" "llama31-meta: use_scaled_rope is Meta's rule"
 
+# Mistral's own download (mistral-inference): params.json with sliding_window + consolidated.safetensors (Meta names)
+run $I $TMP/mistral-meta.llq
+expect_out "family mistral, head_dim 32, sliding window 48" "mistral-meta: params.json's sliding_window and head_dim"
+mkdir -p $TMP/moe
+cp $F/mistral-meta/consolidated.safetensors $TMP/moe/
+sed 's/"dim"/"moe": {"num_experts": 8}, "dim"/' $F/mistral-meta/params.json >$TMP/moe/params.json
+run $C $TMP/moe -o $TMP/moe.llq --no-tokenizer
+expect_fail_line llq-convert "\"moe\" \(mixture of experts\) is not supported" "Mixtral's params.json refused by name"
+
+# The tiktoken special tokens are named as Meta's code for the model names them: Llama-3.1+ (use_scaled_rope, as
+# llama31-meta) has <|eom_id|> at 8 and stops at end_of_text, eom_id, eot_id; Llama-3 has reserved_4 there
+run $E tokenize $TMP/m3t.llq --prompt "<|eom_id|><|reserved_special_token_4|>" --json
+expect_out '"ids":\[711,717\]' "llama31-meta: Llama-3.1 special-token names"
+run $I $TMP/m3t.llq
+expect_out "eos 704 711 712" "llama31-meta: stops at <|end_of_text|>, <|eom_id|>, <|eot_id|>"
+mkdir -p $TMP/l30
+cp $F/llama31-meta/consolidated.00.pth $F/llama31-meta/tokenizer.model $TMP/l30/
+sed 's/"use_scaled_rope": true/"use_scaled_rope": false/' $F/llama31-meta/params.json >$TMP/l30/params.json
+run $C $TMP/l30 -o $TMP/l30.llq --quiet
+run $E tokenize $TMP/l30.llq --prompt "<|reserved_special_token_4|><|eot_id|>" --json
+expect_out '"ids":\[711,712\]' "without use_scaled_rope: Llama-3 special-token names"
+run $I $TMP/l30.llq
+expect_out "eos 704 712$" "without use_scaled_rope: stops at <|end_of_text|>, <|eot_id|>"
+
 # inspect shows what the architecture is
 run $I $TMP/llama32.llq
 expect_rc 0 "inspect llama32"
@@ -77,7 +105,7 @@ expect_out "sliding window 48" "inspect: sliding window"
 expect_out "head_dim 32" "inspect: explicit head_dim"
 
 # quantization and drift on every family; calibrated ones from token ids (the models have no tokenizer)
-for m in llama32 qwen2 mistral llama31-meta; do
+for m in $MODELS; do
     run $Q $TMP/$m.llq -o $TMP/$m-q4.llq --type q4 --group 32 --quiet
     expect_rc 0 "$m: RTN q4"
     run $E drift $TMP/$m.llq $TMP/$m-q4.llq --tokens $F/tokens.u32 --ctx 128 --chunks 2 --json --quiet
@@ -89,7 +117,7 @@ run $I $TMP/llama32-q4.llq --tensors --filter 'tok_embeddings.weight' --json
 if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"tok_embeddings.weight","shape":\[712,64\],"type":"q8"'; then
     _ok "llama32: the shared embedding/head is q8"; else _fail "llama32: the shared embedding/head is q8"; fi
 for meth in awq gptq awq+gptq; do
-    for m in llama32 qwen2; do
+    for m in $MODELS; do
         run $Q $TMP/$m.llq -o $TMP/$m-$meth.llq --type q4 --group 32 --method $meth --calib-tokens $F/tokens.u32 \
             --calib-samples 4 --calib-ctx 64 --quiet
         expect_rc 0 "$m: $meth q4 from --calib-tokens"
@@ -122,6 +150,44 @@ if grep -q "prompt 1 tokens.*generated 2 tokens" "$TMP/err"; then _ok "generatio
 else _fail "generation stops before the third EOS id"; fi
 run $I $TMP/qt.llq
 expect_out "eos 856 858 142" "inspect: the EOS ids"
+
+# every family generates from its tokenizer and stops where PyTorch's greedy run meets an EOS id (refs.txt "gen"
+# lines: model, prompt, tokens generated; the HF fixtures list the third greedy token as an EOS id, Meta's layouts
+# stop at their tokenizer's ids: llama31-meta at <|eom_id|>, an EOS only under Llama-3.1's names); then the RTN q4
+# model of each generates too
+gen() { awk -v m="$1" -v k="$2" '$1 == "gen" && $2 == m { print $k }' $F/refs.txt; }
+run $C $F/llama32 -o $TMP/g-llama32.llq --tokenizer $FIX/tokenizer/hf_llama3_small.json --quiet
+run $C $F/smollm2 -o $TMP/g-smollm2.llq --tokenizer $FIX/tokenizer/hf_smollm2_small.json --quiet
+expect_rc 0 "smollm2 converts with its tokenizer.json"
+cp $TMP/qt.llq $TMP/g-qwen2-untied.llq
+cp $TMP/m3t.llq $TMP/g-llama31-meta.llq
+for m in tinyllama mistral-meta; do
+    run $C $F/$m -o $TMP/g-$m.llq --quiet
+    expect_rc 0 "$m converts with the SentencePiece tokenizer.model beside it"
+done
+for m in llama32 llama31-meta qwen2-untied smollm2 tinyllama mistral-meta; do
+    run $E generate $TMP/g-$m.llq --prompt "$(gen $m 3)" -n 10 --temp 0
+    expect_rc 0 "$m: generate"
+    if grep -q "generated $(gen $m 4) tokens" "$TMP/err"; then _ok "$m: greedy generation stops after $(gen $m 4) tokens, as PyTorch's"
+    else _fail "$m: greedy generation stops after $(gen $m 4) tokens ($(tail -1 $TMP/err))"; fi
+    run $Q $TMP/g-$m.llq -o $TMP/g-$m-q4.llq --type q4 --group 32 --quiet
+    run $E generate $TMP/g-$m-q4.llq --prompt "$(gen $m 3)" -n 10 --temp 0
+    expect_rc 0 "$m: generate from the q4 model"
+done
+
+# Meta's layout with its tiktoken tokenizer: llq's tokenization of the stress corpus (tiktoken's ids, checked in
+# test_bpe) and the forward pass against PyTorch on tiktoken's ids with Llama-3.1 names, BOS first
+run $E ppl $TMP/m3t.llq --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
+expect_rc 0 "llama31-meta: ppl of the stress corpus (text)"
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q "\"tokens\":$(ref llama31-meta-text 128 4),.*\"scored\":$(ref llama31-meta-text 128 5),"; then
+    _ok "llama31-meta text: as many tokens as tiktoken's ids + BOS"; else _fail "llama31-meta text: token count"; fi
+close "$(ppl_of)" "$(ref llama31-meta-text 128 3)" 1e-5 "llama31-meta text: ppl equals PyTorch's on tiktoken's ids within 1e-5"
+# SmolLM2's tokenizer shape (Digits + ByteLevel with GPT-2's regex)
+run $E ppl $TMP/g-smollm2.llq --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
+expect_rc 0 "smollm2: ppl of the stress corpus (text)"
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q "\"tokens\":$(ref smollm2-text 128 4),.*\"scored\":$(ref smollm2-text 128 5),"; then
+    _ok "smollm2 text: as many tokens as Hugging Face's ids"; else _fail "smollm2 text: token count"; fi
+close "$(ppl_of)" "$(ref smollm2-text 128 3)" 1e-5 "smollm2 text: ppl equals PyTorch's on HF's ids within 1e-5"
 
 # text to perplexity end to end: llama32 with a cut of the real Llama-3 tokenizer.json; llq's tokenization of the
 # stress corpus and its forward pass against PyTorch on Hugging Face's reference ids of the same text

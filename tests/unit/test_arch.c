@@ -149,13 +149,20 @@ START_TEST(hparams_from_configs)
     ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
     ck_assert(hp.tied && !hp.qkv_bias && hp.rope_scaling == LLQ_ROPE_LLAMA3 && hp.rope_factor == 32);
     ck_assert(hp.rope_low_freq_factor == 1 && hp.rope_high_freq_factor == 4 && hp.rope_orig_context == 8192);
-    ck_assert(hp.rope_theta == 500000 && hp.has_bos && hp.bos_id == 703 && hp.n_eos == 2 && hp.eos_ids[1] == 707);
+    ck_assert(hp.rope_theta == 500000 && hp.has_bos && hp.bos_id == 703 && hp.n_eos == 3 && hp.eos_ids[1] == 707 &&
+              hp.eos_ids[2] == 354); /* the third: where PyTorch's greedy run from <|end_header_id|> stops (refs.txt) */
     ck_assert(llq_hp_is_eos(&hp, 707) && !llq_hp_is_eos(&hp, 703));
     ck_assert_ptr_null(llq_tensor_find(f, "output.weight"));
     llq_close(f);
     ck_assert_int_eq(llq_open(&f, convert("llama31-meta")), 0);
     ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
     ck_assert(!hp.tied && hp.rope_scaling == LLQ_ROPE_LLAMA3 && hp.rope_factor == 8 && hp.ffn_dim == 128);
+    llq_close(f);
+    /* Mistral's own layout: params.json's sliding_window makes the family mistral; head_dim and hidden_dim read */
+    ck_assert_int_eq(llq_open(&f, convert("mistral-meta")), 0);
+    ck_assert_int_eq(llq_hparams_read(&hp, f), 0);
+    ck_assert_str_eq(hp.family, "mistral");
+    ck_assert(hp.sliding_window == 48 && hp.head_dim == 32 && hp.ffn_dim == 128 && hp.n_kv_heads == 2 && !hp.tied);
     llq_close(f);
     ck_assert_int_eq(llq_open(&f, convert("qwen2")), 0);
     ck_assert_int_eq(llq_hparams_read(&hp, f), 0);

@@ -2,7 +2,9 @@
  * tokenizers: ids of the stress corpus (tests/fixtures/tokenizer/stress.txt, each case and the whole file) for
  * the committed small fixtures (byte-level Llama-3 and Qwen cuts, two SentencePiece-style files) and, when
  * ../shared/tokenizers is present, the real Llama-3 and Qwen tokenizer.json plus a tiktoken file derived from
- * Llama-3's; the same through .llq metadata; decoding; hostile files refused with an error. */
+ * Llama-3's; tiktoken files against tiktoken's own ids (npm tiktoken, tests/interop/make_tiktoken_refs.js): the
+ * llama31-meta fixture's and the derived real one, special tokens named as Llama-3 and as Llama-3.1; the same
+ * through .llq metadata; decoding; hostile files refused with an error. */
 #include <check.h>
 #include <json-c/json.h>
 #include <stdio.h>
@@ -90,7 +92,8 @@ static llq_tokenizer *load(const char *path)
     return t;
 }
 
-static const char *const kSmall[4] = {"hf_llama3_small", "hf_qwen_small", "hf_spm_legacy", "hf_spm_metaspace"};
+static const char *const kSmall[5] = {"hf_llama3_small", "hf_qwen_small", "hf_spm_legacy", "hf_spm_metaspace",
+                                      "hf_smollm2_small"};
 
 START_TEST(stress_small)
 {
@@ -114,7 +117,7 @@ START_TEST(decode_round_trip)
 {
     static const char *texts[] = {"Hello world!\n\tTabs  and   spaces\r\n", "Größe 😀 👩‍💻 中文 ١٢٣ 12345",
                                   "  leading", "x", "trailing  "};
-    for (int f = 0; f < 4; f++) {
+    for (int f = 0; f < 5; f++) {
         char path[256];
         snprintf(path, sizeof path, FIX "%s.json", kSmall[f]);
         llq_tokenizer *t = load(path);
@@ -212,28 +215,58 @@ START_TEST(real_tokenizers)
         ck_assert_uint_eq(llq_tokenizer_n_vocab(t), 128256);
         ck_assert_int_eq(llq_tokenizer_bos(t), 128000); /* from tokenizer_config.json */
         ck_assert_int_eq(llq_tokenizer_eos(t), 128001);
-        /* a tiktoken file derived from it: the same ids, the same special tokens */
+        /* a tiktoken file derived from it (Meta's tokenizer.model of the same model): the same ids and special
+         * tokens as the tokenizer.json with Llama-3's names; against tiktoken's own ids with both namings */
         char tmp[] = "/tmp/llq-tik-XXXXXX", file[64];
         ck_assert_ptr_nonnull(mkdtemp(tmp));
         snprintf(file, sizeof file, "%s/tokenizer.model", tmp);
         write_tiktoken(t, 128000, file);
-        llq_tokenizer *k = load(file), *k2 = via_llq(k);
+        for (int nm = 0; nm < 2; nm++) {
+            llq_tokenizer *k = NULL;
+            ck_assert_int_eq(llq_tokenizer_load_ex(&k, file, nm ? LLQ_TIKTOKEN_LLAMA31 : LLQ_TIKTOKEN_LLAMA3), 0);
+            llq_tokenizer *k2 = via_llq(k);
+            ck_assert_str_eq(llq_tokenizer_kind(k), "tiktoken");
+            ck_assert_uint_eq(llq_tokenizer_n_vocab(k), 128256);
+            ck_assert_int_eq(llq_tokenizer_bos(k), 128000);
+            for (uint32_t id = 0; !nm && id < 128256; id++) {
+                size_t a, b;
+                const char *pa = llq_token_piece(t, id, &a), *pb = llq_token_piece(k, id, &b);
+                ck_assert_msg(a == b && memcmp(pa, pb, a) == 0, "tiktoken token %u differs from tokenizer.json", id);
+            }
+            if (!nm)
+                ck_assert_uint_eq(check_stress(k, ref, "llama3 tiktoken vs HF"), n);
+            char tref[128];
+            snprintf(tref, sizeof tref, FIX "stress_llama3_tiktoken_%s.ids.json", nm ? "llama31" : "llama3");
+            size_t m = check_stress(k, tref, tref);
+            ck_assert_uint_eq(check_stress(k2, tref, "llama3 tiktoken via .llq"), m);
+            fprintf(stderr, "test_bpe: llama3 tiktoken (derived, %s names): %zu ids identical to tiktoken's\n",
+                    nm ? "Llama-3.1" : "Llama-3", m);
+            llq_tokenizer_free(k);
+            llq_tokenizer_free(k2);
+        }
         remove(file);
         remove(tmp);
-        ck_assert_str_eq(llq_tokenizer_kind(k), "tiktoken");
-        ck_assert_uint_eq(llq_tokenizer_n_vocab(k), 128256);
-        ck_assert_int_eq(llq_tokenizer_bos(k), 128000);
-        for (uint32_t id = 0; id < 128256; id++) {
-            size_t a, b;
-            const char *pa = llq_token_piece(t, id, &a), *pb = llq_token_piece(k, id, &b);
-            ck_assert_msg(a == b && memcmp(pa, pb, a) == 0, "tiktoken token %u differs from tokenizer.json", id);
-        }
-        ck_assert_uint_eq(check_stress(k, ref, "llama3 tiktoken"), n);
-        ck_assert_uint_eq(check_stress(k2, ref, "llama3 tiktoken via .llq"), n);
-        fprintf(stderr, "test_bpe: llama3 tiktoken (derived): %zu ids identical\n", n);
-        llq_tokenizer_free(k);
-        llq_tokenizer_free(k2);
     }
+    llq_tokenizer_free(t);
+    llq_tokenizer_free(t2);
+}
+END_TEST
+
+/* Meta's tokenizer.model of tests/fixtures/arch/llama31-meta (703 ranks cut from Llama-3's; rank-ordered merges
+ * tokenize it differently from the tokenizer.json it was cut from) against tiktoken's ids, with the special tokens
+ * named as Llama-3 and as Llama-3.1 (the corpus writes <|reserved_special_token_5|>, which has another id in each). */
+START_TEST(tiktoken_stress_small)
+{
+    size_t len;
+    char *buf = tu_slurp("tests/fixtures/arch/llama31-meta/tokenizer.model", &len);
+    llq_tokenizer *t = NULL;
+    ck_assert_msg(llq_tiktoken_parse(&t, buf, len, _i ? LLQ_TIKTOKEN_LLAMA31 : LLQ_TIKTOKEN_LLAMA3, "tokenizer.model") == 0,
+                  "%s", llq_errmsg());
+    free(buf);
+    llq_tokenizer *t2 = via_llq(t);
+    const char *ref = _i ? FIX "stress_tiktoken_small_llama31.ids.json" : FIX "stress_tiktoken_small_llama3.ids.json";
+    size_t n = check_stress(t, ref, ref);
+    ck_assert_uint_eq(check_stress(t2, ref, ref), n);
     llq_tokenizer_free(t);
     llq_tokenizer_free(t2);
 }
@@ -415,11 +448,12 @@ Suite *make_suite(void)
     Suite *s = suite_create("bpe");
     TCase *tc = tcase_create("bpe");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, stress_small, 0, 4);
+    tcase_add_loop_test(tc, stress_small, 0, 5);
     tcase_add_test(tc, decode_round_trip);
     tcase_add_test(tc, invalid_utf8_rule);
     tcase_add_loop_test(tc, real_tokenizers, 0, 2);
     tcase_add_test(tc, tiktoken_small);
+    tcase_add_loop_test(tc, tiktoken_stress_small, 0, 2);
     tcase_add_test(tc, hostile_json);
     tcase_add_test(tc, unknown_and_fallback);
     tcase_add_test(tc, bos_sources);
