@@ -108,6 +108,8 @@ static void fill_report(llq_convert_report *rep, const llq_file *f, const char *
     rep->n_files = 1;
     rep->n_tensors = (uint32_t)llq_n_tensors(f);
     rep->tokenizer = llq_meta_find(f, "tokenizer.model") != NULL;
+    const llq_meta *pc = llq_meta_find(f, "tokenizer.pieces");
+    rep->tok_pieces = pc && pc->type == LLQ_META_ARR && pc->count <= UINT32_MAX ? (uint32_t)pc->count : 0;
     rep->bytes_in = bytes;
     rep->bytes_out = bytes;
     rep->file_size = stat(out, &st) == 0 ? (uint64_t)st.st_size : 0;

@@ -191,31 +191,6 @@ static void rope_table(float *cs, size_t n, uint32_t hd, uint32_t pos0, const do
     }
 }
 
-/* freq[i] = theta^(-2i/hd), i < hd/2, then the model's rope scaling: linear divides by factor; llama3 (Meta's
- * apply_scaling, HF's "llama3") keeps wavelengths below orig/high_freq_factor, divides those above
- * orig/low_freq_factor by factor and blends in between. */
-static void rope_freqs(double *freq, const llq_hparams *hp)
-{
-    uint32_t hd = llq_hp_head_dim(hp);
-    double f = hp->rope_factor, lo = hp->rope_low_freq_factor, hi = hp->rope_high_freq_factor;
-    double orig = hp->rope_orig_context, pi = 3.14159265358979323846;
-    for (uint32_t i = 0; i < hd / 2; i++) {
-        double fr = 1.0 / pow((double)hp->rope_theta, (double)(2 * i) / (double)hd);
-        if (hp->rope_scaling == LLQ_ROPE_LINEAR) {
-            fr /= f;
-        } else if (hp->rope_scaling == LLQ_ROPE_LLAMA3) {
-            double wavelen = 2 * pi / fr;
-            if (wavelen > orig / lo) {
-                fr /= f;
-            } else if (wavelen >= orig / hi) {
-                double smooth = (orig / wavelen - lo) / (hi - lo);
-                fr = (1 - smooth) * fr / f + smooth * fr;
-            }
-        }
-        freq[i] = fr;
-    }
-}
-
 struct attn_task {
     const llq_model *m;
     const float *q;  /* [n][q_dim] */
@@ -304,7 +279,7 @@ static int bufs_alloc(struct bufs *b, const llq_hparams *hp, size_t n)
         bufs_free(b);
         return llq_err(LLQ_ENOMEM, "out of memory (activations for %zu tokens)", n);
     }
-    rope_freqs(b->freq, hp);
+    llq_hp_rope_freqs(b->freq, hp);
     return LLQ_OK;
 }
 

@@ -75,6 +75,7 @@ struct llq_file {
     int in_memory;     /* map is llq_bigmem memory holding a copy of the file (LLQ_OPEN_READ) */
     int gguf;          /* the file is GGUF: tensors and metadata are a translated view (gguf_read.c) */
     uint8_t *meta_buf; /* owned: GGUF metadata translated to .llq metadata entries (what meta[] points into) */
+    uint8_t *owned;    /* owned: GGUF tensors the view holds in another row order (qwen2's q/k: HF's -> Meta's) */
 };
 
 /* Parses a .llq metadata section (u32 count + entries, docs/FORMAT.md section 3) at base[size] into f->meta;

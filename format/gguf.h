@@ -17,6 +17,7 @@
 #define GGUF_MAX_DIMS 4u
 #define GGUF_MAX_COUNT 1000000u /* tensors, key/value pairs */
 #define GGUF_MAX_ALIGN (1u << 20)
+#define GGUF_PIECE_MAX 256 /* bytes of one token (tokenizer.h's LLQ_TOK_MAX_PIECE) */
 
 /* GGUF metadata value types. */
 enum {
@@ -39,6 +40,35 @@ int gguf_type_known(uint32_t ggml);
 int gguf_name_to_llq(char *out, size_t cap, const char *gguf_name);
 /* llama.cpp's name of a canonical tensor name; returns 1 and out, or 0. */
 int gguf_name_from_llq(char *out, size_t cap, const char *llq_name);
+
+/* llama.cpp's rope frequency divisors (llama architecture, Llama-3 rope scaling): f32 [head_dim / 2]. */
+#define GGUF_ROPE_FREQS "rope_freqs.weight"
+
+/* ---- byte-level BPE vocabularies ("gpt2"): GPT-2's bytes-to-unicode map ---- */
+/* Bytes 0x21..0x7E, 0xA1..0xAC and 0xAE..0xFF stand for themselves; the 68 others become U+0100.. in byte order.
+ * Token and merge strings of a "gpt2" GGUF are spelled so; llq holds the raw bytes. */
+/* Spells n raw bytes into out (room for 2n bytes); returns the length written. */
+size_t gguf_bytes_to_unicode(char *out, const uint8_t *in, size_t n);
+/* Undoes it: out (room for n bytes) gets the raw bytes; returns the length, or -1 if s is not such a spelling. */
+long gguf_unicode_to_bytes(uint8_t *out, const char *s, size_t n);
+
+/* ---- tokenizer.ggml.pre: the byte-level BPE pre-tokenizers llama.cpp knows by name ---- */
+/* One row per pre-tokenizer llq can name: llama.cpp's name, and the Hugging Face tokenizer.json parts that give the
+ * same tokenization (as llq stores them: json-c's compact text, docs/FORMAT.md section 6.1, with the
+ * tokenization-neutral "trim_offsets" fields removed). */
+typedef struct gguf_pre {
+    const char *name;          /* tokenizer.ggml.pre */
+    const char *pre_tokenizer; /* the pre_tokenizer part, trim_offsets removed */
+    const char *normalizer;    /* the normalizer part HF's files of that family have ("null": none) */
+    const char *decoder;
+    int ignore_merges;         /* llama.cpp's ignore_merges for that name */
+} gguf_pre;
+/* The row named name (len bytes), NULL if llq does not know it. */
+const gguf_pre *gguf_pre_by_name(const char *name, size_t len);
+/* The row whose pre_tokenizer is pre_json (trim_offsets ignored), NULL if none. */
+const gguf_pre *gguf_pre_identify(const char *pre_json);
+/* "llama-bpe, qwen2, smollm, gpt-2" into buf, for refusals. */
+void gguf_pre_list(char *buf, size_t n);
 
 
 #endif

@@ -8,6 +8,7 @@
 #include "gguf.h"
 #include "llq/hparams.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -374,27 +375,76 @@ static int parse_gguf(gctx *g)
 
 /* ---- translation to the llq view ---- */
 
-/* Canonical order: tok_embeddings, each layer in docs/FORMAT.md's order, norm, output. */
-static uint64_t order_of(const char *llq_name)
+static const gti *find_ti_gguf(const gctx *g, const char *name);
+
+/* Canonical order: the architecture table's slots (format/hparams.c); unknown names last. */
+static uint64_t order_of(const char *llq_name, uint32_t n_layers)
 {
-    static const char *const per_layer[] = {"attention_norm.weight", "attention.wq.weight", "attention.wk.weight",
-                                            "attention.wv.weight", "attention.wo.weight", "ffn_norm.weight",
-                                            "feed_forward.w1.weight", "feed_forward.w2.weight",
-                                            "feed_forward.w3.weight"};
-    unsigned l;
-    if (!strcmp(llq_name, "tok_embeddings.weight"))
-        return 0;
-    if (!strcmp(llq_name, "norm.weight"))
-        return UINT64_MAX - 1;
-    if (!strcmp(llq_name, "output.weight"))
-        return UINT64_MAX;
-    if (sscanf(llq_name, "layers.%u.", &l) == 1)
-        for (uint64_t k = 0; k < sizeof per_layer / sizeof per_layer[0]; k++) {
-            const char *dot = strchr(llq_name + 7, '.');
-            if (dot && !strcmp(dot + 1, per_layer[k]))
-                return 1 + (uint64_t)l * 16 + k;
+    int slot = llq_arch_name_slot(llq_name, n_layers);
+    return slot < 0 ? UINT64_MAX : (uint64_t)slot;
+}
+
+/* llama3 rope scaling from llama.cpp's rope_freqs divisors: the parameters llq wrote under llq.rope_scaling.*, else
+ * the ones Llama-3.x ships (factor = the largest divisor, low 1, high 4, original context 8192) or others of a small
+ * grid; accepted when every divisor they give agrees to f32 rounding (1e-6), refused by name otherwise. */
+static int rope_from_freqs(gctx *g, llq_hparams *hp, const gti *rf)
+{
+    uint32_t half = llq_hp_head_dim(hp) / 2;
+    if (rf->ggml != GT_F32 || rf->n_dims != 1 || rf->ne[0] != half)
+        return llq_err(LLQ_EFORMAT, "tensor '%s' must be f32 [%u] (head_dim / 2), not %s with %llu elements",
+                       GGUF_ROPE_FREQS, half, gguf_type_name(rf->ggml), (unsigned long long)rf->ne[0]);
+    const uint8_t *v = g->map + rf->off;
+    float mx = 0;
+    for (uint32_t i = 0; i < half; i++) {
+        float x;
+        memcpy(&x, v + 4 * i, 4);
+        if (!(x >= 1 && x <= 1e6f))
+            return llq_err(LLQ_EUNSUPPORTED, "tensor '%s': divisor %u is %g; llq represents llama3 scaling only "
+                           "(divisors from 1 to its factor)", GGUF_ROPE_FREQS, i, (double)x);
+        mx = x > mx ? x : mx;
+    }
+    static const float lows[] = {1, 2, 0.5f, 4}, highs[] = {4, 8, 2, 16, 32};
+    static const uint32_t origs[] = {8192, 4096, 2048, 16384, 32768, 65536, 131072, 1024};
+    llq_hparams c = *hp;
+    double fr[LLQ_HP_MAX_HEAD_DIM / 2], base[LLQ_HP_MAX_HEAD_DIM / 2];
+    c.rope_scaling = LLQ_ROPE_NONE;
+    llq_hp_rope_freqs(base, &c);
+    c.rope_scaling = LLQ_ROPE_LLAMA3;
+    int own = find_kv(g, "llq.rope_scaling.factor") != NULL;
+    size_t n_try = own ? 1 : sizeof lows / sizeof lows[0] * (sizeof highs / sizeof highs[0]) * (sizeof origs / sizeof origs[0]);
+    for (size_t k = 0; k < n_try; k++) {
+        int rc;
+        if (own) {
+            if ((rc = get_f32(g, "llq.rope_scaling.factor", &c.rope_factor, 1, 0)) ||
+                (rc = get_f32(g, "llq.rope_scaling.low_freq_factor", &c.rope_low_freq_factor, 1, 0)) ||
+                (rc = get_f32(g, "llq.rope_scaling.high_freq_factor", &c.rope_high_freq_factor, 1, 0)) ||
+                (rc = get_u32(g, "llq.rope_scaling.original_context_length", &c.rope_orig_context, 1, 0)))
+                return rc;
+        } else {
+            size_t nh = sizeof highs / sizeof highs[0], no = sizeof origs / sizeof origs[0];
+            c.rope_factor = mx;
+            c.rope_low_freq_factor = lows[k / (nh * no)];
+            c.rope_high_freq_factor = highs[k / no % nh];
+            c.rope_orig_context = origs[k % no];
         }
-    return UINT64_MAX - 2;
+        if (llq_hparams_check(&c, "rope_freqs", LLQ_HP_VOCAB_LATER))
+            continue;
+        llq_hp_rope_freqs(fr, &c);
+        int same = 1;
+        for (uint32_t i = 0; i < half && same; i++) {
+            float x;
+            memcpy(&x, v + 4 * i, 4);
+            double want = base[i] / fr[i];
+            same = fabs((double)x - want) <= 1e-6 * want;
+        }
+        if (same) {
+            *hp = c;
+            return LLQ_OK;
+        }
+    }
+    return llq_err(LLQ_EUNSUPPORTED, "tensor '%s': its divisors are not Llama-3's rope scaling for any parameters llq "
+                   "tried (factor %g; low_freq_factor 0.5..4, high_freq_factor 2..32, original context 1024..131072)",
+                   GGUF_ROPE_FREQS, (double)mx);
 }
 
 static int hparams_of(gctx *g, llq_hparams *hp, const char *arch)
@@ -403,6 +453,10 @@ static int hparams_of(gctx *g, llq_hparams *hp, const char *arch)
     int rc = 0;
     memset(hp, 0, sizeof *hp);
     snprintf(hp->arch, sizeof hp->arch, "llama");
+    if (!strcmp(arch, "qwen2")) {
+        snprintf(hp->family, sizeof hp->family, "qwen2");
+        hp->qkv_bias = 1;
+    }
 #define U32(field, name, req, def) \
     if (!rc) { snprintf(k, sizeof k, "%s.%s", arch, name); rc = get_u32(g, k, &hp->field, req, def); }
     U32(dim, "embedding_length", 1, 0)
@@ -421,34 +475,243 @@ static int hparams_of(gctx *g, llq_hparams *hp, const char *arch)
         snprintf(k, sizeof k, "%s.rope.freq_base", arch);
         rc = get_f32(g, k, &hp->rope_theta, 0, 10000.0f);
     }
-    uint32_t rot = 0;
+    uint32_t kl = 0, vl = 0, rot = 0, plain = hp->n_heads ? hp->dim / hp->n_heads : 0;
+    if (!rc) {
+        snprintf(k, sizeof k, "%s.attention.key_length", arch);
+        rc = get_u32(g, k, &kl, 0, plain);
+    }
+    if (!rc) {
+        snprintf(k, sizeof k, "%s.attention.value_length", arch);
+        rc = get_u32(g, k, &vl, 0, kl);
+    }
+    if (!rc && vl != kl)
+        rc = llq_err(LLQ_EUNSUPPORTED, "%s = %u differs from the key length %u: llq's heads have one size", k, vl, kl);
+    if (!rc && kl != plain)
+        hp->head_dim = kl;
     if (!rc) {
         snprintf(k, sizeof k, "%s.rope.dimension_count", arch);
         rc = get_u32(g, k, &rot, 0, 0);
     }
-    if (!rc && rot && hp->n_heads && rot != hp->dim / hp->n_heads)
+    if (!rc && rot && rot != kl)
         rc = llq_err(LLQ_EUNSUPPORTED, "%s = %u: rotary embedding over part of a head (head size %u) is not "
-                     "supported", k, rot, hp->dim / hp->n_heads);
+                     "supported", k, rot, kl);
+    if (!rc) {
+        snprintf(k, sizeof k, "%s.attention.sliding_window", arch);
+        if (find_kv(g, k))
+            rc = llq_err(LLQ_EUNSUPPORTED, "%s: llama.cpp's %s architecture ignores a sliding window, llq would apply "
+                         "it; refused rather than a model that runs differently in the two", k, arch);
+    }
     if (!rc) {
         snprintf(k, sizeof k, "%s.rope.scaling.type", arch);
         const char *s;
         uint64_t n;
-        if (!(rc = get_str(g, k, &s, &n)) && s && !(n == 4 && !memcmp(s, "none", 4)))
-            rc = llq_err(LLQ_EUNSUPPORTED, "%s = '%.*s': rope scaling is not supported yet", k, (int)(n > 64 ? 64 : n), s);
+        if (!(rc = get_str(g, k, &s, &n)) && s && !(n == 4 && !memcmp(s, "none", 4))) {
+            if (n == 6 && !memcmp(s, "linear", 6)) {
+                snprintf(k, sizeof k, "%s.rope.scaling.factor", arch);
+                if (!(rc = get_f32(g, k, &hp->rope_factor, 1, 0)) && hp->rope_factor != 1)
+                    hp->rope_scaling = LLQ_ROPE_LINEAR;
+            } else {
+                rc = llq_err(LLQ_EUNSUPPORTED, "%s = '%.*s': rope scaling is not supported (linear; llama3 as "
+                             "rope_freqs)", k, (int)(n > 64 ? 64 : n), s);
+            }
+        }
     }
+    const gti *rf = find_ti_gguf(g, GGUF_ROPE_FREQS);
+    if (!rc && rf && (hp->rope_scaling || strcmp(arch, "qwen2") == 0))
+        rc = llq_err(LLQ_EUNSUPPORTED, "tensor '%s' with %s: llq represents rope_freqs only as llama3 scaling of the "
+                     "llama architecture", GGUF_ROPE_FREQS, hp->rope_scaling ? "linear rope scaling" : arch);
+    if (!rc && rf && hp->n_heads && !(rc = llq_hparams_check(hp, "GGUF", LLQ_HP_VOCAB_LATER)))
+        rc = rope_from_freqs(g, hp, rf);
+    if (!rc && !hp->qkv_bias && find_ti_gguf(g, "blk.0.attn_q.bias"))
+        hp->qkv_bias = 1; /* llama with biases (llama.cpp's llama architecture loads them when present) */
+    if (!rc)
+        hp->tied = !find_ti_gguf(g, "output.weight");
     return rc;
 }
 
-/* tokenizer.ggml.* (model "llama": SentencePiece) -> tokenizer.* (docs/FORMAT.md section 6). Other tokenizer
- * models are left out (the view then has no tokenizer; ppl/drift take token ids). */
+/* FNV-1a of n bytes (the merges' token lookup). */
+static uint32_t fnv(const uint8_t *s, uint64_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint64_t i = 0; i < n; i++)
+        h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+/* tokenizer.ggml.* (model "gpt2": byte-level BPE) -> the tokenizer.bpe.* keys of docs/FORMAT.md section 6.1, so that
+ * llq tokenizes as the Hugging Face tokenizer.json the GGUF was made from: tokens with GPT-2's byte map undone (added
+ * tokens, types 3 control / 4 user-defined, as their text), trailing "[PAD<id>]" unused tokens dropped, merges as
+ * id pairs, the normalizer / pre-tokenizer / decoder of the pre name (format/gguf.c's table; llq's own exact parts
+ * when llq wrote the file). A pre name llq does not know leaves the tokenizer out (*skipped set). */
+static int bpe_meta(gctx *g, llq_writer *w, const gkv *tok, const gkv *ty, int *skipped)
+{
+    const char *pre_name, *js[3];
+    uint64_t plen, jl[3];
+    int rc = get_str(g, "tokenizer.ggml.pre", &pre_name, &plen);
+    if (rc)
+        return rc;
+    const gguf_pre *pre = pre_name ? gguf_pre_by_name(pre_name, (size_t)plen) : NULL;
+    if (!pre) {
+        *skipped = 1;
+        return LLQ_OK;
+    }
+    const gkv *mg = find_kv(g, "tokenizer.ggml.merges");
+    if (!ty || ty->type != GV_ARR || ty->etype != GV_I32 || ty->len != tok->len)
+        return llq_err(LLQ_EFORMAT, "tokenizer.ggml.token_type is not %llu i32 values", (unsigned long long)tok->len);
+    if (!mg || mg->type != GV_ARR || mg->etype != GV_STR)
+        return llq_err(LLQ_EFORMAT, "tokenizer.ggml.merges is missing or not an array of strings");
+    uint64_t n = tok->len, keep = n, nm = mg->len;
+    while (keep > 0 && (int32_t)rd32(ty->val + 4 * (keep - 1)) == 5)
+        keep--; /* "[PAD<id>]" rows past the vocabulary */
+    if (keep == 0)
+        return llq_err(LLQ_EFORMAT, "tokenizer.ggml.tokens holds no token in use");
+    if (nm > 8 * (uint64_t)MAX_TOKENS)
+        return llq_err(LLQ_ELIMIT, "tokenizer.ggml.merges has %llu entries", (unsigned long long)nm);
+    const char **strs = calloc(keep, sizeof *strs);
+    uint64_t *lens = calloc(keep, sizeof *lens), total = 0;
+    const uint8_t **spell = calloc(keep, sizeof *spell);
+    uint64_t *slen = calloc(keep, sizeof *slen);
+    uint32_t hmask = 1, *merge_ids = NULL, *added = calloc(keep, sizeof *added), *flags = calloc(keep, sizeof *flags);
+    uint32_t n_added = 0;
+    int32_t *types = calloc(keep, sizeof *types), *htab = NULL;
+    uint8_t *blob = NULL;
+    while (hmask < 2 * keep)
+        hmask <<= 1;
+    htab = malloc((size_t)hmask * sizeof *htab);
+    merge_ids = malloc((nm ? nm : 1) * 2 * sizeof *merge_ids);
+    if (!strs || !lens || !spell || !slen || !added || !flags || !types || !htab || !merge_ids) {
+        rc = llq_err(LLQ_ENOMEM, "out of memory");
+        goto done;
+    }
+    hmask--;
+    cur c = {tok->val, g->map + g->size};
+    for (uint64_t i = 0; i < n; i++) {
+        const uint8_t *sp = NULL;
+        uint64_t sl = 0;
+        take_str(&c, &sp, &sl); /* checked at parse */
+        if (i < keep) {
+            spell[i] = sp, slen[i] = sl, total += sl;
+            if (sl == 0 || sl > 2 * GGUF_PIECE_MAX) {
+                rc = llq_err(LLQ_EFORMAT, "tokenizer token %llu has %llu bytes (1..%d)", (unsigned long long)i,
+                             (unsigned long long)sl, 2 * GGUF_PIECE_MAX);
+                goto done;
+            }
+        }
+    }
+    if (!(blob = malloc(total ? total : 1))) {
+        rc = llq_err(LLQ_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (uint32_t i = 0; i <= hmask; i++)
+        htab[i] = -1;
+    uint64_t at = 0;
+    for (uint64_t i = 0; i < keep; i++) {
+        int32_t t = (int32_t)rd32(ty->val + 4 * i);
+        types[i] = t;
+        strs[i] = (const char *)blob + at;
+        if (t == 3 || t == 4) { /* added tokens: their text */
+            memcpy(blob + at, spell[i], (size_t)slen[i]);
+            lens[i] = slen[i];
+            added[n_added] = (uint32_t)i;
+            flags[n_added++] = t == 3 ? 2u : 0u; /* bit 1: special */
+        } else if (t == 1 || t == 2) {
+            long k = gguf_unicode_to_bytes(blob + at, (const char *)spell[i], (size_t)slen[i]);
+            if (k <= 0 || k > GGUF_PIECE_MAX) {
+                rc = llq_err(LLQ_EFORMAT, "tokenizer token %llu is not spelled with GPT-2's byte map",
+                             (unsigned long long)i);
+                goto done;
+            }
+            lens[i] = (uint64_t)k;
+            uint32_t h = fnv(spell[i], slen[i]) & hmask;
+            while (htab[h] >= 0)
+                h = (h + 1) & hmask;
+            htab[h] = (int32_t)i;
+        } else {
+            rc = llq_err(LLQ_EUNSUPPORTED, "tokenizer token %llu has type %d inside the vocabulary (byte-level BPE has "
+                         "1 normal, 2 unknown, 3 control, 4 user-defined)", (unsigned long long)i, (int)t);
+            goto done;
+        }
+        at += lens[i];
+    }
+    c = (cur){mg->val, g->map + g->size};
+    for (uint64_t m = 0; m < nm; m++) {
+        const uint8_t *sp = NULL, *sep;
+        uint64_t sl = 0;
+        take_str(&c, &sp, &sl);
+        sep = sl > 1 ? memchr(sp + 1, ' ', (size_t)sl - 1) : NULL; /* llama.cpp splits at the first space after 1 */
+        for (int side = 0; side < 2; side++) {
+            const uint8_t *a0 = side ? sep + 1 : sp;
+            uint64_t al = sep ? (side ? (uint64_t)(sp + sl - sep - 1) : (uint64_t)(sep - sp)) : 0;
+            int32_t id = -1;
+            for (uint32_t h = al ? fnv(a0, al) & hmask : 0; al && htab[h] >= 0; h = (h + 1) & hmask)
+                if (slen[htab[h]] == al && !memcmp(spell[htab[h]], a0, (size_t)al)) {
+                    id = htab[h];
+                    break;
+                }
+            if (id < 0) {
+                rc = llq_err(LLQ_EFORMAT, "tokenizer.ggml.merges[%llu] is not two tokens of the vocabulary",
+                             (unsigned long long)m);
+                goto done;
+            }
+            merge_ids[2 * m + (uint64_t)side] = (uint32_t)id;
+        }
+    }
+    static const char *const jkeys[3] = {"llq.tokenizer.bpe.normalizer", "llq.tokenizer.bpe.pre_tokenizer",
+                                         "llq.tokenizer.bpe.decoder"};
+    const char *jdef[3] = {pre->normalizer, pre->pre_tokenizer, pre->decoder};
+    for (int i = 0; i < 3; i++) {
+        if ((rc = get_str(g, jkeys[i], &js[i], &jl[i])))
+            goto done;
+        if (!js[i])
+            js[i] = jdef[i], jl[i] = strlen(jdef[i]);
+    }
+    uint32_t bos = 0, eos = 0, unk = 0, pad = 0;
+    int add_bos = pre->ignore_merges; /* llama.cpp: llama-bpe adds BOS, qwen2 / smollm / gpt-2 do not */
+    const gkv *ab = find_kv(g, "tokenizer.ggml.add_bos_token");
+    if (ab && ab->type == GV_BOOL)
+        add_bos = ab->val[0];
+    if ((rc = get_u32(g, "tokenizer.ggml.bos_token_id", &bos, 0, UINT32_MAX)) ||
+        (rc = get_u32(g, "tokenizer.ggml.eos_token_id", &eos, 0, UINT32_MAX)) ||
+        (rc = get_u32(g, "tokenizer.ggml.unknown_token_id", &unk, 0, UINT32_MAX)) ||
+        (rc = get_u32(g, "tokenizer.ggml.padding_token_id", &pad, 0, UINT32_MAX)))
+        goto done;
+#define ID(v) ((v) < keep ? (int32_t)(v) : -1)
+    static const char src[] = "tokenizer.json", bpe[] = "bpe";
+    if ((rc = llq_writer_meta_str(w, "tokenizer.model", bpe, sizeof bpe - 1)) ||
+        (rc = llq_writer_meta_str(w, "tokenizer.bpe.source", src, sizeof src - 1)) ||
+        (rc = llq_writer_meta_arr_str(w, "tokenizer.pieces", strs, lens, keep)) ||
+        (rc = llq_writer_meta_arr(w, "tokenizer.types", LLQ_META_I32, types, keep)) ||
+        (rc = llq_writer_meta_i32(w, "tokenizer.unk_id", ID(unk))) ||
+        (rc = llq_writer_meta_i32(w, "tokenizer.bos_id", add_bos ? ID(bos) : -1)) ||
+        (rc = llq_writer_meta_i32(w, "tokenizer.eos_id", ID(eos))) ||
+        (rc = llq_writer_meta_i32(w, "tokenizer.pad_id", ID(pad))) ||
+        (rc = llq_writer_meta_bool(w, "tokenizer.bpe.rank_merges", 0)) ||
+        (rc = llq_writer_meta_bool(w, "tokenizer.bpe.byte_level", 1)) ||
+        (rc = llq_writer_meta_bool(w, "tokenizer.bpe.ignore_merges", pre->ignore_merges)) ||
+        (rc = llq_writer_meta_bool(w, "tokenizer.bpe.byte_fallback", 0)) ||
+        (rc = llq_writer_meta_bool(w, "tokenizer.bpe.fuse_unk", 0)) ||
+        (rc = llq_writer_meta_arr(w, "tokenizer.bpe.merges", LLQ_META_U32, merge_ids, 2 * nm)) ||
+        (rc = llq_writer_meta_arr(w, "tokenizer.bpe.added_ids", LLQ_META_U32, added, n_added)) ||
+        (rc = llq_writer_meta_arr(w, "tokenizer.bpe.added_flags", LLQ_META_U32, flags, n_added)) ||
+        (rc = llq_writer_meta_str(w, "tokenizer.bpe.normalizer", js[0], (size_t)jl[0])) ||
+        (rc = llq_writer_meta_str(w, "tokenizer.bpe.pre_tokenizer", js[1], (size_t)jl[1])) ||
+        (rc = llq_writer_meta_str(w, "tokenizer.bpe.decoder", js[2], (size_t)jl[2])))
+        goto done;
+#undef ID
+done:
+    free(strs), free(lens), free(spell), free(slen), free(added), free(flags), free(types), free(htab);
+    free(merge_ids), free(blob);
+    return rc;
+}
+
 static int tokenizer_meta(gctx *g, llq_writer *w)
 {
     const char *model;
     uint64_t mlen;
     const gkv *tok = find_kv(g, "tokenizer.ggml.tokens"), *sc = find_kv(g, "tokenizer.ggml.scores"),
               *ty = find_kv(g, "tokenizer.ggml.token_type");
-    int rc = get_str(g, "tokenizer.ggml.model", &model, &mlen);
-    if (rc || !model || !(mlen == 5 && !memcmp(model, "llama", 5)))
+    int rc = get_str(g, "tokenizer.ggml.model", &model, &mlen), gpt2 = model && mlen == 4 && !memcmp(model, "gpt2", 4);
+    if (rc || !model || !((mlen == 5 && !memcmp(model, "llama", 5)) || gpt2))
         return rc;
     if (!tok || tok->type != GV_ARR || tok->etype != GV_STR)
         return llq_err(LLQ_EFORMAT, "tokenizer.ggml.tokens is missing or not an array of strings");
@@ -456,6 +719,10 @@ static int tokenizer_meta(gctx *g, llq_writer *w)
     if (n == 0 || n > MAX_TOKENS)
         return llq_err(LLQ_ELIMIT, "tokenizer.ggml.tokens has %llu entries (1..%u)", (unsigned long long)n,
                        MAX_TOKENS);
+    if (gpt2) {
+        int skipped = 0;
+        return bpe_meta(g, w, tok, ty, &skipped);
+    }
     if (sc && (sc->type != GV_ARR || sc->etype != GV_F32 || sc->len != n))
         return llq_err(LLQ_EFORMAT, "tokenizer.ggml.scores is not %llu f32 values", (unsigned long long)n);
     if (ty && (ty->type != GV_ARR || ty->etype != GV_I32 || ty->len != n))
@@ -594,7 +861,13 @@ static int build_meta(llq_file *f, gctx *g, const llq_hparams *hp, const char *p
         (rc = llq_writer_meta_str(w, "provenance.source_layout", layout, sizeof layout - 1)) ||
         (rc = llq_writer_meta_arr_str(w, "provenance.source_files", &base, &blen, 1)) ||
         (rc = llq_writer_meta_u32(w, "gguf.version", g->version)) || (rc = tokenizer_meta(g, w)) ||
-        (rc = passthrough_meta(g, w)) || (rc = fmt_meta_writer_take(w, &f->meta_buf, &size)))
+        (rc = passthrough_meta(g, w)))
+        goto done;
+    const gti *rf = find_ti_gguf(g, GGUF_ROPE_FREQS); /* its exact values, for a byte-identical GGUF again */
+    if (rf && hp->rope_scaling == LLQ_ROPE_LLAMA3 &&
+        (rc = llq_writer_meta_arr(w, "gguf.rope_freqs", LLQ_META_F32, g->map + rf->off, rf->ne[0])))
+        goto done;
+    if ((rc = fmt_meta_writer_take(w, &f->meta_buf, &size)))
         goto done;
     rc = fmt_parse_meta(f, f->meta_buf, size);
 done:
@@ -611,28 +884,49 @@ static const gti *find_ti_gguf(const gctx *g, const char *name)
     return NULL;
 }
 
-static const gti *find_ti_llq(const gctx *g, const char *name)
+/* Canonical (Meta) row / element r of a NEOX q/k projection comes from Hugging Face's row neox_dst(r): within each
+ * head of hd rows, Meta's row 2i + j is HF's row j·hd/2 + i. */
+static uint64_t neox_dst(uint64_t r, uint32_t hd)
 {
-    for (uint64_t i = 0; i < g->n_ti; i++)
-        if (!strcmp(g->ti[i].llq_name, name))
-            return &g->ti[i];
-    return NULL;
+    uint64_t h = r / hd, q = r % hd;
+    return h * hd + (q % 2) * (hd / 2) + q / 2;
 }
 
-static int build_tensors(llq_file *f, gctx *g)
+static int build_tensors(llq_file *f, gctx *g, const llq_hparams *hp, int neox)
 {
     int rc = LLQ_OK;
+    uint64_t n_view = 0, owned = 0;
+    uint32_t hd = llq_hp_head_dim(hp);
+    if (neox && (rc = llq_hparams_check(hp, "GGUF", LLQ_HP_VOCAB_LATER))) /* hd sizes the row permutation */
+        return rc;
     for (uint64_t i = 0; i < g->n_ti; i++) {
         gti *t = &g->ti[i];
         char nm[LLQ_MAX_NAME + 1];
         snprintf(nm, sizeof nm, "%.*s", (int)t->nlen, t->name);
+        if (!strcmp(nm, GGUF_ROPE_FREQS)) { /* read into the rope scaling hyper-parameters */
+            t->order = UINT64_MAX;
+            continue;
+        }
         if (!gguf_name_to_llq(t->llq_name, sizeof t->llq_name, nm))
             return llq_err(LLQ_EUNSUPPORTED, "tensor '%s' is not one of the llama model's tensors llq knows", nm);
-        t->order = order_of(t->llq_name);
+        t->order = order_of(t->llq_name, hp->n_layers);
+        n_view++;
+        int slot = llq_arch_name_slot(t->llq_name, hp->n_layers);
+        uint32_t layer;
+        const llq_arch_tensor *e = slot >= 0 ? llq_arch_slot((uint32_t)slot, hp->n_layers, &layer) : NULL;
+        if (neox && e && e->permute) {
+            uint64_t rows = t->n_dims == 1 ? t->ne[0] : t->size / t->row_bytes;
+            if (t->n_dims > 2 || rows % hd || (t->n_dims == 1 && t->ggml != GT_F32 && t->ggml != GT_F16 &&
+                                              t->ggml != GT_BF16))
+                return llq_err(LLQ_EFORMAT, "tensor '%s': %s of %llu rows is not whole heads of %u rows", nm,
+                               gguf_type_name(t->ggml), (unsigned long long)rows, hd);
+            owned += (t->size + 63) / 64 * 64;
+        }
     }
-    int tied = g->n_ti && !find_ti_llq(g, "output.weight") && find_ti_llq(g, "tok_embeddings.weight");
-    size_t n = (size_t)g->n_ti + (size_t)tied;
-    if (!(f->tensors = calloc(n ? n : 1, sizeof *f->tensors)))
+    if (owned && !(f->owned = malloc((size_t)owned)))
+        return llq_err(LLQ_ENOMEM, "out of memory (%llu bytes for the q/k rows in llq's order)",
+                       (unsigned long long)owned);
+    if (!(f->tensors = calloc(n_view ? n_view : 1, sizeof *f->tensors)))
         return llq_err(LLQ_ENOMEM, "out of memory");
     /* canonical order: a stable sort of the infos by order key */
     gti **v = malloc((g->n_ti ? g->n_ti : 1) * sizeof *v);
@@ -646,7 +940,8 @@ static int build_tensors(llq_file *f, gctx *g)
             v[j] = v[j - 1];
             v[j - 1] = x;
         }
-    for (uint64_t i = 0; !rc && i < g->n_ti; i++) {
+    uint64_t used = 0;
+    for (uint64_t i = 0; !rc && i < n_view; i++) {
         const gti *s = v[i];
         llq_tensor *t = &f->tensors[f->n_tensors];
         if (!(t->name = strdup(s->llq_name))) {
@@ -671,19 +966,67 @@ static int build_tensors(llq_file *f, gctx *g)
         }
         t->size = s->size;
         t->data = g->map + s->off;
+        int slot = llq_arch_name_slot(t->name, hp->n_layers);
+        uint32_t layer;
+        const llq_arch_tensor *e = slot >= 0 ? llq_arch_slot((uint32_t)slot, hp->n_layers, &layer) : NULL;
+        if (neox && e && e->permute) { /* Hugging Face's (NEOX) rows -> llq's canonical (Meta's) */
+            uint8_t *dst = f->owned + used;
+            const uint8_t *src = t->data;
+            if (t->n_dims == 1) {
+                uint64_t es = t->row_bytes / t->row_len;
+                for (uint64_t r = 0; r < t->row_len; r++)
+                    memcpy(dst + r * es, src + neox_dst(r, hd) * es, (size_t)es);
+            } else {
+                for (uint64_t r = 0; r < t->n_rows; r++)
+                    memcpy(dst + r * t->row_bytes, src + neox_dst(r, hd) * t->row_bytes, (size_t)t->row_bytes);
+            }
+            t->data = dst;
+            used += (t->size + 63) / 64 * 64;
+        }
     }
     free(v);
-    if (!rc && tied) { /* llama.cpp reads token_embd for the output head when output.weight is absent */
-        llq_tensor *t = &f->tensors[f->n_tensors];
-        for (size_t i = 0; i < f->n_tensors; i++)
-            if (!strcmp(f->tensors[i].name, "tok_embeddings.weight"))
-                *t = f->tensors[i];
-        if (!(t->name = strdup("output.weight")))
-            rc = llq_err(LLQ_ENOMEM, "out of memory");
-        else
-            f->n_tensors++;
-    }
     return rc;
+}
+
+/* The model's BOS / EOS ids: llq's own (llq.bos_id, llq.eos_ids) when llq wrote the file, else the tokenizer's
+ * (bos when it is added, eos, eot, eom). */
+static int model_ids(gctx *g, llq_hparams *hp)
+{
+    const gkv *eo = find_kv(g, "llq.eos_ids"), *bo = find_kv(g, "llq.bos_id");
+    uint32_t v = UINT32_MAX;
+    int rc;
+    if (bo || eo) {
+        if (bo && (rc = get_u32(g, "llq.bos_id", &hp->bos_id, 1, 0)))
+            return rc;
+        hp->has_bos = bo != NULL;
+        if (eo) {
+            if (eo->type != GV_ARR || eo->etype != GV_U32 || eo->len > LLQ_MAX_EOS)
+                return llq_err(LLQ_EFORMAT, "llq.eos_ids must be at most %u u32 values", LLQ_MAX_EOS);
+            for (uint64_t i = 0; i < eo->len; i++)
+                hp->eos_ids[i] = rd32(eo->val + 4 * i);
+            hp->n_eos = (uint32_t)eo->len;
+        }
+        return LLQ_OK;
+    }
+    static const char *const eos_keys[] = {"tokenizer.ggml.eos_token_id", "tokenizer.ggml.eot_token_id",
+                                           "tokenizer.ggml.eom_token_id"};
+    for (size_t i = 0; i < 3; i++) {
+        if ((rc = get_u32(g, eos_keys[i], &v, 0, UINT32_MAX)))
+            return rc;
+        int dup = 0;
+        for (uint32_t j = 0; j < hp->n_eos; j++)
+            dup |= hp->eos_ids[j] == v;
+        if (v != UINT32_MAX && !dup && (!hp->vocab_size || v < hp->vocab_size))
+            hp->eos_ids[hp->n_eos++] = v;
+    }
+    const gkv *ab = find_kv(g, "tokenizer.ggml.add_bos_token");
+    if ((rc = get_u32(g, "tokenizer.ggml.bos_token_id", &v, 0, UINT32_MAX)))
+        return rc;
+    if (v != UINT32_MAX && (!ab || (ab->type == GV_BOOL && ab->val[0])) && (!hp->vocab_size || v < hp->vocab_size)) {
+        hp->has_bos = 1;
+        hp->bos_id = v;
+    }
+    return LLQ_OK;
 }
 
 int fmt_gguf_load(llq_file *f)
@@ -702,8 +1045,9 @@ int fmt_gguf_load(llq_file *f)
         rc = llq_err(LLQ_EFORMAT, "metadata key 'general.architecture' is missing");
         goto done;
     }
-    if (!((alen == 5 && !memcmp(arch, "llama", 5)) || (alen == 7 && !memcmp(arch, "mistral", 7)))) {
-        rc = llq_err(LLQ_EUNSUPPORTED, "architecture '%.*s' is not supported (llama, mistral)",
+    if (!((alen == 5 && !memcmp(arch, "llama", 5)) || (alen == 7 && !memcmp(arch, "mistral", 7)) ||
+          (alen == 5 && !memcmp(arch, "qwen2", 5)))) {
+        rc = llq_err(LLQ_EUNSUPPORTED, "architecture '%.*s' is not supported (llama, mistral, qwen2)",
                      (int)(alen > 64 ? 64 : alen), arch);
         goto done;
     }
@@ -716,7 +1060,8 @@ int fmt_gguf_load(llq_file *f)
         const gti *e = find_ti_gguf(&g, "token_embd.weight");
         hp.vocab_size = e && e->n_dims == 2 && e->ne[1] <= UINT32_MAX ? (uint32_t)e->ne[1] : 0;
     }
-    if ((rc = build_meta(f, &g, &hp, f->path)) || (rc = build_tensors(f, &g)))
+    if ((rc = model_ids(&g, &hp)) || (rc = build_meta(f, &g, &hp, f->path)) ||
+        (rc = build_tensors(f, &g, &hp, !strcmp(a, "qwen2"))))
         goto done;
     rc = fmt_build_indices(f);
 done:

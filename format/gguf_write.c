@@ -107,7 +107,10 @@ static void kv_copy(enc *e, const char *k, const llq_meta *m)
 enum { AS_IS = 0, TO_Q8_0, TO_Q4_0, TO_Q4_1 };
 
 typedef struct plan_t {
-    const llq_tensor *t;
+    const llq_tensor *t;    /* NULL for rope_freqs.weight (synth) */
+    const uint8_t *synth;   /* rope_freqs.weight: head_dim / 2 f32 divisors (owned by the plan's caller) */
+    uint32_t permute;       /* q/k of a NEOX-rope architecture: heads whose rows go from Meta's to HF's order */
+    uint32_t hd;            /* head size, with permute */
     char name[LLQ_MAX_NAME + 1];
     int conv;               /* AS_IS, TO_* */
     uint32_t ggml;          /* ggml type id written */
@@ -154,31 +157,33 @@ static int pick_type(plan_t *p)
     return LLQ_OK;
 }
 
-/* llama.cpp's order: token_embd, each block (attn_norm, attn_q, attn_k, attn_v, attn_output, ffn_norm, ffn_gate,
- * ffn_down, ffn_up), output_norm, output — the canonical order of docs/FORMAT.md renamed. */
-static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const llq_hparams *hp)
+/* Tensors in the canonical order of the architecture table (format/hparams.c), llama.cpp's names: rope_freqs
+ * (llama3 scaling) first as llama.cpp's converter writes it, token_embd, each block (attn_norm, attn_q (+bias),
+ * attn_k (+bias), attn_v (+bias), attn_output, ffn_norm, ffn_gate, ffn_down, ffn_up), output_norm, output (absent
+ * when tied). neox: q/k rows (and biases) are written in Hugging Face's order (llama.cpp's NEOX rope). */
+static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const llq_hparams *hp, int neox,
+                        const uint8_t *rope_freqs)
 {
-    static const char *const per_layer[] = {"attention_norm", "attention.wq", "attention.wk", "attention.wv",
-                                            "attention.wo", "ffn_norm", "feed_forward.w1", "feed_forward.w2",
-                                            "feed_forward.w3"};
-    size_t cap = (size_t)hp->n_layers * 9 + 3, n = 0, used = 0;
-    plan_t *p = calloc(cap, sizeof *p);
-    char nm[96];
+    uint32_t n_slots = llq_arch_n_slots(hp->n_layers), layer;
+    size_t n = 0, used = 0;
+    plan_t *p = calloc((size_t)n_slots + 1, sizeof *p);
+    char nm[LLQ_MAX_NAME + 1];
     int rc = LLQ_OK;
     if (!p)
         return llq_err(LLQ_ENOMEM, "out of memory");
+    if (rope_freqs) {
+        p[n].synth = rope_freqs;
+        p[n].ggml = GT_F32;
+        p[n].row_bytes = p[n].size = 4 * (uint64_t)(llq_hp_head_dim(hp) / 2);
+        snprintf(p[n].name, sizeof p[n].name, "%s", GGUF_ROPE_FREQS);
+        n++;
+    }
     const llq_tensor *emb = llq_tensor_find(f, "tok_embeddings.weight"), *outw = llq_tensor_find(f, "output.weight");
-    for (size_t s = 0; !rc && s < cap; s++) {
-        if (s == 0)
-            snprintf(nm, sizeof nm, "tok_embeddings.weight");
-        else if (s == cap - 2)
-            snprintf(nm, sizeof nm, "norm.weight");
-        else if (s == cap - 1 && hp->tied)
-            continue; /* llama.tied_embeddings: no output.weight; llama.cpp reads token_embd for the head */
-        else if (s == cap - 1)
-            snprintf(nm, sizeof nm, "output.weight");
-        else
-            snprintf(nm, sizeof nm, "layers.%zu.%s.weight", (s - 1) / 9, per_layer[(s - 1) % 9]);
+    for (uint32_t s = 0; !rc && s < n_slots; s++) {
+        const llq_arch_tensor *e = llq_arch_slot(s, hp->n_layers, &layer);
+        if (!llq_arch_needed(e, hp))
+            continue; /* tied: no output.weight (llama.cpp reads token_embd for the head); no biases */
+        llq_arch_slot_name(nm, sizeof nm, s, hp->n_layers);
         const llq_tensor *t = llq_tensor_find(f, nm);
         if (!t) {
             rc = llq_err(LLQ_ENOTFOUND, "tensor '%s' is missing", nm);
@@ -186,10 +191,16 @@ static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const ll
         }
         used++;
         if (t == outw && emb && outw->data == emb->data)
-            continue; /* tied (a GGUF view without output.weight): llama.cpp reads token_embd again */
+            continue; /* tied (an older GGUF view with output.weight aliased): llama.cpp reads token_embd again */
         p[n].t = t;
+        if (neox && e->permute) {
+            p[n].permute = e->permute == 1 ? hp->n_heads : hp->n_kv_heads;
+            p[n].hd = llq_hp_head_dim(hp);
+        }
         gguf_name_from_llq(p[n].name, sizeof p[n].name, nm);
         rc = pick_type(&p[n]);
+        if (!rc && p[n].permute && t->n_dims == 1 && (p[n].conv != AS_IS || t->type > LLQ_BF16))
+            rc = refuse(t, "a bias is permuted element by element, so it must be f32, f16 or bf16");
         n++;
     }
     if (!rc && used != llq_n_tensors(f))
@@ -215,7 +226,7 @@ static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const ll
 static const llq_meta *meta(const llq_file *f, const char *k) { return llq_meta_find(f, k); }
 
 /* tokenizer.* (SentencePiece) -> tokenizer.ggml.* (model "llama"). Returns 1 if written, 0 if f has none. */
-static int put_tokenizer(enc *e, const llq_file *f)
+static int put_spm(enc *e, const llq_file *f, uint32_t n_vocab)
 {
     const char *model;
     uint64_t mlen;
@@ -231,6 +242,9 @@ static int put_tokenizer(enc *e, const llq_file *f)
         llq_meta_get_i32(f, "tokenizer.bos_id", &bos) || llq_meta_get_i32(f, "tokenizer.eos_id", &eos) ||
         llq_meta_get_i32(f, "tokenizer.unk_id", &unk) || llq_meta_get_i32(f, "tokenizer.pad_id", &pad))
         return llq_err(LLQ_EFORMAT, "the tokenizer metadata is incomplete");
+    if (pieces->count != n_vocab)
+        return llq_err(LLQ_EUNSUPPORTED, "the SentencePiece tokenizer has %llu pieces for %u embedding rows; llama.cpp "
+                       "needs one piece per row", (unsigned long long)pieces->count, n_vocab);
     llq_meta_get_bool(f, "tokenizer.add_dummy_prefix", &dummy);
     static const char llama[] = "llama", pre[] = "default";
     kv_str(e, "tokenizer.ggml.model", llama, sizeof llama - 1);
@@ -252,41 +266,322 @@ static int put_tokenizer(enc *e, const llq_file *f)
     return 1;
 }
 
-static int put_meta(enc *e, const llq_file *f, const llq_hparams *hp, uint32_t ftype, int *tok)
+
+/* An llq string/number array key, checked. */
+static const llq_meta *arr(const llq_file *f, const char *k, uint32_t elem, uint64_t count)
 {
-    static const char arch[] = "llama";
+    const llq_meta *m = meta(f, k);
+    return m && m->type == LLQ_META_ARR && m->elem_type == elem && (count == UINT64_MAX || m->count == count) ? m : NULL;
+}
+
+/* A string key as a NUL-terminated copy into buf (cap bytes); 0 if absent, too long or holding a NUL. */
+static int cstr(const llq_file *f, const char *k, char *buf, size_t cap)
+{
+    const char *s;
+    uint64_t n;
+    if (llq_meta_get_str(f, k, &s, &n) || n >= cap || memchr(s, 0, (size_t)n))
+        return 0;
+    memcpy(buf, s, (size_t)n);
+    buf[n] = 0;
+    return 1;
+}
+
+/* FNV-1a of n bytes. */
+static uint32_t fnv(const char *s, uint64_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint64_t i = 0; i < n; i++)
+        h = (h ^ (uint8_t)s[i]) * 16777619u;
+    return h;
+}
+
+/* A SentencePiece-style tokenizer.json (TinyLlama's, Mistral's: pieces with U+2581 for a space, <0xNN> byte pieces,
+ * byte fallback; Metaspace with prepend_scheme first/always and no split, or the legacy Prepend + Replace
+ * normalizer) -> model "llama". llama.cpp's SentencePiece tokenizer merges the adjacent pair whose concatenation has
+ * the highest score; a piece gets −(rank of the first merge that makes it), pieces no merge makes rank below all,
+ * so that llama.cpp merges in the tokenizer.json's order. add_space_prefix: a space is prepended (Metaspace's
+ * "first"; llama.cpp also prepends after a special token when it parses them). */
+static int put_spm_hf(enc *e, const llq_file *f, uint32_t n_vocab, const char *pre_json, const char *norm,
+                      const llq_meta *pieces, const llq_meta *types, int32_t bos, int32_t eos, int32_t unk,
+                      int32_t pad, int fallback, int rank)
+{
+    static const char meta_first[] = "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":\"first\","
+                                     "\"split\":false}",
+                      meta_always[] = "{\"type\":\"Metaspace\",\"replacement\":\"\xe2\x96\x81\",\"prepend_scheme\":"
+                                      "\"always\",\"split\":false}",
+                      legacy[] = "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\",\"prepend\":\"\xe2\x96\x81\"},"
+                                 "{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},\"content\":\"\xe2\x96\x81\"}]}";
+    int meta_ok = !strcmp(norm, "null") && (!strcmp(pre_json, meta_first) || !strcmp(pre_json, meta_always));
+    int legacy_ok = !strcmp(norm, legacy) && !strcmp(pre_json, "null");
+    const llq_meta *merges = arr(f, "tokenizer.bpe.merges", LLQ_META_U32, UINT64_MAX);
+    if (!(meta_ok || legacy_ok) || !fallback || rank || !merges || merges->count % 2)
+        return llq_err(LLQ_EUNSUPPORTED, "GGUF output of this non-byte-level tokenizer.json is not implemented: llq "
+                       "writes the SentencePiece-style ones (Metaspace prepending U+2581 first or always without "
+                       "splitting, or the legacy Prepend + Replace normalizer, with byte fallback) as model 'llama'");
+    if (pieces->count != n_vocab)
+        return llq_err(LLQ_EUNSUPPORTED, "the tokenizer has %llu pieces for %u embedding rows; llama.cpp needs one "
+                       "piece per row", (unsigned long long)pieces->count, n_vocab);
+    uint64_t n = pieces->count, nm = merges->count / 2;
+    uint32_t mask = 1;
+    while (mask < 2 * n)
+        mask <<= 1;
+    int32_t *tab = malloc((size_t)mask * sizeof *tab);
+    float *score = malloc((size_t)n * sizeof *score);
+    if (!tab || !score) {
+        free(tab), free(score);
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    }
+    mask--;
+    for (uint32_t i = 0; i <= mask; i++)
+        tab[i] = -1;
+    const char *pc, *pl, *pr;
+    uint64_t plen, ll, rl;
+    int rc = LLQ_OK;
+    for (uint64_t i = 0; i < n && !rc; i++) {
+        score[i] = -(float)(nm + i); /* below every merge result */
+        if (llq_meta_arr_str(pieces, i, &pc, &plen))
+            rc = llq_err(LLQ_EFORMAT, "tokenizer piece %llu is unreadable", (unsigned long long)i);
+        uint32_t h = fnv(pc, plen) & mask;
+        while (!rc && tab[h] >= 0)
+            h = (h + 1) & mask;
+        if (!rc)
+            tab[h] = (int32_t)i;
+    }
+    for (uint64_t m = nm; !rc && m-- > 0;) { /* backwards: the first merge making a piece sets its score last */
+        double a = llq_meta_arr_num(merges, 2 * m), b = llq_meta_arr_num(merges, 2 * m + 1);
+        char cat[2 * GGUF_PIECE_MAX];
+        if (!(a >= 0 && a < (double)n && b >= 0 && b < (double)n) || llq_meta_arr_str(pieces, (uint64_t)a, &pl, &ll) ||
+            llq_meta_arr_str(pieces, (uint64_t)b, &pr, &rl) || ll + rl > sizeof cat) {
+            rc = llq_err(LLQ_EFORMAT, "tokenizer merge %llu is unreadable", (unsigned long long)m);
+            break;
+        }
+        memcpy(cat, pl, (size_t)ll);
+        memcpy(cat + ll, pr, (size_t)rl);
+        for (uint32_t h = fnv(cat, ll + rl) & mask; tab[h] >= 0; h = (h + 1) & mask) {
+            llq_meta_arr_str(pieces, (uint64_t)tab[h], &pc, &plen);
+            if (plen == ll + rl && !memcmp(pc, cat, (size_t)plen)) {
+                score[tab[h]] = -(float)m;
+                break;
+            }
+        }
+    }
+    if (!rc) {
+        static const char llama[] = "llama", pre[] = "default";
+        kv_str(e, "tokenizer.ggml.model", llama, sizeof llama - 1);
+        kv_str(e, "tokenizer.ggml.pre", pre, sizeof pre - 1);
+        kv_copy(e, "tokenizer.ggml.tokens", pieces);
+        key(e, "tokenizer.ggml.scores", GV_ARR);
+        u32_(e, GV_F32);
+        u64_(e, n);
+        raw(e, score, 4 * (size_t)n);
+        kv_copy(e, "tokenizer.ggml.token_type", types);
+        if (bos >= 0)
+            kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
+        if (eos >= 0)
+            kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
+        if (unk >= 0)
+            kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
+        if (pad >= 0)
+            kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
+        kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
+        kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+        kv_bool(e, "tokenizer.ggml.add_space_prefix", 1);
+        rc = 1;
+    }
+    free(tab), free(score);
+    return rc;
+}
+
+/* tokenizer.* (byte-level BPE from a tokenizer.json) -> tokenizer.ggml.* (model "gpt2"): tokens spelled with GPT-2's
+ * bytes-to-unicode map (added tokens as their text), token types, merges "left right", the pre-tokenizer by
+ * llama.cpp's name (identified from the stored pre_tokenizer, refused when llama.cpp has none for it), the ids.
+ * Rows past the vocabulary become "[PAD<id>]" unused tokens, as llama.cpp's converter pads. */
+static int put_bpe(enc *e, const llq_file *f, uint32_t n_vocab)
+{
+    char pre_json[4096], norm[512], dec[512];
+    char src[32], list[128];
+    int byte_level = 0, fallback = 0, rank = 0, ignore = 0;
+    int32_t bos, eos, unk, pad;
+    const llq_meta *pieces = arr(f, "tokenizer.pieces", LLQ_META_STR, UINT64_MAX), *types, *merges;
+    if (!pieces || !(types = arr(f, "tokenizer.types", LLQ_META_I32, pieces->count)) ||
+        llq_meta_get_bool(f, "tokenizer.bpe.byte_level", &byte_level) ||
+        llq_meta_get_bool(f, "tokenizer.bpe.byte_fallback", &fallback) ||
+        llq_meta_get_bool(f, "tokenizer.bpe.rank_merges", &rank) ||
+        llq_meta_get_bool(f, "tokenizer.bpe.ignore_merges", &ignore) || !cstr(f, "tokenizer.bpe.source", src, sizeof src) ||
+        llq_meta_get_i32(f, "tokenizer.bos_id", &bos) || llq_meta_get_i32(f, "tokenizer.eos_id", &eos) ||
+        llq_meta_get_i32(f, "tokenizer.unk_id", &unk) || llq_meta_get_i32(f, "tokenizer.pad_id", &pad) ||
+        !cstr(f, "tokenizer.bpe.pre_tokenizer", pre_json, sizeof pre_json) ||
+        !cstr(f, "tokenizer.bpe.normalizer", norm, sizeof norm) || !cstr(f, "tokenizer.bpe.decoder", dec, sizeof dec))
+        return llq_err(LLQ_EFORMAT, "the BPE tokenizer metadata is incomplete");
+    if (!byte_level)
+        return put_spm_hf(e, f, n_vocab, pre_json, norm, pieces, types, bos, eos, unk, pad, fallback, rank);
+    if (rank)
+        return llq_err(LLQ_EUNSUPPORTED, "GGUF output of a tiktoken tokenizer is not implemented (llama.cpp needs a merges "
+                       "list; convert with the model's tokenizer.json)");
+    if (!(merges = arr(f, "tokenizer.bpe.merges", LLQ_META_U32, UINT64_MAX)) || merges->count % 2)
+        return llq_err(LLQ_EFORMAT, "tokenizer.bpe.merges is missing or odd");
+    const gguf_pre *pre = gguf_pre_identify(pre_json);
+    gguf_pre_list(list, sizeof list);
+    if (!pre)
+        return llq_err(LLQ_EUNSUPPORTED, "the tokenizer's pre-tokenizer is none that llama.cpp knows by name (llq names "
+                       "%s); refused rather than a GGUF that llama.cpp would pre-tokenize differently", list);
+    if (pre->ignore_merges != (ignore != 0))
+        return llq_err(LLQ_EUNSUPPORTED, "the tokenizer has the pre-tokenizer of '%s' but ignore_merges %s, which "
+                       "llama.cpp does not combine with it", pre->name, ignore ? "true" : "false");
+    if (strcmp(norm, "null") && strcmp(norm, pre->normalizer))
+        return llq_err(LLQ_EUNSUPPORTED, "the tokenizer's normalizer %s is not the one of '%s' (%s)", norm, pre->name,
+                       pre->normalizer);
+    if (pieces->count > n_vocab)
+        return llq_err(LLQ_EUNSUPPORTED, "the tokenizer has %llu tokens for %u embedding rows",
+                       (unsigned long long)pieces->count, n_vocab);
+    char buf[4 * GGUF_PIECE_MAX + 2];
+    const char *pc;
+    uint64_t plen;
+    static const char gpt2[] = "gpt2";
+    kv_str(e, "tokenizer.ggml.model", gpt2, sizeof gpt2 - 1);
+    kv_str(e, "tokenizer.ggml.pre", pre->name, strlen(pre->name));
+    key(e, "tokenizer.ggml.tokens", GV_ARR);
+    u32_(e, GV_STR);
+    u64_(e, n_vocab);
+    for (uint32_t i = 0; i < n_vocab && !e->err; i++) {
+        size_t k;
+        if (i >= pieces->count) {
+            k = (size_t)snprintf(buf, sizeof buf, "[PAD%u]", i);
+        } else {
+            int32_t ty = (int32_t)llq_meta_arr_num(types, i);
+            if (llq_meta_arr_str(pieces, i, &pc, &plen) || plen > GGUF_PIECE_MAX)
+                return llq_err(LLQ_EFORMAT, "tokenizer piece %u is unreadable or longer than %d bytes", i,
+                               GGUF_PIECE_MAX);
+            if (ty == 3 || ty == 4) { /* added tokens: their text */
+                memcpy(buf, pc, (size_t)plen);
+                k = (size_t)plen;
+            } else {
+                k = gguf_bytes_to_unicode(buf, (const uint8_t *)pc, (size_t)plen);
+            }
+        }
+        str_(e, buf, k);
+    }
+    key(e, "tokenizer.ggml.token_type", GV_ARR);
+    u32_(e, GV_I32);
+    u64_(e, n_vocab);
+    for (uint32_t i = 0; i < n_vocab; i++) {
+        int32_t ty = i < pieces->count ? (int32_t)llq_meta_arr_num(types, i) : 5; /* UNUSED padding */
+        raw(e, &ty, 4);
+    }
+    key(e, "tokenizer.ggml.merges", GV_ARR);
+    u32_(e, GV_STR);
+    u64_(e, merges->count / 2);
+    for (uint64_t m = 0; m < merges->count / 2 && !e->err; m++) {
+        size_t k = 0;
+        for (int side = 0; side < 2; side++) {
+            double id = llq_meta_arr_num(merges, 2 * m + (uint64_t)side);
+            if (!(id >= 0 && id < (double)pieces->count) || llq_meta_arr_str(pieces, (uint64_t)id, &pc, &plen) ||
+                plen > GGUF_PIECE_MAX)
+                return llq_err(LLQ_EFORMAT, "tokenizer merge %llu names token %g", (unsigned long long)m, id);
+            if (side)
+                buf[k++] = ' ';
+            k += gguf_bytes_to_unicode(buf + k, (const uint8_t *)pc, (size_t)plen);
+        }
+        str_(e, buf, k);
+    }
+    if (bos >= 0)
+        kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
+    if (eos >= 0)
+        kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
+    if (unk >= 0)
+        kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
+    if (pad >= 0)
+        kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
+    kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
+    kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+    /* the tokenizer.json parts exactly, so that llq reads back this very tokenizer (llama.cpp ignores llq.*) */
+    kv_str(e, "llq.tokenizer.bpe.normalizer", norm, strlen(norm));
+    kv_str(e, "llq.tokenizer.bpe.pre_tokenizer", pre_json, strlen(pre_json));
+    kv_str(e, "llq.tokenizer.bpe.decoder", dec, strlen(dec));
+    return 1;
+}
+
+/* The tokenizer as tokenizer.ggml.*; a model without one gets model "no_vocab" (llama.cpp then loads vocab_size
+ * dummy tokens). Returns 1 if a tokenizer was written, 0 if not. */
+static int put_tokenizer(enc *e, const llq_file *f, uint32_t n_vocab)
+{
+    const char *model;
+    uint64_t mlen;
+    if (!llq_meta_get_str(f, "tokenizer.model", &model, &mlen)) {
+        if (mlen == 13 && !memcmp(model, "sentencepiece", 13))
+            return put_spm(e, f, n_vocab);
+        if (mlen == 3 && !memcmp(model, "bpe", 3))
+            return put_bpe(e, f, n_vocab);
+        return llq_err(LLQ_EUNSUPPORTED, "tokenizer model '%.*s' has no GGUF form", (int)(mlen > 32 ? 32 : mlen), model);
+    }
+    static const char none[] = "no_vocab";
+    kv_str(e, "tokenizer.ggml.model", none, sizeof none - 1);
+    return 0;
+}
+
+static int put_meta(enc *e, const llq_file *f, const llq_hparams *hp, const char *arch, uint32_t ftype, int *tok)
+{
     const char *name;
     uint64_t nlen;
-    kv_str(e, "general.architecture", arch, sizeof arch - 1);
+    char k[96];
+    uint32_t hd = llq_hp_head_dim(hp);
+#define AK(suffix) (snprintf(k, sizeof k, "%s.%s", arch, suffix), k)
+    kv_str(e, "general.architecture", arch, strlen(arch));
     if (!llq_meta_get_str(f, "general.name", &name, &nlen))
         kv_str(e, "general.name", name, nlen);
     kv_u32(e, "general.file_type", ftype);
     kv_u32(e, "general.quantization_version", 2);
     kv_u32(e, "general.alignment", ALIGN);
-    kv_u32(e, "llama.context_length", hp->context_length);
-    kv_u32(e, "llama.embedding_length", hp->dim);
-    kv_u32(e, "llama.block_count", hp->n_layers);
-    kv_u32(e, "llama.feed_forward_length", hp->ffn_dim);
-    kv_u32(e, "llama.attention.head_count", hp->n_heads);
-    kv_u32(e, "llama.attention.head_count_kv", hp->n_kv_heads);
-    kv_f32(e, "llama.rope.freq_base", hp->rope_theta);
-    kv_f32(e, "llama.attention.layer_norm_rms_epsilon", hp->norm_eps);
-    kv_u32(e, "llama.vocab_size", hp->vocab_size);
-    kv_u32(e, "llama.rope.dimension_count", hp->dim / hp->n_heads);
-    int rc = put_tokenizer(e, f);
+    kv_u32(e, AK("context_length"), hp->context_length);
+    kv_u32(e, AK("embedding_length"), hp->dim);
+    kv_u32(e, AK("block_count"), hp->n_layers);
+    kv_u32(e, AK("feed_forward_length"), hp->ffn_dim);
+    kv_u32(e, AK("attention.head_count"), hp->n_heads);
+    kv_u32(e, AK("attention.head_count_kv"), hp->n_kv_heads);
+    kv_f32(e, AK("rope.freq_base"), hp->rope_theta);
+    kv_f32(e, AK("attention.layer_norm_rms_epsilon"), hp->norm_eps);
+    kv_u32(e, AK("vocab_size"), hp->vocab_size);
+    kv_u32(e, AK("rope.dimension_count"), hd);
+    if (hd * hp->n_heads != hp->dim) { /* an explicit head_dim (Mistral's): llama.cpp's key/value head sizes */
+        kv_u32(e, AK("attention.key_length"), hd);
+        kv_u32(e, AK("attention.value_length"), hd);
+    }
+    if (hp->rope_scaling == LLQ_ROPE_LINEAR) {
+        static const char lin[] = "linear";
+        kv_str(e, AK("rope.scaling.type"), lin, sizeof lin - 1);
+        kv_f32(e, AK("rope.scaling.factor"), hp->rope_factor);
+    } else if (hp->rope_scaling == LLQ_ROPE_LLAMA3) {
+        /* llama.cpp takes the rope_freqs tensor; llq's parameters ride along under llq.* for an exact way back */
+        static const char l3[] = "llama3";
+        kv_str(e, "llq.rope_scaling.type", l3, sizeof l3 - 1);
+        kv_f32(e, "llq.rope_scaling.factor", hp->rope_factor);
+        kv_f32(e, "llq.rope_scaling.low_freq_factor", hp->rope_low_freq_factor);
+        kv_f32(e, "llq.rope_scaling.high_freq_factor", hp->rope_high_freq_factor);
+        kv_u32(e, "llq.rope_scaling.original_context_length", hp->rope_orig_context);
+    }
+#undef AK
+    int rc = put_tokenizer(e, f, hp->vocab_size);
     if (rc < 0)
         return rc;
     *tok = rc;
+    if (hp->has_bos)
+        kv_u32(e, "llq.bos_id", hp->bos_id);
+    if (hp->n_eos) { /* the model's EOS ids (generation stops at any); GGUF's tokenizer keys hold one */
+        key(e, "llq.eos_ids", GV_ARR);
+        u32_(e, GV_U32);
+        u64_(e, hp->n_eos);
+        raw(e, hp->eos_ids, 4 * (size_t)hp->n_eos);
+    }
     /* how the file was made: llq's provenance and recipe keys under llq.* */
     static const char ver[] = LLQ_VERSION_STRING;
     kv_str(e, "llq.version", ver, sizeof ver - 1);
-    char k[LLQ_MAX_NAME + 8];
+    char mk[LLQ_MAX_NAME + 8];
     for (size_t i = 0; i < llq_n_meta(f); i++) {
         const llq_meta *m = llq_meta_at(f, i);
         if (strncmp(m->key, "quant.", 6) && strncmp(m->key, "provenance.", 11))
             continue;
-        snprintf(k, sizeof k, "llq.%s", m->key);
-        kv_copy(e, k, m);
+        snprintf(mk, sizeof mk, "llq.%s", m->key);
+        kv_copy(e, mk, m);
     }
     return e->err;
 }
@@ -323,6 +618,15 @@ static void row_to_blocks(uint8_t *dst, const uint8_t *row, const plan_t *p, dou
     }
 }
 
+/* Hugging Face's (NEOX) row r of a q/k projection is Meta's (canonical) row neox_src(r): within each head of hd
+ * rows, HF row j·hd/2 + i is Meta row 2i + j (rows per head rotate as pairs (2i, 2i+1) in Meta's layout, as halves
+ * (i, i + hd/2) in HF's). */
+static uint64_t neox_src(uint64_t r, uint32_t hd)
+{
+    uint64_t h = r / hd, q = r % hd, half = hd / 2;
+    return h * hd + 2 * (q % half) + q / half;
+}
+
 static int write_data(llq_writer *w, const plan_t *p, size_t n, const llq_gguf_opts *o, llq_gguf_report *rep,
                       const llq_file *f)
 {
@@ -332,6 +636,7 @@ static int write_data(llq_writer *w, const plan_t *p, size_t n, const llq_gguf_o
         maxrow = p[i].row_bytes > maxrow ? p[i].row_bytes : maxrow;
         total += p[i].size;
     }
+    /* (a permuted bias is written from buf as one row of row_bytes: covered by maxrow) */
     uint8_t *buf = malloc(maxrow ? (size_t)maxrow : 1);
     int rc = buf ? LLQ_OK : llq_err(LLQ_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < n; i++) {
@@ -340,12 +645,27 @@ static int write_data(llq_writer *w, const plan_t *p, size_t n, const llq_gguf_o
         uint64_t pos = fmt_writer_pos(w);
         if (pos % ALIGN)
             rc = fmt_writer_raw(w, zeros, (size_t)(ALIGN - pos % ALIGN));
+        if (!q->t) { /* rope_freqs */
+            if (!rc)
+                rc = fmt_writer_raw(w, q->synth, (size_t)q->size);
+            done += q->size;
+            continue;
+        }
         const uint8_t *src = q->t->data;
-        if (!rc && q->conv == AS_IS) {
+        if (!rc && q->permute && q->t->n_dims == 1) { /* a bias: its elements in Hugging Face's order */
+            uint64_t es = q->t->row_bytes / q->t->row_len;
+            for (uint64_t r = 0; r < q->t->row_len; r++)
+                memcpy(buf + r * es, src + neox_src(r, q->hd) * es, (size_t)es);
+            rc = fmt_writer_raw(w, buf, (size_t)q->row_bytes);
+        } else if (!rc && q->conv == AS_IS && !q->permute) {
             rc = fmt_writer_raw(w, src, (size_t)q->size);
         } else {
             for (uint64_t r = 0; !rc && r < q->t->n_rows; r++) {
-                row_to_blocks(buf, src + r * q->t->row_bytes, q, &dev, &rel);
+                const uint8_t *row = src + (q->permute ? neox_src(r, q->hd) : r) * q->t->row_bytes;
+                if (q->conv == AS_IS)
+                    memcpy(buf, row, (size_t)q->row_bytes);
+                else
+                    row_to_blocks(buf, row, q, &dev, &rel);
                 rc = fmt_writer_raw(w, buf, (size_t)q->row_bytes);
             }
         }
@@ -367,6 +687,56 @@ static int write_data(llq_writer *w, const plan_t *p, size_t n, const llq_gguf_o
     return rc;
 }
 
+/* Which llama.cpp architecture runs hp exactly: "llama" (Meta's q/k rows; also Mistral without a window) or
+ * "qwen2" (NEOX rope: HF's rows). Refused by name otherwise. */
+static int pick_arch(const llq_file *f, const llq_hparams *hp, const char **arch, int *neox)
+{
+    char d[320];
+    const char *why = NULL;
+    int qwen = !strcmp(hp->family, "qwen2");
+    llq_hparams_describe(d, sizeof d, hp);
+    *arch = qwen ? "qwen2" : "llama";
+    *neox = qwen;
+    if (hp->sliding_window)
+        why = "llama.cpp converts Mistral models to its llama architecture, which has no sliding window: it would "
+              "attend to the whole context, a different model past the window";
+    else if (qwen && hp->rope_scaling == LLQ_ROPE_LLAMA3)
+        why = "llama.cpp's qwen2 architecture reads no rope_freqs tensor (llama3 rope scaling)";
+    else if (qwen && llq_hp_head_dim(hp) * hp->n_heads != hp->dim)
+        why = "llama.cpp's qwen2 architecture needs n_heads * head_dim = dim";
+    if (why)
+        return llq_err(LLQ_EUNSUPPORTED, "%s: GGUF output refused (%s): %s", llq_file_path(f), d, why);
+    return LLQ_OK;
+}
+
+/* llama.cpp's rope_freqs (llama3 scaling): per frequency the divisor unscaled / scaled, f32. A GGUF import keeps
+ * the original tensor's values (llama.cpp's converter computes them in float32) as gguf.rope_freqs: when they agree
+ * with hp to f32 rounding, those exact bytes are written again. */
+static int rope_freqs(uint8_t **out, const llq_file *f, const llq_hparams *hp)
+{
+    uint32_t half = llq_hp_head_dim(hp) / 2;
+    double fr[LLQ_HP_MAX_HEAD_DIM / 2], base[LLQ_HP_MAX_HEAD_DIM / 2];
+    float *v = malloc(4 * (size_t)half);
+    if (!v)
+        return llq_err(LLQ_ENOMEM, "out of memory");
+    llq_hparams plain = *hp;
+    plain.rope_scaling = LLQ_ROPE_NONE;
+    llq_hp_rope_freqs(fr, hp);
+    llq_hp_rope_freqs(base, &plain);
+    for (uint32_t i = 0; i < half; i++)
+        v[i] = (float)(base[i] / fr[i]);
+    const llq_meta *m = meta(f, "gguf.rope_freqs");
+    if (m && m->type == LLQ_META_ARR && m->elem_type == LLQ_META_F32 && m->count == half) {
+        int same = 1;
+        for (uint32_t i = 0; i < half && same; i++)
+            same = fabs(llq_meta_arr_num(m, i) - (double)v[i]) <= 1e-6 * fabs((double)v[i]);
+        for (uint32_t i = 0; i < half && same; i++)
+            v[i] = (float)llq_meta_arr_num(m, i);
+    }
+    *out = (uint8_t *)v;
+    return LLQ_OK;
+}
+
 int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *rep)
 {
     llq_hparams hp;
@@ -374,33 +744,27 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
     size_t n = 0;
     enc e = {0};
     llq_writer *w = NULL;
-    int rc, tok = 0;
+    uint8_t *freqs = NULL;
+    const char *arch;
+    int rc, tok = 0, neox;
     if (rep)
         memset(rep, 0, sizeof *rep);
     if (!o || !o->out || !o->out[0])
         return llq_err(LLQ_EINVAL, "no output file given");
-    if ((rc = llq_hparams_read(&hp, f)))
+    if ((rc = llq_hparams_read(&hp, f)) || (rc = pick_arch(f, &hp, &arch, &neox)))
         goto done;
-    /* 1.1 architecture keys the llama GGUF keys do not carry yet: refused rather than a file llama.cpp would run
-     * differently (a dropped rope scaling or sliding window changes every long-context logit) */
-    if ((hp.family[0] && strcmp(hp.family, "llama") != 0) || hp.rope_scaling || hp.sliding_window || hp.qkv_bias ||
-        (hp.head_dim && hp.head_dim * hp.n_heads != hp.dim)) {
-        char arch[320];
-        llq_hparams_describe(arch, sizeof arch, &hp);
-        rc = llq_err(LLQ_EUNSUPPORTED, "%s: GGUF output of this architecture is not implemented (%s)",
-                     llq_file_path(f), arch);
+    if (hp.rope_scaling == LLQ_ROPE_LLAMA3 && (rc = rope_freqs(&freqs, f, &hp)))
         goto done;
-    }
-    if ((rc = plan_tensors(&p, &n, f, &hp)))
+    if ((rc = plan_tensors(&p, &n, f, &hp, neox, freqs)))
         goto done;
     /* file type: the type holding most matrix bytes */
     uint64_t by[64] = {0};
     uint32_t best = GT_F32;
     for (size_t i = 0; i < n; i++)
-        if (p[i].t->n_dims == 2 && p[i].ggml < 64 && (by[p[i].ggml] += p[i].size) > by[best])
+        if (p[i].t && p[i].t->n_dims == 2 && p[i].ggml < 64 && (by[p[i].ggml] += p[i].size) > by[best])
             best = p[i].ggml;
     uint32_t ftype = ftype_of(best);
-    if ((rc = put_meta(&e, f, &hp, ftype, &tok)))
+    if ((rc = put_meta(&e, f, &hp, arch, ftype, &tok)))
         goto done;
     /* tensor infos */
     enc ti = {0};
@@ -408,9 +772,14 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
     for (size_t i = 0; i < n; i++) {
         p[i].off = off;
         str_(&ti, p[i].name, strlen(p[i].name));
-        u32_(&ti, p[i].t->n_dims);
-        for (uint32_t d = p[i].t->n_dims; d-- > 0;)
-            u64_(&ti, p[i].t->dims[d]); /* ggml's ne[]: innermost first */
+        if (!p[i].t) { /* rope_freqs: [head_dim / 2] */
+            u32_(&ti, 1);
+            u64_(&ti, p[i].size / 4);
+        } else {
+            u32_(&ti, p[i].t->n_dims);
+            for (uint32_t d = p[i].t->n_dims; d-- > 0;)
+                u64_(&ti, p[i].t->dims[d]); /* ggml's ne[]: innermost first */
+        }
         u32_(&ti, p[i].ggml);
         u64_(&ti, off);
         off += (p[i].size + ALIGN - 1) / ALIGN * ALIGN;
@@ -450,5 +819,6 @@ done:
     llq_writer_free(w);
     free(e.b.p);
     free(p);
+    free(freqs);
     return rc;
 }

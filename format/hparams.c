@@ -223,6 +223,30 @@ int llq_hparams_check(const llq_hparams *hp, const char *what, unsigned flags)
     return LLQ_OK;
 }
 
+/* ---- rotary frequencies ---- */
+
+void llq_hp_rope_freqs(double *freq, const llq_hparams *hp)
+{
+    uint32_t hd = llq_hp_head_dim(hp);
+    double f = hp->rope_factor, lo = hp->rope_low_freq_factor, hi = hp->rope_high_freq_factor;
+    double orig = hp->rope_orig_context, pi = 3.14159265358979323846;
+    for (uint32_t i = 0; i < hd / 2; i++) {
+        double fr = 1.0 / pow((double)hp->rope_theta, (double)(2 * i) / (double)hd);
+        if (hp->rope_scaling == LLQ_ROPE_LINEAR) {
+            fr /= f;
+        } else if (hp->rope_scaling == LLQ_ROPE_LLAMA3) {
+            double wavelen = 2 * pi / fr;
+            if (wavelen > orig / lo) {
+                fr /= f;
+            } else if (wavelen >= orig / hi) {
+                double smooth = (orig / wavelen - lo) / (hi - lo);
+                fr = (1 - smooth) * fr / f + smooth * fr;
+            }
+        }
+        freq[i] = fr;
+    }
+}
+
 /* ---- keys ---- */
 
 static int get_u32(const llq_file *f, const char *key, uint32_t *out, int required)

@@ -489,6 +489,7 @@ void llq_close(llq_file *f)
     free(f->tensors);
     free(f->meta);
     free(f->meta_buf);
+    free(f->owned);
     free(f->tensor_by_name);
     free(f->meta_by_key);
     if (f->in_memory)

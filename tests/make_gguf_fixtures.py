@@ -56,14 +56,14 @@ def read_llq(path):
 
 def gguf_name(n):
     glob = {"tok_embeddings.weight": "token_embd.weight", "norm.weight": "output_norm.weight",
-            "output.weight": "output.weight"}
+            "output.weight": "output.weight", "rope_freqs.weight": "rope_freqs.weight"}
     if n in glob:
         return glob[n]
     per = {"attention_norm.weight": "attn_norm.weight", "attention.wq.weight": "attn_q.weight",
            "attention.wk.weight": "attn_k.weight", "attention.wv.weight": "attn_v.weight",
            "attention.wo.weight": "attn_output.weight", "ffn_norm.weight": "ffn_norm.weight",
            "feed_forward.w1.weight": "ffn_gate.weight", "feed_forward.w2.weight": "ffn_down.weight",
-           "feed_forward.w3.weight": "ffn_up.weight"}
+           "feed_forward.w3.weight": "ffn_up.weight", "attention.wq.bias": "attn_q.bias"}
     _, layer, rest = n.split(".", 2)
     return "blk.%s.%s" % (layer, per[rest])
 
@@ -162,6 +162,10 @@ def build(meta, tensors, qtype=F32, version=3, extra_kv=b"", n_extra=0, align=32
     return out, np.concatenate(deq).astype("<f4")
 
 
+def u32m(meta, k):
+    return struct.unpack("<I", meta[k][1])[0]
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     meta, tensors = read_llq(TINY)
@@ -252,6 +256,32 @@ def main():
     # a row of 32 elements as Q4_K (256 per block) is not whole blocks
     bad("bad-row-blocks.gguf", good[:type_at] + struct.pack("<I", 12) + good[type_at + 4:], "EFORMAT",
         "not a whole number of Q4_K blocks")
+    # llq 1.1 mapping (docs/FORMAT.md section 8): rope_freqs, qwen2's q/k rows and biases, a sliding window, "gpt2"
+    def with_tensors(extra_t, arch=None, extra=b"", n=0):
+        b, _ = build(meta, extra_t + tensors, extra_kv=extra, n_extra=n)
+        return b if arch is None else b.replace(s("llama"), s(arch), 1).replace(b"llama.", arch.encode() + b".")
+    hd = u32m(meta, "llama.dim") // u32m(meta, "llama.n_heads")
+    bad("bad-rope-freqs-len.gguf", with_tensors([("rope_freqs.weight", np.ones(5, "<f4"))]), "EFORMAT",
+        "rope_freqs.weight' must be f32 [%d]" % (hd // 2))
+    bad("bad-rope-freqs-values.gguf", with_tensors([("rope_freqs.weight", np.full(hd // 2, 0.5, "<f4"))]),
+        "EUNSUPPORTED", "divisor 0 is 0.5")
+    bad("bad-qwen2-rows.gguf", with_tensors([], "qwen2"), "EFORMAT", "is not whole heads of %d rows" % hd)
+    bad("bad-bias-shape.gguf", with_tensors([("layers.0.attention.wq.bias", np.zeros(hd + 2, "<f4"))], "qwen2"),
+        "EFORMAT", "F32 of %d rows is not whole heads" % (hd + 2))
+    bad("bad-sliding-window.gguf", with_kv(kv("llama.attention.sliding_window", GV_U32, struct.pack("<I", 48))),
+        "EUNSUPPORTED", "ignores a sliding window")
+    def gpt2_kv(tokens, merges):
+        toks = b"".join(s(t) for t in tokens)
+        return [kv("tokenizer.ggml.model", GV_STR, s("gpt2")), kv("tokenizer.ggml.pre", GV_STR, s("qwen2")),
+                kv("tokenizer.ggml.tokens", GV_ARR, struct.pack("<IQ", GV_STR, len(tokens)) + toks),
+                kv("tokenizer.ggml.token_type", GV_ARR, struct.pack("<IQ", GV_I32, len(tokens)) +
+                   struct.pack("<%di" % len(tokens), *([1] * len(tokens)))),
+                kv("tokenizer.ggml.merges", GV_ARR, struct.pack("<IQ", GV_STR, len(merges)) +
+                   b"".join(s(m) for m in merges))]
+    g = gpt2_kv(["a", "b", "ab", "c d"], ["a b"])
+    bad("bad-gpt2-token.gguf", with_kv(b"".join(g), len(g)), "EFORMAT", "token 3 is not spelled with GPT-2's byte map")
+    g = gpt2_kv(["a", "b", "ab"], ["a b", "a x"])
+    bad("bad-gpt2-merge.gguf", with_kv(b"".join(g), len(g)), "EFORMAT", "merges[1] is not two tokens")
     open(os.path.join(OUT, "hostile.txt"), "w").write(
         "# file, expected error code, a piece of the message (tests/unit/test_gguf.c); made by make_gguf_fixtures.py\n" +
         "\n".join(hostile) + "\n")

@@ -103,6 +103,8 @@ static uint32_t merge_hash(uint64_t k)
 static int64_t merge_find(const struct llq_bpe *b, uint32_t l, uint32_t r, uint32_t *id)
 {
     uint64_t k = (uint64_t)l << 32 | r;
+    if (!b->merge_tab) /* a tokenizer.json with an empty merges list: no table */
+        return -1;
     for (uint32_t i = merge_hash(k) & b->merge_mask;; i = (i + 1) & b->merge_mask) {
         const merge_slot *m = &b->merge_tab[i];
         if (m->key == UINT64_MAX)

@@ -31,7 +31,7 @@ static const char *USAGE =
     "          delta ppl %, KLD mean/median/p99/max, top-1, RMS); --json prints an array, one object per model.\n"
     "generate  continues a prompt one token at a time with a KV cache (a human sanity check).\n"
     "tokenize  the token ids (and pieces) of a text, to compare with a reference tokenizer. MODEL is a .llq\n"
-    "          file or a tokenizer file (tokenizer.json, tokenizer.model: SentencePiece or tiktoken).\n"
+    "          or .gguf file or a tokenizer file (tokenizer.json, tokenizer.model: SentencePiece or tiktoken).\n"
     "\n"
     "Input (ppl, drift):\n"
     "  --text FILE         text, tokenized with the model's own tokenizer, one BOS at the start\n"
@@ -899,7 +899,7 @@ static int cmd_tokenize(const args *a)
     uint32_t *ids = NULL;
     json_object *j = NULL;
     int rc = 0, err;
-    if (pl >= 4 && !strcmp(path + pl - 4, ".llq")) {
+    if ((pl >= 4 && !strcmp(path + pl - 4, ".llq")) || (pl >= 5 && !strcmp(path + pl - 5, ".gguf"))) {
         if (!(err = llq_open(&f, path)))
             err = llq_tokenizer_from_llq(&tok, f);
     } else {

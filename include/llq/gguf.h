@@ -1,10 +1,14 @@
 /* gguf.h — writing a model as GGUF (llama.cpp's format; ggml's docs/gguf.md), the mapping in docs/FORMAT.md "GGUF".
  * Reading needs no call of its own: llq_open opens a .gguf file as a translated view (format.h).
  *
- * llq_gguf_write writes GGUF v3, alignment 32: general.* (architecture, name, file_type, quantization_version,
- * alignment), the hyper-parameters under the architecture's prefix, the tokenizer (SentencePiece as model "llama"),
- * provenance and quantization recipe under llq.* (llq.quant.method, llq.quant.calib_file, ...; llq.version), then
- * the tensors in llama.cpp's names and order. Types: f32 / f16 / bf16 as they are; q8 -> Q8_0 and q4 -> Q4_0 with
+ * llq_gguf_write writes GGUF v3, alignment 32: general.* (architecture "llama", or "qwen2" with its q/k rows and
+ * biases in llama.cpp's NEOX order; name, file_type, quantization_version, alignment), the hyper-parameters under
+ * the architecture's prefix (llama3 rope scaling as the rope_freqs tensor), the tokenizer (SentencePiece and
+ * Metaspace tokenizer.json as model "llama", byte-level BPE as "gpt2" with merges and the tokenizer.ggml.pre name
+ * llama.cpp knows it by, none as "no_vocab"), provenance and quantization recipe under llq.* (llq.quant.method,
+ * llq.quant.calib_file, ...; llq.version), then the tensors in llama.cpp's names and order (no output.weight when
+ * tied). What llama.cpp would run differently is refused with LLQ_EUNSUPPORTED by name: a sliding window, a
+ * pre-tokenizer llama.cpp has no name for, a tiktoken tokenizer. Types: f32 / f16 / bf16 as they are; q8 -> Q8_0 and q4 -> Q4_0 with
  * every dequantized value unchanged (any group that is a multiple of 32 along rows that are: each 32-block takes
  * its group's scale); q4a -> Q4_1 with min = −z·d rounded to f16 (the worst deviation is reported). A tensor no
  * GGUF type holds exactly is refused with LLQ_EUNSUPPORTED naming it. Temp file beside the output, then renamed:

@@ -65,6 +65,13 @@ static inline int llq_hp_is_eos(const llq_hparams *hp, uint32_t id)
     return 0;
 }
 
+/* The rotary frequencies of hp (head_dim / 2 values into freq): freq[i] = rope_theta^(-2i/hd), then the model's
+ * rope scaling: linear divides each by rope_factor; llama3 (Meta's apply_scaling, HF's "llama3") keeps wavelengths
+ * 2π/freq below orig/high_freq_factor, divides those above orig/low_freq_factor by rope_factor and blends
+ * (1 − s)·freq/factor + s·freq in between, s = (orig/wavelength − low) / (high − low). The forward pass and the
+ * GGUF rope_freqs tensor (llama.cpp's divisors: unscaled / scaled) both come from here. */
+void llq_hp_rope_freqs(double *freq, const llq_hparams *hp);
+
 /* ---- families ---- */
 typedef struct llq_family {
     const char *name;       /* llama.family and the README's name */

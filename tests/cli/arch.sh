@@ -199,9 +199,62 @@ if printf '%s' "$OUT" | tr -d ' \n' | grep -q "\"tokens\":$(ref llama32-text 128
     _ok "llama32 text: as many tokens as Hugging Face's ids"; else _fail "llama32 text: token count"; fi
 close "$(ppl_of)" "$(ref llama32-text 128 3)" 1e-5 "llama32 text: ppl equals PyTorch's on HF's ids within 1e-5"
 
-# GGUF output does not carry the 1.1 architecture keys yet: refused by name, never a file llama.cpp runs differently
-for m in llama32 qwen2 mistral; do
-    run $C $TMP/$m.llq -o $TMP/$m.gguf
-    expect_fail_line llq-convert "GGUF output of this architecture is not implemented \(family " "$m: GGUF output refused"
-    expect_no_file $TMP/$m.gguf "$m: no GGUF left behind"
+# GGUF both ways (docs/FORMAT.md section 8): llama32 (tied, llama3 rope scaling as rope_freqs, Llama-3 BPE as
+# "gpt2"/"llama-bpe") and qwen2-untied (qwen2 keys, q/k/v biases, NEOX q/k rows, Qwen BPE as "qwen2") export, read
+# back to the same canonical tensors and tokens, and GGUF -> .llq -> GGUF keeps every tensor byte
+for m in l3t qt qwen2; do
+    run $C $TMP/$m.llq -o $TMP/$m.gguf --quiet
+    expect_rc 0 "$m: GGUF output"
+    run $I $TMP/$m.gguf --compare $TMP/$m.llq
+    expect_out "^total +0 +0 " "$m: the GGUF reads back to the same canonical tensors"
+    run $C $TMP/$m.gguf -o $TMP/$m-rt.llq --quiet
+    expect_rc 0 "$m: GGUF -> .llq"
+    run $C $TMP/$m-rt.llq -o $TMP/$m-rt.gguf --json
+    bytes=$(printf '%s' "$OUT" | sed -n 's/.*"bytes": *\([0-9]*\).*/\1/p' | head -1)
+    if [ -n "$bytes" ] && tail -c "$bytes" $TMP/$m.gguf | cmp -s - "$(tail -c "$bytes" $TMP/$m-rt.gguf >$TMP/rt.bin; echo $TMP/rt.bin)"; then
+        _ok "$m: GGUF -> .llq -> GGUF keeps every tensor byte ($bytes)"; else _fail "$m: tensor bytes differ after the round trip"; fi
 done
+# linear rope scaling: llama.cpp's rope.scaling.type / factor keys, both ways
+mkdir -p $TMP/lin
+cp $F/llama32/model.safetensors $TMP/lin/
+sed 's/"rope_type": "llama3"/"rope_type": "linear"/; s/"factor": 32.0/"factor": 2.0/' $F/llama32/config.json >$TMP/lin/config.json
+run $C $TMP/lin -o $TMP/lin.llq --no-tokenizer --quiet
+run $C $TMP/lin.llq -o $TMP/lin.gguf --quiet
+expect_rc 0 "linear rope scaling: GGUF output"
+run $I $TMP/lin.gguf
+expect_out "rope scaling linear \(factor 2\)" "linear rope scaling read back from the GGUF"
+run $I $TMP/lin.gguf --compare $TMP/lin.llq
+expect_out "^total +0 +0 " "linear rope scaling: same canonical tensors"
+run $I $TMP/l3t.gguf
+expect_out "rope scaling llama3 \(factor 32, low 1, high 4, original context 8192\), tied embeddings" "llama32 GGUF: llama3 scaling recovered from rope_freqs, tied"
+run $I $TMP/qt.gguf
+expect_out "family qwen2, q/k/v biases" "qwen2 GGUF: family and biases"
+for m in l3t qt; do
+    run $E tokenize $TMP/$m.llq --text $FIX/tokenizer/stress.txt --json
+    A=$(printf '%s' "$OUT" | tr -d ' \n' | sed -n 's/.*"ids":\(\[[0-9,]*\]\).*/\1/p')
+    run $E tokenize $TMP/$m.gguf --text $FIX/tokenizer/stress.txt --json
+    B=$(printf '%s' "$OUT" | tr -d ' \n' | sed -n 's/.*"ids":\(\[[0-9,]*\]\).*/\1/p')
+    if [ -n "$A" ] && [ "$A" = "$B" ]; then _ok "$m: the GGUF tokenizes the stress corpus as the tokenizer.json"; else _fail "$m: GGUF tokens differ"; fi
+done
+# a byte-level tokenizer.json with no merges at all (tests/fixtures/tokenizer/hf_bytes256.json: the 256 bytes, Qwen's
+# pre-tokenizer) on the tied qwen2: each byte is its token, directly and through GGUF (an empty merges list once
+# crashed the BPE engine)
+run $C $F/qwen2 -o $TMP/qb.llq --tokenizer $FIX/tokenizer/hf_bytes256.json --quiet
+run $C $TMP/qb.llq -o $TMP/qb.gguf --quiet
+for x in llq gguf; do
+    run $E tokenize $TMP/qb.$x --prompt "ab c" --json
+    if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"ids":\[97,98,32,99\]'; then _ok "no merges ($x): one token per byte"
+    else _fail "no merges ($x): $OUT"; fi
+done
+run $E ppl $TMP/l3t.gguf --text $FIX/tokenizer/stress.txt --ctx 128 --json --quiet
+close "$(ppl_of)" "$(ref llama32-text 128 3)" 1e-5 "llama32 GGUF text: ppl equals PyTorch's within 1e-5"
+
+# refused by name rather than a file llama.cpp runs differently: Mistral's sliding window (llama.cpp's llama
+# architecture has none), a pre-tokenizer llama.cpp does not know
+run $C $TMP/mistral.llq -o $TMP/mistral.gguf
+expect_fail_line llq-convert "GGUF output refused \(family mistral.*sliding window 48.*\): llama.cpp converts Mistral models to its llama architecture, which has no sliding window" "mistral: GGUF output refused"
+expect_no_file $TMP/mistral.gguf "mistral: no GGUF left behind"
+sed 's/\\\\p{N}{1,3}/\\\\p{N}{1,4}/' $FIX/tokenizer/hf_llama3_small.json >$TMP/odd-pre.json
+run $C $F/llama32 -o $TMP/odd.llq --tokenizer $TMP/odd-pre.json --quiet
+run $C $TMP/odd.llq -o $TMP/odd.gguf
+expect_fail_line llq-convert "pre-tokenizer is none that llama.cpp knows by name \(llq names llama-bpe, qwen2, smollm, gpt-2\)" "an unknown pre-tokenizer is refused by name"

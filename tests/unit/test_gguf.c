@@ -18,6 +18,7 @@
 #include "llq/model.h"
 #include "llq/quant.h"
 #include "llq/tokenizer.h"
+#include "../../format/gguf.h"
 
 #define FX "tests/fixtures/gguf/"
 #define SHARED "../shared/models/pydoc-7m/"
@@ -362,6 +363,72 @@ END_TEST
 
 /* ---- with ../shared: llama.cpp's own files ---- */
 
+
+/* GPT-2's bytes-to-unicode spelling of "gpt2" vocabularies: every byte round-trips, printable bytes stand for
+ * themselves, a space does not (U+0120), and strings that are no such spelling are refused. */
+START_TEST(gpt2_byte_map)
+{
+    uint8_t in[256], back[256];
+    char sp[512];
+    for (int i = 0; i < 256; i++)
+        in[i] = (uint8_t)i;
+    size_t n = gguf_bytes_to_unicode(sp, in, 256);
+    ck_assert_uint_eq(n, 94 + 2 * (94 + 68)); /* ASCII 1 byte; U+00A1..U+00FF and U+0100.. 2 bytes */
+    ck_assert_int_eq(gguf_unicode_to_bytes(back, sp, n), 256);
+    ck_assert_mem_eq(back, in, 256);
+    /* GPT-2's construction: printable bytes first, then the others in byte order from U+0100 */
+    int used[256] = {0}, next = 256;
+    for (int c = '!'; c <= '~'; c++)
+        used[c] = 1;
+    for (int c = 0xA1; c <= 0xFF; c++)
+        used[c] = c != 0xAD;
+    for (int c = 0; c < 256; c++) {
+        uint8_t one = (uint8_t)c;
+        char o[4];
+        size_t k = gguf_bytes_to_unicode(o, &one, 1);
+        unsigned cp = k == 1 ? (uint8_t)o[0] : ((unsigned)(o[0] & 0x1F) << 6 | (o[1] & 0x3F));
+        ck_assert_uint_eq(cp, used[c] ? (unsigned)c : (unsigned)next);
+        next += !used[c];
+    }
+    ck_assert_int_eq(next, 256 + 68);
+    uint8_t b = ' ';
+    ck_assert_uint_eq(gguf_bytes_to_unicode(sp, &b, 1), 2);
+    ck_assert_mem_eq(sp, "\xc4\xa0", 2); /* U+0120 "Ġ" */
+    ck_assert_int_eq(gguf_unicode_to_bytes(back, "a b", 3), -1);          /* a raw space */
+    ck_assert_int_eq(gguf_unicode_to_bytes(back, "\xc5\x84", 2), -1);     /* U+0144: past the 68 */
+    ck_assert_int_eq(gguf_unicode_to_bytes(back, "\xe2\x96\x81", 3), -1); /* three-byte UTF-8 */
+    ck_assert_int_eq(gguf_unicode_to_bytes(back, "\xc4", 1), -1);         /* cut */
+}
+END_TEST
+
+/* tokenizer.ggml.pre: every row is found by its name and by its pre-tokenizer text, with trim_offsets either way
+ * (it does not change tokens); a changed regex is none of them. */
+START_TEST(pre_names)
+{
+    static const char *const names[] = {"llama-bpe", "qwen2", "smollm", "gpt-2"};
+    for (size_t i = 0; i < 4; i++) {
+        const gguf_pre *p = gguf_pre_by_name(names[i], strlen(names[i]));
+        ck_assert_ptr_nonnull(p);
+        ck_assert_ptr_eq(gguf_pre_identify(p->pre_tokenizer), p);
+        char buf[2048];
+        const char *bl = strstr(p->pre_tokenizer, "\"add_prefix_space\":false");
+        ck_assert_ptr_nonnull(bl);
+        size_t k = (size_t)(bl - p->pre_tokenizer) + strlen("\"add_prefix_space\":false");
+        snprintf(buf, sizeof buf, "%.*s,\"trim_offsets\":%s%s", (int)k, p->pre_tokenizer, i % 2 ? "true" : "false",
+                 p->pre_tokenizer + k);
+        ck_assert_ptr_eq(gguf_pre_identify(buf), p);
+    }
+    const gguf_pre *l3 = gguf_pre_by_name("llama-bpe", 9);
+    char odd[2048];
+    snprintf(odd, sizeof odd, "%s", l3->pre_tokenizer);
+    char *q = strstr(odd, "{1,3}");
+    ck_assert_ptr_nonnull(q);
+    q[3] = '4';
+    ck_assert_ptr_null(gguf_pre_identify(odd));
+    ck_assert_ptr_null(gguf_pre_by_name("llama3x", 7));
+}
+END_TEST
+
 START_TEST(shared_f32_equals_pth)
 {
     char out[128];
@@ -427,6 +494,8 @@ Suite *make_suite(void)
     tcase_add_test(t, export_q4_groups);
     tcase_add_test(t, export_q4a_q4_1);
     tcase_add_test(t, export_refuses_by_name);
+    tcase_add_test(t, gpt2_byte_map);
+    tcase_add_test(t, pre_names);
     tcase_add_test(t, shared_f32_equals_pth);
     tcase_add_test(t, shared_q8_0_round_trip);
     suite_add_tcase(s, t);
