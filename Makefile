@@ -121,6 +121,12 @@ $(BUILD)/bench/%: bench/%.c bench/bench.h bench/readbw.h $(BUILD)/libllq-interna
 bench: all $(BENCH_BIN)
 	@scripts/bench.sh $(BUILD)
 
+# The full calibration measurement of issue 14 (a Llama-3.2-1B shape, all 16 layers, GPTQ, 128 × 256 tokens, 2
+# threads; `make bench` runs 2 of the layers): about 20 minutes on an idle 2-core machine.
+.PHONY: bench-calib-full
+bench-calib-full: $(BUILD)/bench/calib_scale
+	$(BUILD)/bench/calib_scale 2 16
+
 demo: all
 	@scripts/demo.sh $(BUILD)
 

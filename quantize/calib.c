@@ -46,6 +46,10 @@ typedef struct run {
     gstat g[N_GROUPS];
     int want[N_GROUPS];
     size_t cap_res;
+    /* progress: steps of the whole run (LLQ_CALIB_LAYER_STEPS per layer, the head in proportion to its work) */
+    uint64_t step_base, steps_total, step_last;
+    double share[2 + N_GROUPS - 1]; /* of a layer's steps: statistics pass, quantizing each of the 4 groups, the
+                                     * quantized pass (estimated from the work each does) */
 } run;
 
 static double now(void)
@@ -53,6 +57,48 @@ static double now(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- progress ---- */
+
+/* Shares of one layer's work (its estimated arithmetic: docs/QUANTIZATION.md "Calibration at scale"): share[0]
+ * the statistics pass with its XᵀX, share[1..4] quantizing qkv, wo, w1/w3, w2 (f64 factorizations counted
+ * twice: half the f32 rate), share[5] the pass through the quantized layer. Returns the head's work in layers. */
+static double progress_shares(run *r, size_t n_samp, size_t ctx)
+{
+    const llq_hparams *hp = &r->m->hp;
+    double T = (double)n_samp * (double)ctx, d = hp->dim, f = hp->ffn_dim, q = llq_hp_q_dim(hp);
+    double kv = llq_hp_kv_dim(hp), attn = 2.0 * (double)ctx * q * T, S = 1024;
+    double p_attn = 2 * d * q + 2 * kv * d, w[6];
+    int gptq = (r->o->methods & LLQ_CALIB_GPTQ) != 0, awq = (r->o->methods & LLQ_CALIB_AWQ) != 0;
+    double rows[4] = {q + 2 * kv, d, 2 * f, d}, cols[4] = {d, q, d, f};
+    w[0] = 2 * T * (p_attn + 2 * d * f) + attn + T * (2 * d * d + q * q + f * f);
+    for (int g = 0; g < 4; g++) {
+        double c = cols[g], sampled = rows[g] < S ? rows[g] : S;
+        w[1 + g] = gptq ? rows[g] * c * c + 4.0 / 3 * c * c * c : 42.0 * rows[g] * c * 128; /* GPTQ or AWQ's clip */
+        if (awq)
+            w[1 + g] += 42.0 * sampled * c * c; /* the α search */
+    }
+    w[5] = 2 * T * (p_attn + 3 * d * f) + attn;
+    double sum = 0;
+    for (int i = 0; i < 6; i++)
+        sum += w[i];
+    for (int i = 0; i < 6; i++)
+        r->share[i] = w[i] / sum;
+    double V = hp->vocab_size, head = T * d * d + (gptq ? V * d * d + 4.0 / 3 * d * d * d : 42.0 * V * d * 128);
+    return hp->tied ? 0 : head / sum;
+}
+
+/* Reports step base + frac of one layer (frac in [0, 1]), never going back. */
+static void progress_at(run *r, double frac)
+{
+    uint64_t done = r->step_base + (uint64_t)(frac * LLQ_CALIB_LAYER_STEPS);
+    if (done >= r->steps_total)
+        done = r->steps_total - 1; /* the end is reported once, when everything is done */
+    if (!r->o->progress || done < r->step_last)
+        return;
+    r->step_last = done;
+    r->o->progress(r->o->progress_ud, "layer", done, r->steps_total);
 }
 
 /* The buffered inputs into h (on the pool). */
@@ -468,6 +514,7 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
         if ((err = llq_model_layer(m, L, tmp, ctx, capture, r)) && err != CAPTURE_DONE)
             goto done;
         err = 0;
+        progress_at(r, r->share[0] * (double)(s + 1) / (double)n_samp);
     }
     for (int g = 0; g < 4; g++)
         if (used[g] && (err = gstat_finish(r, &r->g[g])))
@@ -510,17 +557,23 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
     }
     {
         lin *qkv[3] = {&l[0], &l[1], &l[2]}, *ug[2] = {&l[4], &l[5]};
-        if ((used[0] && (err = lin_finish_group(r, qkv, 3, r->g[0].h))) ||
-            (used[1] && (err = lin_finish(r, &l[3], r->g[1].h))) ||
-            (used[2] && (err = lin_finish_group(r, ug, 2, r->g[2].h))) ||
-            (used[3] && (err = lin_finish(r, &l[6], r->g[3].h))))
-            goto done;
+        double at = r->share[0];
+        for (int g = 0; g < 4; g++) {
+            if (used[g] && (err = g == 0   ? lin_finish_group(r, qkv, 3, r->g[0].h)
+                                  : g == 1 ? lin_finish(r, &l[3], r->g[1].h)
+                                  : g == 2 ? lin_finish_group(r, ug, 2, r->g[2].h)
+                                           : lin_finish(r, &l[6], r->g[3].h)))
+                goto done;
+            progress_at(r, at += r->share[1 + g]);
+        }
     }
     /* matrices scaled by AWQ but kept unquantized never happen (awq_group skips such groups) */
     t0 = now();
-    for (size_t s = 0; s < n_samp; s++)
+    for (size_t s = 0; s < n_samp; s++) {
         if ((err = llq_model_layer(m, L, x + s * ctx * dim, ctx, NULL, NULL)))
             goto done;
+        progress_at(r, 1.0 - r->share[5] * (double)(n_samp - 1 - s) / (double)n_samp);
+    }
     r->res->sec_forward += now() - t0;
 done:
     for (int i = 0; i < 7; i++)
@@ -650,18 +703,22 @@ int llq_calib_run(llq_calib_result **out, const char *model_path, const llq_cali
     for (size_t s = 0; s < n_samp; s++)
         if ((err = llq_model_embed(m, ids + starts[s], ctx, x + s * ctx * dim)))
             goto done;
+    double head = progress_shares(&r, n_samp, ctx);
+    uint64_t head_steps = (uint64_t)(head * LLQ_CALIB_LAYER_STEPS) + 1; /* 1 to LLQ_CALIB_LAYER_STEPS - 1 */
+    head_steps = head_steps < LLQ_CALIB_LAYER_STEPS ? head_steps : LLQ_CALIB_LAYER_STEPS - 1;
+    r.steps_total = (uint64_t)m->hp.n_layers * LLQ_CALIB_LAYER_STEPS + head_steps;
     for (uint32_t L = 0; L < m->hp.n_layers; L++) {
-        if (o->progress)
-            o->progress(o->progress_ud, "layer", L, m->hp.n_layers + 1);
+        r.step_base = (uint64_t)L * LLQ_CALIB_LAYER_STEPS;
+        progress_at(&r, 0);
         if ((err = run_layer(&r, (int)L, x, tmp, n_samp, ctx)))
             goto done;
     }
-    if (o->progress)
-        o->progress(o->progress_ud, "layer", m->hp.n_layers, m->hp.n_layers + 1);
+    r.step_base = (uint64_t)m->hp.n_layers * LLQ_CALIB_LAYER_STEPS;
+    progress_at(&r, 0);
     if ((err = run_head(&r, x, tmp, n_samp, ctx)))
         goto done;
     if (o->progress)
-        o->progress(o->progress_ud, "layer", m->hp.n_layers + 1, m->hp.n_layers + 1);
+        o->progress(o->progress_ud, "layer", r.steps_total, r.steps_total);
     r.res->seconds = now() - t0;
     r.res->n_samples = (uint32_t)n_samp;
     r.res->ctx = (uint32_t)ctx;
@@ -723,7 +780,7 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
             return err;
         layer += q[i];
     }
-    int err = planned(&head, o, "output.weight", V, d);
+    int err = hp->tied ? 0 : planned(&head, o, "output.weight", V, d); /* tied: the head is never calibrated */
     if (err)
         return err;
     uint64_t norms = o->methods & LLQ_CALIB_AWQ ? 4 * d * (2 * (uint64_t)hp->n_layers + 1) : 0;

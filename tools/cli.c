@@ -200,6 +200,11 @@ static double progress_clock(void)
 
 void cli_progress(const char *what, uint64_t done, uint64_t total)
 {
+    cli_progress_count(what, done, total, NULL);
+}
+
+void cli_progress_count(const char *what, uint64_t done, uint64_t total, const char *count)
+{
     static double t0, last;
     static const char *cur;
     static int drawn;
@@ -225,8 +230,10 @@ void cli_progress(const char *what, uint64_t done, uint64_t total)
     memset(bar, '#', (size_t)fill);
     memset(bar + fill, '.', (size_t)(w - fill));
     bar[w] = 0;
-    fprintf(stderr, "\r%s [%s] %3.0f%% %llu/%llu  %.1fs, ETA %.1fs ", what, bar, 100 * frac,
-            (unsigned long long)done, (unsigned long long)total, el, eta);
+    char num[48];
+    if (!count)
+        snprintf(num, sizeof num, "%llu/%llu", (unsigned long long)done, (unsigned long long)total);
+    fprintf(stderr, "\r%s [%s] %3.0f%% %s  %.1fs, ETA %.1fs ", what, bar, 100 * frac, count ? count : num, el, eta);
     if (done >= total)
         fputc('\n', stderr);
 }

@@ -51,6 +51,8 @@ void cli_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * done == 0 or a new `what`) has taken a second. Call with done == total to finish. LLQ_PROGRESS_STEP=S in the
  * environment replaces the clock by one that advances S seconds per call (tests: no race with the work). */
 void cli_progress(const char *what, uint64_t done, uint64_t total);
+/* The same with `count` in place of "done/total" (e.g. "layer 5/16" while done and total count finer steps). */
+void cli_progress_count(const char *what, uint64_t done, uint64_t total, const char *count);
 
 /* Temp file removed if a signal arrives (the writer's temp path); NULL to clear. The string must stay valid. */
 void cli_set_temp(const char *path);

@@ -74,10 +74,23 @@ typedef struct opts {
     llq_quant_policy pol;
 } opts;
 
+/* Calibration's "layer" steps (LLQ_CALIB_LAYER_STEPS per layer, total / LLQ_CALIB_LAYER_STEPS layers) are shown
+ * as "layer L/N" (L the layer in progress; "head" after the last) with the ETA of the whole calibration. */
 static void progress_cb(void *ud, const char *stage, uint64_t done, uint64_t total)
 {
     (void)ud;
-    cli_progress(stage, done, total);
+    uint64_t n = total / LLQ_CALIB_LAYER_STEPS, L = done / LLQ_CALIB_LAYER_STEPS;
+    if (strcmp(stage, "layer") || !n) {
+        cli_progress(stage, done, total);
+        return;
+    }
+    char count[48];
+    if (L < n || done >= total)
+        snprintf(count, sizeof count, "layer %llu/%llu", (unsigned long long)(L < n ? L + 1 : n),
+                 (unsigned long long)n);
+    else
+        snprintf(count, sizeof count, "head");
+    cli_progress_count("calibrating", done, total, count);
 }
 
 static void print_json(const llq_quantize_opts *q, const llq_quantize_report *r)

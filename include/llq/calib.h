@@ -92,7 +92,14 @@ enum { LLQ_CALIB_AWQ = 1, LLQ_CALIB_GPTQ = 2, LLQ_CALIB_IMP = 4 };
 /* Picks the type/group of one weight (the quantize tool's policy): sets *type (non-quantized = leave the
  * tensor alone) and *group, returns 0 or a negative code. */
 typedef int (*llq_calib_policy_fn)(void *ud, const char *name, uint32_t *type, uint32_t *group);
-/* Progress: stage ("tokenize", "layer", ...), done of total. */
+/* Progress: stage, done of total. "tokenize" (0 of 1) while the text is tokenized, then "layer" for the rest: done
+ * and total count steps, LLQ_CALIB_LAYER_STEPS per transformer layer (so done / LLQ_CALIB_LAYER_STEPS is the
+ * index of the layer being calibrated; then come the output head's steps, at least 1 and fewer than a layer's,
+ * in proportion to its work: total / LLQ_CALIB_LAYER_STEPS is the number of layers), advancing within a layer with each window of the statistics pass, each group of
+ * matrices quantized and each window of the pass through the quantized layer, weighted by their estimated
+ * arithmetic (an even pace on a steady machine: elapsed / fraction done is a fair ETA). done == total once, at
+ * the end. */
+#define LLQ_CALIB_LAYER_STEPS 1000
 typedef void (*llq_calib_progress_fn)(void *ud, const char *stage, uint64_t done, uint64_t total);
 
 typedef struct llq_calib_opts {
@@ -127,7 +134,7 @@ typedef struct llq_calib_mem {
     uint64_t layer_stats;  /* statistics pass: f32 copies of the layer's matrices, XᵀX of its inputs (f64), the
                             * inputs buffered for XᵀX, one window's forward scratch */
     uint64_t layer_quant;  /* quantizing: copies, XᵀX, and the largest GPTQ (16·cols² + stacked rows and codes) */
-    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ */
+    uint64_t head;         /* the output head: its f32 copy, XᵀX, GPTQ (0 for tied embeddings: not calibrated) */
     uint64_t total;
 } llq_calib_mem;
 

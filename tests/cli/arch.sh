@@ -125,6 +125,27 @@ for meth in awq gptq awq+gptq; do
         expect_rc 0 "$m: ppl of the $meth model"
     done
 done
+# calibration progress on a terminal (script(1) gives one): "calibrating [bar] P% layer L/N  Es, ETA Ts", layer
+# after layer and within each, then "head" for an untied model's output head; LLQ_PROGRESS_STEP=1 makes the
+# progress clock advance 1 s per call (tools/cli.c), so what is shown does not depend on how long the work takes
+if command -v script >/dev/null 2>&1; then
+    for m in llama32 qwen2-untied; do
+        LLQ_PROGRESS_STEP=1 script -qec "$Q $TMP/$m.llq -o $TMP/$m-prog.llq --type q4 --group 32 --method gptq \
+            --calib-tokens $F/tokens.u32 --calib-samples 4 --calib-ctx 64" /dev/null | tr '\r' '\n' >$TMP/tty 2>&1
+        grep -n '^calibrating' $TMP/tty >$TMP/cal
+        l1=$(grep -m1 -n 'layer 1/2 .*ETA [1-9]' $TMP/cal | cut -d: -f1)
+        l2=$(grep -m1 -n 'layer 2/2 .*ETA [1-9]' $TMP/cal | cut -d: -f1)
+        if [ -n "$l1" ] && [ -n "$l2" ] && [ "$l1" -lt "$l2" ] &&
+           grep -q '^calibrating \[#\{30\}\] 100% layer 2/2  [0-9.]*s, ETA 0\.0s' $TMP/tty &&
+           awk -F'[][%]' '/^calibrating/ { if ($3 + 0 < p) bad = 1; p = $3 + 0 } END { exit bad }' $TMP/tty; then
+            _ok "$m: calibration progress layer by layer with ETA, never going back"
+        else _fail "$m: calibration progress layer by layer with ETA, never going back"; cat $TMP/tty; fi
+    done
+    if grep -q '^calibrating .* head  ' $TMP/tty; then _ok "qwen2-untied: progress shows the output head"
+    else _fail "qwen2-untied: progress shows the output head"; fi
+else
+    echo "ok - calibration progress not tested (no script(1)) # SKIP"
+fi
 run $Q $TMP/llama32.llq -o $TMP/x.llq --method awq --calib-tokens $F/refs.txt --quiet
 expect_fail_line llq-quantize "refs.txt: .*(not a whole number of uint32|out of range)" "--calib-tokens: a text file is refused"
 

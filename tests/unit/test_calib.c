@@ -335,6 +335,15 @@ START_TEST(memory_formula_and_peak)
     uint64_t mx = m.layer_stats > m.layer_quant ? m.layer_stats : m.layer_quant;
     mx = mx > m.head ? mx : m.head;
     ck_assert_uint_eq(m.total, m.fixed + m.model_file + m.activations + m.results + m.threads + mx);
+    /* tied embeddings: the head is not calibrated, so neither its result nor its phase counts */
+    llq_hparams ht = hp;
+    llq_calib_mem mt;
+    ht.tied = 1;
+    ck_assert_int_eq(llq_calib_mem_estimate(&mt, &ht, (uint64_t)st.st_size, &o), 0);
+    ck_assert_uint_eq(mt.results, hp.n_layers * layer_q);
+    ck_assert_uint_eq(mt.head, 0);
+    ck_assert_uint_eq(mt.total, m.fixed + m.model_file + m.activations + mt.results + m.threads +
+                                    (m.layer_stats > m.layer_quant ? m.layer_stats : m.layer_quant));
     /* measured: the child's peak resident set (KiB) */
     int fd[2];
     ck_assert_int_eq(pipe(fd), 0);
