@@ -17,6 +17,16 @@ int llq_cpu_has_avx2(void)
     return cached;
 }
 
+int llq_cpu_has_avx512(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init(); /* libgcc's check includes the OS's XCR0 support of the zmm state */
+        cached = llq_cpu_has_avx2() && __builtin_cpu_supports("avx512f");
+    }
+    return cached;
+}
+
 int llq_cpu_has_clmul(void)
 {
     static int cached = -1;
@@ -28,6 +38,11 @@ int llq_cpu_has_clmul(void)
 }
 #else
 int llq_cpu_has_avx2(void)
+{
+    return 0;
+}
+
+int llq_cpu_has_avx512(void)
 {
     return 0;
 }

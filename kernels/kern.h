@@ -12,6 +12,10 @@
 
 /* The implementation in effect (enum llq_kernel_impl; written by llq_kernel_set_impl). */
 extern int kern_impl;
+/* 1 (the default) lets the fast window GEMM use its AVX-512 tile where llq_cpu_has_avx512(); tests set 0 to run
+ * the AVX2 tile on the same machine (both give the same bits). kern_use_avx512(): that choice and the CPU check. */
+extern int kern_avx512;
+int kern_use_avx512(void);
 
 /* A kernel computes rows r0..r1-1 of y for all n tokens: y[t*W->rows + r] = Σ_k x[t*W->cols + k] · W[r][k].
  * Kernels must be thread-safe (several threads call one kernel on disjoint row ranges) and must not allocate
@@ -52,6 +56,10 @@ void llq_mm_dequant_avx2(float *y, const float *x, size_t n, const llq_mat *W, u
  * integer dot products (maddubs/madd); n > 1 dequantizes tiles with AVX2 (bit-identical to llq_row_to_f32) and
  * runs the AVX2 f32 GEMM: the same numbers as llq_mm_dequant_avx2. */
 void llq_mm_q_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
+
+/* The AVX-512 register tile of the window GEMM (kernels/matmul_avx512.c; contract there). */
+void llq_tile12x32_avx512(float *y, size_t ldy, size_t mr, size_t nr, int acc, const float *x, size_t ldx,
+                          const float *P0, const float *P1, size_t kc);
 
 /* Twins of the f32 building blocks, attention and element-wise helpers of kernels.h (same contracts). */
 void llq_gemm_f32_ref(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const float *w, size_t ldw,

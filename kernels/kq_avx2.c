@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <string.h>
 
 /* 8 bytes at p (codes 0..255) as 8 floats. */
 static inline __m256 u8x8(__m128i v) { return _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(v)); }
@@ -106,53 +107,83 @@ int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t 
 
 /* ---- one-token integer path (the twin of kq_dot.c: the same integer sums, the same f32 expressions) ---- */
 
-/* The 8 int32 lanes of v summed as lanes 0..3 and 4..7. */
-static inline void hsum2(__m256i v, int32_t *lo, int32_t *hi)
+/* The 8 int32 sums of v[0..7] (8 lanes each), lane j = Σ v[j]: a hadd tree and one add of the 128-bit halves. */
+static inline __m256i sum8x8(const __m256i v[8])
 {
-    __m128i a = _mm256_castsi256_si128(v), b = _mm256_extracti128_si256(v, 1);
-    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0x4e));
-    a = _mm_add_epi32(a, _mm_shuffle_epi32(a, 0xb1));
-    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0x4e));
-    b = _mm_add_epi32(b, _mm_shuffle_epi32(b, 0xb1));
-    *lo = _mm_cvtsi128_si32(a);
-    *hi = _mm_cvtsi128_si32(b);
+    __m256i h0 = _mm256_hadd_epi32(v[0], v[1]), h1 = _mm256_hadd_epi32(v[2], v[3]);
+    __m256i h2 = _mm256_hadd_epi32(v[4], v[5]), h3 = _mm256_hadd_epi32(v[6], v[7]);
+    __m256i g0 = _mm256_hadd_epi32(h0, h1), g1 = _mm256_hadd_epi32(h2, h3); /* v0..v3 halves | v4..v7 halves */
+    return _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
 }
 
-/* Σ u[k]·x[k] over 32 bytes (u unsigned ≤ 63, x signed), as the two 16-byte halves' sums. */
-static inline void udot(__m256i u, __m256i x, int32_t *lo, int32_t *hi)
+static inline float lanes_sum(__m256 v) /* kq_lanes_sum's order */
 {
-    hsum2(_mm256_madd_epi16(_mm256_maddubs_epi16(u, x), _mm256_set1_epi16(1)), lo, hi);
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
 }
 
-float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
+#define PF_AHEAD QDOT_PF_AHEAD
+
+/* q4_k: per super-block, the 8 sub-block sums S_j in one vector (lane j), the 6-bit scales and mins of the
+ * 12 packed bytes unpacked 4 at a time with 32-bit masks, then A = (d·sc)·S − (dmin·m)·xs and one FMA by xd. */
+static float dot_q4_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
 {
-    float y = 0;
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi8(1);
-    if (type == LLQ_Q4_K) {
-        for (uint64_t i = 0; i < K / LLQ_QK_K; i++) {
-            const llq_blk_q4_k *b = (const void *)(row + i * sizeof *b);
-            float d = llq_f16_to_f32(b->d), dmin = llq_f16_to_f32(b->dmin);
-            for (int c = 0; c < 4; c++) {
-                __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
-                __m256i nib[2] = {_mm256_and_si256(q, m4), _mm256_and_si256(_mm256_srli_epi16(q, 4), m4)};
-                for (int h = 0; h < 2; h++) {
-                    int j = 2 * c + h;
-                    uint64_t ab = i * 8 + (uint64_t)j;
-                    __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a->q + 32 * ab));
-                    int32_t s0, s1;
-                    udot(nib[h], x, &s0, &s1);
-                    uint8_t sc, m;
-                    llq_k4_scale_min(j, b->scales, &sc, &m);
-                    y += a->d[ab] * ((d * (float)sc) * (float)(s0 + s1) - (dmin * (float)m) * (float)a->s[ab]);
-                }
-            }
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t i = 0; i < nsb; i++) {
+        const llq_blk_q4_k *b = (const void *)(row + i * sizeof *b);
+        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 128, _MM_HINT_T0);
+        const int8_t *x = a->q + 256 * i;
+        __m256i v[8];
+        for (int c = 0; c < 4; c++) {
+            __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
+            __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
+            v[2 * c] = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c))), ones);
+            v[2 * c + 1] = _mm256_madd_epi16(
+                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c + 32))), ones);
         }
-        return y;
+        __m256 S = _mm256_cvtepi32_ps(sum8x8(v));
+        uint32_t u[3], sc[2], mn[2];
+        memcpy(u, b->scales, 12);
+        sc[0] = u[0] & 0x3f3f3f3f;
+        mn[0] = u[1] & 0x3f3f3f3f;
+        sc[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+        mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+        __m256 scv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)sc)));
+        __m256 mv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)mn)));
+        __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d)), dmin = _mm256_set1_ps(_cvtsh_ss(b->dmin));
+        __m256 xs = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)(a->s + 8 * i)));
+        __m256 A = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, scv), S), _mm256_mul_ps(_mm256_mul_ps(dmin, mv), xs));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
     }
-    for (uint64_t i = 0; i < K / LLQ_QK_K; i++) { /* q6_k */
+    return lanes_sum(acc);
+}
+
+/* q6_k: per block of 32 the signed codes (code − 32) against the activations (maddubs of |v| and sign(x, v)),
+ * each 16-element half weighted by its int8 scale in the madd, T_b in lane b; A = d·T, one FMA by xd. */
+static float dot_q6_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
+{
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
+    __m256i pick[4]; /* byte shuffles: int16 lane 2c of each half in the low half, lane 2c + 1 in the high half */
+    for (int c = 0; c < 4; c++)
+        pick[c] = _mm256_set_m128i(_mm_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))),
+                                   _mm_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t i = 0; i < nsb; i++) {
         const llq_blk_q6_k *b = (const void *)(row + i * sizeof *b);
-        float d = llq_f16_to_f32(b->d);
+        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 128, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 192, _MM_HINT_T0);
+        const int8_t *x = a->q + 256 * i;
+        __m256i v[8];
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)b->scales));
         for (int n = 0; n < 2; n++) {
+            __m256i scn = n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00); /* scales 8n..8n+7 in both halves */
             __m256i A = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n));
             __m256i B = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n + 32));
             __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(b->qh + 32 * n));
@@ -160,18 +191,29 @@ float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K
                 __m256i L = c & 1 ? B : A;
                 __m256i lo = c < 2 ? _mm256_and_si256(L, m4) : _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);
                 __m256i code = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * c), m3), 4));
-                uint64_t ab = i * 8 + 4 * (uint64_t)n + (uint64_t)c;
-                __m256i x = _mm256_loadu_si256((const __m256i *)(const void *)(a->q + 32 * ab));
-                int32_t c0, c1, x0, x1;
-                udot(code, x, &c0, &c1);
-                udot(ones, x, &x0, &x1);
-                int32_t S[2] = {c0 - 32 * x0, c1 - 32 * x1};
-                for (int h = 0; h < 2; h++)
-                    y += a->d[ab] * ((d * (float)b->scales[8 * n + 2 * c + h]) * (float)S[h]);
+                __m256i w = _mm256_sub_epi8(code, off);
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + 128 * n + 32 * c));
+                __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+                /* scale 8n + 2c for elements 0..15, 8n + 2c + 1 for 16..31, as int16 lanes */
+                v[4 * n + c] = _mm256_madd_epi16(p, _mm256_shuffle_epi8(scn, pick[c]));
             }
         }
+        __m256 T = _mm256_cvtepi32_ps(sum8x8(v));
+        __m256 A = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), T);
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
     }
-    return y;
+    return lanes_sum(acc);
+}
+
+float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
+{
+    return type == LLQ_Q4_K ? dot_q4_k(row, a, K / LLQ_QK_K) : dot_q6_k(row, a, K / LLQ_QK_K);
+}
+
+void llq_mv_kq_rows_avx2(float *y, const kq_act *a, const llq_mat *W, uint64_t r0, uint64_t r1)
+{
+    for (uint64_t r = r0; r < r1; r++)
+        y[r] = kq_dot_avx2((const uint8_t *)W->data + r * W->row_bytes, a, W->type, W->cols);
 }
 
 void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1)
@@ -188,9 +230,5 @@ void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64
         return;
     }
     kq_act_quantize(&a, x, W->cols);
-    for (uint64_t r = r0; r < r1; r++) {
-        const uint8_t *row = (const uint8_t *)W->data + r * W->row_bytes;
-        _mm_prefetch((const char *)row + W->row_bytes, _MM_HINT_T0);
-        y[r] = kq_dot_avx2(row, &a, W->type, W->cols);
-    }
+    llq_mv_kq_rows_avx2(y, &a, W, r0, r1);
 }

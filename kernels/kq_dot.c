@@ -32,9 +32,16 @@ void kq_act_quantize(kq_act *a, const float *x, uint64_t K)
     }
 }
 
+/* The final sum of the 8 lane accumulators, in the order of the AVX2 twin's horizontal add. */
+float kq_lanes_sum(const float l[8])
+{
+    float a = l[0] + l[4], b = l[2] + l[6], c = l[1] + l[5], e = l[3] + l[7];
+    return (a + b) + (c + e);
+}
+
 float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
 {
-    float y = 0;
+    float lane[8] = {0};
     if (type == LLQ_Q4_K) {
         for (uint64_t i = 0; i < K / LLQ_QK_K; i++) {
             const llq_blk_q4_k *b = (const void *)(row + i * sizeof *b);
@@ -48,7 +55,8 @@ float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
                 int32_t S = 0;
                 for (int l = 0; l < 32; l++)
                     S += (j & 1 ? qs[l] >> 4 : qs[l] & 0xF) * q[l];
-                y += a->d[ab] * ((d * (float)sc) * (float)S - (dmin * (float)m) * (float)a->s[ab]);
+                float A = (d * (float)sc) * (float)S - (dmin * (float)m) * (float)a->s[ab];
+                lane[j] = fmaf(a->d[ab], A, lane[j]);
             }
         }
     } else { /* q6_k */
@@ -59,6 +67,7 @@ float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
                 for (int c = 0; c < 4; c++) {
                     uint64_t ab = i * 8 + 4 * (uint64_t)n + (uint64_t)c;
                     const int8_t *q = a->q + 32 * ab;
+                    int32_t T = 0;
                     for (int h = 0; h < 2; h++) {
                         int32_t S = 0;
                         for (int l = 16 * h; l < 16 * h + 16; l++) {
@@ -66,12 +75,13 @@ float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
                             int v = ((c < 2 ? lo & 0xF : lo >> 4) | (((b->qh[32 * n + l] >> (2 * c)) & 3) << 4)) - 32;
                             S += v * q[l];
                         }
-                        y += a->d[ab] * ((d * (float)b->scales[8 * n + 2 * c + h]) * (float)S);
+                        T += b->scales[8 * n + 2 * c + h] * S;
                     }
+                    lane[4 * n + c] = fmaf(a->d[ab], d * (float)T, lane[4 * n + c]);
                 }
         }
     }
-    return y;
+    return kq_lanes_sum(lane);
 }
 
 int kq_act_layout(kq_act *a, float *buf, size_t n_floats, uint64_t K)

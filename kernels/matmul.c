@@ -7,6 +7,12 @@
 #include <stdlib.h>
 
 int kern_impl = LLQ_KERNEL_FAST;
+int kern_avx512 = 1;
+
+int kern_use_avx512(void)
+{
+    return kern_avx512 && llq_cpu_has_avx512();
+}
 
 void llq_kernel_set_impl(int impl)
 {
@@ -94,17 +100,22 @@ float *llq_mm_xbuf(size_t n)
     return xbuf;
 }
 
-static _Thread_local float *qbuf; /* the int8 activations of one-token q matmuls */
-static _Thread_local size_t qbuf_cap;
+static _Thread_local float *qbuf, *kbuf; /* the int8 activations of one-token q (qbuf) and K-quant (kbuf) matmuls */
+static _Thread_local size_t qbuf_cap, kbuf_cap;
+
+static float *grow(float **buf, size_t *cap, size_t n)
+{
+    if (n > *cap) {
+        free(*buf);
+        *buf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
+        *cap = *buf ? n : 0;
+    }
+    return *buf;
+}
 
 static float *qact_buf(size_t n)
 {
-    if (n > qbuf_cap) {
-        free(qbuf);
-        qbuf = aligned_alloc(64, (n * sizeof(float) + 63) / 64 * 64);
-        qbuf_cap = qbuf ? n : 0;
-    }
-    return qbuf;
+    return grow(&qbuf, &qbuf_cap, n);
 }
 
 void llq_mm_scratch_release(void)
@@ -112,6 +123,9 @@ void llq_mm_scratch_release(void)
     free(qbuf);
     qbuf = NULL;
     qbuf_cap = 0;
+    free(kbuf);
+    kbuf = NULL;
+    kbuf_cap = 0;
     free(xbuf);
     xbuf = NULL;
     xbuf_cap = 0;
@@ -142,10 +156,23 @@ struct mm_task {
 };
 
 /* One slice: matrix j, rows r0..r1-1. One token on a q type with the fast kernels quantizes the activations
- * once per thread and call (again only when a matrix with another group size comes). */
-static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, uint32_t *a_group)
+ * once per thread and call (again only when a matrix with another group size comes); on q4_k / q6_k once per
+ * thread and call (*kq_done; all matrices of a call have the same columns). */
+static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, uint32_t *a_group, kq_act *ka,
+                 int *kq_done)
 {
     const llq_mat *W = t->W[j];
+    if (t->n == 1 && t->k[j] == llq_mm_kq_avx2) {
+        if (!*kq_done) {
+            size_t need = W->cols / 4 + 2 * (W->cols / 32) + 16;
+            if (!kq_act_layout(ka, grow(&kbuf, &kbuf_cap, need), need, W->cols))
+                return -1;
+            kq_act_quantize(ka, t->x, W->cols);
+            *kq_done = 1;
+        }
+        llq_mv_kq_rows_avx2(t->y[j], ka, W, r0, r1);
+        return 0;
+    }
     if (t->n == 1 && t->k[j] == llq_mm_q_avx2) {
         if (*a_group != W->group) {
             float *buf = qact_buf(qact_floats(W));
@@ -183,7 +210,9 @@ static void mm_run(void *ud, int i, int nt)
     (void)i, (void)nt;
     struct mm_task *t = ud;
     qact a;
+    kq_act ka;
     uint32_t a_group = UINT32_MAX; /* no activations quantized yet (no group size is UINT32_MAX) */
+    int kq_done = 0;
     for (;;) {
         uint64_t s = __atomic_fetch_add(&t->next, 1, __ATOMIC_RELAXED);
         if (s >= t->first[t->count])
@@ -194,7 +223,7 @@ static void mm_run(void *ud, int i, int nt)
         uint64_t r0 = (s - t->first[j]) * t->chunk[j], rows = t->W[j]->rows;
         if (t->n == 1)
             prefetch_slice(t, __atomic_load_n(&t->next, __ATOMIC_RELAXED));
-        if (slice(t, j, r0, rows - r0 < t->chunk[j] ? rows : r0 + t->chunk[j], &a, &a_group)) {
+        if (slice(t, j, r0, rows - r0 < t->chunk[j] ? rows : r0 + t->chunk[j], &a, &a_group, &ka, &kq_done)) {
             __atomic_store_n(&t->failed, 1, __ATOMIC_RELAXED);
             break;
         }

@@ -366,9 +366,11 @@ static void copy_rows(float *d, size_t ldd, const float *x, size_t ldx, size_t n
 static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t n, const src *s, size_t rows,
                         size_t cols, int acc)
 {
-    _Alignas(32) float P[KC * NR];
+    _Alignas(64) float P[2 * KC * NR]; /* one 16-row panel (AVX2 tile), or two side by side (AVX-512 tile) */
     _Alignas(32) float q[NR * KC];
     const size_t ldb = KC + XPAD, ldc = NC + YPAD;
+    const int wide = kern_use_avx512(); /* 12-token × 32-row tiles (matmul_avx512.c), else 6 × 16 */
+    const size_t mr = wide ? 12 : MR, np = wide ? 2 * NR : NR; /* tokens per tile, rows per step */
     float *xb = llq_mm_xbuf(LLQ_MM_XBUF_FLOATS), *yb = xb + MB * ldb;
     if (!xb || cols == 0) { /* no buffer (llq_matmul reserves it first, so only direct callers see this): NaN */
         for (size_t t = 0; t < n; t++)
@@ -379,20 +381,27 @@ static void gemm_packed(float *y, size_t ldy, const float *x, size_t ldx, size_t
     for (size_t rc = 0; rc < rows; rc += NC) {
         size_t rce = rows - rc < NC ? rows : rc + NC;
         for (size_t t0 = 0; t0 < n; t0 += MB) {
-            size_t tn = n - t0 < MB ? n - t0 : MB, tnp = (tn + MR - 1) / MR * MR;
+            size_t tn = n - t0 < MB ? n - t0 : MB, tnp = (tn + mr - 1) / mr * mr;
             for (size_t k0 = 0; k0 < cols; k0 += KC) {
                 size_t kc = cols - k0 < KC ? cols - k0 : KC;
                 copy_rows(xb, ldb, x + t0 * ldx + k0, ldx, tn, kc);
                 for (size_t t = tn; t < tnp; t++)
                     memset(xb + t * ldb, 0, kc * sizeof(float));
-                for (size_t r = rc; r < rce; r += NR) {
-                    size_t nr = rce - r < NR ? rce - r : NR;
-                    pack(P, q, s, r, nr, k0, kc);
-                    if (r + NR < rce) /* the next panel's weights, towards L2 while this one computes */
-                        prefetch_panel(s, r + NR, rce - r - NR < NR ? rce - r - NR : NR, k0, kc);
-                    for (size_t t = 0; t < tn; t += MR)
-                        tile(yb + t * ldc + (r - rc), ldc, tn - t < MR ? tn - t : MR, nr, k0 > 0, xb + t * ldb, ldb,
-                             P, kc);
+                for (size_t r = rc; r < rce; r += np) {
+                    size_t nr = rce - r < np ? rce - r : np;
+                    pack(P, q, s, r, nr < NR ? nr : NR, k0, kc);
+                    if (nr > NR)
+                        pack(P + KC * NR, q, s, r + NR, nr - NR, k0, kc);
+                    if (r + np < rce) /* the next panels' weights, towards L2 while these compute */
+                        prefetch_panel(s, r + np, rce - r - np < np ? rce - r - np : np, k0, kc);
+                    float *yr = yb + (r - rc);
+                    if (nr > NR) /* wide: two panels */
+                        for (size_t t = 0; t < tn; t += mr)
+                            llq_tile12x32_avx512(yr + t * ldc, ldc, tn - t < mr ? tn - t : mr, nr, k0 > 0,
+                                                 xb + t * ldb, ldb, P, P + KC * NR, kc);
+                    else
+                        for (size_t t = 0; t < tn; t += MR)
+                            tile(yr + t * ldc, ldc, tn - t < MR ? tn - t : MR, nr, k0 > 0, xb + t * ldb, ldb, P, kc);
                 }
             }
             for (size_t t = 0; t < tn; t++) { /* y's rows are often a power of two apart: sums stay in yb until here */

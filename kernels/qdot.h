@@ -75,8 +75,13 @@ typedef struct kq_act {
 int kq_act_layout(kq_act *a, float *buf, size_t n_floats, uint64_t K);
 void kq_act_quantize(kq_act *a, const float *x, uint64_t K);
 float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+/* The sum of the 8 lane accumulators of kq_dot (((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))). */
+float kq_lanes_sum(const float l[8]);
 float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
 void llq_mv_kq_ref(float *y, const float *x, const llq_mat *W, uint64_t r0, uint64_t r1);
+/* y[r] = W[r] · x for r0 <= r < r1, activations already quantized in a (the threaded matmul quantizes once per
+ * thread and call). */
+void llq_mv_kq_rows_avx2(float *y, const kq_act *a, const llq_mat *W, uint64_t r0, uint64_t r1);
 /* Registered for q4_k / q6_k (fast): n == 1 the integer path, n > 1 the packed-panel GEMM. */
 void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 

@@ -159,6 +159,59 @@ START_TEST(dequant_simd_matches_ref)
 }
 END_TEST
 
+/* The AVX-512 tile of the window GEMM (12 tokens × 32 rows) gives the AVX2 tile's bits (6 × 16): the same f32
+ * chain per output. Types of every packing kind, token counts and row counts that leave partial tiles and panels
+ * (rows ≤ 16 in the last step, n not a multiple of 12), several row chunks / token blocks / input blocks, and the
+ * strided, accumulating and transposed GEMMs. Skipped on a CPU without AVX-512. */
+START_TEST(avx512_tile_same_bits_as_avx2)
+{
+    if (!llq_cpu_has_avx512())
+        return;
+    static const struct { uint32_t type, group; } ty[] = {{LLQ_F32, 0}, {LLQ_F16, 0},  {LLQ_BF16, 0},
+                                                         {LLQ_Q8, 32},  {LLQ_Q4, 32}, {LLQ_Q4A, 64}};
+    static const size_t shapes[][3] = {{3, 16, 8},   {5, 17, 257}, {12, 32, 64},  {13, 48, 256},
+                                       {25, 35, 513}, {64, 129, 520}, {271, 300, 600}, {7, 8, 40}};
+    for (size_t ti = 0; ti < sizeof ty / sizeof ty[0]; ti++)
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+            size_t n = shapes[i][0], rows = shapes[i][1], cols = shapes[i][2];
+            llq_mat W;
+            void *d = make_weights(ty[ti].type, ty[ti].group, rows, cols, &W);
+            float *x = malloc(n * cols * 4), *y0 = malloc(n * rows * 4), *y1 = malloc(n * rows * 4);
+            ck_assert(x && y0 && y1);
+            fill(x, n * cols);
+            ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W)));
+            llq_mm_kernel k = llq_mm_select(W.type, LLQ_KERNEL_FAST);
+            kern_avx512 = 0;
+            k(y0, x, n, &W, 0, rows);
+            kern_avx512 = 1;
+            k(y1, x, n, &W, 0, rows);
+            ck_assert_msg(memcmp(y0, y1, n * rows * 4) == 0, "%s %zux%zux%zu", llq_type_name(W.type), n, rows, cols);
+            free(x), free(y0), free(y1), free(d);
+        }
+    size_t n = 37, rows = 70, cols = 300, ldx = cols + 3, ldw = cols + 5, ldy = rows + 2, ldv = rows + 1;
+    float *x = malloc(n * ldx * 4), *w = malloc(rows * ldw * 4), *v = malloc(cols * ldv * 4);
+    float *y0 = malloc(n * ldy * 4), *y1 = malloc(n * ldy * 4);
+    ck_assert(x && w && v && y0 && y1);
+    fill(x, n * ldx), fill(w, rows * ldw), fill(v, cols * ldv), fill(y0, n * ldy);
+    memcpy(y1, y0, n * ldy * 4);
+    for (int form = 0; form < 3; form++) {
+        for (int wide = 0; wide < 2; wide++) {
+            float *y = wide ? y1 : y0;
+            kern_avx512 = wide;
+            if (form == 0)
+                llq_gemm_f32_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
+            else if (form == 1)
+                llq_gemm_f32_acc_avx2(y, ldy, x, ldx, n, w, ldw, rows, cols);
+            else
+                llq_gemm_f32_nn_avx2(y, ldy, x, ldx, n, v, ldv, rows, cols);
+        }
+        ck_assert_msg(memcmp(y0, y1, n * ldy * 4) == 0, "gemm form %d", form);
+    }
+    kern_avx512 = 1;
+    free(x), free(w), free(v), free(y0), free(y1);
+}
+END_TEST
+
 /* The ref kernels against a double-precision dot product of the decoded weights. */
 START_TEST(ref_matches_definition)
 {
@@ -433,6 +486,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, f16_simd_matches_ref);
     tcase_add_test(tc, bf16_simd_matches_ref);
     tcase_add_test(tc, dequant_simd_matches_ref);
+    tcase_add_test(tc, avx512_tile_same_bits_as_avx2);
     tcase_add_test(tc, ref_matches_definition);
     tcase_add_test(tc, gemm_strided_simd_matches_ref);
     tcase_add_test(tc, dgemm_sub_simd_matches_ref);

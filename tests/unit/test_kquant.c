@@ -13,6 +13,7 @@
 #include "llq/quant.h"
 #include "llq/blocks.h"
 #include "llq/format.h"
+#include "llq/kernels.h"
 
 START_TEST(blocks_dequantize_like_llama_cpp)
 {
@@ -355,6 +356,46 @@ START_TEST(kq_dot_twins)
 }
 END_TEST
 
+/* The threaded one-token matmul on q4_k / q6_k (activations quantized once per thread and call, rows in slices
+ * across threads, two matrices of different types in one llq_matmul_n) gives the single-call kernel's bits. */
+START_TEST(kq_threaded_matmul_same_bits)
+{
+    if (!llq_cpu_has_avx2())
+        return;
+    enum { K = 512, R = 200 };
+    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
+    llq_mat W[2];
+    uint8_t *d[2];
+    float *w = malloc(K * sizeof *w), x[K], y0[2][R], y1[2][R];
+    ck_assert_ptr_nonnull(w);
+    for (int i = 0; i < K; i++)
+        x[i] = urand();
+    for (int t = 0; t < 2; t++) {
+        ck_assert_int_eq(llq_mat_init(&W[t], types[t], 0, R, K, NULL), 0);
+        d[t] = malloc(R * W[t].row_bytes);
+        ck_assert_ptr_nonnull(d[t]);
+        for (int r = 0; r < R; r++) {
+            for (int i = 0; i < K; i++)
+                w[i] = 0.05f * (urand() + urand());
+            ck_assert_int_eq(llq_quantize_row(d[t] + r * W[t].row_bytes, w, K, types[t], 0, NULL), 0);
+        }
+        W[t].data = d[t];
+        ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W[t])));
+        llq_mm_kq_avx2(y0[t], x, 1, &W[t], 0, R);
+    }
+    for (int nt = 1; nt <= 3; nt++) {
+        llq_pool *p;
+        ck_assert_int_eq(llq_pool_new(&p, nt), 0);
+        float *ys[2] = {y1[0], y1[1]};
+        const llq_mat *Ws[2] = {&W[0], &W[1]};
+        ck_assert_int_eq(llq_matmul_n(ys, x, 1, Ws, 2, p), 0);
+        ck_assert(memcmp(y0, y1, sizeof y0) == 0);
+        llq_pool_free(p);
+    }
+    free(w), free(d[0]), free(d[1]);
+}
+END_TEST
+
 Suite *make_suite(void)
 {
     Suite *s = suite_create("kquant");
@@ -367,6 +408,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, presets_pick_llama_cpp_types);
     tcase_add_test(tc, avx2_decoders_match_ref);
     tcase_add_test(tc, kq_dot_twins);
+    tcase_add_test(tc, kq_threaded_matmul_same_bits);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
     return s;
