@@ -225,6 +225,22 @@ static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const ll
 
 static const llq_meta *meta(const llq_file *f, const char *k) { return llq_meta_find(f, k); }
 
+/* The special ids (those a tokenizer has: id >= 0) and llama.cpp's add_bos/add_eos flags: a BOS is added when
+ * the tokenizer has one, an EOS never. */
+static void put_special_ids(enc *e, int32_t bos, int32_t eos, int32_t unk, int32_t pad)
+{
+    if (bos >= 0)
+        kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
+    if (eos >= 0)
+        kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
+    if (unk >= 0)
+        kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
+    if (pad >= 0)
+        kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
+    kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
+    kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+}
+
 /* tokenizer.* (SentencePiece) -> tokenizer.ggml.* (model "llama"). Returns 1 if written, 0 if f has none. */
 static int put_spm(enc *e, const llq_file *f, uint32_t n_vocab)
 {
@@ -252,16 +268,7 @@ static int put_spm(enc *e, const llq_file *f, uint32_t n_vocab)
     kv_copy(e, "tokenizer.ggml.tokens", pieces);
     kv_copy(e, "tokenizer.ggml.scores", scores);
     kv_copy(e, "tokenizer.ggml.token_type", types);
-    if (bos >= 0)
-        kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
-    if (eos >= 0)
-        kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
-    if (unk >= 0)
-        kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
-    if (pad >= 0)
-        kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
-    kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
-    kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+    put_special_ids(e, bos, eos, unk, pad);
     kv_bool(e, "tokenizer.ggml.add_space_prefix", dummy);
     return 1;
 }
@@ -375,16 +382,7 @@ static int put_spm_hf(enc *e, const llq_file *f, uint32_t n_vocab, const char *p
         u64_(e, n);
         raw(e, score, 4 * (size_t)n);
         kv_copy(e, "tokenizer.ggml.token_type", types);
-        if (bos >= 0)
-            kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
-        if (eos >= 0)
-            kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
-        if (unk >= 0)
-            kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
-        if (pad >= 0)
-            kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
-        kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
-        kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+        put_special_ids(e, bos, eos, unk, pad);
         kv_bool(e, "tokenizer.ggml.add_space_prefix", 1);
         rc = 1;
     }
@@ -484,16 +482,7 @@ static int put_bpe(enc *e, const llq_file *f, uint32_t n_vocab)
         }
         str_(e, buf, k);
     }
-    if (bos >= 0)
-        kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
-    if (eos >= 0)
-        kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
-    if (unk >= 0)
-        kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
-    if (pad >= 0)
-        kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
-    kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
-    kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+    put_special_ids(e, bos, eos, unk, pad);
     /* the tokenizer.json parts exactly, so that llq reads back this very tokenizer (llama.cpp ignores llq.*) */
     kv_str(e, "llq.tokenizer.bpe.normalizer", norm, strlen(norm));
     kv_str(e, "llq.tokenizer.bpe.pre_tokenizer", pre_json, strlen(pre_json));
