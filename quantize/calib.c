@@ -514,6 +514,21 @@ static void final_norm(float *y, const float *x, size_t n, size_t dim, const flo
     }
 }
 
+/* The layer's seven matrices, wq wk wv wo w1 w3 w2, into l[0..6] (lin_load each); stops at the first error. */
+static int lin_load_layer(lin l[7], run *r, int L)
+{
+    static const enum llq_lt names[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W3, LLQ_LT_W2};
+    llq_layer_w *lw = &r->m->layers[L];
+    llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
+    char nm[96];
+    int err = 0;
+    for (int i = 0; i < 7 && !err; i++) {
+        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, names[i]);
+        err = lin_load(&l[i], slots[i], nm, r);
+    }
+    return err;
+}
+
 static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t ctx)
 {
     llq_model *m = r->m;
@@ -525,13 +540,8 @@ static int run_layer(run *r, int L, float *x, float *tmp, size_t n_samp, size_t 
     float *n1 = NULL, *n2 = NULL;
     int err = 0;
     char nm[96];
-    static const enum llq_lt names[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W3, LLQ_LT_W2};
-    llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
-    for (int i = 0; i < 7; i++) {
-        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, names[i]);
-        if ((err = lin_load(&l[i], slots[i], nm, r)))
-            goto done;
-    }
+    if ((err = lin_load_layer(l, r, L)))
+        goto done;
     /* statistics of the inputs of each group this layer needs */
     size_t gcols[4] = {dim, l[3].cols, dim, l[6].cols};
     int used[4] = {want_any(l, 3), want_any(l + 3, 1), want_any(l + 4, 2), want_any(l + 6, 1)};
@@ -683,14 +693,8 @@ static int run_layer_seq(run *r, int L, float *x, float *xfp, float *tmp, size_t
     memset(l, 0, sizeof l);
     float *fpbuf = NULL;
     int err = 0;
-    char nm[96];
-    static const enum llq_lt names[7] = {LLQ_LT_WQ, LLQ_LT_WK, LLQ_LT_WV, LLQ_LT_WO, LLQ_LT_W1, LLQ_LT_W3, LLQ_LT_W2};
-    llq_mat *slots[7] = {&lw->wq, &lw->wk, &lw->wv, &lw->wo, &lw->w1, &lw->w3, &lw->w2};
-    for (int i = 0; i < 7; i++) {
-        llq_arch_layer_name(nm, sizeof nm, (uint32_t)L, names[i]);
-        if ((err = lin_load(&l[i], slots[i], nm, r)))
-            goto done;
-    }
+    if ((err = lin_load_layer(l, r, L)))
+        goto done;
     lin *grp[4][3] = {{&l[0], &l[1], &l[2]}, {&l[3]}, {&l[4], &l[5]}, {&l[6]}};
     size_t ng[4] = {3, 1, 2, 1}, gcols[4] = {dim, l[3].cols, dim, l[6].cols};
     for (int g = 0; g < 4; g++) {
