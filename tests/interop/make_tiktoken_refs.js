@@ -42,18 +42,7 @@ function specialNames(kind) {
     return out;
 }
 
-function splitCases(buf) {
-    const sep = Buffer.from('\n\x1e\n', 'latin1');
-    const out = [];
-    let from = 0;
-    for (;;) {
-        const i = buf.indexOf(sep, from);
-        if (i < 0) { out.push(buf.subarray(from)); break; }
-        out.push(buf.subarray(from, i));
-        from = i + sep.length;
-    }
-    return out;
-}
+const { splitCases } = require('./stress_cases');
 
 const [modelPath, corpusPath, outPath, kind] = process.argv.slice(2);
 if (!kind) { console.error('usage: node make_tiktoken_refs.js TOKENIZER.model CORPUS OUT.json (llama3|llama31)'); process.exit(2); }

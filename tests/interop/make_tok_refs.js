@@ -10,18 +10,7 @@ const fs = require('fs');
 const path = require('path');
 const { Tokenizer } = require('@anush008/tokenizers');
 
-function splitCases(buf) {
-    const sep = Buffer.from('\n\x1e\n', 'latin1');
-    const out = [];
-    let from = 0;
-    for (;;) {
-        const i = buf.indexOf(sep, from);
-        if (i < 0) { out.push(buf.subarray(from)); break; }
-        out.push(buf.subarray(from, i));
-        from = i + sep.length;
-    }
-    return out;
-}
+const { splitCases } = require('./stress_cases');
 
 (async () => {
     const [tokPath, corpusPath, outPath] = process.argv.slice(2);
