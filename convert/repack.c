@@ -6,6 +6,7 @@
 #include "llq/convert.h"
 #include "llq/format.h"
 #include "llq/gguf.h"
+#include "llq/tokenizer.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -108,12 +109,17 @@ static void fill_report(llq_convert_report *rep, const llq_file *f, const char *
     rep->n_files = 1;
     rep->n_tensors = (uint32_t)llq_n_tensors(f);
     rep->tokenizer = llq_meta_find(f, "tokenizer.model") != NULL;
-    const llq_meta *pc = llq_meta_find(f, "tokenizer.pieces");
-    rep->tok_pieces = pc && pc->type == LLQ_META_ARR && pc->count <= UINT32_MAX ? (uint32_t)pc->count : 0;
+    llq_tokenizer *tok = NULL; /* counted as the tokenizer counts them (a BPE file has no tokenizer.pieces) */
+    int tok_ok = rep->tokenizer && llq_tokenizer_from_llq(&tok, f) == LLQ_OK;
+    if (tok_ok)
+        rep->tok_pieces = llq_tokenizer_n_vocab(tok);
+    llq_tokenizer_free(tok);
     rep->bytes_in = bytes;
     rep->bytes_out = bytes;
     rep->file_size = stat(out, &st) == 0 ? (uint64_t)st.st_size : 0;
     llq_hparams_read(&rep->hp, f);
+    if (rep->tokenizer && !tok_ok) /* not readable as a tokenizer here (the copy did not need it): no count */
+        rep->tok_pieces = rep->hp.vocab_size;
 }
 
 int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_report *grep)
@@ -143,9 +149,10 @@ int conv_repack(const llq_convert_opts *o, llq_convert_report *rep, llq_gguf_rep
         goto done;
     if (to_gguf) {
         llq_gguf_opts g = {.out = o->out, .flags = (o->flags & LLQ_CONVERT_FORCE) ? LLQ_W_FORCE : 0,
-                           .progress = o->progress, .progress_ctx = o->progress_ctx, .on_temp = o->on_temp};
+                           .progress = o->progress, .progress_ctx = o->progress_ctx, .on_temp = o->on_temp,
+                           .lean = (o->flags & LLQ_CONVERT_LEAN) != 0};
         if (o->dtype != LLQ_CONVERT_KEEP && !tmp_llq) { /* a checkpoint took it in its conversion */
-            rc = llq_err(LLQ_EINVAL, "--dtype applies to .llq outputs (convert to .llq with it, then to .gguf)");
+            rc = llq_err(LLQ_EINVAL, "a dtype change applies to .llq outputs (convert to .llq with it, then to .gguf)");
             goto done;
         }
         if ((rc = llq_gguf_write(f, &g, grep)))

@@ -29,6 +29,7 @@ typedef struct enc {
     fmt_bytes b;
     uint64_t n_kv;
     int err;
+    int lean; /* llq_gguf_opts.lean */
 } enc;
 
 static void raw(enc *e, const void *p, size_t n)
@@ -226,19 +227,30 @@ static int plan_tensors(plan_t **out, size_t *n_out, const llq_file *f, const ll
 static const llq_meta *meta(const llq_file *f, const char *k) { return llq_meta_find(f, k); }
 
 /* The special ids (those a tokenizer has: id >= 0) and llama.cpp's add_bos/add_eos flags: a BOS is added when
- * the tokenizer has one, an EOS never. */
-static void put_special_ids(enc *e, int32_t bos, int32_t eos, int32_t unk, int32_t pad)
+ * the tokenizer has one, an EOS never. spm: the model is "llama" (SentencePiece), whose defaults in llama.cpp are
+ * unknown id 0, a BOS added and no EOS; a lean file leaves out the keys that say what the default says. */
+static void put_special_ids(enc *e, int spm, int32_t bos, int32_t eos, int32_t unk, int32_t pad)
 {
+    int dflt = e->lean && spm;
     if (bos >= 0)
         kv_u32(e, "tokenizer.ggml.bos_token_id", (uint32_t)bos);
     if (eos >= 0)
         kv_u32(e, "tokenizer.ggml.eos_token_id", (uint32_t)eos);
-    if (unk >= 0)
+    if (unk >= 0 && !(dflt && unk == 0))
         kv_u32(e, "tokenizer.ggml.unknown_token_id", (uint32_t)unk);
     if (pad >= 0)
         kv_u32(e, "tokenizer.ggml.padding_token_id", (uint32_t)pad);
-    kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
-    kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+    if (!(dflt && bos >= 0))
+        kv_bool(e, "tokenizer.ggml.add_bos_token", bos >= 0);
+    if (!dflt)
+        kv_bool(e, "tokenizer.ggml.add_eos_token", 0);
+}
+
+/* SentencePiece's space prefix (llama.cpp's default for model "llama": on). */
+static void put_space_prefix(enc *e, int on)
+{
+    if (!(e->lean && on))
+        kv_bool(e, "tokenizer.ggml.add_space_prefix", on);
 }
 
 /* tokenizer.* (SentencePiece) -> tokenizer.ggml.* (model "llama"). Returns 1 if written, 0 if f has none. */
@@ -268,8 +280,8 @@ static int put_spm(enc *e, const llq_file *f, uint32_t n_vocab)
     kv_copy(e, "tokenizer.ggml.tokens", pieces);
     kv_copy(e, "tokenizer.ggml.scores", scores);
     kv_copy(e, "tokenizer.ggml.token_type", types);
-    put_special_ids(e, bos, eos, unk, pad);
-    kv_bool(e, "tokenizer.ggml.add_space_prefix", dummy);
+    put_special_ids(e, 1, bos, eos, unk, pad);
+    put_space_prefix(e, dummy);
     return 1;
 }
 
@@ -382,8 +394,8 @@ static int put_spm_hf(enc *e, const llq_file *f, uint32_t n_vocab, const char *p
         u64_(e, n);
         raw(e, score, 4 * (size_t)n);
         kv_copy(e, "tokenizer.ggml.token_type", types);
-        put_special_ids(e, bos, eos, unk, pad);
-        kv_bool(e, "tokenizer.ggml.add_space_prefix", 1);
+        put_special_ids(e, 1, bos, eos, unk, pad);
+        put_space_prefix(e, 1);
         rc = 1;
     }
     free(tab), free(score);
@@ -482,7 +494,7 @@ static int put_bpe(enc *e, const llq_file *f, uint32_t n_vocab)
         }
         str_(e, buf, k);
     }
-    put_special_ids(e, bos, eos, unk, pad);
+    put_special_ids(e, 0, bos, eos, unk, pad);
     /* the tokenizer.json parts exactly, so that llq reads back this very tokenizer (llama.cpp ignores llq.*) */
     kv_str(e, "llq.tokenizer.bpe.normalizer", norm, strlen(norm));
     kv_str(e, "llq.tokenizer.bpe.pre_tokenizer", pre_json, strlen(pre_json));
@@ -520,7 +532,8 @@ static int put_meta(enc *e, const llq_file *f, const llq_hparams *hp, const char
         kv_str(e, "general.name", name, nlen);
     kv_u32(e, "general.file_type", ftype);
     kv_u32(e, "general.quantization_version", 2);
-    kv_u32(e, "general.alignment", ALIGN);
+    if (!e->lean) /* a lean file relies on GGUF's default, which is ALIGN */
+        kv_u32(e, "general.alignment", ALIGN);
     kv_u32(e, AK("context_length"), hp->context_length);
     kv_u32(e, AK("embedding_length"), hp->dim);
     kv_u32(e, AK("block_count"), hp->n_layers);
@@ -561,7 +574,9 @@ static int put_meta(enc *e, const llq_file *f, const llq_hparams *hp, const char
         u64_(e, hp->n_eos);
         raw(e, hp->eos_ids, 4 * (size_t)hp->n_eos);
     }
-    /* how the file was made: llq's provenance and recipe keys under llq.* */
+    /* how the file was made: llq's provenance and recipe keys under llq.* (none in a lean file) */
+    if (e->lean)
+        return e->err;
     static const char ver[] = LLQ_VERSION_STRING;
     kv_str(e, "llq.version", ver, sizeof ver - 1);
     char mk[LLQ_MAX_NAME + 8];
@@ -732,6 +747,7 @@ int llq_gguf_write(const llq_file *f, const llq_gguf_opts *o, llq_gguf_report *r
     plan_t *p = NULL;
     size_t n = 0;
     enc e = {0};
+    e.lean = o && o->lean;
     llq_writer *w = NULL;
     uint8_t *freqs = NULL;
     const char *arch;

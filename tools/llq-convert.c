@@ -40,6 +40,9 @@ static void usage(void)
            "                        (.llq outputs only)\n"
            "  --tokenizer FILE      tokenizer.model to store instead of the one beside the checkpoint\n"
            "  --no-tokenizer        convert without a tokenizer when none is found\n"
+           "  --lean                GGUF output: leave out llq's provenance and recipe keys (llq.version,\n"
+           "                        llq.provenance.*, llq.quant.*) and the keys whose value llama.cpp assumes\n"
+           "                        anyway, so the file is no larger than llama.cpp's own of the same tensors\n"
            "  --context N           store N as the trained context length (llama.context_length) instead of the\n"
            "                        source's max_seq_len / max_position_embeddings (0 when it has none)\n"
            "  -f, --force           replace OUT if it exists (an input file is never replaced)\n"
@@ -112,7 +115,7 @@ static void print_json(const char *out, const llq_convert_report *r)
 
 int main(int argc, char **argv)
 {
-    enum { O_LAYOUT = 256, O_DTYPE, O_TOKENIZER, O_NO_TOKENIZER, O_JSON, O_VERSION, O_CONTEXT };
+    enum { O_LAYOUT = 256, O_DTYPE, O_TOKENIZER, O_NO_TOKENIZER, O_JSON, O_VERSION, O_CONTEXT, O_LEAN };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},
         {"layout", required_argument, 0, O_LAYOUT},
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
         {"tokenizer", required_argument, 0, O_TOKENIZER},
         {"no-tokenizer", no_argument, 0, O_NO_TOKENIZER},
         {"context", required_argument, 0, O_CONTEXT},
+        {"lean", no_argument, 0, O_LEAN},
         {"force", no_argument, 0, 'f'},
         {"json", no_argument, 0, O_JSON},
         {"quiet", no_argument, 0, 'q'},
@@ -142,6 +146,7 @@ int main(int argc, char **argv)
         case O_JSON: json = 1; break;
         case O_TOKENIZER: o.tokenizer = optarg; break;
         case O_NO_TOKENIZER: o.flags |= LLQ_CONVERT_NO_TOKENIZER; break;
+        case O_LEAN: o.flags |= LLQ_CONVERT_LEAN; break;
         case O_CONTEXT: {
             uint64_t v;
             if (cli_parse_u64(&v, optarg, 1, 1u << 24, "--context"))
@@ -171,6 +176,9 @@ int main(int argc, char **argv)
         return cli_usage_error("one source only (got '%s' and '%s')", argv[optind], argv[optind + 1]);
     if (!o.out)
         return cli_usage_error("no output file given (-o OUT.llq)");
+    size_t ol = strlen(o.out);
+    if ((o.flags & LLQ_CONVERT_LEAN) && (ol < 5 || strcmp(o.out + ol - 5, ".gguf")))
+        return cli_usage_error("--lean applies to .gguf outputs (got -o %s)", o.out);
     o.src = argv[optind];
     o.progress = progress;
     o.before_temp = cli_before_temp;
@@ -187,7 +195,8 @@ int main(int argc, char **argv)
     if (rep.gguf && rep.gg.q4_1_max_dev > 0)
         cli_info("q4a -> Q4_1: min = -z*d rounded to f16, worst deviation %.3g (%.3g of the scale d) in %s",
                  rep.gg.q4_1_max_dev, rep.gg.q4_1_max_rel, rep.gg.q4_1_worst);
-    const char *tp = o.tokenizer ? o.tokenizer : "tokenizer.model";
+    int from_file = strcmp(rep.src_format, "llq") && strcmp(rep.src_format, "gguf"); /* a checkpoint's */
+    const char *tp = o.tokenizer ? o.tokenizer : from_file ? "tokenizer.model" : "the source's tokenizer";
     uint32_t rows = rep.hp.vocab_size, pieces = rep.tok_pieces;
     if (rep.tokenizer && pieces < rows && rows - pieces <= rows / 64) /* ~1.5 %: rounded up for the kernels */
         cli_info("note: %s has %u pieces for %u embedding rows: the last %u rows are padding no token maps to", tp,

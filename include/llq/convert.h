@@ -30,7 +30,8 @@ enum llq_layout {
 
 enum {
     LLQ_CONVERT_FORCE = 1,       /* replace an existing output file (never an input) */
-    LLQ_CONVERT_NO_TOKENIZER = 2 /* convert without tokenizer.model instead of failing when it is absent */
+    LLQ_CONVERT_NO_TOKENIZER = 2, /* convert without tokenizer.model instead of failing when it is absent */
+    LLQ_CONVERT_LEAN = 4          /* GGUF output: llq_gguf_opts.lean (no llq.* provenance, no default-valued keys) */
 };
 
 typedef struct llq_convert_opts {

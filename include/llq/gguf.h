@@ -24,6 +24,11 @@ typedef struct llq_gguf_opts {
     void (*progress)(void *ctx, uint64_t done, uint64_t total); /* optional: tensor bytes written / total */
     void *progress_ctx;
     void (*on_temp)(const char *path); /* optional: the temp file's path once it exists, NULL once it is gone */
+    int lean;               /* 1: no llq.* provenance or recipe keys (llq.version, llq.provenance.*, llq.quant.*),
+                               and no key that says what llama.cpp assumes without it (general.alignment 32; for a
+                               SentencePiece tokenizer unknown id 0, add_bos on, add_eos off, add_space_prefix on):
+                               the same model for llama.cpp in fewer bytes. Keys llq needs to read the file back
+                               exactly (llq.bos_id, llq.eos_ids, llq.rope_scaling.*, llq.tokenizer.bpe.*) stay. */
 } llq_gguf_opts;
 
 typedef struct llq_gguf_report {

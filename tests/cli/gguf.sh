@@ -61,6 +61,20 @@ A=$(printf '%s' "$OUT" | sed -n 's/.*"ppl": *\([0-9.e+-]*\).*/\1/p' | head -1)
 run $E ppl "$TMP/demo-q4.gguf" --text $M/test.txt --ctx 256 --chunks 2 --json --kernel ref
 B=$(printf '%s' "$OUT" | sed -n 's/.*"ppl": *\([0-9.e+-]*\).*/\1/p' | head -1)
 if [ -n "$A" ] && [ "$A" = "$B" ]; then _ok "demo q4: same tokens and ppl through GGUF ($A)"; else RC=1; _fail "ppl $A vs $B"; fi
+# --lean: no llq.* provenance or recipe keys and no key saying what llama.cpp assumes anyway; the same model
+# (llama.cpp's side of it: tests/interop/run.sh)
+run $C "$TMP/demo-q4.llq" -o "$TMP/demo-q4-lean.gguf" --lean
+expect_rc 0 "export with --lean"
+FULL=$(wc -c <"$TMP/demo-q4.gguf"); LEAN=$(wc -c <"$TMP/demo-q4-lean.gguf")
+if [ "$LEAN" -lt "$FULL" ] && grep -aq 'llq\.quant\.method' "$TMP/demo-q4.gguf" &&
+   ! grep -aq 'llq\.quant\.\|llq\.provenance\.\|llq\.version\|general\.alignment\|add_space_prefix\|add_bos_token' "$TMP/demo-q4-lean.gguf"
+then _ok "--lean: $LEAN bytes against $FULL, without the llq.* recipe and the default-valued keys"
+else RC=1; _fail "--lean: $LEAN bytes against $FULL, or keys left"; fi
+run $E ppl "$TMP/demo-q4-lean.gguf" --text $M/test.txt --ctx 256 --chunks 2 --json --kernel ref
+P_LEAN=$(printf '%s' "$OUT" | sed -n 's/.*"ppl": *\([0-9.e+-]*\).*/\1/p' | head -1)
+if [ -n "$P_LEAN" ] && [ "$P_LEAN" = "$B" ]; then _ok "the lean GGUF: same tokens and ppl ($P_LEAN)"; else RC=1; _fail "lean ppl $P_LEAN vs $B"; fi
+run $C "$TMP/demo-q4.llq" -o "$TMP/lean.llq" --lean
+expect_rc 2 "--lean with a .llq output is a usage error"
 run $Q "$TMP/demo.llq" -o "$TMP/demo-q4a.llq" --type q4a --group 32 -q
 run $C "$TMP/demo-q4a.llq" -o "$TMP/demo-q4a.gguf"
 expect_rc 0 "export q4a to Q4_1"

@@ -198,3 +198,7 @@ run "$C" models/pydoc-7m --tokenizer "$M/tokenizer.model" -o "$TMP/tdemo.llq" --
 expect_rc 0 "another model's tokenizer (320 pieces for 4096 rows) converts"
 expect_err_line "warning: .*tokenizer.model has 320 pieces, far fewer than the 4096 embedding rows: probably another model's tokenizer" \
     "... with a warning, even with --quiet"
+run "$C" "$TMP/tdemo.llq" -o "$TMP/tdemo2.llq" --quiet
+expect_rc 0 "that .llq copies to another .llq"
+expect_err_line "warning: the source's tokenizer has 320 pieces, far fewer than the 4096 embedding rows" \
+    "... with the same warning naming the source's tokenizer, not a tokenizer.model file"

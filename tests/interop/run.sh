@@ -123,6 +123,17 @@ for m in l3 qw qb; do
     done
 done
 
+# llq-convert --lean: without llq's keys and the default-valued ones, llama.cpp runs the same model (same tokens of
+# the stress text below, same logits bit for bit) from a smaller file
+"$B/llq-convert" "$T/q4_k_m.llq" -o "$T/lean.gguf" --lean -q || exit 1
+ids="1 $(node "$D/llama_logits.mjs" tok "$T/lean.gguf" "$T/p3.txt" | tr '\n' ' ')"
+node "$D/llama_logits.mjs" logp "$T/q4_k_m.gguf" 4096 $ids >"$T/full.txt"
+node "$D/llama_logits.mjs" logp "$T/lean.gguf" 4096 $ids >"$T/lean.txt"
+full=$(wc -c <"$T/q4_k_m.gguf"); lean=$(wc -c <"$T/lean.gguf")
+if [ "$lean" -lt "$full" ] && [ "$(wc -l <"$T/lean.txt")" -eq 4096 ] && cmp -s "$T/full.txt" "$T/lean.txt"
+then ok "--lean q4_k_m ($lean bytes against $full): llama.cpp gives the same logits"
+else bad "--lean q4_k_m ($lean bytes against $full): llama.cpp's logits differ or are missing"; fi
+
 # tokenization of a stress text: llama.cpp's SentencePiece ("llama") tokenizer against llq's, from the same GGUF
 S=tests/fixtures/tokenizer/stress.txt
 [ -f "$S" ] || { head -c 20000 $M/test.txt; printf '\n  two  spaces,\ttab, trailing   \n\n\nünïcödé 中文 😀 ﬁ\r\nCRLF\r lone CR  \n'; } >"$T/stress.txt"
@@ -134,6 +145,10 @@ node "$D/llama_logits.mjs" tok "$T/f32.gguf" "$T/stress.txt" >"$T/tok_lcpp.txt"
 n=$(wc -l <"$T/tok_llq.txt")
 if [ "$n" -gt 100 ] && cmp -s "$T/tok_lcpp.txt" "$T/tok_llq.txt"; then ok "stress text: the same $n tokens as llama.cpp"
 else bad "stress text: tokens differ ($(diff "$T/tok_lcpp.txt" "$T/tok_llq.txt" | head -3 | tr '\n' ' '))"; fi
+"$B/llq-convert" "$T/demo.llq" -o "$T/f32-lean.gguf" --lean -q || exit 1
+node "$D/llama_logits.mjs" tok "$T/f32-lean.gguf" "$T/stress.txt" >"$T/tok_lean.txt"
+if [ "$n" -gt 100 ] && cmp -s "$T/tok_lcpp.txt" "$T/tok_lean.txt"; then ok "stress text: llama.cpp's tokens from the --lean GGUF are the same $n"
+else bad "stress text: llama.cpp tokenizes the --lean GGUF differently"; fi
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
