@@ -3,10 +3,12 @@
  * so the values are bit-identical to llq_block_to_f32; tests/unit/test_kquant.c compares the two. */
 #include "llq/blocks.h"
 #include "llq/format.h"
+#include "kq_simd.h"
 #include "qdot.h"
 
 #include <immintrin.h>
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 /* 8 bytes at p (codes 0..255) as 8 floats. */
@@ -107,60 +109,176 @@ int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t 
 
 /* ---- one-token integer path (the twin of kq_dot.c: the same integer sums, the same f32 expressions) ---- */
 
-/* The 8 int32 sums of v[0..7] (8 lanes each), lane j = Σ v[j]: a hadd tree and one add of the 128-bit halves. */
-static inline __m256i sum8x8(const __m256i v[8])
-{
-    __m256i h0 = _mm256_hadd_epi32(v[0], v[1]), h1 = _mm256_hadd_epi32(v[2], v[3]);
-    __m256i h2 = _mm256_hadd_epi32(v[4], v[5]), h3 = _mm256_hadd_epi32(v[6], v[7]);
-    __m256i g0 = _mm256_hadd_epi32(h0, h1), g1 = _mm256_hadd_epi32(h2, h3); /* v0..v3 halves | v4..v7 halves */
-    return _mm256_add_epi32(_mm256_permute2x128_si256(g0, g1, 0x20), _mm256_permute2x128_si256(g0, g1, 0x31));
-}
-
-static inline float lanes_sum(__m256 v) /* kq_lanes_sum's order */
-{
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
-}
-
 #define PF_AHEAD QDOT_PF_AHEAD
 
-/* q4_k: per super-block, the 8 sub-block sums S_j in one vector (lane j), the 6-bit scales and mins of the
- * 12 packed bytes unpacked 4 at a time with 32-bit masks, then A = (d·sc)·S − (dmin·m)·xs and one FMA by xd. */
-static float dot_q4_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
+/* q4_k, and q5_k with hb (its qh at offset hb, the fifth bit of sub-block j = bit j of qh[l]): per super-block,
+ * the 8 sub-block sums S_j in one vector (lane j), the 6-bit scales and mins of the 12 packed bytes unpacked 4 at
+ * a time with 32-bit masks, then A = (d·sc)·S − (dmin·m)·xs and one FMA by xd. */
+static inline __attribute__((always_inline)) float dot_q45_k(const uint8_t *row, const kq_act *a, uint64_t nsb,
+                                                             size_t bytes, size_t qs_at, size_t hb)
 {
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), one = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t i = 0; i < nsb; i++) {
-        const llq_blk_q4_k *b = (const void *)(row + i * sizeof *b);
-        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
-        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
-        _mm_prefetch((const char *)b + PF_AHEAD + 128, _MM_HINT_T0);
+        const uint8_t *b = row + i * bytes; /* d, dmin, scales[12] at the same offsets in q4_k and q5_k */
+        for (size_t o = 0; o < bytes; o += 64)
+            _mm_prefetch((const char *)b + PF_AHEAD + o, _MM_HINT_T0);
         const int8_t *x = a->q + 256 * i;
-        __m256i v[8];
+        __m256i v[8], H = hb ? _mm256_loadu_si256((const __m256i *)(const void *)(b + hb)) : _mm256_setzero_si256();
         for (int c = 0; c < 4; c++) {
-            __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * c));
+            __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b + qs_at + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
-            v[2 * c] = _mm256_madd_epi16(
-                _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c))), ones);
-            v[2 * c + 1] = _mm256_madd_epi16(
-                _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c + 32))), ones);
+            if (hb) { /* (qh >> s) & 1 per byte: a 16-bit shift, then the low bit of each byte */
+                lo = _mm256_or_si256(lo, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * c), one), 4));
+                hi = _mm256_or_si256(hi, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 2 * c + 1), one), 4));
+            }
+            v[2 * c] = kq_dot_u8(lo, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c)));
+            v[2 * c + 1] = kq_dot_u8(hi, _mm256_loadu_si256((const __m256i *)(const void *)(x + 64 * c + 32)));
         }
-        __m256 S = _mm256_cvtepi32_ps(sum8x8(v));
+        __m256 S = _mm256_cvtepi32_ps(kq_sum8x8(v));
         uint32_t u[3], sc[2], mn[2];
-        memcpy(u, b->scales, 12);
+        memcpy(u, b + offsetof(llq_blk_q4_k, scales), 12);
         sc[0] = u[0] & 0x3f3f3f3f;
         mn[0] = u[1] & 0x3f3f3f3f;
         sc[1] = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
         mn[1] = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
         __m256 scv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)sc)));
         __m256 mv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)mn)));
-        __m256 d = _mm256_set1_ps(_cvtsh_ss(b->d)), dmin = _mm256_set1_ps(_cvtsh_ss(b->dmin));
+        uint16_t dh[2];
+        memcpy(dh, b, 4);
+        __m256 d = _mm256_set1_ps(_cvtsh_ss(dh[0])), dmin = _mm256_set1_ps(_cvtsh_ss(dh[1]));
         __m256 xs = _mm256_cvtepi32_ps(_mm256_loadu_si256((const __m256i *)(const void *)(a->s + 8 * i)));
         __m256 A = _mm256_sub_ps(_mm256_mul_ps(_mm256_mul_ps(d, scv), S), _mm256_mul_ps(_mm256_mul_ps(dmin, mv), xs));
         acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
     }
-    return lanes_sum(acc);
+    return kq_hsum(acc);
+}
+
+static_assert(offsetof(llq_blk_q4_k, scales) == 4 && offsetof(llq_blk_q5_k, scales) == 4, "q4_k / q5_k scales");
+static_assert(offsetof(llq_blk_q4_k, qs) == 16 && offsetof(llq_blk_q5_k, qh) == 16 && offsetof(llq_blk_q5_k, qs) == 48,
+              "q4_k / q5_k codes");
+
+/* int16 byte shuffles for a block of 32 of a super-block with 16-element sub-blocks: from 8 int16 scales in both
+ * halves, lane 2c of each half in the low 128 bits (elements 0..15), lane 2c + 1 in the high ones (16..31). */
+static void pick_init(__m256i pick[4])
+{
+    for (int c = 0; c < 4; c++)
+        pick[c] = _mm256_set_m128i(_mm_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))),
+                                   _mm_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+}
+
+/* iq4_xs: per sub-block of 32 the table values against the activations (maddubs(|v|, sign(x, v))), the 8 sums in
+ * one vector, T = (ls − 32)·S as integers, A = d·T and one FMA by xd. */
+static float dot_iq4_xs(const uint8_t *row, const kq_act *a, uint64_t nsb)
+{
+    const __m128i tab = _mm_loadu_si128((const __m128i *)(const void *)llq_iq4_values), m4 = _mm_set1_epi8(0x0f);
+    const __m256i shl = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), shh = _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t i = 0; i < nsb; i++) {
+        const llq_blk_iq4_xs *b = (const void *)(row + i * sizeof *b);
+        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 128, _MM_HINT_T0);
+        const int8_t *x = a->q + 256 * i;
+        __m256i v[8];
+        for (int ib = 0; ib < 8; ib++) {
+            __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * ib));
+            __m256i w = _mm256_set_m128i(_mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m4)),
+                                         _mm_shuffle_epi8(tab, _mm_and_si128(q, m4)));
+            v[ib] = kq_dot_i8(w, _mm256_loadu_si256((const __m256i *)(const void *)(x + 32 * ib)));
+        }
+        uint32_t sl;
+        memcpy(&sl, b->scales_l, 4);
+        __m256i ls = _mm256_or_si256(
+            _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)sl), shl), _mm256_set1_epi32(15)),
+            _mm256_slli_epi32(_mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(b->scales_h), shh), _mm256_set1_epi32(3)), 4));
+        __m256i T = _mm256_mullo_epi32(_mm256_sub_epi32(ls, _mm256_set1_epi32(32)), kq_sum8x8(v));
+        __m256 A = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), _mm256_cvtepi32_ps(T));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
+    }
+    return kq_hsum(acc);
+}
+
+/* q3_k: block 4n + j of a super-block is plane j of qs[32n..] with high bit 4n + j of hmask; the signed values
+ * (code + 4·hbit − 4) as maddubs(|v|, sign(x, v)), each 16-element half weighted by its scale − 32 in the madd
+ * (as q6_k's), T in lane 4n + j; A = d·T, one FMA by xd. */
+static float dot_q3_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
+{
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256i pick[4];
+    pick_init(pick);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t i = 0; i < nsb; i++) {
+        const llq_blk_q3_k *b = (const void *)(row + i * sizeof *b);
+        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
+        const int8_t *x = a->q + 256 * i;
+        /* the 16 6-bit scales (llq_k3_scales) with 32-bit masks: low 4 bits of bytes 0..7 then their high
+         * nibbles, the 2 high bits from bytes 8..11 at shifts 0, 2, 4, 6 */
+        uint32_t u[3], s4[4];
+        memcpy(u, b->scales, 12);
+        s4[0] = (u[0] & 0x0f0f0f0f) | (u[2] & 0x03030303) << 4;
+        s4[1] = (u[1] & 0x0f0f0f0f) | ((u[2] >> 2) & 0x03030303) << 4;
+        s4[2] = ((u[0] >> 4) & 0x0f0f0f0f) | ((u[2] >> 4) & 0x03030303) << 4;
+        s4[3] = ((u[1] >> 4) & 0x0f0f0f0f) | ((u[2] >> 6) & 0x03030303) << 4;
+        __m128i s8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s4), _mm_set1_epi8(32));
+        __m256i sc16 = _mm256_cvtepi8_epi16(s8);
+        __m256i hm = _mm256_loadu_si256((const __m256i *)(const void *)b->hmask);
+        __m256i v[8];
+        for (int n = 0; n < 2; n++) {
+            __m256i scn = _mm256_permute2x128_si256(sc16, sc16, n ? 0x11 : 0x00);
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
+            for (int j = 0; j < 4; j++) {
+                __m256i code = _mm256_or_si256(
+                    _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3),
+                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hm, 4 * n + j), one), 2));
+                __m256i w = _mm256_sub_epi8(code, four);
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + 128 * n + 32 * j));
+                __m256i p = _mm256_maddubs_epi16(_mm256_abs_epi8(w), _mm256_sign_epi8(xv, w));
+                v[4 * n + j] = _mm256_madd_epi16(p, _mm256_shuffle_epi8(scn, pick[j]));
+            }
+        }
+        __m256 A = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), _mm256_cvtepi32_ps(kq_sum8x8(v)));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
+    }
+    return kq_hsum(acc);
+}
+
+/* q2_k: the planes as q3_k's (codes 0..3 unsigned), each half weighted by its 4-bit scale in the madd (T1), and
+ * the activations' pair sums by its 4-bit min (T2); A = d·T1 − dmin·T2, one FMA by xd. */
+static float dot_q2_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
+{
+    const __m256i m3 = _mm256_set1_epi8(3), ones8 = _mm256_set1_epi8(1);
+    const __m128i m4 = _mm_set1_epi8(0x0f);
+    __m256i pick[4];
+    pick_init(pick);
+    __m256 acc = _mm256_setzero_ps();
+    for (uint64_t i = 0; i < nsb; i++) {
+        const llq_blk_q2_k *b = (const void *)(row + i * sizeof *b);
+        _mm_prefetch((const char *)b + PF_AHEAD, _MM_HINT_T0);
+        _mm_prefetch((const char *)b + PF_AHEAD + 64, _MM_HINT_T0);
+        const int8_t *x = a->q + 256 * i;
+        __m128i s8 = _mm_loadu_si128((const __m128i *)(const void *)b->scales);
+        __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s8, m4));
+        __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
+        __m256i v1[8], v2[8];
+        for (int n = 0; n < 2; n++) {
+            __m256i scn = _mm256_permute2x128_si256(sc16, sc16, n ? 0x11 : 0x00);
+            __m256i mnn = _mm256_permute2x128_si256(mn16, mn16, n ? 0x11 : 0x00);
+            __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
+            for (int j = 0; j < 4; j++) {
+                __m256i code = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3);
+                __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + 128 * n + 32 * j));
+                v1[4 * n + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(code, xv), _mm256_shuffle_epi8(scn, pick[j]));
+                v2[4 * n + j] = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, xv), _mm256_shuffle_epi8(mnn, pick[j]));
+            }
+        }
+        __m256 T1 = _mm256_cvtepi32_ps(kq_sum8x8(v1)), T2 = _mm256_cvtepi32_ps(kq_sum8x8(v2));
+        __m256 A = _mm256_sub_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), T1),
+                                 _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->dmin)), T2));
+        acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
+    }
+    return kq_hsum(acc);
 }
 
 /* q6_k: per block of 32 the signed codes (code − 32) against the activations (maddubs of |v| and sign(x, v)),
@@ -168,10 +286,8 @@ static float dot_q4_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
 static float dot_q6_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
 {
     const __m256i m4 = _mm256_set1_epi8(0x0f), m3 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
-    __m256i pick[4]; /* byte shuffles: int16 lane 2c of each half in the low half, lane 2c + 1 in the high half */
-    for (int c = 0; c < 4; c++)
-        pick[c] = _mm256_set_m128i(_mm_set1_epi16((short)((4 * c + 3) << 8 | (4 * c + 2))),
-                                   _mm_set1_epi16((short)((4 * c + 1) << 8 | 4 * c)));
+    __m256i pick[4];
+    pick_init(pick);
     __m256 acc = _mm256_setzero_ps();
     for (uint64_t i = 0; i < nsb; i++) {
         const llq_blk_q6_k *b = (const void *)(row + i * sizeof *b);
@@ -198,16 +314,28 @@ static float dot_q6_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
                 v[4 * n + c] = _mm256_madd_epi16(p, _mm256_shuffle_epi8(scn, pick[c]));
             }
         }
-        __m256 T = _mm256_cvtepi32_ps(sum8x8(v));
+        __m256 T = _mm256_cvtepi32_ps(kq_sum8x8(v));
         __m256 A = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(b->d)), T);
         acc = _mm256_fmadd_ps(_mm256_loadu_ps(a->d + 8 * i), A, acc);
     }
-    return lanes_sum(acc);
+    return kq_hsum(acc);
 }
 
 float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
 {
-    return type == LLQ_Q4_K ? dot_q4_k(row, a, K / LLQ_QK_K) : dot_q6_k(row, a, K / LLQ_QK_K);
+    uint64_t nsb = K / LLQ_QK_K;
+    switch (type) {
+    case LLQ_Q4_K: return dot_q45_k(row, a, nsb, sizeof(llq_blk_q4_k), offsetof(llq_blk_q4_k, qs), 0);
+    case LLQ_Q5_K:
+        return dot_q45_k(row, a, nsb, sizeof(llq_blk_q5_k), offsetof(llq_blk_q5_k, qs), offsetof(llq_blk_q5_k, qh));
+    case LLQ_Q6_K: return dot_q6_k(row, a, nsb);
+    case LLQ_Q3_K: return dot_q3_k(row, a, nsb);
+    case LLQ_Q2_K: return dot_q2_k(row, a, nsb);
+    case LLQ_IQ4_XS: return dot_iq4_xs(row, a, nsb);
+    case LLQ_Q4_0: case LLQ_Q4_1: case LLQ_Q5_0: case LLQ_Q5_1: case LLQ_Q8_0: case LLQ_IQ4_NL:
+        return kq_blk32_dot_avx2(row, a, type, K);
+    default: return NAN;
+    }
 }
 
 void llq_mv_kq_rows_avx2(float *y, const kq_act *a, const llq_mat *W, uint64_t r0, uint64_t r1)
