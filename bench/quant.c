@@ -5,8 +5,8 @@
  *   3. generation with q4 g32 weights on the synthetic 378 M LLaMA of bench/eval.c (random weights built in
  *      memory): tokens/s and GB/s of weights streamed against the measured 2-thread read bandwidth
  *   4. RTN quantization throughput, MB/s of f32 input, 2 threads (q8/q4/q4a, groups 32/128)
- *   5. one token on every ggml block type (the fast kernel llq_matmul picks for n = 1), one thread, a 512 x 2048
- *      matrix in cache: ns per 32 weights
+ *   5. every ggml block type, one thread, the fast kernel llq_matmul picks: one token on a 512 x 2048 matrix in
+ *      cache (ns per 32 weights), and a window of 256 tokens through the packed-panel GEMM (GFLOP/s per CPU second)
  * Usage: build/bench/quant [cache|stream|gen|rtn|blocks] (one part; default all) */
 #include "llq/format.h"
 #include "llq/kernels.h"
@@ -152,8 +152,24 @@ static void block_in_cache(uint32_t type)
         best = dt < best ? dt : best;
     }
     double blocks = (double)rows * (double)K / 32.0 * 5;
-    printf("  %-7s %6.2f ns / 32 weights (%5.1f GB/s of weights)\n", llq_type_name(type), best * 1e9 / blocks,
+    printf("  %-7s one token %6.2f ns / 32 weights (%5.1f GB/s of weights)", llq_type_name(type), best * 1e9 / blocks,
            (double)(rows * W.row_bytes) * 5 / best / 1e9);
+    enum { N = 256 };
+    float *xn = malloc((size_t)N * K * 4), *yn = malloc((size_t)N * rows * 4);
+    if (xn && yn) {
+        for (uint64_t i = 0; i < N * K; i++)
+            xn[i] = (float)(u32() % 2000) / 1000.0f - 1.0f;
+        double bw = 1e30;
+        for (int t = 0; t < 4; t++) { /* the first a warm-up */
+            double t0 = bench_thread_cpu();
+            k(yn, xn, N, &W, 0, rows);
+            double dt = bench_thread_cpu() - t0;
+            bw = t && dt < bw ? dt : bw;
+        }
+        printf(", window of %d %6.1f GFLOP/s", N, 2.0 * N * (double)rows * (double)K / bw / 1e9);
+    }
+    printf("\n");
+    free(xn), free(yn);
 done:
     free(d), free(x), free(y), free(w);
 }

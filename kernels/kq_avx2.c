@@ -1,5 +1,5 @@
-/* kq_avx2.c — AVX2 dequantization of ggml's q4_k, q5_k, q6_k and iq4_xs blocks (the packed-panel GEMM's weight decoder for
- * those types): the same f32 operations as format/blocks.c, lane-wise (a multiply and a subtract, never fused),
+/* kq_avx2.c — AVX2 dequantization of ggml's blocks (the packed-panel GEMM's weight decoder: q2_k, q3_k, q4_k, q5_k,
+ * q6_k and iq4_xs here, the blocks of 32 in kq_blk32_avx2.c): the same f32 operations as format/blocks.c, lane-wise (a multiply and a subtract, never fused),
  * so the values are bit-identical to llq_block_to_f32; tests/unit/test_kquant.c compares the two. */
 #include "llq/blocks.h"
 #include "llq/format.h"
@@ -84,24 +84,74 @@ static void q6_k(float *y, const llq_blk_q6_k *b)
     }
 }
 
+/* 16 values v (int8, one per byte of the low 128 bits) times dl, minus ml when sub, at y[0..15]. */
+static inline void store_i8x16(float *y, __m128i v, __m256 dl, __m256 ml, int sub)
+{
+    for (int k = 0; k < 2; k++) {
+        __m256 f = _mm256_mul_ps(dl, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(k ? _mm_srli_si128(v, 8) : v)));
+        _mm256_storeu_ps(y + 8 * k, sub ? _mm256_sub_ps(f, ml) : f);
+    }
+}
+
+/* q2_k (hm NULL): dl·q − ml per 16 elements; q3_k: dl·(q − 4·!hbit). Planes j of qs[32n..], as format/blocks.c. */
+static void q23_k(float *y, const uint8_t *qs, const uint8_t *hm, const uint8_t *scales, float d, float dmin)
+{
+    uint8_t sc3[16];
+    if (hm)
+        llq_k3_scales(sc3, scales);
+    const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
+    __m256i H = hm ? _mm256_loadu_si256((const __m256i *)(const void *)hm) : _mm256_setzero_si256();
+    int is = 0;
+    for (int n = 0; n < 2; n++) {
+        __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * n));
+        for (int j = 0; j < 4; j++) {
+            __m256i v = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3);
+            if (hm) /* q − 4 where the high bit is clear: q + 4·h − 4 */
+                v = _mm256_sub_epi8(_mm256_or_si256(v, _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(H, 4 * n + j), one), 2)), four);
+            for (int h = 0; h < 2; h++, is++, y += 16) {
+                __m128i part = h ? _mm256_extracti128_si256(v, 1) : _mm256_castsi256_si128(v);
+                if (hm) {
+                    store_i8x16(y, part, _mm256_set1_ps(d * (float)(sc3[is] - 32)), _mm256_setzero_ps(), 0);
+                } else {
+                    uint8_t sc = scales[is];
+                    store_i8x16(y, part, _mm256_set1_ps(d * (float)(sc & 0xF)), _mm256_set1_ps(dmin * (float)(sc >> 4)), 1);
+                }
+            }
+        }
+    }
+}
+
 int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks)
 {
-    uint32_t bytes;
-    if ((type != LLQ_Q4_K && type != LLQ_Q5_K && type != LLQ_Q6_K && type != LLQ_IQ4_XS) ||
-        !llq_type_block(type, NULL, &bytes))
+    uint32_t elems, bytes;
+    if (!kq_has_dot(type) || !llq_type_block(type, &elems, &bytes)) /* kq_has_dot: every block type llq reads */
         return 0;
     const uint8_t *p = blocks;
-    for (uint64_t i = 0; i < n_blocks; i++, p += bytes, out += LLQ_QK_K) {
-        if (type == LLQ_Q4_K) {
+    for (uint64_t i = 0; i < n_blocks; i++, p += bytes, out += elems) {
+        switch (type) {
+        case LLQ_Q4_K: {
             const llq_blk_q4_k *b = (const void *)p;
             q45_k(out, b->d, b->dmin, b->scales, b->qs, NULL);
-        } else if (type == LLQ_Q5_K) {
+            break;
+        }
+        case LLQ_Q5_K: {
             const llq_blk_q5_k *b = (const void *)p;
             q45_k(out, b->d, b->dmin, b->scales, b->qs, b->qh);
-        } else if (type == LLQ_Q6_K) {
-            q6_k(out, (const void *)p);
-        } else {
-            iq4_xs(out, (const void *)p);
+            break;
+        }
+        case LLQ_Q6_K: q6_k(out, (const void *)p); break;
+        case LLQ_IQ4_XS: iq4_xs(out, (const void *)p); break;
+        case LLQ_Q3_K: {
+            const llq_blk_q3_k *b = (const void *)p;
+            q23_k(out, b->qs, b->hmask, b->scales, llq_f16_to_f32(b->d), 0);
+            break;
+        }
+        case LLQ_Q2_K: {
+            const llq_blk_q2_k *b = (const void *)p;
+            q23_k(out, b->qs, NULL, b->scales, llq_f16_to_f32(b->d), llq_f16_to_f32(b->dmin));
+            break;
+        }
+        default: kq_blk32_dequant_avx2(out, p, type); break;
         }
     }
     return 1;

@@ -3,7 +3,8 @@
  * (unsigned codes as they are; q8_0 and iq4_nl's signed values as maddubs(|w|, sign(x, w))), the 8 block sums
  * in one vector by a hadd tree, then A = d·(S − z·xs) (z = 8, 16 or 0) or d·S + m·xs for all 8 blocks and one
  * FMA by xd into the 8 lanes. The row's last K/32 mod 8 blocks go through kq_blk32_block_ref. Bit-identical to
- * the reference (test_kquant). */
+ * the reference (test_kquant). kq_blk32_dequant_avx2: the packed-panel GEMM's decoder of these blocks, the same
+ * f32 operations as format/blocks.c lane-wise (a multiply, then an add for q4_1 / q5_1, never fused). */
 #include "llq/blocks.h"
 #include "llq/format.h"
 #include "kq_simd.h"
@@ -108,5 +109,48 @@ float kq_blk32_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint
     case LLQ_Q5_1: return dot(row, a, K, LLQ_Q5_1, sizeof(llq_blk_q5_1));
     case LLQ_Q8_0: return dot(row, a, K, LLQ_Q8_0, sizeof(llq_blk_q8_0));
     default: return dot(row, a, K, LLQ_IQ4_NL, sizeof(llq_blk_iq4_nl));
+    }
+}
+
+/* 32 int8 values v times d (plus m when add_m), in element order, at y[0..31]. */
+static inline void store_i8x32(float *y, __m256i v, __m256 d, __m256 m, int add_m)
+{
+    __m128i h[2] = {_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)};
+    for (int k = 0; k < 4; k++) {
+        __m128i part = k & 1 ? _mm_srli_si128(h[k / 2], 8) : h[k / 2];
+        __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part)), d);
+        _mm256_storeu_ps(y + 8 * k, add_m ? _mm256_add_ps(f, m) : f);
+    }
+}
+
+void kq_blk32_dequant_avx2(float *y, const uint8_t *p, uint32_t type)
+{
+    uint16_t dh, mh = 0;
+    memcpy(&dh, p, 2);
+    if (type == LLQ_Q4_1 || type == LLQ_Q5_1)
+        memcpy(&mh, p + 2, 2);
+    __m256 d = _mm256_set1_ps(llq_f16_to_f32(dh)), m = _mm256_set1_ps(llq_f16_to_f32(mh));
+    switch (type) {
+    case LLQ_Q4_0: /* (n − 8)·d */
+        store_i8x32(y, _mm256_sub_epi8(nibbles(p + offsetof(llq_blk_q4_0, qs)), _mm256_set1_epi8(8)), d, m, 0);
+        break;
+    case LLQ_Q4_1: /* n·d + m */
+        store_i8x32(y, nibbles(p + offsetof(llq_blk_q4_1, qs)), d, m, 1);
+        break;
+    case LLQ_Q5_0: /* (n − 16)·d */
+        store_i8x32(y, _mm256_sub_epi8(_mm256_or_si256(nibbles(p + offsetof(llq_blk_q5_0, qs)), fifth_bits(p + offsetof(llq_blk_q5_0, qh))), _mm256_set1_epi8(16)), d, m, 0);
+        break;
+    case LLQ_Q5_1:
+        store_i8x32(y, _mm256_or_si256(nibbles(p + offsetof(llq_blk_q5_1, qs)), fifth_bits(p + offsetof(llq_blk_q5_1, qh))), d, m, 1);
+        break;
+    case LLQ_Q8_0:
+        store_i8x32(y, _mm256_loadu_si256((const __m256i *)(const void *)(p + offsetof(llq_blk_q8_0, qs))), d, m, 0);
+        break;
+    default: { /* iq4_nl: d·T[n] */
+        const __m128i tab = _mm_loadu_si128((const __m128i *)(const void *)llq_iq4_values), m4 = _mm_set1_epi8(0x0f);
+        __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(p + offsetof(llq_blk_iq4_nl, qs)));
+        store_i8x32(y, _mm256_set_m128i(_mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m4)),
+                                        _mm_shuffle_epi8(tab, _mm_and_si128(q, m4))), d, m, 0);
+    }
     }
 }

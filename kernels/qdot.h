@@ -61,7 +61,7 @@ void llq_dequant_row_avx2(float *out, const uint8_t *row, uint32_t type, uint32_
 /* out[k - k0] = element k of the row for k0 <= k < k1, k0 a multiple of 32 (same numbers; matmul_avx2.c). */
 void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K, uint64_t k0,
                             uint64_t k1);
-/* ggml block types with an AVX2 decoder (q4_k, q5_k, q6_k, iq4_xs; kq_avx2.c): n_blocks blocks to f32, bit-identical to
+/* ggml block types (all twelve; kq_avx2.c, kq_blk32_avx2.c): n_blocks blocks to f32, bit-identical to
  * llq_block_to_f32 (their _ref). Returns 0 without writing for other types. */
 int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
 
@@ -85,6 +85,8 @@ float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K)
 float kq_blk32_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
 float kq_blk32_block_ref(const uint8_t *p, const int8_t *q, int32_t xs, uint32_t type);
 float kq_blk32_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+/* One block of 32 at p to f32 (y[32]), bit-identical to llq_block_to_f32 (AVX2). */
+void kq_blk32_dequant_avx2(float *y, const uint8_t *p, uint32_t type);
 /* The sum of the 8 lane accumulators of kq_dot (((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))). */
 float kq_lanes_sum(const float l[8]);
 float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);

@@ -280,47 +280,56 @@ START_TEST(presets_pick_llama_cpp_types)
 }
 END_TEST
 
-/* Twin test: the AVX2 decoders of q4_k / q5_k / q6_k / iq4_xs give llq_block_to_f32's values bit for bit (llama.cpp's real blocks and
- * random bytes with finite scales). */
+/* Random bytes for n blocks of type at p, with finite f16 scale fields (d, and dmin / m where the type has one). */
+static void random_blocks(uint8_t *row, uint32_t type, uint64_t n)
+{
+    uint32_t bytes;
+    llq_type_block(type, NULL, &bytes);
+    for (size_t i = 0; i < n * bytes; i++)
+        row[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
+    for (uint64_t b = 0; b < n; b++) {
+        uint8_t *p = row + b * bytes;
+        uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
+        if (type == LLQ_Q2_K)
+            memcpy(p + 80, &d, 2), memcpy(p + 82, &m, 2);
+        else if (type == LLQ_Q3_K)
+            memcpy(p + 108, &d, 2);
+        else if (type == LLQ_Q6_K)
+            memcpy(p + 208, &d, 2);
+        else
+            memcpy(p, &d, 2), memcpy(p + 2, &m, 2); /* d first; q4_1/q5_1 m, q4_k/q5_k dmin next */
+    }
+}
+
+/* Twin test: the AVX2 decoders of every block type give llq_block_to_f32's values bit for bit (llama.cpp's real
+ * blocks and random bytes with finite scales). */
 START_TEST(avx2_decoders_match_ref)
 {
     if (!llq_cpu_has_avx2())
         return;
-    const uint32_t types[4] = {LLQ_Q4_K, LLQ_Q6_K, LLQ_Q5_K, LLQ_IQ4_XS};
-    for (int t = 0; t < 4; t++) {
-        uint32_t bytes;
-        llq_type_block(types[t], NULL, &bytes);
-        uint8_t blk[4 * 210] = {0};
+    for (size_t t = 0; t < sizeof all_types / sizeof all_types[0]; t++) {
+        uint32_t elems;
+        llq_type_block(all_types[t], &elems, NULL);
+        uint64_t n = elems == 32 ? 32 : 4;
+        uint8_t blk[32 * 34]; /* 32 blocks of q8_0 or 4 of q6_k */
         float a[4 * 256], b[4 * 256];
         for (int rep = 0; rep < 50; rep++) {
-            for (size_t i = 0; i < sizeof blk; i++)
-                blk[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
-            for (int k = 0; k < 4; k++) { /* finite f16 scales */
-                uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
-                uint8_t *p = blk + k * bytes;
-                if (types[t] == LLQ_Q4_K || types[t] == LLQ_Q5_K)
-                    memcpy(p, &d, 2), memcpy(p + 2, &m, 2);
-                else if (types[t] == LLQ_IQ4_XS)
-                    memcpy(p, &d, 2);
-                else
-                    memcpy(p + 208, &d, 2);
-            }
-            llq_block_to_f32(a, blk, types[t], 4);
-            ck_assert(llq_kq_dequant_avx2(b, blk, types[t], 4));
-            ck_assert(memcmp(a, b, sizeof a) == 0);
+            random_blocks(blk, all_types[t], n);
+            llq_block_to_f32(a, blk, all_types[t], n);
+            ck_assert(llq_kq_dequant_avx2(b, blk, all_types[t], n));
+            ck_assert_msg(memcmp(a, b, n * elems * sizeof(float)) == 0, "%s", llq_type_name(all_types[t]));
         }
     }
     for (size_t c = 0; c < sizeof kq_cases / sizeof kq_cases[0]; c++) {
-        uint32_t t;
+        uint32_t t, elems;
         llq_type_parse(&t, kq_cases[c].type);
+        llq_type_block(t, &elems, NULL);
         float a[4 * 256], b[4 * 256];
-        if (t != LLQ_Q4_K && t != LLQ_Q6_K && t != LLQ_Q5_K && t != LLQ_IQ4_XS)
-            continue;
         llq_block_to_f32(a, kq_cases[c].raw, t, kq_cases[c].n_blocks);
         ck_assert(llq_kq_dequant_avx2(b, kq_cases[c].raw, t, kq_cases[c].n_blocks));
-        ck_assert(memcmp(a, b, kq_cases[c].n_blocks * 256 * sizeof(float)) == 0);
+        ck_assert_msg(memcmp(a, b, kq_cases[c].n_blocks * elems * sizeof(float)) == 0, "%s", kq_cases[c].type);
     }
-    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q3_K, 1));
+    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q4, 1));
 }
 END_TEST
 
@@ -363,7 +372,7 @@ START_TEST(kq_dot_twins)
 {
     float x[512], w[512];
     float buf[512 / 4 + 2 * (512 / 32) + 16];
-    uint8_t row[2 * 210];
+    uint8_t row[16 * 34]; /* the largest row of 512: q8_0 */
     kq_act a;
     ck_assert(kq_act_layout(&a, buf, sizeof buf / sizeof buf[0], 512));
     ck_assert(!kq_act_layout(&a, buf, 10, 512));
@@ -382,19 +391,9 @@ START_TEST(kq_dot_twins)
                     memset(x, 0, 32 * sizeof x[0]); /* a block of zero activations (xd = 0) */
                 ck_assert_int_eq(llq_quantize_row(row, w, K, ty, 0, NULL), 0);
                 check_dot(row, x, K, ty, "rtn");
-                for (size_t i = 0; i < K / elems * bytes; i++) /* random codes and scales, finite f16 fields */
-                    row[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
+                random_blocks(row, ty, K / elems); /* random codes and scales, finite f16 fields */
                 for (uint64_t b = 0; b < K / elems; b++) {
                     uint8_t *p = row + b * bytes;
-                    uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
-                    if (ty == LLQ_Q2_K)
-                        memcpy(p + 80, &d, 2), memcpy(p + 82, &m, 2);
-                    else if (ty == LLQ_Q3_K)
-                        memcpy(p + 108, &d, 2);
-                    else if (ty == LLQ_Q6_K)
-                        memcpy(p + 208, &d, 2);
-                    else
-                        memcpy(p, &d, 2), memcpy(p + 2, &m, 2); /* d first; q4_1/q5_1 m, q4_k/q5_k dmin next */
                     if (ty == LLQ_Q8_0 && rep == 0)
                         p[2 + b % 32] = 0x80; /* code −128 */
                 }
