@@ -276,7 +276,7 @@ static float dot_q3_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
         __m256i hm = _mm256_loadu_si256((const __m256i *)(const void *)b->hmask);
         __m256i v[8];
         for (int n = 0; n < 2; n++) {
-            __m256i scn = _mm256_permute2x128_si256(sc16, sc16, n ? 0x11 : 0x00);
+            __m256i scn = (n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00));
             __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
             for (int j = 0; j < 4; j++) {
                 __m256i code = _mm256_or_si256(
@@ -313,8 +313,8 @@ static float dot_q2_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
         __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
         __m256i v1[8], v2[8];
         for (int n = 0; n < 2; n++) {
-            __m256i scn = _mm256_permute2x128_si256(sc16, sc16, n ? 0x11 : 0x00);
-            __m256i mnn = _mm256_permute2x128_si256(mn16, mn16, n ? 0x11 : 0x00);
+            __m256i scn = (n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00));
+            __m256i mnn = (n ? _mm256_permute2x128_si256(mn16, mn16, 0x11) : _mm256_permute2x128_si256(mn16, mn16, 0x00));
             __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
             for (int j = 0; j < 4; j++) {
                 __m256i code = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3);
