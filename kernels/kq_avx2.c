@@ -102,8 +102,10 @@ static void q23_k(float *y, const uint8_t *qs, const uint8_t *hm, const uint8_t 
     const __m256i m3 = _mm256_set1_epi8(3), one = _mm256_set1_epi8(1), four = _mm256_set1_epi8(4);
     __m256i H = hm ? _mm256_loadu_si256((const __m256i *)(const void *)hm) : _mm256_setzero_si256();
     int is = 0;
+    #pragma GCC unroll 2
     for (int n = 0; n < 2; n++) {
         __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(qs + 32 * n));
+        #pragma GCC unroll 4
         for (int j = 0; j < 4; j++) {
             __m256i v = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3);
             if (hm) /* q − 4 where the high bit is clear: q + 4·h − 4 */
@@ -175,6 +177,7 @@ static inline __attribute__((always_inline)) float dot_q45_k(const uint8_t *row,
             _mm_prefetch((const char *)b + PF_AHEAD + o, _MM_HINT_T0);
         const int8_t *x = a->q + 256 * i;
         __m256i v[8], H = hb ? _mm256_loadu_si256((const __m256i *)(const void *)(b + hb)) : _mm256_setzero_si256();
+        #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             __m256i q = _mm256_loadu_si256((const __m256i *)(const void *)(b + qs_at + 32 * c));
             __m256i lo = _mm256_and_si256(q, m4), hi = _mm256_and_si256(_mm256_srli_epi16(q, 4), m4);
@@ -231,6 +234,7 @@ static float dot_iq4_xs(const uint8_t *row, const kq_act *a, uint64_t nsb)
         _mm_prefetch((const char *)b + PF_AHEAD + 128, _MM_HINT_T0);
         const int8_t *x = a->q + 256 * i;
         __m256i v[8];
+        #pragma GCC unroll 8
         for (int ib = 0; ib < 8; ib++) {
             __m128i q = _mm_loadu_si128((const __m128i *)(const void *)(b->qs + 16 * ib));
             __m256i w = _mm256_set_m128i(_mm_shuffle_epi8(tab, _mm_and_si128(_mm_srli_epi16(q, 4), m4)),
@@ -271,13 +275,15 @@ static float dot_q3_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
         s4[1] = (u[1] & 0x0f0f0f0f) | ((u[2] >> 2) & 0x03030303) << 4;
         s4[2] = ((u[0] >> 4) & 0x0f0f0f0f) | ((u[2] >> 4) & 0x03030303) << 4;
         s4[3] = ((u[1] >> 4) & 0x0f0f0f0f) | ((u[2] >> 6) & 0x03030303) << 4;
-        __m128i s8 = _mm_sub_epi8(_mm_loadu_si128((const __m128i *)(const void *)s4), _mm_set1_epi8(32));
+        __m128i s8 = _mm_sub_epi8(_mm_setr_epi32((int)s4[0], (int)s4[1], (int)s4[2], (int)s4[3]), _mm_set1_epi8(32));
         __m256i sc16 = _mm256_cvtepi8_epi16(s8);
         __m256i hm = _mm256_loadu_si256((const __m256i *)(const void *)b->hmask);
         __m256i v[8];
+        #pragma GCC unroll 2
         for (int n = 0; n < 2; n++) {
             __m256i scn = (n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00));
             __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
                 __m256i code = _mm256_or_si256(
                     _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3),
@@ -312,10 +318,12 @@ static float dot_q2_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
         __m256i sc16 = _mm256_cvtepu8_epi16(_mm_and_si128(s8, m4));
         __m256i mn16 = _mm256_cvtepu8_epi16(_mm_and_si128(_mm_srli_epi16(s8, 4), m4));
         __m256i v1[8], v2[8];
+        #pragma GCC unroll 2
         for (int n = 0; n < 2; n++) {
             __m256i scn = (n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00));
             __m256i mnn = (n ? _mm256_permute2x128_si256(mn16, mn16, 0x11) : _mm256_permute2x128_si256(mn16, mn16, 0x00));
             __m256i Q = _mm256_loadu_si256((const __m256i *)(const void *)(b->qs + 32 * n));
+            #pragma GCC unroll 4
             for (int j = 0; j < 4; j++) {
                 __m256i code = _mm256_and_si256(_mm256_srli_epi16(Q, 2 * j), m3);
                 __m256i xv = _mm256_loadu_si256((const __m256i *)(const void *)(x + 128 * n + 32 * j));
@@ -348,11 +356,13 @@ static float dot_q6_k(const uint8_t *row, const kq_act *a, uint64_t nsb)
         const int8_t *x = a->q + 256 * i;
         __m256i v[8];
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(const void *)b->scales));
+        #pragma GCC unroll 2
         for (int n = 0; n < 2; n++) {
             __m256i scn = n ? _mm256_permute2x128_si256(sc16, sc16, 0x11) : _mm256_permute2x128_si256(sc16, sc16, 0x00); /* scales 8n..8n+7 in both halves */
             __m256i A = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n));
             __m256i B = _mm256_loadu_si256((const __m256i *)(const void *)(b->ql + 64 * n + 32));
             __m256i H = _mm256_loadu_si256((const __m256i *)(const void *)(b->qh + 32 * n));
+            #pragma GCC unroll 4
             for (int c = 0; c < 4; c++) {
                 __m256i L = c & 1 ? B : A;
                 __m256i lo = c < 2 ? _mm256_and_si256(L, m4) : _mm256_and_si256(_mm256_srli_epi16(L, 4), m4);

@@ -73,6 +73,7 @@ static inline __attribute__((always_inline)) float dot(const uint8_t *row, const
         const int8_t *x = a->q + 256 * g;
         __m256i v[8];
         uint16_t dh[8], mh[8];
+        #pragma GCC unroll 8
         for (int j = 0; j < 8; j++) {
             memcpy(&dh[j], p + j * bytes, 2);
             if (has_m)
