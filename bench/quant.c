@@ -5,7 +5,9 @@
  *   3. generation with q4 g32 weights on the synthetic 378 M LLaMA of bench/eval.c (random weights built in
  *      memory): tokens/s and GB/s of weights streamed against the measured 2-thread read bandwidth
  *   4. RTN quantization throughput, MB/s of f32 input, 2 threads (q8/q4/q4a, groups 32/128)
- * Usage: build/bench/quant [cache|stream|gen|rtn] (one part; default all) */
+ *   5. every ggml block type, one thread, the fast kernel llq_matmul picks: one token on a 512 x 2048 matrix in
+ *      cache (ns per 32 weights), and a window of 256 tokens through the packed-panel GEMM (GFLOP/s per CPU second)
+ * Usage: build/bench/quant [cache|stream|gen|rtn|blocks] (one part; default all) */
 #include "llq/format.h"
 #include "llq/kernels.h"
 #include "llq/model.h"
@@ -115,6 +117,61 @@ static double in_cache(const char *what, uint32_t type, uint32_t group, int fast
            (double)(rows * W.row_bytes) / 1024.0);
     free_mat(&W, d), free(x), free(y);
     return best * 1e9 / blocks;
+}
+
+/* One token on a ggml block type, one thread, 512 x 2048 in cache (RTN-quantized random weights): the kernel
+ * llq_matmul selects for the type (fast), best of 200 runs of 5 calls, ns of thread CPU time per 32 weights. */
+static void block_in_cache(uint32_t type)
+{
+    uint64_t rows = 512, K = 2048;
+    llq_mat W;
+    uint8_t *d = NULL;
+    float *x = malloc(K * 4), *y = malloc(rows * 4), *w = malloc(K * 4);
+    llq_mm_kernel k = llq_mm_select(type, LLQ_KERNEL_FAST);
+    if (!x || !y || !w || !k || llq_mat_init(&W, type, 0, rows, K, NULL) || !(d = malloc(rows * W.row_bytes)))
+        goto done;
+    for (uint64_t r = 0; r < rows; r++) {
+        for (uint64_t i = 0; i < K; i++)
+            w[i] = (float)((int)(u32() % 2001) - 1000) * 1e-5f;
+        if (llq_quantize_row(d + r * W.row_bytes, w, K, type, 0, NULL))
+            goto done;
+    }
+    W.data = d;
+    for (uint64_t i = 0; i < K; i++)
+        x[i] = (float)(u32() % 2000) / 1000.0f - 1.0f;
+    if (!llq_mm_scratch(llq_mm_scratch_need(&W)) || !llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))
+        goto done;
+    for (double w0 = bench_thread_cpu(); bench_thread_cpu() - w0 < 0.05;)
+        k(y, x, 1, &W, 0, rows);
+    double best = 1e30;
+    for (int t = 0; t < 200; t++) {
+        double t0 = bench_thread_cpu();
+        for (int i = 0; i < 5; i++)
+            k(y, x, 1, &W, 0, rows);
+        double dt = bench_thread_cpu() - t0;
+        best = dt < best ? dt : best;
+    }
+    double blocks = (double)rows * (double)K / 32.0 * 5;
+    printf("  %-7s one token %6.2f ns / 32 weights (%5.1f GB/s of weights)", llq_type_name(type), best * 1e9 / blocks,
+           (double)(rows * W.row_bytes) * 5 / best / 1e9);
+    enum { N = 256 };
+    float *xn = malloc((size_t)N * K * 4), *yn = malloc((size_t)N * rows * 4);
+    if (xn && yn) {
+        for (uint64_t i = 0; i < N * K; i++)
+            xn[i] = (float)(u32() % 2000) / 1000.0f - 1.0f;
+        double bw = 1e30;
+        for (int t = 0; t < 4; t++) { /* the first a warm-up */
+            double t0 = bench_thread_cpu();
+            k(yn, xn, N, &W, 0, rows);
+            double dt = bench_thread_cpu() - t0;
+            bw = t && dt < bw ? dt : bw;
+        }
+        printf(", window of %d %6.1f GFLOP/s", N, 2.0 * N * (double)rows * (double)K / bw / 1e9);
+    }
+    printf("\n");
+    free(xn), free(yn);
+done:
+    free(d), free(x), free(y), free(w);
 }
 
 /* Seconds for nt threads to read p[n] once (each a contiguous 1/nt share), best of 3. */
@@ -278,7 +335,7 @@ static void rtn(void)
 
 int main(int argc, char **argv)
 {
-    const char *only = argc > 1 ? argv[1] : ""; /* "cache", "stream", "gen" or "rtn": one part only */
+    const char *only = argc > 1 ? argv[1] : ""; /* "cache", "stream", "gen", "rtn" or "blocks": one part only */
     loadavg();
     if (!llq_cpu_has_avx2()) {
         printf("quant bench: no AVX2 on this CPU, fast kernels not available\n");
@@ -292,6 +349,13 @@ int main(int argc, char **argv)
         in_cache("q8 g32", LLQ_Q8, 32, 1);
         double r = in_cache("q4 g32", LLQ_Q4, 32, 0);
         printf("  q4 g32: fast path %.1f x the scalar reference\n", r / f);
+    }
+    if (!*only || !strcmp(only, "blocks")) {
+        printf("one token on ggml block types (fast kernel), one thread, 512 x 2048 in cache:\n");
+        static const uint32_t bt[] = {LLQ_Q4_K, LLQ_Q5_K, LLQ_Q6_K, LLQ_Q3_K, LLQ_Q2_K, LLQ_IQ4_XS, LLQ_IQ4_NL,
+                                      LLQ_Q4_0, LLQ_Q4_1, LLQ_Q5_0, LLQ_Q5_1, LLQ_Q8_0};
+        for (size_t i = 0; i < sizeof bt / sizeof bt[0]; i++)
+            block_in_cache(bt[i]);
     }
     if (!*only || !strcmp(only, "stream")) {
         printf("streaming a large matrix (reference: measured read bandwidth 9.9 GB/s one thread, 17.5 two):\n");

@@ -44,8 +44,8 @@ llq_mm_kernel llq_mm_select(uint32_t type, int impl)
     case LLQ_Q4:
     case LLQ_Q4A:
         return f ? llq_mm_q_avx2 : llq_mm_dequant_ref;
-    default: /* ggml block types: dequantized tiles (q4_k / q6_k: integer dot products for one token) */
-        if (type == LLQ_Q4_K || type == LLQ_Q6_K) /* one token: integer dot products (kq_dot.c, kq_avx2.c) */
+    default: /* ggml block types: dequantized tiles; one token: integer dot products (kq_dot.c, kq_avx2.c) */
+        if (kq_has_dot(type))
             return f ? llq_mm_kq_avx2 : llq_mm_dequant_ref;
         if (llq_type_is_block(type))
             return f ? llq_mm_dequant_avx2 : llq_mm_dequant_ref;
@@ -156,8 +156,8 @@ struct mm_task {
 };
 
 /* One slice: matrix j, rows r0..r1-1. One token on a q type with the fast kernels quantizes the activations
- * once per thread and call (again only when a matrix with another group size comes); on q4_k / q6_k once per
- * thread and call (*kq_done; all matrices of a call have the same columns). */
+ * once per thread and call (again only when a matrix with another group size comes); on the ggml block types once
+ * per thread and call (*kq_done; all matrices of a call have the same columns). */
 static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, uint32_t *a_group, kq_act *ka,
                  int *kq_done)
 {

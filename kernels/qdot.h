@@ -61,20 +61,32 @@ void llq_dequant_row_avx2(float *out, const uint8_t *row, uint32_t type, uint32_
 /* out[k - k0] = element k of the row for k0 <= k < k1, k0 a multiple of 32 (same numbers; matmul_avx2.c). */
 void llq_dequant_range_avx2(float *out, const uint8_t *row, uint32_t type, uint32_t group, uint64_t K, uint64_t k0,
                             uint64_t k1);
-/* ggml block types with an AVX2 decoder (q4_k, q5_k, q6_k, iq4_xs; kq_avx2.c): n_blocks blocks to f32, bit-identical to
+/* ggml block types (all twelve; kq_avx2.c, kq_blk32_avx2.c): n_blocks blocks to f32, bit-identical to
  * llq_block_to_f32 (their _ref). Returns 0 without writing for other types. */
 int llq_kq_dequant_avx2(float *out, const void *blocks, uint32_t type, uint64_t n_blocks);
 
-/* One-token integer path for q4_k / q6_k (kq_dot.c, kq_avx2.c): activations int8 per block of 32. */
+/* One-token integer path for the ggml block types (kq_dot.c, kq_blk32.c; AVX2: kq_avx2.c, kq_blk32_avx2.c):
+ * activations int8 per block of 32; the expressions per type are in kq_dot.c's header. */
 typedef struct kq_act {
     int8_t *q;  /* [K] */
     float *d;   /* [K/32] block scales */
     int32_t *s; /* [K/32] block sums of q */
 } kq_act;
+/* 1 for the block types with the integer path (all twelve: q4_k q5_k q6_k q3_k q2_k iq4_xs q4_0 q4_1 q5_0 q5_1
+ * q8_0 iq4_nl), else 0. */
+int kq_has_dot(uint32_t type);
 /* Lays a kq_act for rows of K out in buf (n_floats ≥ K/4 + 2·K/32 + 16); 0 if it does not fit. */
 int kq_act_layout(kq_act *a, float *buf, size_t n_floats, uint64_t K);
 void kq_act_quantize(kq_act *a, const float *x, uint64_t K);
+/* One row of K weights (K a multiple of the type's block length) times the activations; NAN for a type without
+ * the path. */
 float kq_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+/* The blocks of 32 (kq_blk32.c): a row, and block p's f32 term A against its activations q[32] with sum xs. */
+float kq_blk32_dot_ref(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+float kq_blk32_block_ref(const uint8_t *p, const int8_t *q, int32_t xs, uint32_t type);
+float kq_blk32_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
+/* One block of 32 at p to f32 (y[32]), bit-identical to llq_block_to_f32 (AVX2). */
+void kq_blk32_dequant_avx2(float *y, const uint8_t *p, uint32_t type);
 /* The sum of the 8 lane accumulators of kq_dot (((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7))). */
 float kq_lanes_sum(const float l[8]);
 float kq_dot_avx2(const uint8_t *row, const kq_act *a, uint32_t type, uint64_t K);
@@ -82,7 +94,7 @@ void llq_mv_kq_ref(float *y, const float *x, const llq_mat *W, uint64_t r0, uint
 /* y[r] = W[r] · x for r0 <= r < r1, activations already quantized in a (the threaded matmul quantizes once per
  * thread and call). */
 void llq_mv_kq_rows_avx2(float *y, const kq_act *a, const llq_mat *W, uint64_t r0, uint64_t r1);
-/* Registered for q4_k / q6_k (fast): n == 1 the integer path, n > 1 the packed-panel GEMM. */
+/* Registered for the types of kq_has_dot (fast): n == 1 the integer path, n > 1 the packed-panel GEMM. */
 void llq_mm_kq_avx2(float *y, const float *x, size_t n, const llq_mat *W, uint64_t r0, uint64_t r1);
 
 #endif

@@ -280,119 +280,222 @@ START_TEST(presets_pick_llama_cpp_types)
 }
 END_TEST
 
-/* Twin test: the AVX2 decoders of q4_k / q5_k / q6_k / iq4_xs give llq_block_to_f32's values bit for bit (llama.cpp's real blocks and
- * random bytes with finite scales). */
+/* Random bytes for n blocks of type at p, with finite f16 scale fields (d, and dmin / m where the type has one). */
+static void random_blocks(uint8_t *row, uint32_t type, uint64_t n)
+{
+    uint32_t bytes;
+    llq_type_block(type, NULL, &bytes);
+    for (size_t i = 0; i < n * bytes; i++)
+        row[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
+    for (uint64_t b = 0; b < n; b++) {
+        uint8_t *p = row + b * bytes;
+        uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
+        if (type == LLQ_Q2_K)
+            memcpy(p + 80, &d, 2), memcpy(p + 82, &m, 2);
+        else if (type == LLQ_Q3_K)
+            memcpy(p + 108, &d, 2);
+        else if (type == LLQ_Q6_K)
+            memcpy(p + 208, &d, 2);
+        else
+            memcpy(p, &d, 2), memcpy(p + 2, &m, 2); /* d first; q4_1/q5_1 m, q4_k/q5_k dmin next */
+    }
+}
+
+/* Twin test: the AVX2 decoders of every block type give llq_block_to_f32's values bit for bit (llama.cpp's real
+ * blocks and random bytes with finite scales). */
 START_TEST(avx2_decoders_match_ref)
 {
     if (!llq_cpu_has_avx2())
         return;
-    const uint32_t types[4] = {LLQ_Q4_K, LLQ_Q6_K, LLQ_Q5_K, LLQ_IQ4_XS};
-    for (int t = 0; t < 4; t++) {
-        uint32_t bytes;
-        llq_type_block(types[t], NULL, &bytes);
-        uint8_t blk[4 * 210] = {0};
+    for (size_t t = 0; t < sizeof all_types / sizeof all_types[0]; t++) {
+        uint32_t elems;
+        llq_type_block(all_types[t], &elems, NULL);
+        uint64_t n = elems == 32 ? 32 : 4;
+        uint8_t blk[32 * 34]; /* 32 blocks of q8_0 or 4 of q6_k */
         float a[4 * 256], b[4 * 256];
         for (int rep = 0; rep < 50; rep++) {
-            for (size_t i = 0; i < sizeof blk; i++)
-                blk[i] = (uint8_t)((urand() + 1.0f) * 128.0f);
-            for (int k = 0; k < 4; k++) { /* finite f16 scales */
-                uint16_t d = llq_f32_to_f16(0.01f * urand()), m = llq_f32_to_f16(0.01f * urand());
-                uint8_t *p = blk + k * bytes;
-                if (types[t] == LLQ_Q4_K || types[t] == LLQ_Q5_K)
-                    memcpy(p, &d, 2), memcpy(p + 2, &m, 2);
-                else if (types[t] == LLQ_IQ4_XS)
-                    memcpy(p, &d, 2);
-                else
-                    memcpy(p + 208, &d, 2);
-            }
-            llq_block_to_f32(a, blk, types[t], 4);
-            ck_assert(llq_kq_dequant_avx2(b, blk, types[t], 4));
-            ck_assert(memcmp(a, b, sizeof a) == 0);
+            random_blocks(blk, all_types[t], n);
+            llq_block_to_f32(a, blk, all_types[t], n);
+            ck_assert(llq_kq_dequant_avx2(b, blk, all_types[t], n));
+            ck_assert_msg(memcmp(a, b, n * elems * sizeof(float)) == 0, "%s", llq_type_name(all_types[t]));
         }
     }
     for (size_t c = 0; c < sizeof kq_cases / sizeof kq_cases[0]; c++) {
-        uint32_t t;
+        uint32_t t, elems;
         llq_type_parse(&t, kq_cases[c].type);
+        llq_type_block(t, &elems, NULL);
         float a[4 * 256], b[4 * 256];
-        if (t != LLQ_Q4_K && t != LLQ_Q6_K && t != LLQ_Q5_K && t != LLQ_IQ4_XS)
-            continue;
         llq_block_to_f32(a, kq_cases[c].raw, t, kq_cases[c].n_blocks);
         ck_assert(llq_kq_dequant_avx2(b, kq_cases[c].raw, t, kq_cases[c].n_blocks));
-        ck_assert(memcmp(a, b, kq_cases[c].n_blocks * 256 * sizeof(float)) == 0);
+        ck_assert_msg(memcmp(a, b, kq_cases[c].n_blocks * elems * sizeof(float)) == 0, "%s", kq_cases[c].type);
     }
-    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q3_K, 1));
+    ck_assert(!llq_kq_dequant_avx2(NULL, NULL, LLQ_Q4, 1));
 }
 END_TEST
 
-/* One-token integer path: kq_dot_avx2 gives kq_dot_ref's value bit for bit (same integer sums, same f32 order),
- * and both are the f32 product of the dequantized row within the int8 activations' rounding. */
+/* One-token integer path. check_dot: kq_dot_avx2 gives kq_dot_ref's value bit for bit (same integer sums, same
+ * f32 order), and kq_dot_ref is the f32 product of the dequantized row w within the int8 activations' rounding:
+ * |ref − Σ w·x| ≤ 1.001 · Σ_b (amax_b / 254) · Σ_{k in b} |w_k| + 2e-5 · Σ |w·x| (each activation is off by at
+ * most half a step xd_b/2 = amax_b/254; the second term covers the f32 arithmetic). */
+static void check_dot(const uint8_t *row, const float *x, uint64_t K, uint32_t type, const char *what)
+{
+    float *w = malloc(K * sizeof *w), *buf = malloc((K / 4 + 2 * (K / 32) + 16) * sizeof *buf);
+    ck_assert(w && buf);
+    kq_act a;
+    ck_assert(kq_act_layout(&a, buf, K / 4 + 2 * (K / 32) + 16, K));
+    kq_act_quantize(&a, x, K);
+    float r = kq_dot_ref(row, &a, type, K);
+    llq_row_to_f32(w, row, type, 0, K);
+    double exact = 0, mag = 0, bound = 0;
+    for (uint64_t b = 0; b < K / 32; b++) {
+        double amax = 0, wabs = 0;
+        for (uint64_t i = 32 * b; i < 32 * b + 32; i++) {
+            exact += (double)w[i] * x[i], mag += fabs((double)w[i] * x[i]);
+            amax = fmax(amax, fabs(x[i])), wabs += fabs(w[i]);
+        }
+        bound += amax / 254 * wabs;
+    }
+    ck_assert_msg(fabs(r - exact) <= 1.001 * bound + 2e-5 * mag, "%s %s K=%llu: %g vs %g (bound %g)",
+                  llq_type_name(type), what, (unsigned long long)K, r, exact, bound);
+    if (llq_cpu_has_avx2()) {
+        float f = kq_dot_avx2(row, &a, type, K);
+        ck_assert_msg(memcmp(&f, &r, 4) == 0, "%s %s K=%llu: avx2 %a ref %a", llq_type_name(type), what,
+                      (unsigned long long)K, f, r);
+    }
+    free(w), free(buf);
+}
+
+/* Every block type: RTN-quantized rows (K = 512; the blocks of 32 also K = 480 and 96: a row's last K/32 mod 8
+ * blocks take the per-block path), random bytes with finite scales (every code, q8_0's −128), and llama.cpp's
+ * blocks of kquant_refs.h. */
 START_TEST(kq_dot_twins)
 {
-    enum { K = 512 };
-    float x[K], w[K];
-    float buf[K / 4 + 2 * (K / 32) + 16];
-    uint8_t row[2 * 210];
+    float x[512], w[512];
+    float buf[512 / 4 + 2 * (512 / 32) + 16];
+    uint8_t row[16 * 34]; /* the largest row of 512: q8_0 */
     kq_act a;
-    ck_assert(kq_act_layout(&a, buf, sizeof buf / sizeof buf[0], K));
-    ck_assert(!kq_act_layout(&a, buf, 10, K));
-    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
-    for (int t = 0; t < 2; t++)
-        for (int rep = 0; rep < 20; rep++) {
-            for (int i = 0; i < K; i++)
-                x[i] = urand() * (i % 7 == 0 ? 3.0f : 1.0f), w[i] = 0.05f * (urand() + urand());
-            ck_assert_int_eq(llq_quantize_row(row, w, K, types[t], 0, NULL), 0);
-            kq_act_quantize(&a, x, K);
-            float r = kq_dot_ref(row, &a, types[t], K);
-            llq_row_to_f32(w, row, types[t], 0, K);
-            double exact = 0, mag = 0;
-            for (int i = 0; i < K; i++)
-                exact += (double)w[i] * x[i], mag += fabs((double)w[i] * x[i]);
-            ck_assert_msg(fabs(r - exact) <= 0.02 * mag, "%s: %g vs %g", llq_type_name(types[t]), r, exact);
-            if (llq_cpu_has_avx2()) {
-                float f = kq_dot_avx2(row, &a, types[t], K);
-                ck_assert_msg(memcmp(&f, &r, 4) == 0, "%s: avx2 %a ref %a", llq_type_name(types[t]), f, r);
+    ck_assert(kq_act_layout(&a, buf, sizeof buf / sizeof buf[0], 512));
+    ck_assert(!kq_act_layout(&a, buf, 10, 512));
+    ck_assert(!kq_has_dot(LLQ_Q4) && !kq_has_dot(LLQ_F32));
+    for (size_t t = 0; t < sizeof all_types / sizeof all_types[0]; t++) {
+        uint32_t ty = all_types[t], elems, bytes;
+        ck_assert(kq_has_dot(ty));
+        llq_type_block(ty, &elems, &bytes);
+        const uint64_t Ks[3] = {512, 480, 96};
+        for (int k = 0; k < (elems == 32 ? 3 : 1); k++)
+            for (int rep = 0; rep < 20; rep++) {
+                uint64_t K = Ks[k];
+                for (uint64_t i = 0; i < K; i++)
+                    x[i] = urand() * (i % 7 == 0 ? 3.0f : 1.0f), w[i] = 0.05f * (urand() + urand());
+                if (rep == 3)
+                    memset(x, 0, 32 * sizeof x[0]); /* a block of zero activations (xd = 0) */
+                ck_assert_int_eq(llq_quantize_row(row, w, K, ty, 0, NULL), 0);
+                check_dot(row, x, K, ty, "rtn");
+                random_blocks(row, ty, K / elems); /* random codes and scales, finite f16 fields */
+                for (uint64_t b = 0; b < K / elems; b++) {
+                    uint8_t *p = row + b * bytes;
+                    if (ty == LLQ_Q8_0 && rep == 0)
+                        p[2 + b % 32] = 0x80; /* code −128 */
+                }
+                check_dot(row, x, K, ty, "random");
             }
-        }
+    }
+    for (size_t c = 0; c < sizeof kq_cases / sizeof kq_cases[0]; c++) {
+        uint32_t t, elems;
+        ck_assert_int_eq(llq_type_parse(&t, kq_cases[c].type), 0);
+        llq_type_block(t, &elems, NULL);
+        uint64_t K = (uint64_t)kq_cases[c].n_blocks * elems;
+        float xs[4 * 256];
+        for (uint64_t i = 0; i < K; i++)
+            xs[i] = urand();
+        check_dot(kq_cases[c].raw, xs, K, t, "llama.cpp block");
+    }
 }
 END_TEST
 
-/* The threaded one-token matmul on q4_k / q6_k (activations quantized once per thread and call, rows in slices
- * across threads, two matrices of different types in one llq_matmul_n) gives the single-call kernel's bits. */
+/* llama.cpp's own files of pydoc-7m (../shared; skipped without it): the first, a middle and the last row of
+ * every tensor of an integer-path type, against random activations. */
+START_TEST(kq_dot_llama_cpp_files)
+{
+    static const char *const files[] = {"Q4_K_M", "Q4_K_M-imatrix", "Q4_K_S-imatrix", "IQ4_XS-imatrix", "Q6_K",
+                                        "Q4_0", "Q4_0-imatrix", "Q8_0"};
+    const char *dirs[] = {"../shared/models/pydoc-7m/gguf", "/work/shared/models/pydoc-7m/gguf"};
+    int seen = 0, rows = 0;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        llq_file *f = NULL;
+        char path[256];
+        for (size_t d = 0; d < 2 && !f; d++) {
+            snprintf(path, sizeof path, "%s/pydoc-7m-%s.gguf", dirs[d], files[i]);
+            if (llq_open(&f, path))
+                f = NULL;
+        }
+        if (!f)
+            continue;
+        seen++;
+        for (size_t j = 0; j < llq_n_tensors(f); j++) {
+            const llq_tensor *t = llq_tensor_at(f, j);
+            if (!kq_has_dot(t->type))
+                continue;
+            float *x = malloc(t->row_len * sizeof *x);
+            ck_assert_ptr_nonnull(x);
+            for (uint64_t k = 0; k < t->row_len; k++)
+                x[k] = urand() * (k % 11 == 0 ? 4.0f : 1.0f);
+            const uint64_t r3[3] = {0, t->n_rows / 2, t->n_rows - 1};
+            for (int r = 0; r < 3; r++, rows++)
+                check_dot((const uint8_t *)t->data + r3[r] * t->row_bytes, x, t->row_len, t->type, t->name);
+            free(x);
+        }
+        llq_close(f);
+    }
+    if (!seen)
+        printf("note: ../shared/models/pydoc-7m/gguf absent: llama.cpp files' rows skipped\n");
+    else
+        ck_assert_int_gt(rows, 0);
+}
+END_TEST
+
+/* The threaded one-token matmul on each block type (activations quantized once per thread and call, rows in
+ * slices across threads, two matrices of different types in one llq_matmul_n) gives the single-call kernel's
+ * bits. */
 START_TEST(kq_threaded_matmul_same_bits)
 {
     if (!llq_cpu_has_avx2())
         return;
     enum { K = 512, R = 200 };
-    const uint32_t types[2] = {LLQ_Q4_K, LLQ_Q6_K};
-    llq_mat W[2];
-    uint8_t *d[2];
-    float *w = malloc(K * sizeof *w), x[K], y0[2][R], y1[2][R];
-    ck_assert_ptr_nonnull(w);
-    for (int i = 0; i < K; i++)
-        x[i] = urand();
-    for (int t = 0; t < 2; t++) {
-        ck_assert_int_eq(llq_mat_init(&W[t], types[t], 0, R, K, NULL), 0);
-        d[t] = malloc(R * W[t].row_bytes);
-        ck_assert_ptr_nonnull(d[t]);
-        for (int r = 0; r < R; r++) {
-            for (int i = 0; i < K; i++)
-                w[i] = 0.05f * (urand() + urand());
-            ck_assert_int_eq(llq_quantize_row(d[t] + r * W[t].row_bytes, w, K, types[t], 0, NULL), 0);
+    size_t nty = sizeof all_types / sizeof all_types[0];
+    for (size_t p0 = 0; p0 < nty; p0 += 2) {
+        const uint32_t types[2] = {all_types[p0], all_types[(p0 + 3) % nty]};
+        llq_mat W[2];
+        uint8_t *d[2];
+        float *w = malloc(K * sizeof *w), x[K], y0[2][R], y1[2][R];
+        ck_assert_ptr_nonnull(w);
+        for (int i = 0; i < K; i++)
+            x[i] = urand();
+        for (int t = 0; t < 2; t++) {
+            ck_assert(llq_mm_select(types[t], LLQ_KERNEL_FAST) == llq_mm_kq_avx2);
+            ck_assert_int_eq(llq_mat_init(&W[t], types[t], 0, R, K, NULL), 0);
+            d[t] = malloc(R * W[t].row_bytes);
+            ck_assert_ptr_nonnull(d[t]);
+            for (int r = 0; r < R; r++) {
+                for (int i = 0; i < K; i++)
+                    w[i] = 0.05f * (urand() + urand());
+                ck_assert_int_eq(llq_quantize_row(d[t] + r * W[t].row_bytes, w, K, types[t], 0, NULL), 0);
+            }
+            W[t].data = d[t];
+            ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W[t])));
+            llq_mm_kq_avx2(y0[t], x, 1, &W[t], 0, R);
         }
-        W[t].data = d[t];
-        ck_assert_ptr_nonnull(llq_mm_scratch(llq_mm_scratch_need(&W[t])));
-        llq_mm_kq_avx2(y0[t], x, 1, &W[t], 0, R);
+        for (int nt = 1; nt <= 3; nt++) {
+            llq_pool *p;
+            ck_assert_int_eq(llq_pool_new(&p, nt), 0);
+            float *ys[2] = {y1[0], y1[1]};
+            const llq_mat *Ws[2] = {&W[0], &W[1]};
+            ck_assert_int_eq(llq_matmul_n(ys, x, 1, Ws, 2, p), 0);
+            ck_assert(memcmp(y0, y1, sizeof y0) == 0);
+            llq_pool_free(p);
+        }
+        free(w), free(d[0]), free(d[1]);
     }
-    for (int nt = 1; nt <= 3; nt++) {
-        llq_pool *p;
-        ck_assert_int_eq(llq_pool_new(&p, nt), 0);
-        float *ys[2] = {y1[0], y1[1]};
-        const llq_mat *Ws[2] = {&W[0], &W[1]};
-        ck_assert_int_eq(llq_matmul_n(ys, x, 1, Ws, 2, p), 0);
-        ck_assert(memcmp(y0, y1, sizeof y0) == 0);
-        llq_pool_free(p);
-    }
-    free(w), free(d[0]), free(d[1]);
 }
 END_TEST
 
@@ -408,6 +511,7 @@ Suite *make_suite(void)
     tcase_add_test(tc, presets_pick_llama_cpp_types);
     tcase_add_test(tc, avx2_decoders_match_ref);
     tcase_add_test(tc, kq_dot_twins);
+    tcase_add_test(tc, kq_dot_llama_cpp_files);
     tcase_add_test(tc, kq_threaded_matmul_same_bits);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
