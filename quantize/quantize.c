@@ -268,7 +268,8 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
                          .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
                          .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads,
                          .own_targets = !!(o->flags & LLQ_QUANTIZE_OWN_TARGETS),
-                         .embed_rtn = !!(o->flags & LLQ_QUANTIZE_EMBED_RTN)};
+                         .embed_rtn = !!(o->flags & LLQ_QUANTIZE_EMBED_RTN),
+                         .head_one_h = !!(o->flags & LLQ_QUANTIZE_HEAD_ONE_H)};
     if (o->flags & LLQ_QUANTIZE_DRY_RUN) {
         err = dry_run(&r, f, p, o, &co);
         goto done;

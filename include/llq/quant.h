@@ -139,7 +139,8 @@ enum {
     LLQ_QUANTIZE_FORCE = 1,  /* replace an existing output file (never an input) */
     LLQ_QUANTIZE_DRY_RUN = 2, /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
     LLQ_QUANTIZE_OWN_TARGETS = 4, /* GPTQ: llq_calib_opts.own_targets */
-    LLQ_QUANTIZE_EMBED_RTN = 8    /* GPTQ: llq_calib_opts.embed_rtn */
+    LLQ_QUANTIZE_EMBED_RTN = 8,   /* GPTQ: llq_calib_opts.embed_rtn */
+    LLQ_QUANTIZE_HEAD_ONE_H = 16  /* GPTQ: llq_calib_opts.head_one_h */
 };
 
 typedef struct llq_quantize_opts {
