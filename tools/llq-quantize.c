@@ -39,7 +39,7 @@ static const char USAGE[] =
     "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set.\n"
     "                     With rtn: importance weights (mean x² per input channel) for the scale search\n"
     "  --calib-tokens FILE  calibration tokens instead: little-endian uint32 ids (a model without tokenizer)\n"
-    "  --calib-samples N  windows taken from it (default 128)\n"
+    "  --calib-samples N  windows taken from it (default 128; 512 with --preset q6_k)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
     "  --no-search        rtn with plain absmax scales (for comparison)\n"
