@@ -774,6 +774,104 @@ done:
     return err;
 }
 
+/* The output head by rows, each with its own Hessian. The quantity evaluated is KL(p ‖ q) of the next-token
+ * distribution; to second order it is ½·Σ_t [Σ_v p_v(t)·δ_v(t)² − (Σ_v p_v(t)·δ_v(t))²], δ_v(t) the error of
+ * logit v at position t. Dropping the shift term, row v's error counts only where the f32 model gives token v
+ * probability: H_v = Σ_t p_v(t)·x̃_t·x̃_tᵀ + H̃/V (Σ_v H_v = 2·H̃: the prior weighs like an average row's data;
+ * it covers the rows whose tokens are rare in the calibration text and the positions below HEAD_FISHER_P).
+ * p: the f32 model's distribution (f32 stream xfp, original head), x̃: the quantized model's head input x; the
+ * target rows (l->w) are the asymmetric ones. Each row is then GPTQ's problem with its own H_v. Cost: V
+ * factorizations of dim² (V·dim³/3 multiply-adds), so only for heads with V·dim³ <= HEAD_FISHER_MAX. */
+#define HEAD_FISHER_P 1e-3f  /* positions where p_v(t) is at most this leave row v's data term */
+#define HEAD_FISHER_MAX 1e12 /* V·dim³ */
+#define HEAD_FISHER_ROWS 16  /* rows whose logits are computed per GEMM */
+
+static int head_fisher_applies(size_t vocab, size_t dim)
+{
+    return (double)vocab * (double)dim * (double)dim * (double)dim <= HEAD_FISHER_MAX;
+}
+
+static int head_fisher(run *r, lin *l, const float *x, const float *xfp, size_t n_samp, size_t ctx, const double *hs)
+{
+    llq_model *m = r->m;
+    size_t dim = l->cols, V = l->rows, N = n_samp * ctx, R = HEAD_FISHER_ROWS;
+    uint64_t rb = 0;
+    float *wo = NULL, *xq = NULL, *xf = NULL, *z = NULL, *xs = NULL;
+    double *lse = NULL, *h = NULL;
+    uint8_t *q = NULL;
+    int err = llq_row_bytes(&rb, l->type, l->group, dim);
+    if (err)
+        return err;
+    if (!(wo = malloc(V * dim * sizeof *wo)) || !(xq = malloc(N * dim * sizeof *xq)) ||
+        !(xf = malloc(N * dim * sizeof *xf)) || !(z = malloc(N * R * sizeof *z)) ||
+        !(xs = malloc(N * dim * sizeof *xs)) || !(lse = malloc(N * sizeof *lse)) ||
+        !(h = malloc(dim * dim * sizeof *h)) || !(q = malloc(V * rb))) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (%s by rows)", l->name);
+        goto done;
+    }
+    for (size_t v = 0; v < V; v++)
+        llq_row_to_f32(wo + v * dim, (const uint8_t *)m->output.data + v * m->output.row_bytes, m->output.type,
+                       m->output.group, dim);
+    final_norm(xq, x, N, dim, m->norm, m->hp.norm_eps);
+    final_norm(xf, xfp, N, dim, m->norm, m->hp.norm_eps);
+    float *lg = malloc(ctx * V * sizeof *lg); /* one window's f32 logits: log Σ exp per position */
+    if (!lg) {
+        err = llq_err(LLQ_ENOMEM, "out of memory (%s by rows)", l->name);
+        goto done;
+    }
+    for (size_t s = 0; s < n_samp; s++) {
+        llq_gemm_f32(lg, V, xf + s * ctx * dim, dim, ctx, wo, dim, V, dim);
+        for (size_t t = 0; t < ctx; t++) {
+            const float *zt = lg + t * V;
+            float mx = -INFINITY;
+            double sum = 0;
+            for (size_t v = 0; v < V; v++)
+                mx = zt[v] > mx ? zt[v] : mx;
+            for (size_t v = 0; v < V; v++)
+                sum += exp((double)zt[v] - mx);
+            lse[s * ctx + t] = mx + log(sum);
+        }
+    }
+    free(lg);
+    llq_gptq_opts go = {r->o->damp, !r->o->no_act_order, 0, r->pool};
+    for (size_t v0 = 0; v0 < V && !err; v0 += R) {
+        size_t nb = V - v0 < R ? V - v0 : R;
+        llq_gemm_f32(z, R, xf, dim, N, wo + v0 * dim, dim, nb, dim);
+        for (size_t j = 0; j < nb && !err; j++) {
+            size_t v = v0 + j, k = 0;
+            for (size_t t = 0; t < N; t++) {
+                double pv = exp((double)z[t * R + j] - lse[t]);
+                if (pv <= HEAD_FISHER_P)
+                    continue;
+                float sp = (float)sqrt(pv);
+                for (size_t c = 0; c < dim; c++)
+                    xs[k * dim + c] = sp * xq[t * dim + c];
+                k++;
+            }
+            for (size_t i = 0; i < dim * dim; i++)
+                h[i] = hs[i] / (double)V;
+            if (k && (err = llq_xtx_acc(h, xs, k, dim, r->pool)))
+                break;
+            llq_sym_fill(h, dim);
+            err = llq_gptq(q + v * rb, l->w + v * dim, 1, dim, h, l->type, l->group, &go);
+        }
+    }
+    if (err) {
+        llq_err_prefix(err, l->name);
+        goto done;
+    }
+    llq_mat mat;
+    if ((err = llq_mat_init(&mat, l->type, l->group, l->rows, l->cols, q)))
+        goto done;
+    err = res_add(r, l->name, l->type, l->group, l->rows, l->cols, q, (uint64_t)l->rows * rb, 1); /* takes q */
+    q = NULL;
+    if (!err)
+        *l->mat = mat;
+done:
+    free(wo), free(xq), free(xf), free(z), free(xs), free(lse), free(h), free(q);
+    return err;
+}
+
 static int run_head(run *r, float *x, const float *xfp, float *tmp, size_t n_samp, size_t ctx, float alpha)
 {
     llq_model *m = r->m;
@@ -837,7 +935,11 @@ head_done:
         if (err)
             goto done;
     }
-    err = lin_finish(r, &l, r->g[G_HEAD].h);
+    /* GPTQ alone with f32 targets: the head by rows with their own Hessians (head_fisher), if affordable */
+    if (xfp && !r->o->head_one_h && lin_quant(&l) && head_fisher_applies(l.rows, l.cols))
+        err = head_fisher(r, &l, x, xfp, n_samp, ctx, r->g[G_HEAD].h);
+    else
+        err = lin_finish(r, &l, r->g[G_HEAD].h);
 done:
     free(l.w);
     free(nw);
@@ -1152,6 +1254,12 @@ int llq_calib_mem_estimate(llq_calib_mem *out, const llq_hparams *hp, uint64_t f
     g = corr > g ? corr : g;
     out->layer_quant = copies + stats + xc + g + 3 * HUGE_ROUND;
     uint64_t hg = 16 * d * d + 1024 * d + head, hc = asym ? 20 * d * d + 4 * V * d + 2 * HUGE_ROUND : 0;
+    /* the head by rows (head_fisher): the original rows, the normed f32 and quantized inputs and the gathered
+     * ones (f32, N·C × d each), log Σ exp, the logits of one window and of 16 rows, H_v, one row's GPTQ */
+    if (asym && !o->head_one_h && N * C >= ASYM_MIN_TOKENS_PER_COL * d && head_fisher_applies(V, d)) {
+        uint64_t hf = 4 * V * d + 12 * N * C * d + 8 * N * C + 4 * C * V + 64 * N * C + 24 * d * d + 1024 * d + head;
+        hg = hf > hg ? hf : hg;
+    }
     out->head = head ? 4 * V * d + 8 * d * d + 4 * (uint64_t)XBUF_TOKENS * d + (hc > hg ? hc : hg) +
                            (asym ? 12 * d * d + 12 * d * C + HUGE_ROUND : 0) + 4 * HUGE_ROUND
                      : 0;

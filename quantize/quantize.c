@@ -264,11 +264,15 @@ int llq_quantize_file(llq_quantize_report *rep, const llq_quantize_opts *o)
         goto done;
     }
     plan_ctx pc = {f, p};
-    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .text_is_tokens = o->calib_is_tokens, .n_samples = o->calib_samples,
+    /* the q6_k preset calibrates on 512 windows unless told: at 6 bits the weights' error is small beside the
+     * sampling error of the calibration statistics (docs/QUANTIZATION.md, "Presets") */
+    uint32_t samples = o->calib_samples ? o->calib_samples : pol.preset == LLQ_PRESET_Q6_K ? 512 : 0;
+    llq_calib_opts co = {.methods = o->methods, .text_path = o->calib_text, .text_is_tokens = o->calib_is_tokens, .n_samples = samples,
                          .ctx = o->calib_ctx, .seed = o->seed, .policy = plan_policy, .policy_ud = &pc,
                          .progress = o->progress, .progress_ud = o->progress_ud, .n_threads = o->n_threads,
                          .own_targets = !!(o->flags & LLQ_QUANTIZE_OWN_TARGETS),
-                         .embed_rtn = !!(o->flags & LLQ_QUANTIZE_EMBED_RTN)};
+                         .embed_rtn = !!(o->flags & LLQ_QUANTIZE_EMBED_RTN),
+                         .head_one_h = !!(o->flags & LLQ_QUANTIZE_HEAD_ONE_H)};
     if (o->flags & LLQ_QUANTIZE_DRY_RUN) {
         err = dry_run(&r, f, p, o, &co);
         goto done;

@@ -39,12 +39,13 @@ static const char USAGE[] =
     "  --calib FILE       calibration text (UTF-8), tokenized with the model's tokenizer; never the test set.\n"
     "                     With rtn: importance weights (mean x² per input channel) for the scale search\n"
     "  --calib-tokens FILE  calibration tokens instead: little-endian uint32 ids (a model without tokenizer)\n"
-    "  --calib-samples N  windows taken from it (default 128)\n"
+    "  --calib-samples N  windows taken from it (default 128; 512 with --preset q6_k)\n"
     "  --calib-ctx L      tokens per window (default 256)\n"
     "  --seed N           window placement seed (default 0), recorded as quant.seed\n"
     "  --no-search        rtn with plain absmax scales (for comparison)\n"
     "  --own-targets      gptq towards each matrix's own weights, not the f32 model's outputs (comparison)\n"
     "  --embed-rtn        gptq: the token embedding by RTN, not by GPTQ first (comparison)\n"
+    "  --head-one-h       gptq: the output head with one Hessian, not by rows (comparison)\n"
     "Output:\n"
     "  -o, --output FILE  output .llq (written to a temp file, then renamed; never the input)\n"
     "  -f, --force        replace an existing output file (never the input)\n"
@@ -219,7 +220,8 @@ int main(int argc, char **argv)
         {"json", no_argument, NULL, 'j'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
         {"dry-run", no_argument, NULL, 'D'}, {"preset", required_argument, NULL, 'P'},
-        {"own-targets", no_argument, NULL, 'O'}, {"embed-rtn", no_argument, NULL, 'E'}, {NULL, 0, NULL, 0}};
+        {"own-targets", no_argument, NULL, 'O'}, {"embed-rtn", no_argument, NULL, 'E'},
+        {"head-one-h", no_argument, NULL, 'H'}, {NULL, 0, NULL, 0}};
     int ch;
     if (!rules)
         return cli_error("out of memory");
@@ -265,6 +267,7 @@ int main(int argc, char **argv)
         case 'D': o.q.flags |= LLQ_QUANTIZE_DRY_RUN; break;
         case 'O': o.q.flags |= LLQ_QUANTIZE_OWN_TARGETS, gptq_opts = 1; break;
         case 'E': o.q.flags |= LLQ_QUANTIZE_EMBED_RTN, gptq_opts = 1; break;
+        case 'H': o.q.flags |= LLQ_QUANTIZE_HEAD_ONE_H, gptq_opts = 1; break;
         case 'q': cli_quiet = 1; break;
         case 'h': fputs(USAGE, stdout); rc = CLI_OK; goto usage;
         case 'V': cli_version(); rc = CLI_OK; goto usage;
@@ -325,7 +328,7 @@ int main(int argc, char **argv)
         goto usage;
     }
     if (gptq_opts && o.q.methods != LLQ_CALIB_GPTQ) {
-        rc = cli_usage_error("--own-targets and --embed-rtn apply to --method gptq only");
+        rc = cli_usage_error("--own-targets, --embed-rtn and --head-one-h apply to --method gptq only");
         goto usage;
     }
     llq_policy_init(&o.pol, type, group);

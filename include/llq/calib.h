@@ -121,6 +121,8 @@ typedef struct llq_calib_opts {
      * H̃ = X̃ᵀX̃ on W + W·(X − X̃)ᵀX̃·(H̃ + λI)⁻¹. The switches below restore the method before 3 Dec 2026. */
     int own_targets;           /* GPTQ: each matrix's own weights as its target, a layer's statistics in one pass */
     int embed_rtn;             /* leave the token embedding to the caller (RTN after calibration) */
+    int head_one_h;            /* GPTQ: the output head with the one Hessian of its inputs, not by rows with the
+                                * f32 model's token probabilities (docs/QUANTIZATION.md, "GPTQ") */
     llq_calib_policy_fn policy;/* required */
     void *policy_ud;
     llq_calib_progress_fn progress; /* may be NULL */

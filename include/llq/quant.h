@@ -139,7 +139,8 @@ enum {
     LLQ_QUANTIZE_FORCE = 1,  /* replace an existing output file (never an input) */
     LLQ_QUANTIZE_DRY_RUN = 2, /* check and plan everything, fill the report's sizes (and calib_mem), write nothing */
     LLQ_QUANTIZE_OWN_TARGETS = 4, /* GPTQ: llq_calib_opts.own_targets */
-    LLQ_QUANTIZE_EMBED_RTN = 8    /* GPTQ: llq_calib_opts.embed_rtn */
+    LLQ_QUANTIZE_EMBED_RTN = 8,   /* GPTQ: llq_calib_opts.embed_rtn */
+    LLQ_QUANTIZE_HEAD_ONE_H = 16  /* GPTQ: llq_calib_opts.head_one_h */
 };
 
 typedef struct llq_quantize_opts {
@@ -152,7 +153,8 @@ typedef struct llq_quantize_opts {
     int no_search;                        /* RTN with plain absmax scales instead of searched ones */
     const char *calib_text;               /* calibration text (UTF-8); required with methods, ignored without */
     int calib_is_tokens;                  /* calib_text holds little-endian uint32 token ids instead */
-    uint32_t calib_samples, calib_ctx;    /* windows and tokens per window; 0: llq_calib_opts' defaults */
+    uint32_t calib_samples, calib_ctx;    /* windows and tokens per window; 0: llq_calib_opts' defaults (windows:
+                                           * 512 with the q6_k preset) */
     uint64_t seed;                        /* window placement; recorded as quant.seed */
     int n_threads;                        /* threads for all of it (RTN and calibration); <= 0: all CPUs */
     unsigned flags;                       /* LLQ_QUANTIZE_* */

@@ -42,6 +42,8 @@ run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method awq+gptq --calib models/pydoc-7m/ca
 expect_rc 2 "--own-targets without --method gptq: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --embed-rtn
 expect_rc 2 "--embed-rtn without --method gptq: usage error"
+run $Q "$TMP/m.llq" -o "$TMP/x.llq" --method awq --calib models/pydoc-7m/calib.txt --head-one-h
+expect_rc 2 "--head-one-h without --method gptq: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --calib-samples 8
 expect_rc 2 "--calib-samples without --calib: usage error"
 run $Q "$TMP/m.llq" -o "$TMP/x.llq" --type q4_k --group 32

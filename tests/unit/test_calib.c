@@ -113,9 +113,10 @@ static int have_demo(void)
     return 0;
 }
 
-/* Policy: q4 g128 for the layers' matrices up to max_layer (and the output head q8 g32 if head_q8), everything
+/* Policy: q4 g128 for the layers' matrices up to max_layer (and the output head q8 g32 if head_q8, q4 g128 if
+ * head_q4), everything
  * else left alone. */
-static int max_layer, head_q8, embed_q4;
+static int max_layer, head_q8, embed_q4, head_q4;
 static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
 {
     (void)ud;
@@ -125,6 +126,8 @@ static int policy(void *ud, const char *name, uint32_t *type, uint32_t *group)
         *type = LLQ_Q4, *group = 128;
     if (head_q8 && !strcmp(name, "output.weight"))
         *type = LLQ_Q8, *group = 32;
+    if (head_q4 && !strcmp(name, "output.weight"))
+        *type = LLQ_Q4, *group = 128;
     if (embed_q4 && !strcmp(name, "tok_embeddings.weight"))
         *type = LLQ_Q4, *group = 128;
     return 0;
@@ -303,7 +306,7 @@ START_TEST(gptq_f32_targets_drift_less)
     for (int own = 0; own < 2; own++) {
         llq_calib_opts o = {0};
         o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
-        o.policy = policy, o.own_targets = own;
+        o.policy = policy, o.own_targets = own, o.head_one_h = 1; /* not what this compares (and slower) */
         llq_calib_result *r = NULL;
         ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
         ck_assert_ptr_null(llq_calib_find(r, "tok_embeddings.weight")); /* the policy leaves it in f32 */
@@ -327,7 +330,7 @@ START_TEST(gptq_embedding_first)
     for (int rtn = 0; rtn < 2; rtn++) {
         llq_calib_opts o = {0};
         o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 96, o.ctx = 128, o.seed = 1;
-        o.policy = policy, o.embed_rtn = rtn;
+        o.policy = policy, o.embed_rtn = rtn, o.head_one_h = 1; /* not what this compares (and slower) */
         llq_calib_result *r = NULL;
         ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
         const llq_calib_tensor *e = llq_calib_find(r, "tok_embeddings.weight");
@@ -347,9 +350,39 @@ START_TEST(gptq_embedding_first)
 }
 END_TEST
 
+/* The output head by rows, each with the Hessian its token's probability weighs (the default of GPTQ with f32
+ * targets), drifts less than the head with the one Hessian of its inputs (head_one_h); only the head quantized
+ * (q4 g128), 64 × 128 calibration tokens (>= 16 per column: the f32 targets apply). */
+START_TEST(gptq_head_by_rows)
+{
+    if (!have_demo())
+        return;
+    max_layer = -1, head_q4 = 1;
+    double k[2];
+    for (int one = 0; one < 2; one++) {
+        llq_calib_opts o = {0};
+        o.methods = LLQ_CALIB_GPTQ, o.text_path = DEMO "/calib.txt", o.n_samples = 64, o.ctx = 128, o.seed = 3;
+        o.policy = policy, o.head_one_h = one;
+        llq_calib_result *r = NULL;
+        ck_assert_msg(llq_calib_run(&r, model_path, &o) == 0, "%s", llq_errmsg());
+        const llq_calib_tensor *h = llq_calib_find(r, "output.weight");
+        ck_assert_ptr_nonnull(h);
+        ck_assert_uint_eq(h->type, LLQ_Q4);
+        ck_assert_uint_eq(h->group, 128);
+        ck_assert_ptr_null(llq_calib_find(r, "layers.0.attention.wq.weight"));
+        k[one] = model_kld(r, 0);
+        llq_calib_free(r);
+    }
+    fprintf(stderr, "test_calib: KLD with the head by rows %g, with one Hessian %g\n", k[0], k[1]);
+    ck_assert_msg(k[0] < 0.95 * k[1], "KLD head by rows %g vs one Hessian %g", k[0], k[1]);
+    max_layer = 1000, head_q4 = 0;
+}
+END_TEST
+
 /* The thread count reaches calibration and does not change its result: every tensor of 1 and 2 threads is the
  * same bytes, for GPTQ, AWQ and AWQ + GPTQ, with the output head calibrated too and more calibration tokens than
- * one XᵀX batch (2048). */
+ * one XᵀX batch (2048); GPTQ with 64 × 64 tokens, 16 per column of the head: its f32 target and its rows with
+ * their own Hessians. */
 START_TEST(threads_same_result)
 {
     if (!have_demo())
@@ -360,7 +393,7 @@ START_TEST(threads_same_result)
         llq_calib_result *r[2] = {NULL, NULL};
         for (int t = 0; t < 2; t++) {
             llq_calib_opts o = {0};
-            o.methods = methods[mi], o.text_path = DEMO "/calib.txt", o.n_samples = mi == 0 ? 40 : 8, o.ctx = 64;
+            o.methods = methods[mi], o.text_path = DEMO "/calib.txt", o.n_samples = mi == 0 ? 64 : 8, o.ctx = 64;
             o.seed = 5, o.policy = policy, o.n_threads = t + 1;
             ck_assert_msg(llq_calib_run(&r[t], model_path, &o) == 0, "%s", llq_errmsg());
             ck_assert(r[t]->sec_forward > 0 && r[t]->sec_quant > 0);
@@ -525,6 +558,7 @@ Suite *make_suite(void)
     tcase_add_test(tm, gptq_drifts_less_than_rtn);
     tcase_add_test(tm, gptq_f32_targets_drift_less);
     tcase_add_test(tm, gptq_embedding_first);
+    tcase_add_test(tm, gptq_head_by_rows);
     tcase_add_test(tm, bad_calibration_text);
     tcase_add_test(tm, threads_same_result);
     tcase_add_test(tm, memory_formula_and_peak);
