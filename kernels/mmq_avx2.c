@@ -128,8 +128,19 @@ static void pack(mmq_panel *P, const llq_mat *W, uint64_t r0, size_t nr, uint64_
         pack_codes(P, W, LLQ_Q4_K, r0, nr, kb0, nbk);
     else
         pack_codes(P, W, LLQ_Q6_K, r0, nr, kb0, nbk);
+    uint64_t glen = 0, G = 0;
+    if (W->type == LLQ_Q4) /* q4: the group scales converted here with F16C (mmq_pack_scales' numbers: exact) */
+        llq_group_geometry(W->group, W->cols, &glen, &G);
     for (size_t r = 0; r < MMQ_NR; r++) {
-        if (r < nr) {
+        if (r < nr && W->type == LLQ_Q4) {
+            const uint8_t *dp = base + r * W->row_bytes + glen * G / 2;
+            for (size_t b = 0; b < nbk; b++) {
+                uint16_t h;
+                memcpy(&h, dp + 2 * (32 * (kb0 + b) / glen), 2);
+                P->ws[b][0][r] = P->ws[b][1][r] = _cvtsh_ss(h);
+                P->wm[b][r] = 0.0f;
+            }
+        } else if (r < nr) {
             mmq_pack_scales(P, r, base + r * W->row_bytes, W, kb0, nbk);
         } else {
             for (size_t b = 0; b < nbk; b++)

@@ -186,6 +186,12 @@ START_TEST(matmul_act_threaded)
         llq_mmq_ref(yr[j], &a, &W[j], 0, R);
         ck_assert(memcmp(y[j], yr[j], N * R * sizeof(float)) == 0);
     }
+    llq_kernel_set_impl(LLQ_KERNEL_REF); /* the ref implementation: the reference kernel and quantizer */
+    float *yq[2] = {y[2], yr[2]};
+    ck_assert_int_eq(llq_matmul_act(yq, x, N, Wp, 2, LLQ_MM_ACT_Q8, pool), 0);
+    llq_kernel_set_impl(LLQ_KERNEL_FAST);
+    ck_assert(memcmp(y[2], y[0], N * R * sizeof(float)) == 0 && memcmp(yr[2], y[1], N * R * sizeof(float)) == 0);
+    ck_assert_int_eq(llq_matmul_act(y + 2, x, N, Wp + 2, 1, LLQ_MM_ACT_Q8, pool), 0);
     ck_assert_int_eq(llq_matmul_n(yr + 2, x, N, Wp + 2, 1, pool), 0); /* q8: not an integer-path type */
     ck_assert(memcmp(y[2], yr[2], N * R * sizeof(float)) == 0);
     for (size_t n = 2; n <= N; n += N - 2) { /* f32 activations, and two tokens with q8 asked: llq_matmul_n */
