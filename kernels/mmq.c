@@ -66,6 +66,8 @@ int mmq_supports(const llq_mat *W)
 {
     if (W->type == LLQ_Q4_K || W->type == LLQ_Q6_K)
         return W->cols % LLQ_QK_K == 0;
+    if (W->type == LLQ_Q4_0)
+        return W->cols % 32 == 0;
     if (W->type != LLQ_Q4 || W->cols % 32)
         return 0;
     uint64_t glen, G;
@@ -86,6 +88,13 @@ void mmq_pack_scales(mmq_panel *P, size_t r, const uint8_t *row, const llq_mat *
         const uint8_t *dp = row + glen * G / 2;
         for (size_t b = 0; b < nbk; b++) {
             P->ws[b][0][r] = P->ws[b][1][r] = f16(dp + 2 * (32 * (kb0 + b) / glen));
+            P->wm[b][r] = 0.0f;
+        }
+        return;
+    }
+    if (W->type == LLQ_Q4_0) { /* ggml's q4_0: the f16 d first in each block of 32 */
+        for (size_t b = 0; b < nbk; b++) {
+            P->ws[b][0][r] = P->ws[b][1][r] = f16(row + (kb0 + b) * sizeof(llq_blk_q4_0));
             P->wm[b][r] = 0.0f;
         }
         return;
@@ -116,8 +125,8 @@ void mmq_pack_scales(mmq_panel *P, size_t r, const uint8_t *row, const llq_mat *
 /* The 32 unsigned codes of block kb of one row, in element order. */
 static void block_codes(uint8_t c[32], const uint8_t *row, uint32_t type, uint64_t kb)
 {
-    if (type == LLQ_Q4) {
-        const uint8_t *nib = row + 16 * kb;
+    if (type == LLQ_Q4 || type == LLQ_Q4_0) { /* the same nibble order; q4_0's follow its f16 d */
+        const uint8_t *nib = type == LLQ_Q4 ? row + 16 * kb : row + kb * sizeof(llq_blk_q4_0) + 2;
         for (int i = 0; i < 16; i++) {
             c[i] = nib[i] & 15;
             c[16 + i] = nib[i] >> 4;
@@ -159,7 +168,7 @@ void llq_mmq_ref(float *y, const mmq_act *a, const llq_mat *W, uint64_t r0, uint
                 for (int k = 0; k < 32; k++)
                     S[k / 16] += (int32_t)c[k] * q[k];
                 float *yt = y + t * W->rows + r, dx = a->d[i];
-                if (W->type == LLQ_Q4) {
+                if (W->type == LLQ_Q4 || W->type == LLQ_Q4_0) {
                     *yt = fmaf((float)(S[0] + S[1] + a->z8[i]), ws[0] * dx, *yt);
                 } else if (W->type == LLQ_Q4_K) {
                     *yt = fmaf((float)(S[0] + S[1]), ws[0] * dx, *yt);

@@ -1,13 +1,15 @@
 /* mmq.h — internal: the window GEMM with int8 activations (LLQ_MM_ACT_Q8 of include/llq/kernels.h) on q4 (groups a
- * multiple of 32), q4_k and q6_k weights. kernels/mmq.c holds the scalar reference and what both twins share,
- * kernels/mmq_avx2.c the AVX2 driver (packing, the maddubs tile), kernels/mmq_vnni.c the AVX-512 VNNI tile.
+ * multiple of 32), ggml's q4_0 (the same nibbles and zero point; d per block), q4_k and q6_k weights. kernels/mmq.c
+ * holds the scalar reference and what both twins share, kernels/mmq_avx2.c the AVX2 driver (packing, the maddubs
+ * tile), kernels/mmq_vnni.c the AVX-512 VNNI tile.
  *
  * Activations: every row x_t[K] (K a multiple of 32) is quantized per block b of 32 as the one-token K-quant path
  * does (kq_act_quantize: d = amax/127, q = round(x/d) in −127..127, s = Σ q), and a few per-block integers and
- * floats are derived from it (mmq_act_derive, shared). Weights: per block of 32 of row r, unsigned codes c (q4, q4_k:
- * 0..15; q6_k: 0..63), a scale per half block ws_h (q4: the group's d, q4_k: d·sc, both halves alike; q6_k: d·sc of
- * its two sub-blocks of 16) and q4_k's min term wm = dmin·m. With S_h = Σ_{k in half h} c_k·q_k:
- *   q4:   y = fma(float(S_0 + S_1 − 8·s), ws·d, y)
+ * floats are derived from it (mmq_act_derive, shared). Weights: per block of 32 of row r, unsigned codes c (q4,
+ * q4_0, q4_k: 0..15; q6_k: 0..63), a scale per half block ws_h (q4: the group's d, q4_0: the block's d, q4_k: d·sc,
+ * both halves alike; q6_k: d·sc of its two sub-blocks of 16) and q4_k's min term wm = dmin·m. With
+ * S_h = Σ_{k in half h} c_k·q_k:
+ *   q4, q4_0: y = fma(float(S_0 + S_1 − 8·s), ws·d, y)
  *   q4_k: y = fma(float(S_0 + S_1), ws·d, y);  y = fma(−wm, d·s, y)
  *   q6_k: for h in 0, 1: y = fma(float(S_h − 32·s_h), ws_h·d, y)   (s_h = Σ q over the half)
  * over the blocks in order from y = 0. The integers are exact, the f32 operations the same in every twin and in the
@@ -43,7 +45,8 @@ void mmq_act_rows_ref(mmq_act *a, const float *x, size_t t0, size_t t1);
 void mmq_act_rows_avx2(mmq_act *a, const float *x, size_t t0, size_t t1);
 void mmq_act_derive(mmq_act *a, size_t t);
 
-/* 1 if W can take the integer window path (q4 with groups a multiple of 32 and K a multiple of 32, q4_k, q6_k). */
+/* 1 if W can take the integer window path (q4 with groups a multiple of 32 and K a multiple of 32, q4_0, q4_k,
+ * q6_k). */
 int mmq_supports(const llq_mat *W);
 
 /* y[t*W->rows + r] = row r of W · activation row t, for r0 <= r < r1 and every t < a->n (see the top). */

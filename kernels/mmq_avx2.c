@@ -61,8 +61,9 @@ void mmq_act_rows_avx2(mmq_act *a, const float *x, size_t t0, size_t t1)
 static inline __attribute__((always_inline)) __m256i codes(const uint8_t *row, uint32_t type, uint64_t kb)
 {
     const __m256i m4 = _mm256_set1_epi8(15);
-    if (type == LLQ_Q4) {
-        __m128i raw = _mm_loadu_si128((const __m128i *)(const void *)(row + 16 * kb)), m = _mm_set1_epi8(15);
+    if (type == LLQ_Q4 || type == LLQ_Q4_0) {
+        const uint8_t *nib = type == LLQ_Q4 ? row + 16 * kb : row + kb * sizeof(llq_blk_q4_0) + 2;
+        __m128i raw = _mm_loadu_si128((const __m128i *)(const void *)nib), m = _mm_set1_epi8(15);
         return _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(raw, 4), m), _mm_and_si128(raw, m));
     }
     if (type == LLQ_Q4_K) {
@@ -124,6 +125,8 @@ static void pack(mmq_panel *P, const llq_mat *W, uint64_t r0, size_t nr, uint64_
     const uint8_t *base = (const uint8_t *)W->data + r0 * W->row_bytes;
     if (W->type == LLQ_Q4)
         pack_codes(P, W, LLQ_Q4, r0, nr, kb0, nbk);
+    else if (W->type == LLQ_Q4_0)
+        pack_codes(P, W, LLQ_Q4_0, r0, nr, kb0, nbk);
     else if (W->type == LLQ_Q4_K)
         pack_codes(P, W, LLQ_Q4_K, r0, nr, kb0, nbk);
     else
@@ -156,6 +159,9 @@ static void prefetch_panel(const llq_mat *W, uint64_t r0, size_t nr, uint64_t kb
     if (W->type == LLQ_Q4) {
         b0 = 16 * kb0;
         b1 = 16 * (kb0 + nbk);
+    } else if (W->type == LLQ_Q4_0) {
+        b0 = sizeof(llq_blk_q4_0) * kb0;
+        b1 = sizeof(llq_blk_q4_0) * (kb0 + nbk);
     } else {
         size_t bb = W->type == LLQ_Q4_K ? sizeof(llq_blk_q4_k) : sizeof(llq_blk_q6_k);
         b0 = kb0 / 8 * bb;
@@ -251,7 +257,7 @@ void llq_mmq_avx2(float *y, const mmq_act *a, const llq_mat *W, uint64_t r0, uin
     _Alignas(64) mmq_panel P;
     const int vnni = kern_use_avx512() && llq_cpu_has_avx512vnni();
     const size_t mt = vnni ? MMQ_MT : MT2;
-    const int kind = W->type == LLQ_Q4 ? MMQ_Q4 : W->type == LLQ_Q4_K ? MMQ_Q4K : MMQ_Q6K;
+    const int kind = W->type == LLQ_Q4 || W->type == LLQ_Q4_0 ? MMQ_Q4 : W->type == LLQ_Q4_K ? MMQ_Q4K : MMQ_Q6K;
     float *yb = llq_mm_xbuf(LLQ_MM_XBUF_FLOATS);
     if (!yb) { /* llq_matmul reserves it first: only direct callers can see this */
         for (size_t t = 0; t < a->n; t++)

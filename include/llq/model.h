@@ -48,8 +48,8 @@ typedef struct llq_model {
     int arith;                  /* LLQ_ARITH_EXACT (0, the default) or LLQ_ARITH_LLAMACPP; the caller may set it */
     struct llq_win_cache *win_cache; /* owned: llq_model_layer's buffers, reused by the next window */
     int act;                    /* window matmuls' activations with exact arithmetic: LLQ_MM_ACT_F32 (0, the
-                                 * default, the reference) or LLQ_MM_ACT_Q8 (int8 per block of 32 for q4 / q4_k /
-                                 * q6_k weights, llq_matmul_act); the caller may set it */
+                                 * default, the reference) or LLQ_MM_ACT_Q8 (int8 per block of 32 for q4 / q4_0 /
+                                 * q4_k / q6_k weights, llq_matmul_act); the caller may set it */
 } llq_model;
 
 /* Arithmetic of the window API. EXACT: f32 activations everywhere. LLAMACPP: llama.cpp's CPU backend emulated

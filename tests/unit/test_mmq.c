@@ -95,7 +95,7 @@ START_TEST(supported_types)
     static const struct { uint32_t type, group; uint64_t K; int ok; } tab[] = {
         {LLQ_Q4, 32, 512, 1},  {LLQ_Q4, 128, 512, 1},  {LLQ_Q4, 0, 512, 1}, {LLQ_Q4, 64, 512, 1},
         {LLQ_Q4, 32, 80, 0},   {LLQ_Q4A, 32, 512, 0},  {LLQ_Q8, 32, 512, 0}, {LLQ_Q4_K, 0, 512, 1},
-        {LLQ_Q6_K, 0, 512, 1}, {LLQ_Q8_0, 0, 512, 0},  {LLQ_F32, 0, 512, 0},
+        {LLQ_Q6_K, 0, 512, 1}, {LLQ_Q4_0, 0, 512, 1}, {LLQ_Q8_0, 0, 512, 0},  {LLQ_F32, 0, 512, 0},
     };
     for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++) {
         ck_assert_int_eq(llq_mat_init(&W, tab[i].type, tab[i].group, 4, tab[i].K, NULL), 0);
@@ -108,7 +108,7 @@ END_TEST
 START_TEST(mmq_twins)
 {
     static const struct { uint32_t type, group; } tab[] = {
-        {LLQ_Q4, 32}, {LLQ_Q4, 128}, {LLQ_Q4_K, 0}, {LLQ_Q6_K, 0},
+        {LLQ_Q4, 32}, {LLQ_Q4, 128}, {LLQ_Q4_K, 0}, {LLQ_Q6_K, 0}, {LLQ_Q4_0, 0},
     };
     enum { R = 70, K = 768 }; /* a partial panel; three chunks of MMQ_KB blocks */
     const size_t ns[2] = {13, 300}; /* partial token tiles; more than one block of tokens */
