@@ -304,7 +304,7 @@ static int arith_of(const args *a)
 
 static const char *arith_name(const args *a)
 {
-    return arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : a->act == LLQ_MM_ACT_Q8 ? "exact, q8 activations" : "exact";
+    return arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : a->act == LLQ_MM_ACT_Q8 ? "exact (q8 activations)" : "exact";
 }
 
 static int load(loaded *L, const char *path, int threads, int mode, int arith, int act)
@@ -464,6 +464,9 @@ static int cmd_ppl(const args *a)
         jadd_d(j, "ppl_se", r.ppl_se);
         jadd_d(j, "mean_nll", r.mean_nll);
         jadd_d(j, "mean_nll_se", r.nll_se);
+        json_object_object_add(j, "arith",
+                               json_object_new_string(arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact"));
+        json_object_object_add(j, "act", json_object_new_string(a->act == LLQ_MM_ACT_Q8 ? "q8" : "f32"));
         json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(L.m->pool)));
         jadd_d(j, "seconds", dt);
@@ -471,8 +474,8 @@ static int cmd_ppl(const args *a)
         cli_json_print(j);
     } else {
         printf("model     %s\n", a->model[0]);
-        printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens)\n", proto_name(o.protocol),
-               o.ctx, r.n_windows, r.n_scored, n);
+        printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens); %s arithmetic\n",
+               proto_name(o.protocol), o.ctx, r.n_windows, r.n_scored, n, arith_name(a));
         printf("ppl       %.6f ± %.6f\n", r.ppl, r.ppl_se);
         printf("mean NLL  %.8f ± %.8f\n", r.mean_nll, r.nll_se);
         printf("speed     %.1f tokens/s (%.2f s, %s kernels, %d threads)\n", tps, dt, llq_kernel_impl_name(),
