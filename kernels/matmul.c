@@ -169,7 +169,7 @@ struct mm_task {
     llq_mm_kernel k[LLQ_MM_MAX];
     const mmq_act *qa;              /* int8 activations (LLQ_MM_ACT_Q8), or NULL */
     int q8[LLQ_MM_MAX];             /* 1: matrix j takes the integer window path on qa */
-    uint64_t chunk[LLQ_MM_MAX];     /* rows per slice, a multiple of 16 */
+    uint64_t chunk[LLQ_MM_MAX];     /* rows per slice, a multiple of 16 (32 on the integer path) */
     uint64_t first[LLQ_MM_MAX + 1]; /* index of each matrix's first slice; first[count] = all slices */
     uint64_t next;                  /* next slice to take (atomic) */
     int failed;
