@@ -6,7 +6,8 @@
 # (zip_open, pk_parse, rtn_*, ...) cannot clash with a program's own symbols. Tests, benchmarks and fuzz targets,
 # which call internal helpers, link libllq-internal.a (the same objects, symbols untouched); the tools link libllq.a.
 # Files named *_avx2.c are compiled with -mavx2 -mfma -mf16c and only called after a run-time CPU check; *_avx512.c
-# also with -mavx512f (after llq_cpu_has_avx512()).
+# also with -mavx512f (after llq_cpu_has_avx512()); *_vnni.c also with -mavx512bw -mavx512vnni (after
+# llq_cpu_has_avx512vnni()).
 
 CC      ?= cc
 LD      ?= ld
@@ -52,6 +53,10 @@ $(BUILD)/config.mk: scripts/install-deps.sh
 ifeq ($(filter clean,$(MAKECMDGOALS)),)
 include $(BUILD)/config.mk
 endif
+
+$(BUILD)/obj/%_vnni.o: %_vnni.c | $(BUILD)/config.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vnni -MMD -MP -c $< -o $@
 
 $(BUILD)/obj/%_avx512.o: %_avx512.c | $(BUILD)/config.mk
 	@mkdir -p $(dir $@)

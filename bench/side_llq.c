@@ -6,12 +6,14 @@
  *                               --preset q4_k_m picks (llq_policy_choose), random codes and scales (quantizing
  *                               takes minutes, and the speed does not depend on the values); and DIR/tokens.bin:
  *                               models/pydoc-7m/test.txt tokenized by it (BOS first), little-endian uint32
- *   side_llq run MODEL TOKENS THREADS WINDOWS GEN
+ *   side_llq run MODEL TOKENS THREADS WINDOWS GEN [ACT]
  *                               opens MODEL as llq-eval does (read into memory, huge pages), then prints
- *                               "ppl TOKENS/S gen TOKENS/S": perplexity (llq_eval_ppl, ctx 256, the first WINDOWS
+ *                               "ppl TOKENS/S gen TOKENS/S act ACT": perplexity (llq_eval_ppl, ctx 256, the first WINDOWS
  *                               windows of TOKENS: logits of every position), and one-token generation (greedy, after
  *                               an 8-token prompt: GEN steps of llq_model_step, each one token), both wall clock
- *                               after loading.
+ *                               after loading. ACT: the windows' matmul activations, q8 (the default:
+ *                               LLQ_MM_ACT_Q8, integer dot products as llama.cpp computes them, so that both sides
+ *                               run the same arithmetic) or f32 (llq's reference arithmetic).
  * A helper of the benchmark (scripts/bench.sh does not run it alone). */
 #include "llq/blocks.h"
 #include "llq/eval.h"
@@ -182,7 +184,7 @@ static int write_model(const char *dir)
     return err;
 }
 
-static int run(const char *model, const char *tokpath, int threads, size_t windows, size_t gen)
+static int run(const char *model, const char *tokpath, int threads, size_t windows, size_t gen, int act)
 {
     llq_file *f = NULL;
     llq_model *m = NULL;
@@ -199,6 +201,7 @@ static int run(const char *model, const char *tokpath, int threads, size_t windo
     }
     if ((err = llq_open_flags(&f, model, LLQ_OPEN_READ)) || (err = llq_model_open(&m, f, threads)))
         goto done;
+    m->act = act;
     llq_eval_opts o = {.ctx = CTX, .max_chunks = windows};
     llq_ppl_result r;
     double t0 = bench_now();
@@ -221,7 +224,7 @@ static int run(const char *model, const char *tokpath, int threads, size_t windo
             goto done;
     }
     double gen_tps = (double)gen / (bench_now() - t0);
-    printf("ppl %.2f gen %.2f\n", ppl_tps, gen_tps);
+    printf("ppl %.2f gen %.2f act %s\n", ppl_tps, gen_tps, act == LLQ_MM_ACT_Q8 ? "q8" : "f32");
 done:
     if (fp)
         fclose(fp);
@@ -237,10 +240,12 @@ int main(int argc, char **argv)
     int err;
     if (argc == 3 && !strcmp(argv[1], "write"))
         err = write_model(argv[2]);
-    else if (argc == 7 && !strcmp(argv[1], "run"))
-        err = run(argv[2], argv[3], atoi(argv[4]), (size_t)atol(argv[5]), (size_t)atol(argv[6]));
+    else if ((argc == 7 || (argc == 8 && (!strcmp(argv[7], "q8") || !strcmp(argv[7], "f32")))) &&
+             !strcmp(argv[1], "run"))
+        err = run(argv[2], argv[3], atoi(argv[4]), (size_t)atol(argv[5]), (size_t)atol(argv[6]),
+                  argc == 8 && !strcmp(argv[7], "f32") ? LLQ_MM_ACT_F32 : LLQ_MM_ACT_Q8);
     else {
-        fprintf(stderr, "usage: side_llq write DIR | side_llq run MODEL TOKENS THREADS WINDOWS GEN\n");
+        fprintf(stderr, "usage: side_llq write DIR | side_llq run MODEL TOKENS THREADS WINDOWS GEN [q8|f32]\n");
         return 2;
     }
     if (err) {

@@ -27,6 +27,16 @@ int llq_cpu_has_avx512(void)
     return cached;
 }
 
+int llq_cpu_has_avx512vnni(void)
+{
+    static int cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = llq_cpu_has_avx512() && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
+    }
+    return cached;
+}
+
 int llq_cpu_has_clmul(void)
 {
     static int cached = -1;
@@ -43,6 +53,11 @@ int llq_cpu_has_avx2(void)
 }
 
 int llq_cpu_has_avx512(void)
+{
+    return 0;
+}
+
+int llq_cpu_has_avx512vnni(void)
 {
     return 0;
 }

@@ -11,6 +11,9 @@
 #define QB 64 /* queries per attention task */
 #define SCRATCH_ROWS(group) ((group) > QB ? (group) : QB) /* score rows per thread: QB queries, or one group */
 
+static struct llq_win_cache *win_cache_new(void);
+static void win_cache_drop(struct llq_win_cache *c);
+
 static void *xmalloc_f(size_t n_floats)
 {
     return malloc(n_floats ? n_floats * sizeof(float) : 1);
@@ -28,6 +31,10 @@ int llq_model_new(llq_model **out, const llq_hparams *hp, int n_threads)
         return llq_err(LLQ_ENOMEM, "out of memory (model)");
     }
     m->hp = *hp;
+    if (!(m->win_cache = win_cache_new())) {
+        llq_model_free(m);
+        return llq_err(LLQ_ENOMEM, "out of memory (model)");
+    }
     m->max_pos = hp->context_length ? hp->context_length : (1u << 20);
     err = llq_pool_new(&m->pool, n_threads);
     if (err) {
@@ -43,6 +50,9 @@ void llq_model_free(llq_model *m)
     if (!m)
         return;
     llq_pool_free(m->pool);
+    if (m->win_cache)
+        win_cache_drop(m->win_cache);
+    free(m->win_cache);
     free(m->layers);
     free(m->owned);
     free(m);
@@ -289,7 +299,7 @@ static int mm(const llq_model *m, float *const *y, const float *x, size_t n, con
               float *xr)
 {
     if (m->arith != LLQ_ARITH_LLAMACPP)
-        return count == 1 ? llq_matmul(y[0], x, n, W[0], m->pool) : llq_matmul_n(y, x, n, W, count, m->pool);
+        return llq_matmul_act(y, x, n, W, count, m->act, m->pool);
     int err = LLQ_OK;
     for (int i = 0; !err && i < count; i++) {
         memcpy(xr, x, n * W[i]->cols * sizeof *xr);
@@ -387,6 +397,34 @@ int llq_model_embed(const llq_model *m, const uint32_t *tokens, size_t n, float 
     return LLQ_OK;
 }
 
+/* The buffers of the last llq_model_layer call, kept for the next one with the same n and hparams (a window runs
+ * every layer with the same n): freeing and allocating some 30 MB per layer cost more than the layer's attention
+ * (fresh pages: faults and clearing, about a quarter of a q4 window's time). A second concurrent call on the same
+ * model uses its own buffers. */
+struct llq_win_cache {
+    int busy; /* atomic: a call holds the buffers */
+    int have;
+    size_t n;
+    llq_hparams hp;
+    struct bufs b;
+    float *kc, *vc;
+};
+
+static struct llq_win_cache *win_cache_new(void)
+{
+    return calloc(1, sizeof(struct llq_win_cache));
+}
+
+static void win_cache_drop(struct llq_win_cache *c)
+{
+    if (c->have) {
+        bufs_free(&c->b);
+        free(c->kc);
+        free(c->vc);
+    }
+    c->have = 0;
+}
+
 int llq_model_layer(const llq_model *m, int layer, float *x, size_t n, llq_capture_fn cb, void *ud)
 {
     if (layer < 0 || (uint32_t)layer >= m->hp.n_layers)
@@ -396,18 +434,33 @@ int llq_model_layer(const llq_model *m, int layer, float *x, size_t n, llq_captu
     if (n == 0)
         return LLQ_OK;
     size_t kv_dim = llq_hp_kv_dim(&m->hp);
-    struct bufs b;
-    int err = bufs_alloc(&b, &m->hp, n);
-    if (err)
-        return err;
-    float *kc = xmalloc_f(n * kv_dim), *vc = xmalloc_f(n * kv_dim);
-    if (!kc || !vc)
-        err = llq_err(LLQ_ENOMEM, "out of memory (keys/values for %zu tokens)", n);
-    else
-        err = block(m, layer, x, n, 0, kc, vc, &b, cb, ud);
-    free(kc);
-    free(vc);
-    bufs_free(&b);
+    struct llq_win_cache *c = m->win_cache;
+    int cached = c && !__atomic_exchange_n(&c->busy, 1, __ATOMIC_ACQUIRE), err = LLQ_OK;
+    struct bufs own, *b = cached ? &c->b : &own;
+    float *kc = NULL, *vc = NULL;
+    if (cached && c->have && c->n == n && !memcmp(&c->hp, &m->hp, sizeof m->hp)) {
+        kc = c->kc, vc = c->vc;
+    } else {
+        if (cached)
+            win_cache_drop(c);
+        if (!(err = bufs_alloc(b, &m->hp, n))) {
+            kc = xmalloc_f(n * kv_dim), vc = xmalloc_f(n * kv_dim);
+            if (!kc || !vc) {
+                free(kc), free(vc), bufs_free(b);
+                err = llq_err(LLQ_ENOMEM, "out of memory (keys/values for %zu tokens)", n);
+            } else if (cached) {
+                c->have = 1, c->n = n, c->hp = m->hp, c->kc = kc, c->vc = vc;
+            }
+        }
+    }
+    if (!err)
+        err = block(m, layer, x, n, 0, kc, vc, b, cb, ud);
+    if (cached)
+        __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+    else if (kc) {
+        free(kc), free(vc);
+        bufs_free(b);
+    }
     return err;
 }
 
@@ -419,7 +472,9 @@ int llq_model_head(const llq_model *m, const float *x, size_t n, float *logits)
     rmsnorm(xn, x, m->norm, n, m->hp.dim, m->hp.norm_eps);
     if (m->arith == LLQ_ARITH_LLAMACPP)
         llq_act_round(xn, n, m->hp.dim, llq_act_kind(m->output.type));
-    int err = llq_matmul(logits, xn, n, &m->output, m->pool);
+    const llq_mat *W = &m->output;
+    int err = m->arith == LLQ_ARITH_LLAMACPP ? llq_matmul(logits, xn, n, W, m->pool)
+                                             : llq_matmul_act(&logits, xn, n, &W, 1, m->act, m->pool);
     free(xn);
     return err;
 }

@@ -2,6 +2,7 @@
  * the thread pool, and per-thread kernel scratch. */
 #include "llq/format.h"
 #include "kern.h"
+#include "mmq.h"
 #include "qdot.h"
 
 #include <stdlib.h>
@@ -118,8 +119,25 @@ static float *qact_buf(size_t n)
     return grow(&qbuf, &qbuf_cap, n);
 }
 
+/* The caller's buffer of int8 activations for llq_matmul_act (read by the pool's threads during the call). */
+static _Thread_local void *abuf;
+static _Thread_local size_t abuf_cap;
+
+static void *act_buf(size_t bytes)
+{
+    if (bytes > abuf_cap) {
+        free(abuf);
+        abuf = aligned_alloc(64, (bytes + 63) / 64 * 64);
+        abuf_cap = abuf ? bytes : 0;
+    }
+    return abuf;
+}
+
 void llq_mm_scratch_release(void)
 {
+    free(abuf);
+    abuf = NULL;
+    abuf_cap = 0;
     free(qbuf);
     qbuf = NULL;
     qbuf_cap = 0;
@@ -149,7 +167,9 @@ struct mm_task {
     float *y[LLQ_MM_MAX];
     const llq_mat *W[LLQ_MM_MAX];
     llq_mm_kernel k[LLQ_MM_MAX];
-    uint64_t chunk[LLQ_MM_MAX];     /* rows per slice, a multiple of 16 */
+    const mmq_act *qa;              /* int8 activations (LLQ_MM_ACT_Q8), or NULL */
+    int q8[LLQ_MM_MAX];             /* 1: matrix j takes the integer window path on qa */
+    uint64_t chunk[LLQ_MM_MAX];     /* rows per slice, a multiple of 16 (32 on the integer path) */
     uint64_t first[LLQ_MM_MAX + 1]; /* index of each matrix's first slice; first[count] = all slices */
     uint64_t next;                  /* next slice to take (atomic) */
     int failed;
@@ -162,6 +182,16 @@ static int slice(struct mm_task *t, int j, uint64_t r0, uint64_t r1, qact *a, ui
                  int *kq_done)
 {
     const llq_mat *W = t->W[j];
+    if (t->q8[j]) {
+        if (!fast(kern_impl)) {
+            llq_mmq_ref(t->y[j], t->qa, W, r0, r1);
+            return 0;
+        }
+        if (!llq_mm_xbuf(LLQ_MM_XBUF_FLOATS))
+            return -1;
+        llq_mmq_avx2(t->y[j], t->qa, W, r0, r1);
+        return 0;
+    }
     if (t->n == 1 && t->k[j] == llq_mm_kq_avx2) {
         if (!*kq_done) {
             size_t need = W->cols / 4 + 2 * (W->cols / 32) + 16;
@@ -230,11 +260,36 @@ static void mm_run(void *ud, int i, int nt)
     }
 }
 
+/* Quantizing the activations for llq_matmul_act: rows in blocks of QROWS, on the pool's threads. */
+#define QROWS 16
+struct q_task {
+    mmq_act *a;
+    const float *x;
+};
+
+static void q_rows(void *ctx, size_t b)
+{
+    struct q_task *q = ctx;
+    size_t t0 = b * QROWS, t1 = q->a->n - t0 < QROWS ? q->a->n : t0 + QROWS;
+    if (fast(kern_impl))
+        mmq_act_rows_avx2(q->a, q->x, t0, t1);
+    else
+        mmq_act_rows_ref(q->a, q->x, t0, t1);
+}
+
 int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool)
+{
+    return llq_matmul_act(y, x, n, W, count, LLQ_MM_ACT_F32, pool);
+}
+
+int llq_matmul_act(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, int act,
+                   llq_pool *pool)
 {
     if (count < 1 || count > LLQ_MM_MAX)
         return llq_err(LLQ_EINVAL, "llq_matmul_n: %d matrices (1 to %d)", count, LLQ_MM_MAX);
     struct mm_task t = {.x = x, .n = n, .count = count};
+    mmq_act qa;
+    int any_q8 = 0;
     /* windows: slices of at most 256 rows, at least 4 per thread; one token: at most SLICE1 rows, at least 2
      * per thread (small slices keep the threads finishing together) */
     uint64_t nt = (uint64_t)llq_pool_size(pool), per = n <= 2 ? 2 : 4, cap = n == 1 ? SLICE1 : 256;
@@ -245,14 +300,27 @@ int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const
         if (!(t.k[j] = llq_mm_select(W[j]->type, kern_impl)))
             return llq_err(LLQ_EUNSUPPORTED, "no matmul kernel for tensor type %u", W[j]->type);
         uint64_t chunk = (W[j]->rows + nt * per - 1) / (nt * per);
-        chunk = (chunk + 15) / 16 * 16;
-        t.chunk[j] = chunk < 16 ? 16 : chunk > cap ? cap : chunk;
+        t.q8[j] = act == LLQ_MM_ACT_Q8 && n >= 3 && mmq_supports(W[j]);
+        any_q8 |= t.q8[j];
+        uint64_t unit = t.q8[j] ? MMQ_NR : 16; /* whole panels of the integer path */
+        chunk = (chunk + unit - 1) / unit * unit;
+        t.chunk[j] = chunk < unit ? unit : chunk > cap ? cap : chunk;
         t.y[j] = y[j];
         t.W[j] = W[j];
         t.first[j + 1] = t.first[j] + (n ? (W[j]->rows + t.chunk[j] - 1) / t.chunk[j] : 0);
     }
     if (t.first[count] == 0)
         return LLQ_OK;
+    if (any_q8) { /* the activations quantized once, shared by every thread and matrix */
+        size_t bytes = mmq_act_bytes(n, W[0]->cols);
+        void *buf = bytes ? act_buf(bytes) : NULL;
+        if (!buf)
+            return llq_err(LLQ_ENOMEM, "out of memory (int8 activations, %zu tokens)", n);
+        mmq_act_layout(&qa, buf, n, W[0]->cols);
+        struct q_task q = {&qa, x};
+        llq_pool_for(pool, (n + QROWS - 1) / QROWS, q_rows, &q);
+        t.qa = &qa;
+    }
     llq_pool_run(pool, mm_run, &t);
     if (t.failed)
         return llq_err(LLQ_ENOMEM, "out of memory (matmul scratch, %llu columns)", (unsigned long long)W[0]->cols);

@@ -46,6 +46,10 @@ static const char *USAGE =
     "                      f16 KV cache and attention probabilities), so drift figures of GGUF files sit\n"
     "                      beside llama-perplexity --kl-divergence's. Default: llama.cpp with --protocol\n"
     "                      llama.cpp, else exact\n"
+    "  --act A             (exact arithmetic) the activations of the windows' matmuls: f32 (default, the\n"
+    "                      reference) or q8: rounded to int8 per block of 32 once per matmul, integer dot\n"
+    "                      products with q4 / q4_0 / q4_k / q6_k weights (several times faster; llama.cpp's\n"
+    "                      kind of arithmetic, its activations per 32 as in Q8_0)\n"
     "  --per-layer         (drift) relative error of the hidden state after each layer\n"
     "  --svg FILE          (drift) also write a chart: per-layer relative error and the distribution of\n"
     "                      per-position KL divergence (self-contained SVG; temp file, then renamed); with\n"
@@ -90,6 +94,7 @@ typedef struct args {
     int n_models, n_svg;
     uint64_t ctx, chunks, n_gen, threads, seed;
     int ctx_set, protocol, json, per_layer, kernel, force, load, bos, arith; /* arith: -1 = as the protocol */
+    int act; /* LLQ_MM_ACT_F32 / LLQ_MM_ACT_Q8 */
     double temp;
 } args;
 
@@ -104,7 +109,7 @@ static int pick(const char *v, const char *const *names, int n)
 
 static int parse_args(args *a, int argc, char **argv)
 {
-    enum { O_TEXT = 256, O_TOKENS, O_PROMPT, O_CTX, O_CHUNKS, O_TEMP, O_SEED, O_PROTOCOL, O_ARITH, O_KERNEL, O_LOAD,
+    enum { O_TEXT = 256, O_TOKENS, O_PROMPT, O_CTX, O_CHUNKS, O_TEMP, O_SEED, O_PROTOCOL, O_ARITH, O_ACT, O_KERNEL, O_LOAD,
            O_JSON, O_BOS, O_PER_LAYER, O_SVG, O_VERSION };
     static const struct option lo[] = {
         {"text", required_argument, NULL, O_TEXT}, {"tokens", required_argument, NULL, O_TOKENS},
@@ -112,13 +117,14 @@ static int parse_args(args *a, int argc, char **argv)
         {"chunks", required_argument, NULL, O_CHUNKS}, {"threads", required_argument, NULL, 't'},
         {"temp", required_argument, NULL, O_TEMP}, {"seed", required_argument, NULL, O_SEED},
         {"protocol", required_argument, NULL, O_PROTOCOL}, {"arith", required_argument, NULL, O_ARITH},
-        {"kernel", required_argument, NULL, O_KERNEL},
+        {"act", required_argument, NULL, O_ACT}, {"kernel", required_argument, NULL, O_KERNEL},
         {"load", required_argument, NULL, O_LOAD}, {"json", no_argument, NULL, O_JSON},
         {"bos", no_argument, NULL, O_BOS},
         {"per-layer", no_argument, NULL, O_PER_LAYER}, {"svg", required_argument, NULL, O_SVG},
         {"force", no_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, O_VERSION}, {NULL, 0, NULL, 0}};
     static const char *const protocols[] = {"default", "llama.cpp"}, *const ariths[] = {"exact", "llama.cpp"},
+                             *const acts[] = {"f32", "q8"},
                              *const kernels[] = {"ref", "fast"},
                              *const loads[] = {"auto", "read", "mmap"};
     int c, rc = 0;
@@ -155,6 +161,11 @@ static int parse_args(args *a, int argc, char **argv)
             if ((a->arith = pick(optarg, ariths, 2)) < 0)
                 return cli_usage_error("--arith expects exact or llama.cpp, got '%s'", optarg);
             a->arith = a->arith ? LLQ_ARITH_LLAMACPP : LLQ_ARITH_EXACT;
+            break;
+        case O_ACT:
+            if ((a->act = pick(optarg, acts, 2)) < 0)
+                return cli_usage_error("--act expects f32 or q8, got '%s'", optarg);
+            a->act = a->act ? LLQ_MM_ACT_Q8 : LLQ_MM_ACT_F32;
             break;
         case O_KERNEL:
             if ((a->kernel = pick(optarg, kernels, 2)) < 0)
@@ -293,10 +304,10 @@ static int arith_of(const args *a)
 
 static const char *arith_name(const args *a)
 {
-    return arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact";
+    return arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : a->act == LLQ_MM_ACT_Q8 ? "exact (q8 activations)" : "exact";
 }
 
-static int load(loaded *L, const char *path, int threads, int mode, int arith)
+static int load(loaded *L, const char *path, int threads, int mode, int arith, int act)
 {
     int err = llq_open_flags(&L->f, path, load_mode(path, mode) == LOAD_READ ? LLQ_OPEN_READ : 0);
     if (!err)
@@ -304,6 +315,7 @@ static int load(loaded *L, const char *path, int threads, int mode, int arith)
     if (err)
         return cli_lib_error(err);
     L->m->arith = arith;
+    L->m->act = act;
     err = llq_tokenizer_from_llq(&L->tok, L->f);
     if (err && err != LLQ_ENOTFOUND)
         return cli_lib_error(err);
@@ -422,7 +434,7 @@ static int cmd_ppl(const args *a)
     size_t n = 0;
     llq_eval_opts o;
     llq_ppl_result r;
-    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a));
+    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a), a->act);
     if (!rc)
         rc = get_tokens(a, L.tok, &tokens, &n);
     if (rc)
@@ -452,6 +464,9 @@ static int cmd_ppl(const args *a)
         jadd_d(j, "ppl_se", r.ppl_se);
         jadd_d(j, "mean_nll", r.mean_nll);
         jadd_d(j, "mean_nll_se", r.nll_se);
+        json_object_object_add(j, "arith",
+                               json_object_new_string(arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact"));
+        json_object_object_add(j, "act", json_object_new_string(a->act == LLQ_MM_ACT_Q8 ? "q8" : "f32"));
         json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
         json_object_object_add(j, "threads", json_object_new_int(llq_pool_size(L.m->pool)));
         jadd_d(j, "seconds", dt);
@@ -459,8 +474,8 @@ static int cmd_ppl(const args *a)
         cli_json_print(j);
     } else {
         printf("model     %s\n", a->model[0]);
-        printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens)\n", proto_name(o.protocol),
-               o.ctx, r.n_windows, r.n_scored, n);
+        printf("protocol  %s, ctx %zu: %zu windows, %zu positions scored (%zu tokens); %s arithmetic\n",
+               proto_name(o.protocol), o.ctx, r.n_windows, r.n_scored, n, arith_name(a));
         printf("ppl       %.6f ± %.6f\n", r.ppl, r.ppl_se);
         printf("mean NLL  %.8f ± %.8f\n", r.mean_nll, r.nll_se);
         printf("speed     %.1f tokens/s (%.2f s, %s kernels, %d threads)\n", tps, dt, llq_kernel_impl_name(),
@@ -580,7 +595,9 @@ static json_object *drift_json(const args *a, const llq_eval_opts *o, size_t n, 
             json_object_array_add(arr, isfinite(r->layer_relerr[l]) ? json_object_new_double(r->layer_relerr[l]) : NULL);
         json_object_object_add(j, "layer_relerr", arr);
     }
-    json_object_object_add(j, "arith", json_object_new_string(arith_name(a)));
+    const char *ar = arith_of(a) == LLQ_ARITH_LLAMACPP ? "llama.cpp" : "exact";
+    json_object_object_add(j, "arith", json_object_new_string(ar));
+    json_object_object_add(j, "act", json_object_new_string(a->act == LLQ_MM_ACT_Q8 ? "q8" : "f32"));
     json_object_object_add(j, "llama_cpp", lcpp_json(&r->lcpp));
     json_object_object_add(j, "kernel", json_object_new_string(llq_kernel_impl_name()));
     json_object_object_add(j, "threads", json_object_new_int(threads));
@@ -701,7 +718,7 @@ static int cmd_drift(const args *a)
             if (!strcmp(a->svg[i], a->svg[k]))
                 rc = cli_usage_error("--svg %s is given twice", a->svg[i]);
     if (!rc)
-        rc = load(&B, a->model[0], (int)a->threads, a->load, arith_of(a));
+        rc = load(&B, a->model[0], (int)a->threads, a->load, arith_of(a), a->act);
     if (!rc)
         rc = get_tokens(a, B.tok, &tokens, &n);
     if (rc)
@@ -714,7 +731,7 @@ static int cmd_drift(const args *a)
     for (int i = 0; i < nq; i++) {
         loaded Q = {0};
         d[i].path = a->model[i + 1];
-        if ((rc = load(&Q, d[i].path, (int)a->threads, a->load, arith_of(a)))) {
+        if ((rc = load(&Q, d[i].path, (int)a->threads, a->load, arith_of(a), a->act))) {
             unload(&Q); /* what load opened before it failed */
             goto done;
         }
@@ -798,7 +815,7 @@ static int cmd_generate(const args *a)
     llq_kv *kv = NULL;
     float *logits = NULL;
     double *probs = NULL;
-    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a)), err = 0;
+    int rc = load(&L, a->model[0], (int)a->threads, a->load, arith_of(a), a->act), err = 0;
     if (rc)
         goto done;
     if (!L.tok) {

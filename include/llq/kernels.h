@@ -65,6 +65,16 @@ int llq_matmul(float *y, const float *x, size_t n, const llq_mat *W, llq_pool *p
 #define LLQ_MM_MAX 4
 int llq_matmul_n(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, llq_pool *pool);
 
+/* Activations of a window's matmul. LLQ_MM_ACT_F32 (the reference arithmetic, llq_matmul_n): f32 activations times
+ * the weights' values. LLQ_MM_ACT_Q8: for n >= 3 tokens and q4 (groups a multiple of 32), q4_0, q4_k and q6_k weights,
+ * each activation row is quantized once per call to int8 per block of 32 (scale amax/127, as the one-token integer
+ * path does), and the products are integer dot products scaled per block, as llama.cpp computes (kernels/mmq*.c;
+ * several times the f32 GEMM's speed with AVX-512 VNNI); other types and n <= 2 as LLQ_MM_ACT_F32. */
+enum { LLQ_MM_ACT_F32 = 0, LLQ_MM_ACT_Q8 = 1 };
+/* llq_matmul_n with activations act (LLQ_MM_ACT_*). Same errors. */
+int llq_matmul_act(float *const *y, const float *x, size_t n, const llq_mat *const *W, int count, int act,
+                   llq_pool *pool);
+
 /* ---- llama.cpp arithmetic (kernels/act.c) ----
  * What llama.cpp's CPU backend does to a matmul's activations before its dot products: ggml's vec_dot_type of the
  * weight type. llq_act_round rounds x[n][cols] in place to those values (per row: Q8_0 blocks of 32 with an f16

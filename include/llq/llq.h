@@ -147,6 +147,8 @@ static inline int llq_add_u64(uint64_t *out, uint64_t a, uint64_t b)
 int llq_cpu_has_avx2(void);
 /* 1 if the CPU and OS also have AVX-512F (what every *_avx512 path needs, on top of llq_cpu_has_avx2()). */
 int llq_cpu_has_avx512(void);
+/* 1 if the CPU and OS also have AVX-512BW and AVX-512 VNNI (the *_vnni paths, on top of llq_cpu_has_avx512()). */
+int llq_cpu_has_avx512vnni(void);
 /* 1 if the CPU has PCLMULQDQ + SSE4.1 (llq_crc32's folding). */
 int llq_cpu_has_clmul(void);
 

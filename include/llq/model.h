@@ -34,6 +34,7 @@ typedef struct llq_layer_w {
 
 /* The caller may replace any llq_mat (e.g. with a quantized copy it owns and keeps alive), or the norm
  * pointers (with f32 arrays it owns), between forward calls. The model never frees what it did not allocate. */
+struct llq_win_cache; /* internal to eval/model.c */
 typedef struct llq_model {
     llq_hparams hp;
     llq_mat tok_embeddings;     /* [vocab, dim]; rows decoded with llq_row_to_f32 */
@@ -45,6 +46,10 @@ typedef struct llq_model {
     uint32_t max_pos;           /* longest sequence accepted: context_length, or 1<<20 if unknown */
     float *owned;               /* owned f32 copies of the norm vectors */
     int arith;                  /* LLQ_ARITH_EXACT (0, the default) or LLQ_ARITH_LLAMACPP; the caller may set it */
+    struct llq_win_cache *win_cache; /* owned: llq_model_layer's buffers, reused by the next window */
+    int act;                    /* window matmuls' activations with exact arithmetic: LLQ_MM_ACT_F32 (0, the
+                                 * default, the reference) or LLQ_MM_ACT_Q8 (int8 per block of 32 for q4 / q4_0 /
+                                 * q4_k / q6_k weights, llq_matmul_act); the caller may set it */
 } llq_model;
 
 /* Arithmetic of the window API. EXACT: f32 activations everywhere. LLAMACPP: llama.cpp's CPU backend emulated

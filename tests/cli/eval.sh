@@ -41,6 +41,19 @@ for l in read mmap auto; do
 done
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --load copy
 expect_rc 2 "bad --load"
+# --act q8: q4 weights take the integer window path (close to f32 activations); f32 weights stay exact
+run $BUILD/llq-quantize $F/tiny.llq -o $TMP/tiny_q4.llq --type q4 --group 32 -q
+expect_rc 0 "q4 tiny for --act"
+run $E ppl $TMP/tiny_q4.llq --tokens $F/tiny_tokens.u32 --ctx 40
+p32=$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')
+run $E ppl $TMP/tiny_q4.llq --tokens $F/tiny_tokens.u32 --ctx 40 --act q8
+expect_rc 0 "ppl --act q8"
+expect_out "q8 activations" "ppl names the activations"
+close "$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')" "$p32" 0.02 "q4 ppl with --act q8 within 2 % of f32 activations"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 40 --act q8
+close "$(printf '%s\n' "$OUT" | awk '/^ppl/ { print $2 }')" "$want" 1e-5 "--act q8 leaves f32 weights exact"
+run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --act q4
+expect_rc 2 "bad --act"
 run $E ppl $F/tiny.llq --tokens $F/tiny_tokens.u32 --ctx 20 --json
 expect_json "ppl --json"
 expect_out '"windows":2' "two windows of 20"
