@@ -1,5 +1,5 @@
-/* kq_simd.h — internal, AVX2 files only (kq_avx2.c, kq_blk32_avx2.c): the reductions the one-token integer
- * kernels of ggml's blocks share. */
+/* kq_simd.h — internal, AVX2 files only: the reductions the one-token integer kernels of ggml's blocks share
+ * (kq_avx2.c, kq_blk32_avx2.c), and the 8 × 8 transpose of the window GEMMs' packers (matmul_avx2.c, mmq_avx2.c). */
 #ifndef LLQ_KQ_SIMD_H
 #define LLQ_KQ_SIMD_H
 
@@ -32,6 +32,27 @@ static inline __m256i kq_dot_i8(__m256i w, __m256i x)
 static inline __m256i kq_dot_u8(__m256i w, __m256i x)
 {
     return _mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1));
+}
+
+/* r[i][j] <- r[j][i]: 8 rows of 8 floats transposed in registers. */
+static inline void kq_transpose8(__m256 r[8])
+{
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 
 #endif

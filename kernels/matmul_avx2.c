@@ -11,6 +11,7 @@
 #include "kern.h"
 #include "qdot.h"
 
+#include "kq_simd.h"
 #include <immintrin.h>
 #include <math.h>
 #include <string.h>
@@ -80,25 +81,6 @@ static inline float load1(const src *s, size_t r, size_t k)
     }
 }
 
-static inline void transpose8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 /* out[k - k0] = element k of one q8/q4/q4a row of K columns, for k0 <= k < k1 (k0 a multiple of 32); exactly
  * llq_row_to_f32's numbers: one f32 multiply d·(n − z) per element. */
@@ -176,7 +158,7 @@ static inline __attribute__((always_inline)) void pack16(float *P, const src *s,
             __m256 r[8] = {ld8(p, kind),          ld8(p + ld, kind),     ld8(p + 2 * ld, kind),
                            ld8(p + 3 * ld, kind), ld8(p + 4 * ld, kind), ld8(p + 5 * ld, kind),
                            ld8(p + 6 * ld, kind), ld8(p + 7 * ld, kind)};
-            transpose8(r);
+            kq_transpose8(r);
             float *d = P + k * NR + j0;
             _mm256_store_ps(d, r[0]);
             _mm256_store_ps(d + NR, r[1]);
@@ -237,7 +219,7 @@ static void pack(float *P, float *q, const src *s, size_t r0, size_t nr, size_t 
                 __m256 r[8];
                 for (int j = 0; j < 8; j++)
                     r[j] = load8(s, r0 + j0 + (size_t)j, k0 + k);
-                transpose8(r);
+                kq_transpose8(r);
                 for (int j = 0; j < 8; j++)
                     _mm256_store_ps(P + (k + (size_t)j) * NR + j0, r[j]);
             }

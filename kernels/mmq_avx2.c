@@ -10,6 +10,7 @@
 #include "llq/blocks.h"
 #include "llq/format.h"
 
+#include "kq_simd.h"
 #include <immintrin.h>
 #include <string.h>
 
@@ -81,25 +82,6 @@ static inline __attribute__((always_inline)) __m256i codes(const uint8_t *row, u
     return _mm256_or_si256(nib, _mm256_slli_epi16(hi, 4));
 }
 
-static inline void transpose8(__m256 r[8])
-{
-    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xee);
-    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xee);
-    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xee);
-    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xee);
-    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-    r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-    r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-    r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-    r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
 
 /* The codes of P (rows r0..r0+nr-1, blocks kb0..kb0+nbk-1), type a constant after inlining. */
 static inline __attribute__((always_inline)) void pack_codes(mmq_panel *P, const llq_mat *W, uint32_t type,
@@ -112,7 +94,7 @@ static inline __attribute__((always_inline)) void pack_codes(mmq_panel *P, const
             for (size_t i = 0; i < 8; i++)
                 v[i] = g + i < nr ? _mm256_castsi256_ps(codes(base + (g + i) * W->row_bytes, type, kb0 + b))
                                   : _mm256_setzero_ps();
-            transpose8(v);
+            kq_transpose8(v);
             for (int j = 0; j < 8; j++)
                 _mm256_store_ps((float *)(void *)&P->q[b][j][g], v[j]);
         }
