@@ -28,6 +28,8 @@ if [ ! -d "$I/node_modules/node-llama-cpp" ]; then
     echo "# vs_llama: node-llama-cpp not installed: skipped (cd $I && npm ci)"
     exit 0
 fi
+# the binaries of the code as it is now (a stale side_llq would compare yesterday's llq)
+make -s BUILD="$B" "$B/bench/side_llq" "$B/llq-quantize" >/dev/null || exit 1
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs; $ROUNDS rounds, $WIN windows of 256, $GEN generated tokens, $THREADS threads"
